@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command: builds everything and runs the default test suite (a few minutes on 2 cores).
+# Long experiments are not part of it; see README "Experiments".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+results=$(mktemp -d)
+status=0
+dotnet test RuleDsl.sln -c Release --logger "trx" --results-directory "$results" "$@" || status=$?
+# One plain closing line over all test assemblies: "tests: N passed, N failed".
+passed=0; failed=0; skipped=0
+for f in "$results"/*.trx; do
+  [ -f "$f" ] || continue
+  c=$(grep -o '<Counters [^>]*>' "$f" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$c"); passed=$((passed + ${p:-0}))
+  q=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$c"); failed=$((failed + ${q:-0}))
+  n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$c"); skipped=$((skipped + ${n:-0}))
+done
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit $status

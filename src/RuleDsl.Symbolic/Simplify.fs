@@ -1,0 +1,4 @@
+namespace RuleDsl.Symbolic
+
+module Simplify =
+    let simplify (e: Expr) : Expr = e
