@@ -66,6 +66,51 @@ module FeedforwardModel =
                   "bp", Simplify.simplify (Call (Fn.MatMul, [ Call (Fn.Transpose, [ W ]); ePost ]) * factor)
                   "dfa", Simplify.simplify (Call (Fn.MatMul, [ BOut; eOut ]) * factor) ] }
 
+/// A rate RNN learning from a sparse, delayed reward (the Maoutsa poster; Miconi 2017), written as
+/// equations over one time step. The population has N units; a rule sees them on its `post` side
+/// (x, xbar, r_post) and on its `pre` side (r, x_pre, xbar_pre): the engine binds both names to the
+/// same buffers. Every tangent comes from `Differentiate`.
+type RecurrentModel =
+    { Name: string
+      /// r (pre) from x_pre: the rates φ(x)
+      Rate: Expr
+      /// x after one Euler step, from x, W @ r, W_in @ u, the perturbation `noise`, dt, tau
+      Dynamics: Expr
+      /// xbar after one step, from xbar and x
+      Average: Expr
+      /// the scalar output z, from r_post and the readout w_out (post)
+      Readout: Expr
+      /// the reward earned in one step, from z, target and mask (summed over a trial, divided by the
+      /// number of scored steps: the trial's reward R)
+      RewardRate: Expr
+      /// the baseline after a trial, from Rbar and R
+      Baseline: Expr }
+
+module RecurrentModel =
+    let vPost = Shape.Vector "post"
+    let vPre = Shape.Vector "pre"
+    let vIn = Shape.Vector "in"
+    let scalar n = Expr.scalar n
+
+    /// τ dx/dt = −x + W r + W_in u + noise, r = tanh(x), Euler step dt; x̄ ← αx̄ + (1−α)x;
+    /// z = ⟨w_out, r⟩; R = −mean |z − target| over the scored steps; R̄ ← α_R R̄ + (1−α_R) R.
+    let standard (dt: float) (tau: float) (alphaX: float) (alphaR: float) : RecurrentModel =
+        let x = Expr.sym "x" vPost
+        let r = Expr.sym "r" vPre
+        let W = Expr.sym "W" (Shape.Matrix ("post", "pre"))
+        let Win = Expr.sym "W_in" (Shape.Matrix ("post", "in"))
+        let u = Expr.sym "u" vIn
+        let noise = Expr.sym "noise" vPost
+        let z = scalar "z"
+        let s = Simplify.simplify
+        { Name = "rnn"
+          Rate = Call (Fn.Tanh, [ Expr.sym "x_pre" vPre ])
+          Dynamics = s (x + Num (dt / tau) * (-x + Call (Fn.MatMul, [ W; r ]) + Call (Fn.MatMul, [ Win; u ]) + noise))
+          Average = s (Num alphaX * Expr.sym "xbar" vPost + Num (1.0 - alphaX) * x)
+          Readout = Call (Fn.Dot, [ Expr.sym "w_out" vPost; Expr.sym "r_post" vPost ])
+          RewardRate = s (-(scalar "mask" * Call (Fn.Abs, [ z - scalar "target" ])))
+          Baseline = s (Num alphaR * scalar "Rbar" + Num (1.0 - alphaR) * scalar "R") }
+
 /// Building a checked rule directly from IR (for library users and tests; text goes through the parser).
 module RuleOf =
     let private noLoc : SourceLoc = { File = "<ir>"; Line = 0; Column = 0 }
@@ -94,3 +139,21 @@ module RuleOf =
           Update = update
           UpdateLoc = noLoc
           Weight = { Name = "W"; Shape = Shape.Matrix ("post", "pre") } }
+
+    /// Adds traces to a rule: (name, shape, rate f, continuous). Continuous traces step E + dt·f,
+    /// accumulating ones E + f; `dt` is the recurrent setting's input of that name.
+    [<CompiledName "WithTraces">]
+    let withTraces (traces: (string * Shape * Expr * bool) list) (rule: Rule) : Rule =
+        let ts =
+            traces
+            |> List.map (fun (name, shape, rate, continuous) ->
+                let e = Expr.sym name shape
+                let next = if continuous then e + Expr.scalar "dt" * rate else e + rate
+                { Symbol = { Name = name; Shape = shape }; Next = Simplify.simplify next; Rate = rate; Continuous = continuous; Loc = noLoc })
+        let traceNames = ts |> List.map (fun t -> t.Symbol.Name) |> Set.ofList
+        { rule with
+            Traces = ts
+            Inputs =
+                (rule.Inputs @ (ts |> List.collect (fun t -> Expr.symbols t.Next)))
+                |> List.distinct
+                |> List.filter (fun s -> not (traceNames.Contains s.Name) && not (rule.Params |> List.exists (fun p -> p.Symbol = s))) }
