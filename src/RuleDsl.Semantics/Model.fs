@@ -157,3 +157,16 @@ module RuleOf =
                 (rule.Inputs @ (ts |> List.collect (fun t -> Expr.symbols t.Next)))
                 |> List.distinct
                 |> List.filter (fun s -> not (traceNames.Contains s.Name) && not (rule.Params |> List.exists (fun p -> p.Symbol = s))) }
+
+    /// The rule a run discovered: θ replaced by its learned values, terms whose |θ| falls below
+    /// `threshold` dropped, then simplified — the update in math form with only the surviving terms.
+    [<CompiledName "Discovered">]
+    let discovered (rule: Rule) (theta: float list) (threshold: float) : Expr =
+        let values = List.zip (rule.Params |> List.map (fun p -> p.Symbol)) theta |> Map.ofList
+        rule.Update
+        |> Expr.substitute (fun s ->
+            match values.TryFind s with
+            | Some v when abs v < threshold -> Some Expr.zero
+            | Some v -> Some (Num v)
+            | None -> None)
+        |> Simplify.simplify
