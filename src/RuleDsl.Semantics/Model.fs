@@ -74,7 +74,8 @@ type RecurrentModel =
     { Name: string
       /// r (pre) from x_pre: the rates φ(x)
       Rate: Expr
-      /// x after one Euler step, from x, W @ r, W_in @ u, the perturbation `noise`, dt, tau
+      /// x after one Euler step, from x, W @ r, W_in @ u, the perturbation `noise`, and the clamps
+      /// (`free`, `clamp`)
       Dynamics: Expr
       /// xbar after one step, from xbar and x
       Average: Expr
@@ -105,7 +106,10 @@ module RecurrentModel =
         let s = Simplify.simplify
         { Name = "rnn"
           Rate = Call (Fn.Tanh, [ Expr.sym "x_pre" vPre ])
-          Dynamics = s (x + Num (dt / tau) * (-x + Call (Fn.MatMul, [ W; r ]) + Call (Fn.MatMul, [ Win; u ]) + noise))
+          // `free` is 1 for ordinary units and 0 for clamped ones, which sit at `clamp` (Miconi's bias units).
+          Dynamics =
+              s (Expr.sym "free" vPost * (x + Num (dt / tau) * (-x + Call (Fn.MatMul, [ W; r ]) + Call (Fn.MatMul, [ Win; u ]) + noise))
+                 + Expr.sym "clamp" vPost)
           Average = s (Num alphaX * Expr.sym "xbar" vPost + Num (1.0 - alphaX) * x)
           Readout = Call (Fn.Dot, [ Expr.sym "w_out" vPost; Expr.sym "r_post" vPost ])
           RewardRate = s (-(scalar "mask" * Call (Fn.Abs, [ z - scalar "target" ])))

@@ -10,7 +10,7 @@ public static class GradientCheck
     /// difference (Richardson-extrapolated: (4·D(h/2) − D(h))/3, error O(h⁴)) of the same episode —
     /// same data, same initial weights, same noise. Relative error |a − b| / max(|a|, |b|, floor).</summary>
     public static IReadOnlyList<GradientCheckRow> Run(IInnerLoop loop, double[] theta, IReadOnlyList<string> names,
-        int episode = 0, double step = 1e-5, double tolerance = 1e-6, double floor = 1e-12, CancellationToken cancel = default)
+        int episode = 0, double step = 1e-4, double tolerance = 1e-6, double floor = 1e-12, CancellationToken cancel = default)
     {
         int p = theta.Length;
         var unit = Directions.Draw(GradientEstimator.Exact, p, 0, new Random(0));

@@ -62,7 +62,8 @@ static class RecurrentRules
 /// trials with the same exploration noise.
 public class RecurrentGradientTests
 {
-    static readonly RecurrentConfig Config = new(Units: 6, Horizon: 5, Gamma: 0.9, PerturbationProbability: 0.2, PerturbationAmplitude: 2, Dt: 0.01);
+    static readonly RecurrentConfig Config = new(Units: 6, Horizon: 5, Gamma: 0.9, PerturbationProbability: 0.2, PerturbationAmplitude: 2, Dt: 0.01,
+        Clamped: [(5, 1.0)]);
     static readonly RecurrentModel Model = RecurrentModelModule.standard(0.01, 0.03, 0.5, 0.75);
 
     static RecurrentLearner Learner(Rule rule) =>

@@ -234,7 +234,7 @@ public sealed class FeedforwardLearner : IInnerLoop
 
     /// <summary>The stream of an episode's initial weights depends on (seed, episode) only, so a
     /// finite-difference check replays exactly the same network.</summary>
-    public static Random WeightStream(int seed, int episode) => new(HashCode.Combine(seed, episode, 0x3e1d));
+    public static Random WeightStream(int seed, int episode) => new(Meta.Seeds.Derive(seed, episode, 0x3e1d));
 
     public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
     {

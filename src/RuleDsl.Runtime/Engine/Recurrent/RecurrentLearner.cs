@@ -30,7 +30,11 @@ public sealed record RecurrentConfig(
     double InitialState = 0.1,
     double WeightLimit = 1e3,
     /// <summary>The Euler step (seconds); the model must be built with the same dt.</summary>
-    double Dt = 0.005);
+    double Dt = 0.005,
+    /// <summary>The unit whose rate is the output; it receives no external input.</summary>
+    int OutputUnit = 0,
+    /// <summary>Units held at a fixed state throughout (Miconi's bias units: 1, 1, −1).</summary>
+    (int Unit, double Value)[]? Clamped = null);
 
 /// <summary>
 /// Learning trials of a rate RNN with a three-factor rule, carrying forward-mode sensitivities along
@@ -83,7 +87,7 @@ public sealed class RecurrentLearner : IInnerLoop
     sealed class State
     {
         public readonly int N, D;
-        public readonly Tensor X, XBar, Rate, W, Win, U, Noise, WOut, Z, Target, Mask, Racc, R, Rbar, Dt;
+        public readonly Tensor X, XBar, Rate, W, Win, U, Noise, WOut, Z, Target, Mask, Racc, R, Rbar, Dt, Free, Clamp;
         public readonly Tensor[] RbarByCondition;
         public readonly Dictionary<string, Tensor> Named = [];
         public readonly Tensor[] DX, DXBar, DRate, DZ, DRacc, DR, DRbar, UW;
@@ -97,6 +101,7 @@ public sealed class RecurrentLearner : IInnerLoop
             W = Tensor.Matrix(n, n); Win = Tensor.Matrix(n, inputs); U = Tensor.Vector(inputs); Noise = Tensor.Vector(n);
             WOut = Tensor.Vector(n); Z = Tensor.Scalar(); Target = Tensor.Scalar(); Mask = Tensor.Scalar();
             Racc = Tensor.Scalar(); R = Tensor.Scalar(); Rbar = Tensor.Scalar(); Dt = Tensor.Scalar(dt);
+            Free = Tensor.Vector(n); Clamp = Tensor.Vector(n);
             RbarByCondition = Enumerable.Range(0, conditions).Select(_ => Tensor.Scalar()).ToArray();
             Tensor[] PerDir(Func<Tensor> make) => Enumerable.Range(0, directions).Select(_ => make()).ToArray();
             DX = PerDir(() => Tensor.Vector(n)); DXBar = PerDir(() => Tensor.Vector(n)); DRate = PerDir(() => Tensor.Vector(n));
@@ -105,7 +110,7 @@ public sealed class RecurrentLearner : IInnerLoop
             DRbarByCondition = Enumerable.Range(0, conditions).Select(_ => PerDir(() => Tensor.Scalar())).ToArray();
             foreach (var (name, t) in new[] { ("x", X), ("x_pre", X), ("xbar", XBar), ("xbar_pre", XBar), ("r", Rate), ("r_post", Rate),
                          ("W", W), ("W_in", Win), ("u", U), ("noise", Noise), ("w_out", WOut), ("z", Z), ("target", Target), ("mask", Mask),
-                         ("Racc", Racc), ("R", R), ("Rbar", Rbar), ("dt", Dt) })
+                         ("Racc", Racc), ("R", R), ("Rbar", Rbar), ("dt", Dt), ("free", Free), ("clamp", Clamp) })
                 Named[name] = t;
             foreach (var tr in rule.Traces)
             {
@@ -157,11 +162,14 @@ public sealed class RecurrentLearner : IInnerLoop
             for (int r = 0; r < theta.Length; r++) s.NamedTangent[d]["δ" + _rule.Params[r].Symbol.Name].Value = directions[d][r];
 
         // A fresh network: W ~ N(0, G²/N), W_in ~ U[−1, 1], the output read from unit 0.
-        var init = new Random(HashCode.Combine(_seed, episode, 0x1a7));
+        var init = new Random(Seeds.Derive(_seed, episode, 0x1a7));
         double sd = _config.Gain / Math.Sqrt(n);
         for (int i = 0; i < s.W.Data.Length; i++) s.W.Data[i] = sd * Gaussian(init);
         for (int i = 0; i < s.Win.Data.Length; i++) s.Win.Data[i] = 2 * init.NextDouble() - 1;
-        s.WOut[0] = 1;
+        for (int k = 0; k < s.Win.Cols; k++) s.Win[_config.OutputUnit, k] = 0;
+        s.WOut[_config.OutputUnit] = 1;
+        Array.Fill(s.Free.Data, 1.0);
+        foreach (var (unit, value) in _config.Clamped ?? []) { s.Free[unit] = 0; s.Clamp[unit] = value; }
 
         double objective = 0, weight = 1;
         var dObjective = new double[D];
@@ -172,10 +180,11 @@ public sealed class RecurrentLearner : IInnerLoop
         {
             cancel.ThrowIfCancellationRequested();
             var trial = _task.Get(episode, h);
-            var noise = new Random(HashCode.Combine(_seed, episode, h, 0x7015e));
+            var noise = new Random(Seeds.Derive(_seed, episode, h, 0x7015e));
             // Start of trial: state near zero, traces and reward accumulators cleared; tangents of the
             // state restart at zero too (the initial state does not depend on θ).
             for (int i = 0; i < n; i++) s.X[i] = _config.InitialState * (2 * noise.NextDouble() - 1);
+            foreach (var (unit, value) in _config.Clamped ?? []) s.X[unit] = value;
             s.X.Data.CopyTo(s.XBar.Data, 0);
             foreach (var t in _traceSymbols) s.Named[t.Name].Clear();
             s.Racc.Clear();
