@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using RuleDsl.Runtime.Meta;
 
@@ -49,17 +50,34 @@ public sealed class ExperimentRunner(string outputFolder, TrialPlan plan, Func<i
     {
         var finals = new double[plan.Trials][];
         int parallel = plan.MaxParallel > 0 ? plan.MaxParallel : Environment.ProcessorCount;
+        // A trial that fails does not stop the others: each keeps its log and checkpoint, and the
+        // failures are reported together at the end.
+        var errors = new ConcurrentQueue<Exception>();
         Parallel.For(0, plan.Trials, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancel }, t =>
         {
-            var checkpoint = resume ? LoadCheckpoint(t) : null;
-            var trainer = new MetaTrainer(makeLoop(t), plan.Meta with { Seed = plan.TrialSeed(t) }, plan.InitialTheta, checkpoint);
-            foreach (var step in trainer.Run(cancel))
+            try
             {
-                log.Append(t, step);
-                SaveCheckpoint(t, trainer.Checkpoint);
+                var checkpoint = resume ? LoadCheckpoint(t) : null;
+                var trainer = new MetaTrainer(makeLoop(t), plan.Meta with { Seed = plan.TrialSeed(t) }, plan.InitialTheta, checkpoint);
+                foreach (var step in trainer.Run(cancel))
+                {
+                    log.Append(t, step);
+                    SaveCheckpoint(t, trainer.Checkpoint);
+                }
+                finals[t] = trainer.Theta;
             }
-            finals[t] = trainer.Theta;
+            catch (Exception ex) when (!cancel.IsCancellationRequested)
+            {
+                errors.Enqueue(new TrialFailedException(t, ex));
+            }
         });
+        if (!errors.IsEmpty) throw new AggregateException(errors);
         return finals;
     }
+}
+
+public sealed class TrialFailedException(int trial, Exception inner)
+    : Exception($"trial {trial} stopped: {inner.Message}", inner)
+{
+    public int Trial { get; } = trial;
 }
