@@ -30,6 +30,15 @@ public sealed class Rng
         if ((s0 | s1 | s2 | s3) == 0) s0 = 1;
     }
 
+    /// <summary>A generator with the given xoshiro256** state (not all zero); for reproducing published test vectors.</summary>
+    public static Rng FromState(ulong s0, ulong s1, ulong s2, ulong s3)
+    {
+        if ((s0 | s1 | s2 | s3) == 0) throw new ArgumentException("xoshiro256** state must not be all zero");
+        var r = new Rng(0);
+        (r.s0, r.s1, r.s2, r.s3) = (s0, s1, s2, s3);
+        return r;
+    }
+
     /// <summary>The stream for <paramref name="seed"/> and a path of indices, e.g. <c>Rng.For(seed, trial, episode)</c>.</summary>
     public static Rng For(ulong seed, params ulong[] path)
     {
