@@ -147,6 +147,7 @@ public static class Plotter
     {
         Guard("rendering check", () =>
         {
+            CheckFonts("rendering check");
             using var plot = new Plot();
             plot.Add.ScatterLine(new double[] { 0, 1 }, new double[] { 0, 1 });
             plot.Title("check");
@@ -160,12 +161,28 @@ public static class Plotter
         if (width < 50 || height < 50) throw new PlotException($"{path}: image size {width}×{height} is too small (at least 50×50)");
         Guard(path, () =>
         {
+            CheckFonts(path);
             using var plot = new Plot();
             build(plot);
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
             if (dir is not null) Directory.CreateDirectory(dir);
             plot.SavePng(path, width, height);
         });
+    }
+
+    private static bool fontsChecked;
+
+    /// <summary>
+    /// Without any font SkiaSharp draws no text, so a plot would silently lose its title, labels and legend;
+    /// refuse instead. (SkiaSharp's Linux build finds fonts under /usr/share/fonts without fontconfig.)
+    /// </summary>
+    private static void CheckFonts(string what)
+    {
+        if (fontsChecked) return;
+        if (SkiaSharp.SKFontManager.Default.FontFamilyCount == 0)
+            throw new PlotException($"{what}: cannot render text: no fonts found on this machine; install a font package " +
+                                    "(Debian: fonts-dejavu-core), e.g. with scripts/install-deps.sh");
+        fontsChecked = true;
     }
 
     private static void Guard(string what, Action action)
@@ -179,7 +196,8 @@ public static class Plotter
             throw new PlotException(
                 $"{what}: cannot render PNG: the native graphics library failed to load ({e.GetBaseException().Message}). " +
                 "ScottPlot draws with SkiaSharp, whose Linux build (libSkiaSharp.so from the NuGet package SkiaSharp.NativeAssets.Linux.NoDependencies) " +
-                "must sit beside the program, and HarfBuzz needs libfontconfig1/libfreetype6; run scripts/install-deps.sh", e);
+                "and libHarfBuzzSharp.so must sit beside the program (they come with the NuGet packages; rebuild or republish); " +
+                "fonts come from the Debian package fonts-dejavu-core (scripts/install-deps.sh)", e);
         }
         catch (IOException e)
         {
@@ -193,7 +211,7 @@ public static class Plotter
         plot.XLabel(text.XLabel);
         plot.YLabel(text.YLabel);
         if (legend && plot.GetPlottables().Any(p => p.LegendItems.Any(i => !string.IsNullOrEmpty(i.LabelText))))
-            plot.ShowLegend(Alignment.UpperRight);
+            plot.ShowLegend(Edge.Bottom); // outside the data area, so it never hides a curve
     }
 
     private static (double[] Xs, double[] Mean, double[] Lo, double[] Hi) FinitePoints(IReadOnlyList<double>? x, Band band)
