@@ -14,7 +14,7 @@ public enum GradientEstimator
 public static class Directions
 {
     /// <summary>The directions for one meta-step: rows are directions, columns are θ components.</summary>
-    public static double[][] Draw(GradientEstimator estimator, int parameters, int projections, Random rng)
+    public static double[][] Draw(GradientEstimator estimator, int parameters, int projections, Data.Rng rng)
     {
         switch (estimator)
         {
@@ -24,7 +24,7 @@ public static class Directions
             case GradientEstimator.RandomProjection:
                 if (projections < 1) throw new ArgumentOutOfRangeException(nameof(projections), "at least one random projection is needed");
                 return Enumerable.Range(0, projections)
-                    .Select(_ => Enumerable.Range(0, parameters).Select(_ => Gaussian(rng)).ToArray()).ToArray();
+                    .Select(_ => Enumerable.Range(0, parameters).Select(_ => rng.Normal()).ToArray()).ToArray();
             default:
                 throw new ArgumentOutOfRangeException(nameof(estimator));
         }
@@ -57,12 +57,5 @@ public static class Directions
             se[i] = k > 1 ? Math.Sqrt(ss / (k - 1) / k) : double.NaN;
         }
         return (g, se);
-    }
-
-    /// <summary>Standard normal by Box–Muller, from the caller's seeded stream.</summary>
-    public static double Gaussian(Random rng)
-    {
-        double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
-        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 }

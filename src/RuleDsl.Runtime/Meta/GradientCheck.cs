@@ -13,7 +13,7 @@ public static class GradientCheck
         int episode = 0, double step = 1e-4, double tolerance = 1e-6, double floor = 1e-12, CancellationToken cancel = default)
     {
         int p = theta.Length;
-        var unit = Directions.Draw(GradientEstimator.Exact, p, 0, new Random(0));
+        var unit = Directions.Draw(GradientEstimator.Exact, p, 0, new Data.Rng(0));
         var outcome = loop.Run(theta, unit, episode, cancel);
         if (outcome.Failure is not null) throw new InvalidOperationException($"the episode failed: {outcome.Failure}");
         double Objective(int r, double delta)

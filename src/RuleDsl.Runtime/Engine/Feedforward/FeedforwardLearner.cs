@@ -218,15 +218,11 @@ public sealed class FeedforwardLearner : IInnerLoop
     }
 
     /// <summary>Fresh Xavier-uniform weights and feedback for an episode (Eq. S.4).</summary>
-    static void Initialise(State s, Random rng)
+    static void Initialise(State s, Data.Rng rng)
     {
         for (int l = 1; l <= s.L; l++)
         {
-            foreach (var m in new[] { s.W[l], s.B[l] })
-            {
-                double a = Math.Sqrt(6.0 / (m.Rows + m.Cols));
-                for (int i = 0; i < m.Data.Length; i++) m.Data[i] = (2 * rng.NextDouble() - 1) * a;
-            }
+            foreach (var m in new[] { s.W[l], s.B[l] }) rng.XavierUniform(m.Data, m.Cols, m.Rows);
             foreach (var u in s.U[l]) u.Clear();
         }
         foreach (var t in s.DY[0]) t.Clear();
@@ -234,7 +230,7 @@ public sealed class FeedforwardLearner : IInnerLoop
 
     /// <summary>The stream of an episode's initial weights depends on (seed, episode) only, so a
     /// finite-difference check replays exactly the same network.</summary>
-    public static Random WeightStream(int seed, int episode) => new(Meta.Seeds.Derive(seed, episode, 0x3e1d));
+    public static Data.Rng WeightStream(int seed, int episode) => Data.Rng.For((ulong)seed, 0x3e1du, (ulong)episode);
 
     public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
     {

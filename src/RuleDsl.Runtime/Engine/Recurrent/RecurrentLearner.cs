@@ -141,7 +141,6 @@ public sealed class RecurrentLearner : IInnerLoop
             Named.TryGetValue(name, out var t) ? t : d < D && NamedTangent[d].TryGetValue(name, out var u) ? u : null;
     }
 
-    static double Gaussian(Random rng) => Directions.Gaussian(rng);
 
     public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
     {
@@ -162,9 +161,9 @@ public sealed class RecurrentLearner : IInnerLoop
             for (int r = 0; r < theta.Length; r++) s.NamedTangent[d]["δ" + _rule.Params[r].Symbol.Name].Value = directions[d][r];
 
         // A fresh network: W ~ N(0, G²/N), W_in ~ U[−1, 1], the output read from unit 0.
-        var init = new Random(Seeds.Derive(_seed, episode, 0x1a7));
+        var init = Data.Rng.For((ulong)_seed, 0x1a7u, (ulong)episode);
         double sd = _config.Gain / Math.Sqrt(n);
-        for (int i = 0; i < s.W.Data.Length; i++) s.W.Data[i] = sd * Gaussian(init);
+        for (int i = 0; i < s.W.Data.Length; i++) s.W.Data[i] = sd * init.Normal();
         for (int i = 0; i < s.Win.Data.Length; i++) s.Win.Data[i] = 2 * init.NextDouble() - 1;
         for (int k = 0; k < s.Win.Cols; k++) s.Win[_config.OutputUnit, k] = 0;
         s.WOut[_config.OutputUnit] = 1;
@@ -180,7 +179,7 @@ public sealed class RecurrentLearner : IInnerLoop
         {
             cancel.ThrowIfCancellationRequested();
             var trial = _task.Get(episode, h);
-            var noise = new Random(Seeds.Derive(_seed, episode, h, 0x7015e));
+            var noise = Data.Rng.For((ulong)_seed, 0x7015eu, (ulong)episode, (ulong)h);
             // Start of trial: state near zero, traces and reward accumulators cleared; tangents of the
             // state restart at zero too (the initial state does not depend on θ).
             for (int i = 0; i < n; i++) s.X[i] = _config.InitialState * (2 * noise.NextDouble() - 1);
