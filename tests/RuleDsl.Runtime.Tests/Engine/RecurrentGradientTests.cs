@@ -25,7 +25,7 @@ sealed class CueTask(int steps) : ITrialSource
     public bool IsCorrect(TrialData trial, double reward) => reward > -1;
 }
 
-static class RecurrentRules
+public static class RecurrentRules
 {
     static readonly Expr X = Sym("x", Vec("post")), XBar = Sym("xbar", Vec("post")), R = Sym("r", Vec("pre"));
     static readonly Expr E = Sym("E", Mat("post", "pre"));

@@ -7,7 +7,7 @@ namespace RuleDsl.Runtime.Tests.Engine;
 
 /// Rules of Shervani-Tabar & Rosenbaum (2023) built as IR, for engine tests that must not depend on
 /// the parser. Section 4.2's terms, signs and transposes as printed.
-static class TestRules
+public static class TestRules
 {
     public static readonly Expr W = Sym("W", Mat("post", "pre"));
     public static readonly Expr YPre = Sym("y_pre", Vec("pre")), YPost = Sym("y_post", Vec("post"));
