@@ -33,6 +33,7 @@ module SourceRange =
     let contains (outer: SourceRange) (inner: SourceRange) =
         outer.File = inner.File && outer.Start <= inner.Start && inner.End <= outer.End
 
+[<RequireQualifiedAccess>]
 type Severity =
     | Error
     | Warning
@@ -48,48 +49,48 @@ type Code =
 module Codes =
     let private c id title sev = { Id = id; Title = title; Severity = sev }
     // text and layout
-    let Syntax = c "RD0001" "syntax error" Error
-    let Bracket = c "RD0002" "unbalanced bracket" Error
-    let Indentation = c "RD0003" "bad indentation" Error
-    let UnknownStatement = c "RD0004" "unknown statement" Error
-    let InvalidCharacter = c "RD0005" "invalid character" Error
-    let MisplacedStatement = c "RD0006" "statement not allowed here" Error
+    let Syntax = c "RD0001" "syntax error" Severity.Error
+    let Bracket = c "RD0002" "unbalanced bracket" Severity.Error
+    let Indentation = c "RD0003" "bad indentation" Severity.Error
+    let UnknownStatement = c "RD0004" "unknown statement" Severity.Error
+    let InvalidCharacter = c "RD0005" "invalid character" Severity.Error
+    let MisplacedStatement = c "RD0006" "statement not allowed here" Severity.Error
     // files
-    let IncludeNotFound = c "RD0101" "include not found" Error
-    let IncludeCycle = c "RD0102" "cyclic include" Error
-    let FileNotFound = c "RD0103" "file not found" Error
+    let IncludeNotFound = c "RD0101" "include not found" Severity.Error
+    let IncludeCycle = c "RD0102" "cyclic include" Severity.Error
+    let FileNotFound = c "RD0103" "file not found" Severity.Error
     // names
-    let UnknownName = c "RD0201" "unknown name" Error
-    let UnknownFunction = c "RD0202" "unknown function" Error
-    let Duplicate = c "RD0203" "duplicate definition" Error
-    let WrongSetting = c "RD0204" "variable not available in this setting" Error
-    let MixedSettings = c "RD0205" "rule mixes settings" Error
-    let IndexUse = c "RD0206" "wrong use of indices" Error
-    let IndexRange = c "RD0207" "index out of range" Error
-    let CyclicTerm = c "RD0208" "cyclic term definition" Error
-    let ReservedName = c "RD0209" "name reserved for a variable or function" Error
+    let UnknownName = c "RD0201" "unknown name" Severity.Error
+    let UnknownFunction = c "RD0202" "unknown function" Severity.Error
+    let Duplicate = c "RD0203" "duplicate definition" Severity.Error
+    let WrongSetting = c "RD0204" "variable not available in this setting" Severity.Error
+    let MixedSettings = c "RD0205" "rule mixes settings" Severity.Error
+    let IndexUse = c "RD0206" "wrong use of indices" Severity.Error
+    let IndexRange = c "RD0207" "index out of range" Severity.Error
+    let CyclicTerm = c "RD0208" "cyclic term definition" Severity.Error
+    let ReservedName = c "RD0209" "name reserved for a variable or function" Severity.Error
     // shapes
-    let ShapeMismatch = c "RD0301" "shape mismatch" Error
-    let TraceShape = c "RD0302" "bad trace shape" Error
+    let ShapeMismatch = c "RD0301" "shape mismatch" Severity.Error
+    let TraceShape = c "RD0302" "bad trace shape" Severity.Error
     // calls and numbers
-    let Arity = c "RD0401" "wrong number of arguments" Error
-    let NumberRequired = c "RD0402" "number required" Error
-    let BadRange = c "RD0403" "bad range" Error
-    let MisplacedRange = c "RD0404" "range outside sum" Error
+    let Arity = c "RD0401" "wrong number of arguments" Severity.Error
+    let NumberRequired = c "RD0402" "number required" Severity.Error
+    let BadRange = c "RD0403" "bad range" Severity.Error
+    let MisplacedRange = c "RD0404" "range outside sum" Severity.Error
     // rule structure
-    let NoUpdate = c "RD0501" "rule has no update" Error
-    let TwoUpdates = c "RD0502" "rule has more than one update" Error
-    let TraceSetting = c "RD0503" "trace in a feedforward rule" Error
-    let NoSuchRule = c "RD0504" "no such rule" Error
-    let BadInit = c "RD0505" "init of something that is not a parameter" Error
+    let NoUpdate = c "RD0501" "rule has no update" Severity.Error
+    let TwoUpdates = c "RD0502" "rule has more than one update" Severity.Error
+    let TraceSetting = c "RD0503" "trace in a feedforward rule" Severity.Error
+    let NoSuchRule = c "RD0504" "no such rule" Severity.Error
+    let BadInit = c "RD0505" "init of something that is not a parameter" Severity.Error
     // points (ruledsl eval)
-    let PointMissing = c "RD0601" "value missing from point" Error
-    let PointSize = c "RD0602" "value of the wrong size" Error
-    let PointJson = c "RD0603" "point is not valid JSON" Error
-    let PointUnknown = c "RD0604" "point names something the rule does not read" Warning
+    let PointMissing = c "RD0601" "value missing from point" Severity.Error
+    let PointSize = c "RD0602" "value of the wrong size" Severity.Error
+    let PointJson = c "RD0603" "point is not valid JSON" Severity.Error
+    let PointUnknown = c "RD0604" "point names something the rule does not read" Severity.Warning
     // warnings
-    let UnusedParam = c "RD0901" "parameter never used" Warning
-    let UnusedTerm = c "RD0902" "term never used" Warning
+    let UnusedParam = c "RD0901" "parameter never used" Severity.Warning
+    let UnusedTerm = c "RD0902" "term never used" Severity.Warning
 
     let all =
         [ Syntax; Bracket; Indentation; UnknownStatement; InvalidCharacter; MisplacedStatement
