@@ -79,12 +79,16 @@ module Check =
           Body: AExpr
           Loc: SourceRange
           mutable Shape: Shape option
-          mutable UsedBeforeKnown: bool }
+          mutable UsedBeforeKnown: bool
+          /// Its right-hand side had errors: uses of it stay quiet.
+          mutable Failed: bool }
 
     /// Top-level definitions one file sees (its own and its includes').
     type GlobalScope =
         { Terms: Dictionary<string, TermFamily>
-          Consts: Dictionary<string, ConstDef> }
+          Consts: Dictionary<string, ConstDef>
+          /// An include of this file (or of its includes) could not be loaded.
+          MissingIncludes: bool }
 
     type RuleScope =
         { RuleName: string
@@ -158,7 +162,10 @@ module Check =
             None
         | _ -> Some t
 
-    let private plural n (word: string) = sprintf "%d %s%s" n word (if n = 1 then "" else "s")
+    let private plural n (word: string) =
+        if n = 1 then sprintf "%d %s" n word
+        elif word = "index" then sprintf "%d indices" n
+        else sprintf "%d %ss" n word
 
     let private builtinUsage =
         dict [ "outer", "outer(a, b)"; "dot", "dot(a, b)"; "clip", "clip(x, lo, hi)"; "between", "between(x, lo, hi)"
@@ -339,11 +346,8 @@ module Check =
                     match via with
                     | None -> sprintf "%s is a %s variable; rule %s is %s" v.Name other r.RuleName (Variables.settingName s)
                     | Some t -> sprintf "term %s reads %s, a %s variable; rule %s is %s" t v.Name other r.RuleName (Variables.settingName s)
-                let near = Suggest.nearest v.Name (Variables.ofSetting s |> List.map (fun x -> x.Name))
                 let hint =
-                    match near with
-                    | n :: _ -> Some (sprintf "did you mean %s? (`ruledsl vars` lists the variables of each setting)" n)
-                    | [] -> Some "`ruledsl vars` lists the variables of each setting"
+                    Some (sprintf "%s rules read %s" (Variables.settingName s) (String.Join (", ", Variables.ofSetting s |> List.map (fun x -> x.Name))))
                 report ctx Codes.WrongSetting range msg hint
             | _ -> ()
         | None -> ()
@@ -553,6 +557,7 @@ module Check =
                     | None ->
                         let name = p.Name + "[" + String.Join (",", ks) + "]"
                         conform ctx exp r name { Expr = IExpr.Sym p.Elements.[ks].Symbol; Shape = Shape.Scalar }
+        | RTrace t when t.Failed -> None
         | RTrace t ->
             if ix.IsSome then notIndexed "a trace"
             else
@@ -603,6 +608,7 @@ module Check =
                     sprintf "unknown name %s" id.Name,
                     (match Suggest.nearest id.Name (namesInScope ctx) with
                      | n :: _ -> Some (sprintf "did you mean %s?" n)
+                     | [] when ctx.Global.MissingIncludes -> Some "it may be defined in the include that could not be found"
                      | [] -> None)
             report ctx Codes.UnknownName r msg hint
             None
@@ -626,7 +632,8 @@ module Check =
         let result =
             match state with
             | Some InProgress ->
-                let chain = List.rev (d.Display :: (ctx.Session.Expanding |> List.takeWhile (fun k -> k <> d.Display))) @ [ d.Display ]
+                let inner = ctx.Session.Expanding |> List.takeWhile (fun k -> k <> d.Display) |> List.rev
+                let chain = d.Display :: inner @ [ d.Display ]
                 report ctx Codes.CyclicTerm refRange
                     (sprintf "term %s is defined in terms of itself (%s)" d.Display (String.Join (" → ", chain))) None
                 None
@@ -705,11 +712,17 @@ module Check =
                                           (Shape.Matrix (rows, cols)))
                             | _ when b.Linq.IsSome && i = 0 -> elemOf exp
                             | _ -> Any
+                        // When the first argument of outer does not fit, the second is checked on
+                        // its own: one error (and the hint) says it, not two.
                         let typed =
                             positional
-                            |> List.mapi (fun i a ->
-                                if List.contains i b.ConstantArgs then Some { Expr = IExpr.Num (constOf i); Shape = Shape.Scalar }
-                                else elab ctx (argExp i) a)
+                            |> List.fold (fun (acc: Typed option list) a ->
+                                let i = acc.Length
+                                let t =
+                                    if List.contains i b.ConstantArgs then Some { Expr = IExpr.Num (constOf i); Shape = Shape.Scalar }
+                                    elif b.Fn = Fn.Outer && i = 1 && acc.Head.IsNone then elab ctx Any a
+                                    else elab ctx (argExp i) a
+                                acc @ [ t ]) []
                         if typed |> List.exists Option.isNone then None
                         else
                             let ts = typed |> List.map Option.get
@@ -834,7 +847,7 @@ module Check =
             let seen = Dictionary<string, SourceRange> ()
             let ctx0 =
                 { Session = session
-                  Global = { Terms = Dictionary (); Consts = consts }
+                  Global = { Terms = Dictionary (); Consts = consts; MissingIncludes = false }
                   Rule = None
                   Index = Map.empty
                   Sink = { newSink () with Diags = diags }
@@ -864,7 +877,7 @@ module Check =
                         | _ ->
                             seen.TryAdd (id.Name, id.Range) |> ignore
                             // Index values on the left may use top-level consts.
-                            let ctxC = { ctx0 with Global = { Terms = terms; Consts = consts } }
+                            let ctxC = { ctx0 with Global = { Terms = terms; Consts = consts; MissingIncludes = false } }
                             let declare = declareTerm ctxC terms true key
                             declare id specs body
                 | _ -> ()
@@ -886,7 +899,9 @@ module Check =
                         add ()
                 for KeyValue (n, t) in ts do addOne n t.Loc (fun () -> terms.[n] <- t)
                 for KeyValue (n, c) in cs do addOne n c.Loc (fun () -> consts.[n] <- c)
-            session.Scopes.[key] <- { Terms = terms; Consts = consts }
+            let visible = Loader.visibleFiles program key |> set
+            let missing = program.Diagnostics |> Seq.exists (fun d -> d.Code = Codes.IncludeNotFound && visible.Contains d.File)
+            session.Scopes.[key] <- { Terms = terms; Consts = consts; MissingIncludes = missing }
 
     // ------------------------------------------------------------------ rules
 
@@ -953,7 +968,7 @@ module Check =
                 if not fresh || declare id "a term" then declareTerm ctx rs.Terms false fileKey id specs body
             | Trace (id, kind, body) ->
                 if declare id "a trace" then
-                    rs.Traces.[id.Name] <- { Name = id.Name; Kind = kind; Body = body; Loc = s.Range; Shape = None; UsedBeforeKnown = false }
+                    rs.Traces.[id.Name] <- { Name = id.Name; Kind = kind; Body = body; Loc = s.Range; Shape = None; UsedBeforeKnown = false; Failed = false }
             | Param (id, bindings, _) ->
                 if declare id "a parameter" then
                     let axes =
@@ -1054,18 +1069,22 @@ module Check =
                 | _ ->
                     if t.Kind = Continuous then sink.Vars.Add ((dt, s.Keyword, Some ("trace " + t.Name)))
                     match elabWithRepairs ctx Any t.Body with
-                    | None -> None
+                    | None ->
+                        t.Failed <- true
+                        None
                     | Some rate ->
                         let ok =
                             match rate.Shape with
                             | Shape.Matrix ("post", "pre") | Shape.Vector _ | Shape.Scalar -> true
                             | _ -> false
                         if not ok then
+                            t.Failed <- true
                             report ctx Codes.TraceShape (Ast.rangeOf t.Body)
                                 (sprintf "trace %s would be a %O; a trace is a post×pre matrix (like W), a vector or a scalar" t.Name rate.Shape)
                                 None
                             None
                         elif t.UsedBeforeKnown && rate.Shape <> Variables.weight.Shape then
+                            t.Failed <- true
                             report ctx Codes.TraceShape (Ast.rangeOf t.Body)
                                 (sprintf "trace %s is used in its own right-hand side (or before it), which needs it to be a post×pre matrix; this is a %O" t.Name rate.Shape)
                                 None
@@ -1090,7 +1109,8 @@ module Check =
                     (sprintf "rule %s has a second update; the first is at %O" block.Name.Name (fst updates.[0]).Keyword)
                     (Some "combine them into one: dW = first + second")
         let update =
-            if updates.Count = 0 then
+            if updates.Count = 0 && block.Incomplete then None
+            elif updates.Count = 0 then
                 report ctx Codes.NoUpdate block.Name.Range (sprintf "rule %s has no update" block.Name.Name) (Some "add a line dW = ... to the rule")
                 None
             else

@@ -192,19 +192,17 @@ module PointEval =
 
     let private writeValue (w: Utf8JsonWriter) (v: Value) =
         let num (x: float) =
-            if Double.IsFinite x then w.WriteNumberValue x else w.WriteStringValue (x.ToString (Globalization.CultureInfo.InvariantCulture))
+            if Double.IsFinite x then x.ToString ("R", Globalization.CultureInfo.InvariantCulture)
+            else "\"" + x.ToString (Globalization.CultureInfo.InvariantCulture) + "\""
+        // Vectors and matrix rows on one line each: readable and still plain JSON.
+        let row (xs: float seq) = "[" + String.Join (", ", xs |> Seq.map num) + "]"
         match v with
-        | Value.Scalar x -> num x
-        | Value.Vector a ->
-            w.WriteStartArray ()
-            for x in a do num x
-            w.WriteEndArray ()
+        | Value.Scalar x -> w.WriteRawValue (num x)
+        | Value.Vector a -> w.WriteRawValue (row a)
         | Value.Matrix m ->
             w.WriteStartArray ()
             for i in 0 .. Array2D.length1 m - 1 do
-                w.WriteStartArray ()
-                for j in 0 .. Array2D.length2 m - 1 do num m.[i, j]
-                w.WriteEndArray ()
+                w.WriteRawValue (row (seq { for j in 0 .. Array2D.length2 m - 1 -> m.[i, j] }))
             w.WriteEndArray ()
 
     /// A derivative that simplified to the number 0 still has the shape of what it differentiates.

@@ -80,7 +80,9 @@ module Ast =
         { Name: Ident
           Setting: Ident option
           Header: SourceRange
-          Body: Located list }
+          Body: Located list
+          /// Some statement of the body did not parse (so "no update" would be noise).
+          Incomplete: bool }
 
     type TopItem =
         | TopStatement of Located

@@ -182,7 +182,8 @@ module Suggest =
 
     /// Candidates close enough to be a plausible typo, best first.
     let nearest (name: string) (candidates: string seq) : string list =
-        let limit = max 1 (min 3 ((name.Length + 1) / 3))
+        // Short names are one edit away from many others: only a change of case counts for them.
+        let limit = if name.Length <= 2 then 0 else max 1 (min 3 ((name.Length + 1) / 3))
         candidates
         |> Seq.distinct
         |> Seq.filter (fun c -> c <> name)

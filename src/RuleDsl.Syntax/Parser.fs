@@ -198,9 +198,10 @@ module Parser =
             |> List.choose (fun item ->
                 let head = parse item.Head
                 if item.IsRule then
+                    let parsed = item.Body |> List.map parse
                     let body =
-                        item.Body
-                        |> List.choose parse
+                        parsed
+                        |> List.choose id
                         |> List.filter (fun s ->
                             match s.Stmt with
                             | RuleHeader _ ->
@@ -212,7 +213,8 @@ module Parser =
                             | _ -> checkAssign s)
                     match head with
                     | Some { Stmt = RuleHeader (name, setting); Range = r } ->
-                        Some (TopRule { Name = name; Setting = setting; Header = r; Body = body })
+                        let incomplete = body.Length < parsed.Length
+                        Some (TopRule { Name = name; Setting = setting; Header = r; Body = body; Incomplete = incomplete })
                     | _ -> None
                 else
                     match head with
