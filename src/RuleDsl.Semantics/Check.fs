@@ -653,8 +653,21 @@ module Check =
         match result with
         | None -> None
         | Some (t, vars) ->
-            for (v, _) in vars |> List.distinctBy (fun (v, _) -> v.Name) do
-                noteVar ctx v refRange (Some d.Display)
+            let vars = vars |> List.map fst |> List.distinctBy (fun v -> v.Name)
+            // One error per reference, naming every variable of the other setting the term reads.
+            match ctx.Rule with
+            | Some r when r.Declared.IsSome ->
+                let s = r.Declared.Value
+                let wrong = vars |> List.filter (fun v -> not (List.contains s v.Settings))
+                for v in vars do ctx.Sink.Vars.Add ((v, refRange, Some d.Display))
+                if not wrong.IsEmpty then
+                    let other = wrong.Head.Settings |> List.map Variables.settingName |> String.concat "/"
+                    let names = String.Join (", ", wrong |> List.map (fun v -> v.Name))
+                    report ctx Codes.WrongSetting refRange
+                        (sprintf "term %s reads %s (%s); rule %s is %s" d.Display names other r.RuleName (Variables.settingName s))
+                        (Some (sprintf "%s rules read %s" (Variables.settingName s) (String.Join (", ", Variables.ofSetting s |> List.map (fun x -> x.Name)))))
+            | _ ->
+                for v in vars do noteVar ctx v refRange (Some d.Display)
             match t with
             | None -> None
             | Some t when fits exp t.Shape -> Some t

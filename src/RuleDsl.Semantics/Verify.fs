@@ -54,9 +54,9 @@ module Verify =
     let targets (rule: Rule) : (string * Expr) list =
         ("ΔW", rule.Update) :: (rule.Traces |> List.map (fun t -> t.Symbol.Name + "_next", t.Next))
 
-    /// Check every derivative of a rule at one random point (dims and values from a seed).
-    [<CompiledName "VerifyRule">]
-    let verifyRule (rule: Rule) : CheckRow list =
+    /// Check the derivatives that `partial` and `differential` produce for a rule, at one random
+    /// point (dims and values from a seed). Tests pass a wrong differentiator to see it fail.
+    let verifyWith (partial: Symbol -> Expr -> Expr) (differential: Symbol list -> Expr -> Expr) (rule: Rule) : CheckRow list =
         let rng = Random (seedOf (rule.File + "/" + rule.Name))
         let post = 2 + rng.Next 4
         let pre = [ 2..5 ] |> List.filter (fun d -> d <> post) |> fun ds -> ds.[rng.Next ds.Length]
@@ -88,7 +88,7 @@ module Verify =
               // the printed (simplified) form computes the same values
               yield row (sprintf "simplify(%s)" name) (relError (evalAt point (Simplify.simplify expr)) f0)
               for p in rule.Params do
-                  let analytic = evalAt point (Differentiate.partial p.Symbol expr)
+                  let analytic = evalAt point (partial p.Symbol expr)
                   let theta = match point.[p.Symbol.Name] with Value.Scalar x -> x | _ -> 0.0
                   let h = 1e-5 * Math.Max (1e-8, abs theta)
                   let at t = evalAt (point.Add (p.Symbol.Name, Value.Scalar (theta + t))) expr
@@ -102,8 +102,12 @@ module Verify =
                   let moved t = wrt |> List.fold (fun (m: Map<string, Value>) s -> m.Add (s.Name, along point.[s.Name] direction.[s.Name] t)) point
                   let numeric = Value.map (fun v -> (v.[0] - v.[1]) / (2.0 * h)) [ evalAt (moved h) expr; evalAt (moved -h) expr ]
                   let tangents = wrt |> List.fold (fun (m: Map<string, Value>) s -> m.Add ((Differentiate.tangentSymbol s).Name, direction.[s.Name])) point
-                  let analytic = evalAt tangents (Differentiate.differential wrt expr)
+                  let analytic = evalAt tangents (differential wrt expr)
                   yield row (sprintf "δ(%s)" name) (relError analytic numeric) ]
+
+    /// Check every derivative of a rule (as derived by Differentiate) against finite differences.
+    [<CompiledName "VerifyRule">]
+    let verifyRule (rule: Rule) : CheckRow list = verifyWith Differentiate.partial Differentiate.differential rule
 
     // ------------------------------------------------------------------ output
 
