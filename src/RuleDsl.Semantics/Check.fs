@@ -819,8 +819,6 @@ module Check =
 
     // ------------------------------------------------------------------ declarations
 
-    let private declSink () = newSink ()
-
     /// Register a term definition (one instance, or a family over ranges) in a scope.
     let private declareTerm (ctx: Ctx) (terms: Dictionary<string, TermFamily>) (isGlobal: bool) (file: string) (id: Ident) (specs: IndexSpec list) (body: AExpr) =
         let bindings = specs |> List.choose (function Bind b -> Some b | _ -> None)

@@ -67,12 +67,11 @@ module Commands =
             writeDiagnostics err result.Program [ d ]
             exitInputError
         | Ok rules ->
-            let first = ref true
-            for r in rules do
-                if not first.Value then out.WriteLine ()
-                first.Value <- false
+            rules
+            |> List.iteri (fun i r ->
+                if i > 0 then out.WriteLine ()
                 let d = Derive.derive r
-                out.Write (if latex then Derive.renderLatex d else Derive.renderText d)
+                out.Write (if latex then Derive.renderLatex d else Derive.renderText d))
             if result.HasErrors then exitInputError else exitOk
 
     /// `ruledsl eval FILE --rule NAME --at POINT.json`: values of the update and its derivatives.
@@ -107,6 +106,7 @@ module Commands =
                     let lineOf (f: string) (n: int) =
                         if f = pointKey && n >= 1 && n <= lines.Length then Some lines.[n - 1] else result.Program.LineOf f n
                     let show (ds: Diagnostic list) =
+                        let ds = ds |> List.sortBy (fun d -> match d.Range with Some r -> r.Start.Line, r.Start.Col | None -> 0, 0)
                         for d in ds do err.WriteLine (Diagnostic.render lineOf d)
                         if not ds.IsEmpty then err.WriteLine (Diagnostic.summary ds)
                     match PointEval.readPoint pointKey text rule with

@@ -109,9 +109,7 @@ module Derive =
         let eq (lhs: string) (rhs: string) (loc: SourceLoc) =
             lines.Add (sprintf @"%s &= %s && \text{from %s}" lhs rhs (latexText (string loc)))
         for t in r.Traces do
-            let sym = Print.latexName t.Symbol.Name
             eq (latexTarget (t.Symbol.Name + "_next")) (Print.latex (Simplify.simplify t.Next)) t.Loc
-            ignore sym
         eq @"\Delta W" (Print.latex (Simplify.simplify r.Update)) r.UpdateLoc
         for e in d.Equations do
             if not (e.Wrt.IsSome && isZero e) then

@@ -135,6 +135,9 @@ module PointEval =
                     if vs |> List.forall Option.isSome then Some (vs |> List.map Option.get |> Array.ofList) else None
                 match s.Shape, node with
                 | Shape.Scalar, JNumber (v, _) -> Some (Value.Scalar v)
+                | (Shape.Vector _ | Shape.Matrix _), JArray ([], ar) ->
+                    diags.Add (Diagnostic.at Codes.PointSize ar (sprintf "%s is empty; it must be %s" s.Name (kindOf s.Shape)))
+                    None
                 | Shape.Vector d, JArray (xs, ar) ->
                     match numbers xs with
                     | Some a -> if fix d a.Length s.Name ar then Some (Value.Vector a) else None
@@ -220,7 +223,7 @@ module PointEval =
         let derivation = Derive.derive rule
         use ms = new MemoryStream ()
         (
-            use w = new Utf8JsonWriter (ms, JsonWriterOptions (Indented = true))
+            use w = new Utf8JsonWriter (ms, JsonWriterOptions (Indented = true, Encoder = Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
             let section (target: string) (expr: Expr) =
                 let shape = Typing.shapeOf expr
                 w.WritePropertyName "value"

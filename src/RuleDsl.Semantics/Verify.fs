@@ -133,7 +133,7 @@ module Verify =
     let renderJson (files: (string * string list) list) (rows: CheckRow list) (errors: int) (warnings: int) : string =
         use ms = new MemoryStream ()
         (
-            use w = new Utf8JsonWriter (ms, JsonWriterOptions (Indented = true))
+            use w = new Utf8JsonWriter (ms, JsonWriterOptions (Indented = true, Encoder = Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
             w.WriteStartObject ()
             w.WriteStartArray "files"
             for (path, rules) in files do
