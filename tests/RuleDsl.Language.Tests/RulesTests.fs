@@ -160,3 +160,16 @@ let ``vars lists every variable with its shape`` () =
     for v in Variables.all do
         Assert.Contains (v.Name, out)
     Assert.Contains ("post×pre matrix", out)
+
+[<Fact>]
+let ``check --json prints the same table as JSON`` () =
+    let code, out, _ = runArgs [ "check"; "rules/bio.rule"; "rules/miconi.rule"; "--json" ]
+    Assert.Equal (0, code)
+    use doc = JsonDocument.Parse out
+    let root = doc.RootElement
+    Assert.True (root.GetProperty("passed").GetBoolean ())
+    let checks = [ for c in root.GetProperty("checks").EnumerateArray () -> c.GetProperty("rule").GetString (), c.GetProperty("differentiated").GetString () ]
+    Assert.Contains (("bio", "∂ΔW/∂theta9"), checks)
+    Assert.Contains (("miconi", "δ(E_next)"), checks)
+    // Miconi's clip is checked where it is not saturated (else its derivative is 0 on both sides)
+    Assert.Contains (("miconi", "δ(ΔW)"), checks)
