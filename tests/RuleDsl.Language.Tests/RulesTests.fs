@@ -168,7 +168,7 @@ let ``check --json prints the same table as JSON`` () =
     use doc = JsonDocument.Parse out
     let root = doc.RootElement
     Assert.True (root.GetProperty("passed").GetBoolean ())
-    let checks = [ for c in root.GetProperty("checks").EnumerateArray () -> c.GetProperty("rule").GetString (), c.GetProperty("differentiated").GetString () ]
+    let checks = [ for c in root.GetProperty("checks").EnumerateArray () -> string (c.GetProperty("rule").GetString ()), string (c.GetProperty("differentiated").GetString ()) ]
     Assert.Contains (("bio", "∂ΔW/∂theta9"), checks)
     Assert.Contains (("miconi", "δ(E_next)"), checks)
     // Miconi's clip is checked where it is not saturated (else its derivative is 0 on both sides)
