@@ -137,3 +137,11 @@ let ``partial derivative by a scalar equals central differences`` (c: Case) =
     let fd = Value.map (fun xs -> (xs.[0] - xs.[1]) / (2.0 * h)) [ evalAlong c.Expr point one h; evalAlong c.Expr point one -h ]
     let err = norm (diff analytic fd) / (1.0 + norm fd)
     (err < 1e-6) |> Prop.label (show c + sprintf " err %g" err)
+
+[<Property(MaxTest = 1000, Arbitrary = [| typeof<Cases> |])>]
+let ``lowering preserves value`` (c: Case) =
+    let point = pointFor c.Seed c.Expr
+    let before = Eval.eval (fun s -> point.[s]) c.Expr
+    let lowered = Lowering.lower c.Expr
+    let after = Eval.eval (fun s -> point.[s]) lowered
+    (relErr before after < 1e-9) |> Prop.label (show c + sprintf " → %s" (Print.text lowered))

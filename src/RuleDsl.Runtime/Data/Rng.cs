@@ -1,0 +1,233 @@
+namespace RuleDsl.Runtime.Data;
+
+/// <summary>
+/// The one pseudo-random generator used everywhere in the runtime: xoshiro256** (Blackman &amp; Vigna, 2018)
+/// seeded through SplitMix64. Written out here, not taken from System.Random, so that a seed gives the same
+/// sequence on every .NET version and every machine; results files record seeds and must stay reproducible.
+/// </summary>
+/// <remarks>
+/// Derived streams: <see cref="For(ulong, ulong[])"/> mixes a seed with a path of indices (trial, episode, …)
+/// through SplitMix64, so "episode 17 of trial 3" is one fixed stream independent of how many numbers
+/// earlier episodes consumed.
+/// Doubles take the top 53 bits (<c>(x &gt;&gt; 11) * 2^-53</c>), integers below a bound use Lemire's
+/// multiply-and-reject method (unbiased), normals use the Box–Muller transform (both values are used).
+/// </remarks>
+public sealed class Rng
+{
+    private ulong s0, s1, s2, s3;
+    private double spareNormal;
+    private bool hasSpareNormal;
+
+    /// <summary>A generator whose four state words are the first four SplitMix64 outputs from <paramref name="seed"/>.</summary>
+    public Rng(ulong seed)
+    {
+        ulong x = seed;
+        s0 = SplitMix64(ref x);
+        s1 = SplitMix64(ref x);
+        s2 = SplitMix64(ref x);
+        s3 = SplitMix64(ref x);
+        // SplitMix64 never yields four zero words in a row, but guard the one forbidden state anyway.
+        if ((s0 | s1 | s2 | s3) == 0) s0 = 1;
+    }
+
+    /// <summary>A generator with the given xoshiro256** state (not all zero); for reproducing published test vectors.</summary>
+    public static Rng FromState(ulong s0, ulong s1, ulong s2, ulong s3)
+    {
+        if ((s0 | s1 | s2 | s3) == 0) throw new ArgumentException("xoshiro256** state must not be all zero");
+        var r = new Rng(0);
+        (r.s0, r.s1, r.s2, r.s3) = (s0, s1, s2, s3);
+        return r;
+    }
+
+    /// <summary>The stream for <paramref name="seed"/> and a path of indices, e.g. <c>Rng.For(seed, trial, episode)</c>.</summary>
+    public static Rng For(ulong seed, params ulong[] path)
+    {
+        ulong h = seed;
+        foreach (var p in path)
+        {
+            // Absorb each index through one SplitMix64 step so that (1,2) and (2,1) give unrelated streams.
+            ulong x = h ^ (p * 0xD1B54A32D192ED03UL);
+            h = SplitMix64(ref x);
+        }
+        return new Rng(h);
+    }
+
+    /// <summary>Convenience overload for int indices (must be non-negative).</summary>
+    public static Rng For(ulong seed, params int[] path)
+    {
+        var p = new ulong[path.Length];
+        for (int i = 0; i < path.Length; i++)
+        {
+            if (path[i] < 0) throw new ArgumentOutOfRangeException(nameof(path), $"stream index {path[i]} is negative");
+            p[i] = (ulong)path[i];
+        }
+        return For(seed, p);
+    }
+
+    /// <summary>One SplitMix64 step (Steele, Lea &amp; Flood 2014): advances <paramref name="x"/> and returns the mixed output.</summary>
+    public static ulong SplitMix64(ref ulong x)
+    {
+        x += 0x9E3779B97F4A7C15UL;
+        ulong z = x;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>The next 64 random bits (xoshiro256**).</summary>
+    public ulong NextUInt64()
+    {
+        ulong result = ulong.RotateLeft(s1 * 5, 7) * 9;
+        ulong t = s1 << 17;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= t;
+        s3 = ulong.RotateLeft(s3, 45);
+        return result;
+    }
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Uniform in [lo, hi).</summary>
+    public double Uniform(double lo, double hi) => lo + (hi - lo) * NextDouble();
+
+    /// <summary>Uniform integer in [0, n), unbiased (Lemire 2019).</summary>
+    public int NextInt(int n)
+    {
+        if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), $"bound must be positive, was {n}");
+        return (int)NextBelow((ulong)n);
+    }
+
+    /// <summary>Uniform integer in [lo, hi).</summary>
+    public int NextInt(int lo, int hi)
+    {
+        if (hi <= lo) throw new ArgumentOutOfRangeException(nameof(hi), $"empty range [{lo}, {hi})");
+        return lo + (int)NextBelow((ulong)((long)hi - lo));
+    }
+
+    private ulong NextBelow(ulong n)
+    {
+        ulong x = NextUInt64();
+        UInt128 m = (UInt128)x * n;
+        ulong low = (ulong)m;
+        if (low < n)
+        {
+            ulong threshold = (0UL - n) % n;
+            while (low < threshold)
+            {
+                x = NextUInt64();
+                m = (UInt128)x * n;
+                low = (ulong)m;
+            }
+        }
+        return (ulong)(m >> 64);
+    }
+
+    /// <summary>Standard normal variate (Box–Muller; the second value of each pair is kept for the next call).</summary>
+    public double Normal()
+    {
+        if (hasSpareNormal)
+        {
+            hasSpareNormal = false;
+            return spareNormal;
+        }
+        // 1 - U lies in (0, 1], so the logarithm is finite.
+        double u1 = 1.0 - NextDouble();
+        double u2 = NextDouble();
+        double r = Math.Sqrt(-2.0 * Math.Log(u1));
+        double a = 2.0 * Math.PI * u2;
+        spareNormal = r * Math.Sin(a);
+        hasSpareNormal = true;
+        return r * Math.Cos(a);
+    }
+
+    /// <summary>Normal with the given mean and standard deviation.</summary>
+    public double Normal(double mean, double sd) => mean + sd * Normal();
+
+    /// <summary>Fisher–Yates shuffle in place.</summary>
+    public void Shuffle<T>(Span<T> items)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
+    /// <summary>Fisher–Yates shuffle in place.</summary>
+    public void Shuffle<T>(T[] items) => Shuffle(items.AsSpan());
+
+    /// <summary>
+    /// <paramref name="k"/> distinct integers from [0, n) in random order (a partial Fisher–Yates shuffle),
+    /// so the first j of the result are themselves a uniform draw of j.
+    /// </summary>
+    public int[] ChooseWithoutReplacement(int n, int k)
+    {
+        if (k < 0 || k > n) throw new ArgumentOutOfRangeException(nameof(k), $"cannot choose {k} distinct items out of {n}");
+        var pool = new int[n];
+        for (int i = 0; i < n; i++) pool[i] = i;
+        for (int i = 0; i < k; i++)
+        {
+            int j = i + NextInt(n - i);
+            (pool[i], pool[j]) = (pool[j], pool[i]);
+        }
+        return pool[..k];
+    }
+
+    /// <summary><paramref name="k"/> distinct items of <paramref name="items"/>, in random order.</summary>
+    public T[] ChooseWithoutReplacement<T>(IReadOnlyList<T> items, int k)
+    {
+        var idx = ChooseWithoutReplacement(items.Count, k);
+        var result = new T[k];
+        for (int i = 0; i < k; i++) result[i] = items[idx[i]];
+        return result;
+    }
+
+    /// <summary>The Xavier (Glorot) uniform bound √(6 / (fanIn + fanOut)).</summary>
+    public static double XavierBound(int fanIn, int fanOut)
+    {
+        if (fanIn <= 0 || fanOut <= 0) throw new ArgumentOutOfRangeException(nameof(fanIn), $"fan-in and fan-out must be positive, were {fanIn}, {fanOut}");
+        return Math.Sqrt(6.0 / (fanIn + fanOut));
+    }
+
+    /// <summary>
+    /// Xavier-uniform fill, U(−√(6/(fanIn+fanOut)), +√(6/(fanIn+fanOut))) (Eq. S.4 of Shervani-Tabar &amp; Rosenbaum).
+    /// Values are drawn in storage order.
+    /// </summary>
+    public void XavierUniform(Span<double> values, int fanIn, int fanOut)
+    {
+        double b = XavierBound(fanIn, fanOut);
+        for (int i = 0; i < values.Length; i++) values[i] = Uniform(-b, b);
+    }
+
+    /// <summary>Xavier-uniform fill of a rows×cols matrix (fanOut = rows, fanIn = cols, as for W : post×pre), row-major draw order.</summary>
+    public void XavierUniform(double[,] matrix)
+    {
+        int rows = matrix.GetLength(0), cols = matrix.GetLength(1);
+        double b = XavierBound(cols, rows);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                matrix[i, j] = Uniform(-b, b);
+    }
+
+    /// <summary>Xavier-normal fill, N(0, 2/(fanIn+fanOut)) (Eq. S.5).</summary>
+    public void XavierNormal(Span<double> values, int fanIn, int fanOut)
+    {
+        if (fanIn <= 0 || fanOut <= 0) throw new ArgumentOutOfRangeException(nameof(fanIn), $"fan-in and fan-out must be positive, were {fanIn}, {fanOut}");
+        double sd = Math.Sqrt(2.0 / (fanIn + fanOut));
+        for (int i = 0; i < values.Length; i++) values[i] = sd * Normal();
+    }
+
+    /// <summary>Xavier-normal fill of a rows×cols matrix (fanOut = rows, fanIn = cols), row-major draw order.</summary>
+    public void XavierNormal(double[,] matrix)
+    {
+        int rows = matrix.GetLength(0), cols = matrix.GetLength(1);
+        double sd = Math.Sqrt(2.0 / (rows + cols));
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                matrix[i, j] = sd * Normal();
+    }
+}

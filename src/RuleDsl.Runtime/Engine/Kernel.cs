@@ -1,0 +1,71 @@
+using RuleDsl.Symbolic;
+
+namespace RuleDsl.Runtime.Engine;
+
+/// <summary>One output of a kernel: <c>Target = Value</c> or <c>Target += Value</c>.</summary>
+public sealed record KernelOutput(Symbol Target, Expr Value, bool Accumulate);
+
+/// <summary>A set of equations evaluated together: every output is computed from the inputs as they
+/// were before any output is written (so <c>W += ΔW</c> and <c>U += δΔW</c> both read the old W).</summary>
+public interface IKernel
+{
+    string Name { get; }
+    /// <summary>The symbols read, in the order <see cref="Run"/> expects their tensors.</summary>
+    IReadOnlyList<Symbol> Inputs { get; }
+    IReadOnlyList<KernelOutput> Outputs { get; }
+    void Run(Tensor[] inputs, Tensor[] targets);
+}
+
+/// <summary>Turns equations into kernels: the reference interpreter, or compiled code.</summary>
+public interface IKernelBackend
+{
+    string Name { get; }
+    IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs);
+}
+
+/// <summary>A kernel with its tensors bound once, so the hot loop only calls <see cref="Run"/>.</summary>
+public sealed class BoundKernel(IKernel kernel, Tensor[] inputs, Tensor[] targets)
+{
+    public IKernel Kernel { get; } = kernel;
+    public void Run() => Kernel.Run(inputs, targets);
+
+    /// <summary>Binds by symbol name; a name the environment lacks is a bug in the engine, said plainly.</summary>
+    public static BoundKernel Bind(IKernel kernel, Func<string, Tensor?> env)
+    {
+        Tensor Find(string n) => env(n) ?? throw new InvalidOperationException($"kernel {kernel.Name}: nothing bound to {n}");
+        return new BoundKernel(kernel,
+            kernel.Inputs.Select(s => Find(s.Name)).ToArray(),
+            kernel.Outputs.Select(o => Find(o.Target.Name)).ToArray());
+    }
+}
+
+/// <summary>The reference backend: evaluates the IR with <c>Eval.eval</c>. Slow and obviously correct;
+/// the compiled backend is tested against it.</summary>
+public sealed class InterpretedBackend : IKernelBackend
+{
+    public string Name => "interpreter";
+
+    public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs) => new Interpreted(name, outputs);
+
+    sealed class Interpreted : IKernel
+    {
+        public string Name { get; }
+        public IReadOnlyList<Symbol> Inputs { get; }
+        public IReadOnlyList<KernelOutput> Outputs { get; }
+
+        public Interpreted(string name, IReadOnlyList<KernelOutput> outputs)
+        {
+            Name = name;
+            Outputs = outputs;
+            Inputs = outputs.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
+        }
+
+        public void Run(Tensor[] inputs, Tensor[] targets)
+        {
+            var env = new Dictionary<Symbol, Value>();
+            for (int i = 0; i < Inputs.Count; i++) env[Inputs[i]] = inputs[i].ToValue();
+            var values = Outputs.Select(o => Eval.eval(Microsoft.FSharp.Core.FuncConvert.FromFunc<Symbol, Value>(s => env[s]), o.Value)).ToArray();
+            for (int k = 0; k < Outputs.Count; k++) targets[k].Store(values[k], Outputs[k].Accumulate);
+        }
+    }
+}

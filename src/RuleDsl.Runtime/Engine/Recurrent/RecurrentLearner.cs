@@ -1,0 +1,242 @@
+using RuleDsl.Runtime.Meta;
+using RuleDsl.Semantics;
+using RuleDsl.Symbolic;
+using static RuleDsl.Runtime.Engine.Ir;
+
+namespace RuleDsl.Runtime.Engine.Recurrent;
+
+/// <summary>One trial of a cognitive task as the engine sees it: input per step, target and scoring
+/// mask per step, and the condition (trial type) whose reward baseline it uses.</summary>
+public sealed record TrialData(double[][] Inputs, double[] Target, double[] Mask, int Condition);
+
+public interface ITrialSource
+{
+    int InputCount { get; }
+    int Conditions { get; }
+    /// <summary>Trial <paramref name="trial"/> of episode <paramref name="episode"/>; deterministic.</summary>
+    TrialData Get(int episode, int trial);
+    /// <summary>Whether a trial with this reward counts as correct.</summary>
+    bool IsCorrect(TrialData trial, double reward);
+}
+
+/// <summary>Network size, initialisation and exploration; defaults close to the literature.</summary>
+public sealed record RecurrentConfig(
+    int Units = 100,
+    int Horizon = 100,
+    double Gamma = 1.0,
+    double Gain = 1.5,
+    double PerturbationProbability = 0.015,
+    double PerturbationAmplitude = 16,
+    double InitialState = 0.1,
+    double WeightLimit = 1e3,
+    /// <summary>The Euler step (seconds); the model must be built with the same dt.</summary>
+    double Dt = 0.005,
+    /// <summary>The unit whose rate is the output; it receives no external input.</summary>
+    int OutputUnit = 0,
+    /// <summary>Units held at a fixed state throughout (Miconi's bias units: 1, 1, −1).</summary>
+    (int Unit, double Value)[]? Clamped = null);
+
+/// <summary>
+/// Learning trials of a rate RNN with a three-factor rule, carrying forward-mode sensitivities along
+/// θ-directions through the whole learning trajectory (the poster's four recursions: state, average,
+/// eligibility and weight tangents, plus the reward and its baseline). The objective is
+/// J = Σ_h γ^h R^h over the horizon; the loop minimises −J/H. Memory does not grow with the number of
+/// trials. Exploration noise comes from a stream seeded by (seed, episode, trial), so a finite-
+/// difference check replays the same noise.
+/// </summary>
+public sealed class RecurrentLearner : IInnerLoop
+{
+    readonly RecurrentConfig _config;
+    readonly Rule _rule;
+    readonly ITrialSource _task;
+    readonly int _seed;
+    readonly IKernel _rate, _dRate, _readout, _dReadout, _reward, _dReward, _traces, _dTraces, _step, _dStep, _update, _dUpdate, _baseline, _dBaseline;
+    readonly Symbol[] _traceSymbols;
+
+    public int ParameterCount => _rule.Params.Length;
+
+    /// <summary>Called after every learning trial with (trial, reward, correct).</summary>
+    public Action<int, double, bool>? OnTrial { get; set; }
+
+    /// <summary>Called at the end of an episode with the trained recurrent and input weights.</summary>
+    public Action<double[], double[]>? OnTrained { get; set; }
+
+    public RecurrentLearner(RecurrentConfig config, RecurrentModel model, Rule rule, ITrialSource task, IKernelBackend backend, int seed)
+    {
+        if (rule.Setting != Setting.Recurrent) throw new ArgumentException($"rule {rule.Name} is not a recurrent rule");
+        _config = config; _rule = rule; _task = task; _seed = seed;
+        _traceSymbols = rule.Traces.Select(t => t.Symbol).ToArray();
+        IKernel K(string name, params KernelOutput[] outs) => backend.Compile(name, outs);
+        _rate = K("r", Set("r", Vec("pre"), model.Rate));
+        _dRate = K("δr", Set("δr", Vec("pre"), Tangent(model.Rate, "x_pre")));
+        _readout = K("z", Set("z", Shape.Scalar, model.Readout));
+        _dReadout = K("δz", Set("δz", Shape.Scalar, Tangent(model.Readout, "r_post")));
+        _reward = K("reward", new KernelOutput(new Symbol("Racc", Shape.Scalar), model.RewardRate, true));
+        _dReward = K("δreward", new KernelOutput(new Symbol("δRacc", Shape.Scalar), Tangent(model.RewardRate, "z"), true));
+        string[] state = ["x", "x_pre", "xbar", "xbar_pre", "r", "r_post", "W", "R", "Rbar", .. _traceSymbols.Select(s => s.Name), .. rule.Params.Select(p => p.Symbol.Name)];
+        _traces = K("traces", rule.Traces.Select(t => new KernelOutput(t.Symbol, t.Next, false)).ToArray());
+        _dTraces = K("δtraces", rule.Traces.Select(t => new KernelOutput(Differentiate.tangentSymbol(t.Symbol), Tangent(t.Next, state), false)).ToArray());
+        _step = K("step", Set("x", Vec("post"), model.Dynamics), Set("xbar", Vec("post"), model.Average));
+        _dStep = K("δstep", Set("δx", Vec("post"), Tangent(model.Dynamics, "x", "r", "W")), Set("δxbar", Vec("post"), Tangent(model.Average, "x", "xbar")));
+        _update = K("update", new KernelOutput(rule.Weight, rule.Update, true));
+        _dUpdate = K("δupdate", new KernelOutput(Differentiate.tangentSymbol(rule.Weight), Tangent(rule.Update, state), true));
+        _baseline = K("baseline", Set("Rbar", Shape.Scalar, model.Baseline));
+        _dBaseline = K("δbaseline", Set("δRbar", Shape.Scalar, Tangent(model.Baseline, "Rbar", "R")));
+    }
+
+    sealed class State
+    {
+        public readonly int N, D;
+        public readonly Tensor X, XBar, Rate, W, Win, U, Noise, WOut, Z, Target, Mask, Racc, R, Rbar, Dt, Free, Clamp;
+        public readonly Tensor[] RbarByCondition;
+        public readonly Dictionary<string, Tensor> Named = [];
+        public readonly Tensor[] DX, DXBar, DRate, DZ, DRacc, DR, DRbar, UW;
+        public readonly Tensor[][] DRbarByCondition;
+        public readonly Dictionary<string, Tensor>[] NamedTangent;
+
+        public State(int n, int inputs, int conditions, Rule rule, int directions, double dt)
+        {
+            N = n; D = directions;
+            X = Tensor.Vector(n); XBar = Tensor.Vector(n); Rate = Tensor.Vector(n);
+            W = Tensor.Matrix(n, n); Win = Tensor.Matrix(n, inputs); U = Tensor.Vector(inputs); Noise = Tensor.Vector(n);
+            WOut = Tensor.Vector(n); Z = Tensor.Scalar(); Target = Tensor.Scalar(); Mask = Tensor.Scalar();
+            Racc = Tensor.Scalar(); R = Tensor.Scalar(); Rbar = Tensor.Scalar(); Dt = Tensor.Scalar(dt);
+            Free = Tensor.Vector(n); Clamp = Tensor.Vector(n);
+            RbarByCondition = Enumerable.Range(0, conditions).Select(_ => Tensor.Scalar()).ToArray();
+            Tensor[] PerDir(Func<Tensor> make) => Enumerable.Range(0, directions).Select(_ => make()).ToArray();
+            DX = PerDir(() => Tensor.Vector(n)); DXBar = PerDir(() => Tensor.Vector(n)); DRate = PerDir(() => Tensor.Vector(n));
+            DZ = PerDir(() => Tensor.Scalar()); DRacc = PerDir(() => Tensor.Scalar()); DR = PerDir(() => Tensor.Scalar());
+            DRbar = PerDir(() => Tensor.Scalar()); UW = PerDir(() => Tensor.Matrix(n, n));
+            DRbarByCondition = Enumerable.Range(0, conditions).Select(_ => PerDir(() => Tensor.Scalar())).ToArray();
+            foreach (var (name, t) in new[] { ("x", X), ("x_pre", X), ("xbar", XBar), ("xbar_pre", XBar), ("r", Rate), ("r_post", Rate),
+                         ("W", W), ("W_in", Win), ("u", U), ("noise", Noise), ("w_out", WOut), ("z", Z), ("target", Target), ("mask", Mask),
+                         ("Racc", Racc), ("R", R), ("Rbar", Rbar), ("dt", Dt), ("free", Free), ("clamp", Clamp) })
+                Named[name] = t;
+            foreach (var tr in rule.Traces)
+            {
+                var s = tr.Symbol.Shape;
+                Named[tr.Symbol.Name] = s.IsMatrix ? Tensor.Matrix(n, n) : s.IsVector ? Tensor.Vector(n) : Tensor.Scalar();
+            }
+            foreach (var p in rule.Params) Named[p.Symbol.Name] = Tensor.Scalar();
+            NamedTangent = new Dictionary<string, Tensor>[directions];
+            for (int d = 0; d < directions; d++)
+            {
+                var m = new Dictionary<string, Tensor>
+                {
+                    ["δx"] = DX[d], ["δx_pre"] = DX[d], ["δxbar"] = DXBar[d], ["δxbar_pre"] = DXBar[d],
+                    ["δr"] = DRate[d], ["δr_post"] = DRate[d], ["δz"] = DZ[d], ["δRacc"] = DRacc[d],
+                    ["δR"] = DR[d], ["δRbar"] = DRbar[d], ["δW"] = UW[d],
+                };
+                foreach (var tr in rule.Traces)
+                {
+                    var s = tr.Symbol.Shape;
+                    m["δ" + tr.Symbol.Name] = s.IsMatrix ? Tensor.Matrix(n, n) : s.IsVector ? Tensor.Vector(n) : Tensor.Scalar();
+                }
+                foreach (var p in rule.Params) m["δ" + p.Symbol.Name] = Tensor.Scalar();
+                NamedTangent[d] = m;
+            }
+        }
+
+        public Tensor? Lookup(int d, string name) =>
+            Named.TryGetValue(name, out var t) ? t : d < D && NamedTangent[d].TryGetValue(name, out var u) ? u : null;
+    }
+
+
+    public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
+    {
+        int n = _config.Units, D = directions.Length;
+        var s = new State(n, _task.InputCount, _task.Conditions, _rule, D, _config.Dt);
+        BoundKernel B(IKernel k, int d = 0) => BoundKernel.Bind(k, name => s.Lookup(d, name));
+        BoundKernel[] PerDir(IKernel k) => Enumerable.Range(0, D).Select(d => B(k, d)).ToArray();
+        var rate = B(_rate); var dRate = PerDir(_dRate);
+        var readout = B(_readout); var dReadout = PerDir(_dReadout);
+        var reward = B(_reward); var dReward = PerDir(_dReward);
+        var traces = _traceSymbols.Length > 0 ? B(_traces) : null; var dTraces = _traceSymbols.Length > 0 ? PerDir(_dTraces) : [];
+        var step = B(_step); var dStep = PerDir(_dStep);
+        var update = B(_update); var dUpdate = PerDir(_dUpdate);
+        var baseline = B(_baseline); var dBaseline = PerDir(_dBaseline);
+
+        for (int r = 0; r < theta.Length; r++) s.Named[_rule.Params[r].Symbol.Name].Value = theta[r];
+        for (int d = 0; d < D; d++)
+            for (int r = 0; r < theta.Length; r++) s.NamedTangent[d]["δ" + _rule.Params[r].Symbol.Name].Value = directions[d][r];
+
+        // A fresh network: W ~ N(0, G²/N), W_in ~ U[−1, 1], the output read from unit 0.
+        var init = Data.Rng.For((ulong)_seed, 0x1a7u, (ulong)episode);
+        double sd = _config.Gain / Math.Sqrt(n);
+        for (int i = 0; i < s.W.Data.Length; i++) s.W.Data[i] = sd * init.Normal();
+        for (int i = 0; i < s.Win.Data.Length; i++) s.Win.Data[i] = 2 * init.NextDouble() - 1;
+        for (int k = 0; k < s.Win.Cols; k++) s.Win[_config.OutputUnit, k] = 0;
+        s.WOut[_config.OutputUnit] = 1;
+        Array.Fill(s.Free.Data, 1.0);
+        foreach (var (unit, value) in _config.Clamped ?? []) { s.Free[unit] = 0; s.Clamp[unit] = value; }
+
+        double objective = 0, weight = 1;
+        var dObjective = new double[D];
+        int correct = 0, counted = 0;
+        double lastRewards = 0;
+        int H = _config.Horizon;
+        for (int h = 0; h < H; h++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var trial = _task.Get(episode, h);
+            var noise = Data.Rng.For((ulong)_seed, 0x7015eu, (ulong)episode, (ulong)h);
+            // Start of trial: state near zero, traces and reward accumulators cleared; tangents of the
+            // state restart at zero too (the initial state does not depend on θ).
+            for (int i = 0; i < n; i++) s.X[i] = _config.InitialState * (2 * noise.NextDouble() - 1);
+            foreach (var (unit, value) in _config.Clamped ?? []) s.X[unit] = value;
+            s.X.Data.CopyTo(s.XBar.Data, 0);
+            foreach (var t in _traceSymbols) s.Named[t.Name].Clear();
+            s.Racc.Clear();
+            for (int d = 0; d < D; d++)
+            {
+                s.DX[d].Clear(); s.DXBar[d].Clear(); s.DRacc[d].Clear();
+                foreach (var t in _traceSymbols) s.NamedTangent[d]["δ" + t.Name].Clear();
+            }
+            double scored = 0;
+            for (int t = 0; t < trial.Target.Length; t++)
+            {
+                s.U.CopyFrom(trial.Inputs[t]);
+                s.Target.Value = trial.Target[t];
+                s.Mask.Value = trial.Mask[t];
+                scored += trial.Mask[t];
+                for (int i = 0; i < n; i++)
+                    s.Noise[i] = noise.NextDouble() < _config.PerturbationProbability ? _config.PerturbationAmplitude * (2 * noise.NextDouble() - 1) : 0;
+                foreach (var k in dRate) k.Run(); rate.Run();
+                foreach (var k in dReadout) k.Run(); readout.Run();
+                foreach (var k in dReward) k.Run(); reward.Run();
+                if (traces is not null) { foreach (var k in dTraces) k.Run(); traces.Run(); }
+                foreach (var k in dStep) k.Run(); step.Run();
+            }
+            if (!s.X.AllFinite()) return EpisodeOutcome.Failed($"the network state became non-finite in learning trial {h + 1}");
+            double R = s.Racc.Value / Math.Max(scored, 1);
+            s.R.Value = R;
+            for (int d = 0; d < D; d++) s.DR[d].Value = s.DRacc[d].Value / Math.Max(scored, 1);
+            // The weight change uses the baseline of this trial type as it was before this trial.
+            s.Rbar.Value = s.RbarByCondition[trial.Condition].Value;
+            for (int d = 0; d < D; d++) s.DRbar[d].Value = s.DRbarByCondition[trial.Condition][d].Value;
+            foreach (var k in dUpdate) k.Run(); update.Run();
+            foreach (var k in dBaseline) k.Run(); baseline.Run();
+            s.RbarByCondition[trial.Condition].Value = s.Rbar.Value;
+            for (int d = 0; d < D; d++) s.DRbarByCondition[trial.Condition][d].Value = s.DRbar[d].Value;
+
+            double m = s.W.MaxAbs();
+            if (!double.IsFinite(m) || m > _config.WeightLimit)
+                return EpisodeOutcome.Failed($"the recurrent weights exploded (max |W| = {m:G3}) in learning trial {h + 1}");
+            objective += weight * R;
+            for (int d = 0; d < D; d++) dObjective[d] += weight * s.DR[d].Value;
+            weight *= _config.Gamma;
+            bool ok = _task.IsCorrect(trial, R);
+            if (h >= H - Math.Min(H, 100)) { counted++; if (ok) correct++; lastRewards += R; }
+            OnTrial?.Invoke(h, R, ok);
+        }
+        OnTrained?.Invoke((double[])s.W.Data.Clone(), (double[])s.Win.Data.Clone());
+        var metrics = new Dictionary<string, double>
+        {
+            ["J"] = objective,
+            ["final_accuracy"] = counted == 0 ? 0 : (double)correct / counted,
+            ["final_reward"] = counted == 0 ? 0 : lastRewards / counted,
+        };
+        // Minimise −J/H: the mean discounted reward, negated.
+        return new EpisodeOutcome(-objective / H, dObjective.Select(x => -x / H).ToArray(), metrics);
+    }
+}

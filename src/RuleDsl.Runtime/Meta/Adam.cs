@@ -1,0 +1,47 @@
+namespace RuleDsl.Runtime.Meta;
+
+/// <summary>Adam (Kingma &amp; Ba 2014) on a flat parameter vector. Its state is plain data so a
+/// resumed run continues exactly where it stopped.</summary>
+public sealed class Adam
+{
+    public double LearningRate { get; set; }
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double Epsilon { get; }
+    public AdamState State { get; private set; }
+
+    public Adam(int size, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
+    {
+        if (learningRate <= 0) throw new ArgumentOutOfRangeException(nameof(learningRate), "the meta learning rate must be positive");
+        LearningRate = learningRate;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+        State = new AdamState(0, new double[size], new double[size]);
+    }
+
+    public void Restore(AdamState state)
+    {
+        if (state.M.Length != State.M.Length) throw new ArgumentException("Adam state has the wrong size");
+        State = state with { M = (double[])state.M.Clone(), V = (double[])state.V.Clone() };
+    }
+
+    /// <summary>One descent step: theta ← theta − lr · m̂ / (√v̂ + ε).</summary>
+    public void Step(double[] theta, ReadOnlySpan<double> gradient)
+    {
+        if (gradient.Length != theta.Length) throw new ArgumentException("gradient and parameters differ in size");
+        int t = State.Step + 1;
+        var m = State.M;
+        var v = State.V;
+        double c1 = 1 - Math.Pow(Beta1, t), c2 = 1 - Math.Pow(Beta2, t);
+        for (int i = 0; i < theta.Length; i++)
+        {
+            m[i] = Beta1 * m[i] + (1 - Beta1) * gradient[i];
+            v[i] = Beta2 * v[i] + (1 - Beta2) * gradient[i] * gradient[i];
+            theta[i] -= LearningRate * (m[i] / c1) / (Math.Sqrt(v[i] / c2) + Epsilon);
+        }
+        State = State with { Step = t };
+    }
+}
+
+public sealed record AdamState(int Step, double[] M, double[] V);

@@ -1,0 +1,148 @@
+using System.Diagnostics;
+
+namespace RuleDsl.Runtime.Meta;
+
+/// <summary>One inner learning run (an episode, or a horizon of learning trials) from a fresh
+/// network, carrying tangents along the given θ-directions. Both research settings implement it:
+/// the meta-learning loop below does not know which network it is training.</summary>
+public interface IInnerLoop
+{
+    int ParameterCount { get; }
+
+    /// <summary>Runs episode <paramref name="episode"/> with coefficients θ. Returns the objective
+    /// to minimise (a meta-loss, or −J for a reward objective) and its directional derivative
+    /// along each row of <paramref name="directions"/>.</summary>
+    EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel);
+}
+
+/// <summary>What an episode produced. <see cref="Failure"/> is set (and the numbers are not to be
+/// used) when the weights, traces or loss became non-finite or exploded.</summary>
+public sealed record EpisodeOutcome(
+    double Objective,
+    double[] Directional,
+    IReadOnlyDictionary<string, double> Metrics,
+    string? Failure = null)
+{
+    public static EpisodeOutcome Failed(string why, IReadOnlyDictionary<string, double>? metrics = null) =>
+        new(double.NaN, [], metrics ?? new Dictionary<string, double>(), why);
+}
+
+/// <summary>What to do when an episode diverges. Whatever the policy, a failed episode never
+/// touches θ or Adam's state.</summary>
+public enum DivergencePolicy
+{
+    /// <summary>Skip the meta-step and go on with the next episode.</summary>
+    Skip,
+    /// <summary>Skip the meta-step and halve the meta learning rate from then on.</summary>
+    ReduceStep,
+    /// <summary>Stop the run (results so far are kept).</summary>
+    Stop,
+}
+
+public sealed record MetaSettings(
+    int Episodes,
+    double LearningRate = 1e-3,
+    Penalty Penalty = default,
+    GradientEstimator Estimator = GradientEstimator.Exact,
+    int Projections = 2,
+    DivergencePolicy OnDivergence = DivergencePolicy.Skip,
+    int Seed = 0);
+
+/// <summary>One row of a run's log: the episode as it happened, and θ after its meta-step.</summary>
+public sealed record MetaStep(
+    int Episode,
+    double Objective,
+    double Penalised,
+    double[] ThetaBefore,
+    double[] ThetaAfter,
+    double[] Gradient,
+    double[] StandardError,
+    double GradientNorm,
+    double LearningRate,
+    IReadOnlyDictionary<string, double> Metrics,
+    string? Failure,
+    double Seconds);
+
+/// <summary>Everything needed to resume a run after its last completed episode.</summary>
+public sealed record MetaCheckpoint(int NextEpisode, double[] Theta, AdamState Adam, double LearningRate, int Failures);
+
+/// <summary>The outer loop of Algorithm 1: for each episode, draw directions, run the inner loop with
+/// tangents, turn directional derivatives into a gradient, add the penalty, take an Adam step.</summary>
+public sealed class MetaTrainer
+{
+    readonly IInnerLoop _inner;
+    readonly MetaSettings _settings;
+    readonly Adam _adam;
+    double[] _theta;
+    int _next;
+    int _failures;
+
+    public MetaTrainer(IInnerLoop inner, MetaSettings settings, double[] initialTheta, MetaCheckpoint? resume = null)
+    {
+        if (initialTheta.Length != inner.ParameterCount)
+            throw new ArgumentException($"θ has {initialTheta.Length} entries but the rule has {inner.ParameterCount}");
+        _inner = inner;
+        _settings = settings;
+        _adam = new Adam(inner.ParameterCount, settings.LearningRate);
+        _theta = (double[])initialTheta.Clone();
+        if (resume is not null)
+        {
+            _theta = (double[])resume.Theta.Clone();
+            _adam.Restore(resume.Adam);
+            _adam.LearningRate = resume.LearningRate;
+            _next = resume.NextEpisode;
+            _failures = resume.Failures;
+        }
+    }
+
+    public double[] Theta => (double[])_theta.Clone();
+    public int Failures => _failures;
+    public MetaCheckpoint Checkpoint => new(_next, Theta, _adam.State with { M = (double[])_adam.State.M.Clone(), V = (double[])_adam.State.V.Clone() }, _adam.LearningRate, _failures);
+
+    /// <summary>The directions of one episode depend only on (seed, episode), so a resumed run
+    /// draws exactly what the uninterrupted run would have drawn.</summary>
+    public static Data.Rng DirectionStream(int seed, int episode) => Data.Rng.For((ulong)seed, 0xd1u, (ulong)episode);
+
+    /// <summary>Runs the remaining episodes, yielding each meta-step as soon as it is done.</summary>
+    public IEnumerable<MetaStep> Run(CancellationToken cancel = default)
+    {
+        var penalty = _settings.Penalty;
+        for (; _next < _settings.Episodes; )
+        {
+            cancel.ThrowIfCancellationRequested();
+            int episode = _next;
+            var sw = Stopwatch.StartNew();
+            var directions = Directions.Draw(_settings.Estimator, _theta.Length, _settings.Projections, DirectionStream(_settings.Seed, episode));
+            var before = Theta;
+            EpisodeOutcome outcome;
+            try { outcome = _inner.Run(Theta, directions, episode, cancel); }
+            catch (ArithmeticException ex) { outcome = EpisodeOutcome.Failed(ex.Message); }
+
+            string? failure = outcome.Failure;
+            if (failure is null && (!double.IsFinite(outcome.Objective) || outcome.Directional.Any(d => !double.IsFinite(d))))
+                failure = "the meta-loss or its gradient is not finite";
+            if (failure is null && outcome.Directional.Length != directions.Length)
+                throw new InvalidOperationException($"the inner loop returned {outcome.Directional.Length} directional derivatives for {directions.Length} directions");
+
+            double[] grad = new double[_theta.Length], se = new double[_theta.Length];
+            double objective = outcome.Objective, penalised = double.NaN;
+            if (failure is null)
+            {
+                (grad, se) = Directions.Combine(_settings.Estimator, directions, outcome.Directional);
+                penalty.AddGradient(_theta, grad);
+                penalised = objective + penalty.Value(_theta);
+                _adam.Step(_theta, grad);
+            }
+            else
+            {
+                _failures++;
+                if (_settings.OnDivergence == DivergencePolicy.ReduceStep) _adam.LearningRate /= 2;
+            }
+            _next = episode + 1;
+            double norm = Math.Sqrt(grad.Sum(g => g * g));
+            yield return new MetaStep(episode, objective, penalised, before, Theta, grad, se, norm, _adam.LearningRate,
+                outcome.Metrics, failure, sw.Elapsed.TotalSeconds);
+            if (failure is not null && _settings.OnDivergence == DivergencePolicy.Stop) yield break;
+        }
+    }
+}

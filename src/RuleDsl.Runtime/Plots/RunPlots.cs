@@ -1,0 +1,71 @@
+using RuleDsl.Runtime.Analysis;
+using RuleDsl.Runtime.Results;
+
+namespace RuleDsl.Runtime.Plots;
+
+/// <summary>The standard figures of a run folder, drawn from its episodes.csv (as in the paper's Figs. 3–7 and S7).</summary>
+public static class RunPlots
+{
+    /// <summary>
+    /// Writes into the run folder: accuracy.png and meta_loss.png (mean over trials with 98 % bands) when those
+    /// columns exist, theta.png for the theta[…] columns, angles.png for columns starting with "angle".
+    /// Returns the files written.
+    /// </summary>
+    public static IReadOnlyList<string> Standard(RunFolder run, string? label = null)
+    {
+        var table = run.ReadEpisodes();
+        if (table.Rows.Count == 0) throw new PlotException($"{run.File(RunFolder.EpisodesFile)}: no complete episode rows to plot");
+        var name = label ?? Path.GetFileName(run.Dir);
+        var written = new List<string>();
+        foreach (var (column, ylabel) in new[] { ("accuracy", "accuracy"), ("meta_loss", "meta-loss") })
+        {
+            if (!table.HasColumn(column)) continue;
+            var c = EpisodeCurves.FromTable(table, column);
+            var path = run.File(column + ".png");
+            Plotter.CurvesWithBands(path, new PlotText($"{name}: {ylabel}", "episode", ylabel), [new CurveSeries(name, c.Trials, c.X)]);
+            written.Add(path);
+        }
+        foreach (var (prefix, file, title, ylabel) in new[] { ("theta", "theta.png", "meta-parameters", "θ"), ("angle", "angles.png", "alignment angles", "angle (degrees)") })
+        {
+            var columns = table.Header.Where(h => h.StartsWith(prefix, StringComparison.Ordinal)).ToArray();
+            if (columns.Length == 0) continue;
+            var series = columns.Select(col =>
+            {
+                var c = EpisodeCurves.FromTable(table, col);
+                return new CurveSeries(col, c.Trials, c.X);
+            }).ToArray();
+            var path = run.File(file);
+            Plotter.CurvesWithBands(path, new PlotText($"{name}: {title}", "episode", ylabel), series);
+            written.Add(path);
+        }
+        return written;
+    }
+
+    /// <summary>One column of several runs in one plot (e.g. accuracy of FA, bio and BP), each with its 98 % band.</summary>
+    public static void Compare(string path, IReadOnlyList<(string Name, RunFolder Run)> runs, string column, string? ylabel = null)
+    {
+        var series = runs.Select(r =>
+        {
+            var c = EpisodeCurves.FromTable(r.Run.ReadEpisodes(), column);
+            return new CurveSeries(r.Name, c.Trials, c.X);
+        }).ToArray();
+        Plotter.CurvesWithBands(path, new PlotText(ylabel ?? column, "episode", ylabel ?? column), series);
+    }
+
+    /// <summary>
+    /// The p-value per episode of a one-sided Mann–Whitney test that run <paramref name="better"/>'s column exceeds
+    /// run <paramref name="baseline"/>'s (Fig. S7), with the 0.05 line. Returns the p-values by episode.
+    /// </summary>
+    public static double[] MannWhitneyPlot(string path, (string Name, RunFolder Run) better, (string Name, RunFolder Run) baseline,
+                                           string column = "accuracy")
+    {
+        var a = EpisodeCurves.FromTable(better.Run.ReadEpisodes(), column);
+        var b = EpisodeCurves.FromTable(baseline.Run.ReadEpisodes(), column);
+        if (!a.Episodes.SequenceEqual(b.Episodes))
+            throw new PlotException($"{path}: the two runs cover different episodes; compare runs of the same length");
+        var p = MannWhitney.PValueSeries(a.Trials, b.Trials, Alternative.Greater);
+        Plotter.Lines(path, new PlotText($"Mann–Whitney, {column}: {better.Name} > {baseline.Name} (one-sided)", "episode", "p-value"),
+            [new LineSeries($"{better.Name} vs {baseline.Name}", a.X, p)], reference: 0.05);
+        return p;
+    }
+}

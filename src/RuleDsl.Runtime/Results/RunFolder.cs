@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace RuleDsl.Runtime.Results;
+
+/// <summary>
+/// The folder of one experiment run:
+/// <list type="bullet">
+/// <item><c>run.json</c>: the experiment's text, its settings (any JSON object: seeds, trial counts, data set used…),
+///   when it was created and when it was resumed;</item>
+/// <item><c>episodes.csv</c>: one row per (trial, episode), appended and flushed row by row, header fixed by the
+///   first row (trial, episode, meta_loss, accuracy, theta[…], angles…);</item>
+/// <item><c>summary.json</c>: written (atomically) when the run, or a stage of it, ends;</item>
+/// <item>plots and anything else the run adds (<see cref="File(string)"/>).</item>
+/// </list>
+/// A run that stopped (crash, Ctrl-C, time limit) is continued by <see cref="CreateOrResume"/> with the same
+/// experiment text: <see cref="OpenEpisodes"/> then reports which (trial, episode) rows are complete.
+/// </summary>
+public sealed class RunFolder
+{
+    public const string RunFile = "run.json";
+    public const string EpisodesFile = "episodes.csv";
+    public const string SummaryFile = "summary.json";
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public string Dir { get; }
+    /// <summary>The experiment text the run was created with.</summary>
+    public string ExperimentText { get; }
+    /// <summary>The settings the run was created with.</summary>
+    public JsonObject Settings { get; }
+    /// <summary>True when this call continued an existing run rather than creating one.</summary>
+    public bool Resumed { get; }
+
+    private RunFolder(string dir, string text, JsonObject settings, bool resumed)
+    {
+        Dir = dir;
+        ExperimentText = text;
+        Settings = settings;
+        Resumed = resumed;
+    }
+
+    /// <summary>Path of a file inside the run folder.</summary>
+    public string File(string name) => Path.Combine(Dir, name);
+
+    /// <summary>
+    /// Creates the run folder, or continues the run in it when its run.json holds the same experiment text and
+    /// settings. A folder holding another experiment, or different settings, is an error (choose another folder).
+    /// </summary>
+    public static RunFolder CreateOrResume(string dir, string experimentText, object settings)
+    {
+        var settingsNode = ToObject(settings);
+        var runPath = Path.Combine(dir, RunFile);
+        if (System.IO.File.Exists(runPath))
+        {
+            var existing = Open(dir);
+            if (existing.ExperimentText != experimentText)
+                throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text; choose another results folder, or delete this one to start over");
+            var diff = DiffKeys(existing.Settings, settingsNode);
+            if (diff.Count > 0)
+                throw new ResultsException($"{runPath}: the run was started with different settings ({string.Join(", ", diff)}); choose another results folder, or delete this one to start over");
+            var doc = ReadJson(runPath);
+            var resumed = doc["resumed"] as JsonArray ?? [];
+            resumed.Add(Now());
+            doc["resumed"] = resumed;
+            WriteJsonAtomic(runPath, doc);
+            return new RunFolder(existing.Dir, existing.ExperimentText, existing.Settings, true);
+        }
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+            throw new ResultsException($"{dir}: the folder exists, is not empty and has no {RunFile}; choose a new or empty results folder");
+        try
+        {
+            Directory.CreateDirectory(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ResultsException($"{dir}: cannot create the results folder: {e.Message}", e);
+        }
+        var run = new JsonObject
+        {
+            ["format"] = "ruledsl-run/1",
+            ["created"] = Now(),
+            ["tool"] = $"RuleDsl.Runtime {typeof(RunFolder).Assembly.GetName().Version}",
+            ["experiment"] = experimentText,
+            ["settings"] = settingsNode.DeepClone(),
+        };
+        WriteJsonAtomic(runPath, run);
+        return new RunFolder(Path.GetFullPath(dir), experimentText, settingsNode, false);
+    }
+
+    /// <summary>Opens an existing run folder (to read its results, e.g. for plots or statistics).</summary>
+    public static RunFolder Open(string dir)
+    {
+        var runPath = Path.Combine(dir, RunFile);
+        if (!System.IO.File.Exists(runPath))
+            throw new ResultsException($"{dir}: not a run folder (no {RunFile})");
+        var doc = ReadJson(runPath);
+        var text = doc["experiment"]?.GetValue<string>()
+                   ?? throw new ResultsException($"{runPath}: no \"experiment\" text");
+        var settings = doc["settings"] as JsonObject ?? [];
+        return new RunFolder(Path.GetFullPath(dir), text, (JsonObject)settings.DeepClone(), false);
+    }
+
+    /// <summary>
+    /// Opens episodes.csv for appending. A torn last line (the process died mid-write) is cut off; the rows already
+    /// there tell which (trial, episode) pairs are complete.
+    /// </summary>
+    public EpisodeLog OpenEpisodes() => new(File(EpisodesFile));
+
+    /// <summary>Reads episodes.csv without changing it (a torn last line is ignored, not removed).</summary>
+    public CsvTable ReadEpisodes() => CsvTable.Read(File(EpisodesFile));
+
+    /// <summary>Writes summary.json (any object or JSON node), replacing it atomically.</summary>
+    public void WriteSummary(object summary) => WriteJsonAtomic(File(SummaryFile), ToNode(summary));
+
+    /// <summary>summary.json, or null if not written yet.</summary>
+    public JsonObject? ReadSummary() =>
+        System.IO.File.Exists(File(SummaryFile)) ? ReadJson(File(SummaryFile)) : null;
+
+    private static string Now() => DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static JsonNode ToNode(object value) =>
+        value as JsonNode ?? JsonSerializer.SerializeToNode(value, JsonOptions)
+        ?? throw new ArgumentException("cannot write null as JSON");
+
+    private static JsonObject ToObject(object settings) =>
+        ToNode(settings) as JsonObject ?? throw new ArgumentException("run settings must serialize to a JSON object");
+
+    private static List<string> DiffKeys(JsonObject a, JsonObject b)
+    {
+        var keys = a.Select(p => p.Key).Union(b.Select(p => p.Key));
+        return keys.Where(k => !JsonNode.DeepEquals(a[k], b[k]))
+                   .Select(k => $"{k}: {a[k]?.ToJsonString() ?? "absent"} then, {b[k]?.ToJsonString() ?? "absent"} now")
+                   .ToList();
+    }
+
+    private static JsonObject ReadJson(string path)
+    {
+        try
+        {
+            return JsonNode.Parse(System.IO.File.ReadAllText(path)) as JsonObject
+                   ?? throw new ResultsException($"{path}: expected a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new ResultsException($"{path}: malformed JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes to a temporary file beside the target and renames it over the target, so readers never see half a file.</summary>
+    private static void WriteJsonAtomic(string path, JsonNode node)
+    {
+        var tmp = path + ".tmp";
+        System.IO.File.WriteAllText(tmp, node.ToJsonString(JsonOptions) + "\n");
+        System.IO.File.Move(tmp, path, overwrite: true);
+    }
+}
+
+/// <summary>
+/// episodes.csv of a run, open for appending. Rows must carry integer "trial" and "episode" columns; a row for a
+/// (trial, episode) already complete is refused, so a resumed run cannot duplicate results.
+/// </summary>
+public sealed class EpisodeLog : IDisposable
+{
+    private readonly CsvAppender appender;
+    private readonly HashSet<(long Trial, long Episode)> completed;
+
+    /// <summary>The rows that were in the file when it was opened.</summary>
+    public CsvTable Existing { get; }
+    /// <summary>The torn last line that was cut off on opening, or null.</summary>
+    public string? DroppedTornLine => Existing.TornLine;
+    public IReadOnlySet<(long Trial, long Episode)> Completed => completed;
+
+    internal EpisodeLog(string path)
+    {
+        Existing = CsvTable.Read(path, repair: true);
+        completed = [];
+        if (Existing.Rows.Count > 0)
+        {
+            var trials = Existing.Longs("trial");
+            var episodes = Existing.Longs("episode");
+            for (int i = 0; i < trials.Length; i++)
+                if (!completed.Add((trials[i], episodes[i])))
+                    throw new ResultsException($"{path}:{i + 2}: trial {trials[i]}, episode {episodes[i]} appears twice");
+        }
+        appender = new CsvAppender(path, Existing.Header);
+    }
+
+    public bool IsComplete(long trial, long episode) => completed.Contains((trial, episode));
+
+    /// <summary>The next episode to run for a trial: one past the highest complete episode, or 0.</summary>
+    public long NextEpisode(long trial) =>
+        completed.Where(c => c.Trial == trial).Select(c => c.Episode + 1).DefaultIfEmpty(0).Max();
+
+    /// <summary>Appends one row (flushed at once). It must hold "trial" and "episode" as integers.</summary>
+    public void Append(CsvRow row)
+    {
+        long? trial = null, episode = null;
+        foreach (var (k, v) in row)
+        {
+            if (k == "trial") trial = ParseKey(k, v);
+            else if (k == "episode") episode = ParseKey(k, v);
+        }
+        if (trial is null || episode is null)
+            throw new ResultsException($"{appender.Path}: an episode row needs integer columns \"trial\" and \"episode\"");
+        if (completed.Contains((trial.Value, episode.Value)))
+            throw new ResultsException($"{appender.Path}: trial {trial}, episode {episode} is already recorded");
+        appender.Append(row);
+        completed.Add((trial.Value, episode.Value));
+    }
+
+    private long ParseKey(string column, string text) =>
+        long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
+            ? v
+            : throw new ResultsException($"{appender.Path}: column \"{column}\" must be an integer, was '{text}'");
+
+    public void Dispose() => appender.Dispose();
+}

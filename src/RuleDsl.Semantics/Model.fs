@@ -1,0 +1,176 @@
+namespace RuleDsl.Semantics
+
+open RuleDsl.Symbolic
+
+/// A layered feedforward network written as equations over one layer: `pre` is layer ℓ−1, `post` is
+/// layer ℓ (the engine binds the two dimensions to each layer's sizes). Every tangent the engine
+/// propagates through these equations comes from `Differentiate`, like the rule's own.
+type FeedforwardModel =
+    { Name: string
+      /// z_post from W (post×pre) and y_pre
+      PreActivation: Expr
+      /// y_post of a hidden layer, from z_post
+      Hidden: Expr
+      /// y_post of the output layer, from z_post
+      Output: Expr
+      /// the per-sample loss, a scalar, from z_post of the output layer and `target` (post)
+      Loss: Expr
+      /// e_post at the output, ∂L/∂z_post (checked against the loss by `check`)
+      OutputError: Expr
+      /// e_pre of a hidden layer from e_post, z_pre, y_pre, W and B (pre×post), one per feedback
+      /// mode: "fa" (fixed random B), "bp" (B = Wᵀ), "dfa" (B from the output layer: e_out, B is pre×out)
+      Feedback: Map<string, Expr>
+      /// e_0, the synthetic presynaptic error of the first layer (section 4.2), from e_post, B, y_pre
+      Synthetic: Map<string, Expr> }
+
+module FeedforwardModel =
+    let vPre = Shape.Vector "pre"
+    let vPost = Shape.Vector "post"
+    let W = Expr.sym "W" (Shape.Matrix ("post", "pre"))
+    let B = Expr.sym "B" (Shape.Matrix ("pre", "post"))
+    let BOut = Expr.sym "B" (Shape.Matrix ("pre", "out"))
+    let yPre = Expr.sym "y_pre" vPre
+    let zPre = Expr.sym "z_pre" vPre
+    let zPostSym : Symbol = { Name = "z_post"; Shape = vPost }
+    let zPost = Sym zPostSym
+    let ePost = Expr.sym "e_post" vPost
+    let eOut = Expr.sym "e_out" (Shape.Vector "out")
+    let target = Expr.sym "target" vPost
+
+    /// The elementwise derivative σ'(z) of an activation y = σ(z_post), taken by the differentiator
+    /// (the forward differential with a tangent of 1 everywhere) and moved to the pre side.
+    let activationDerivative (activation: Expr) : Expr =
+        Differentiate.forward (fun s -> if s = zPostSym then Some Expr.one else None) activation
+        |> Expr.substitute (fun s -> if s = zPostSym then Some zPre else None)
+        |> Simplify.simplify
+
+    /// The network of Shervani-Tabar & Rosenbaum (2023), section 4.1: softplus hidden units with
+    /// sharpness β, softmax output, cross-entropy loss; feedback by FA, BP or DFA; e_0 as in 4.2.
+    let standard (beta: float) : FeedforwardModel =
+        let hidden = Call (Fn.Softplus, [ zPost; Num beta ])
+        let dsigma = activationDerivative hidden
+        { Name = "mlp"
+          PreActivation = Call (Fn.MatMul, [ W; yPre ])
+          Hidden = hidden
+          Output = Call (Fn.Softmax, [ zPost ])
+          Loss = Simplify.simplify (-(Call (Fn.Dot, [ target; Call (Fn.LogSoftmax, [ zPost ]) ])))
+          OutputError = Simplify.simplify (Call (Fn.Softmax, [ zPost ]) - target)
+          Feedback =
+            Map [ "fa", Simplify.simplify (Call (Fn.MatMul, [ B; ePost ]) * dsigma)
+                  "bp", Simplify.simplify (Call (Fn.MatMul, [ Call (Fn.Transpose, [ W ]); ePost ]) * dsigma)
+                  "dfa", Simplify.simplify (Call (Fn.MatMul, [ BOut; eOut ]) * dsigma) ]
+          Synthetic =
+            // e_0 = B_{1,0} e_1 ⊙ (1 − exp(−β y_0)): σ'(z) written through y for softplus.
+            let factor = Num 1.0 - Call (Fn.Exp, [ Num -beta * yPre ])
+            Map [ "fa", Simplify.simplify (Call (Fn.MatMul, [ B; ePost ]) * factor)
+                  "bp", Simplify.simplify (Call (Fn.MatMul, [ Call (Fn.Transpose, [ W ]); ePost ]) * factor)
+                  "dfa", Simplify.simplify (Call (Fn.MatMul, [ BOut; eOut ]) * factor) ] }
+
+/// A rate RNN learning from a sparse, delayed reward (the Maoutsa poster; Miconi 2017), written as
+/// equations over one time step. The population has N units; a rule sees them on its `post` side
+/// (x, xbar, r_post) and on its `pre` side (r, x_pre, xbar_pre): the engine binds both names to the
+/// same buffers. Every tangent comes from `Differentiate`.
+type RecurrentModel =
+    { Name: string
+      /// r (pre) from x_pre: the rates φ(x)
+      Rate: Expr
+      /// x after one Euler step, from x, W @ r, W_in @ u, the perturbation `noise`, and the clamps
+      /// (`free`, `clamp`)
+      Dynamics: Expr
+      /// xbar after one step, from xbar and x
+      Average: Expr
+      /// the scalar output z, from r_post and the readout w_out (post)
+      Readout: Expr
+      /// the reward earned in one step, from z, target and mask (summed over a trial, divided by the
+      /// number of scored steps: the trial's reward R)
+      RewardRate: Expr
+      /// the baseline after a trial, from Rbar and R
+      Baseline: Expr }
+
+module RecurrentModel =
+    let vPost = Shape.Vector "post"
+    let vPre = Shape.Vector "pre"
+    let vIn = Shape.Vector "in"
+    let scalar n = Expr.scalar n
+
+    /// τ dx/dt = −x + W r + W_in u + noise, r = tanh(x), Euler step dt; x̄ ← αx̄ + (1−α)x;
+    /// z = ⟨w_out, r⟩; R = −mean |z − target| over the scored steps; R̄ ← α_R R̄ + (1−α_R) R.
+    let standard (dt: float) (tau: float) (alphaX: float) (alphaR: float) : RecurrentModel =
+        let x = Expr.sym "x" vPost
+        let r = Expr.sym "r" vPre
+        let W = Expr.sym "W" (Shape.Matrix ("post", "pre"))
+        let Win = Expr.sym "W_in" (Shape.Matrix ("post", "in"))
+        let u = Expr.sym "u" vIn
+        let noise = Expr.sym "noise" vPost
+        let z = scalar "z"
+        let s = Simplify.simplify
+        { Name = "rnn"
+          Rate = Call (Fn.Tanh, [ Expr.sym "x_pre" vPre ])
+          // `free` is 1 for ordinary units and 0 for clamped ones, which sit at `clamp` (Miconi's bias units).
+          Dynamics =
+              s (Expr.sym "free" vPost * (x + Num (dt / tau) * (-x + Call (Fn.MatMul, [ W; r ]) + Call (Fn.MatMul, [ Win; u ]) + noise))
+                 + Expr.sym "clamp" vPost)
+          Average = s (Num alphaX * Expr.sym "xbar" vPost + Num (1.0 - alphaX) * x)
+          Readout = Call (Fn.Dot, [ Expr.sym "w_out" vPost; Expr.sym "r_post" vPost ])
+          RewardRate = s (-(scalar "mask" * Call (Fn.Abs, [ z - scalar "target" ])))
+          Baseline = s (Num alphaR * scalar "Rbar" + Num (1.0 - alphaR) * scalar "R") }
+
+/// Building a checked rule directly from IR (for library users and tests; text goes through the parser).
+module RuleOf =
+    let private noLoc : SourceLoc = { File = "<ir>"; Line = 0; Column = 0 }
+
+    /// A rule whose update is `update`, with the given (name, initial value) parameters as scalars.
+    [<CompiledName "Create">]
+    let create (name: string) (setting: Setting) (parameters: (string * float) list) (update: Expr) : Rule =
+        let ps =
+            parameters
+            |> List.map (fun (n, init) ->
+                let family, index =
+                    match n.IndexOf '[' with
+                    | -1 -> n, []
+                    | i -> n.Substring (0, i), (n.Substring (i + 1)).TrimEnd(']').Split(',') |> Seq.map int |> List.ofSeq
+                { Symbol = { Name = n; Shape = Shape.Scalar }; Family = family; Index = index; Init = init; Loc = noLoc })
+        let paramNames = ps |> List.map (fun p -> p.Symbol.Name) |> Set.ofList
+        { Name = name
+          Setting = setting
+          File = "<ir>"
+          Loc = noLoc
+          Params = ps
+          Consts = []
+          Inputs = Expr.symbols update |> List.filter (fun s -> not (paramNames.Contains s.Name))
+          Traces = []
+          Terms = []
+          Update = update
+          UpdateLoc = noLoc
+          Weight = { Name = "W"; Shape = Shape.Matrix ("post", "pre") } }
+
+    /// Adds traces to a rule: (name, shape, rate f, continuous). Continuous traces step E + dt·f,
+    /// accumulating ones E + f; `dt` is the recurrent setting's input of that name.
+    [<CompiledName "WithTraces">]
+    let withTraces (traces: (string * Shape * Expr * bool) list) (rule: Rule) : Rule =
+        let ts =
+            traces
+            |> List.map (fun (name, shape, rate, continuous) ->
+                let e = Expr.sym name shape
+                let next = if continuous then e + Expr.scalar "dt" * rate else e + rate
+                { Symbol = { Name = name; Shape = shape }; Next = Simplify.simplify next; Rate = rate; Continuous = continuous; Loc = noLoc })
+        let traceNames = ts |> List.map (fun t -> t.Symbol.Name) |> Set.ofList
+        { rule with
+            Traces = ts
+            Inputs =
+                (rule.Inputs @ (ts |> List.collect (fun t -> Expr.symbols t.Next)))
+                |> List.distinct
+                |> List.filter (fun s -> not (traceNames.Contains s.Name) && not (rule.Params |> List.exists (fun p -> p.Symbol = s))) }
+
+    /// The rule a run discovered: θ replaced by its learned values, terms whose |θ| falls below
+    /// `threshold` dropped, then simplified — the update in math form with only the surviving terms.
+    [<CompiledName "Discovered">]
+    let discovered (rule: Rule) (theta: float list) (threshold: float) : Expr =
+        let values = List.zip (rule.Params |> List.map (fun p -> p.Symbol)) theta |> Map.ofList
+        rule.Update
+        |> Expr.substitute (fun s ->
+            match values.TryFind s with
+            | Some v when abs v < threshold -> Some Expr.zero
+            | Some v -> Some (Num v)
+            | None -> None)
+        |> Simplify.simplify

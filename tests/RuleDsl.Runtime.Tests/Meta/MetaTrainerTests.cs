@@ -1,0 +1,108 @@
+using RuleDsl.Runtime.Meta;
+
+namespace RuleDsl.Runtime.Tests.Meta;
+
+/// A quadratic bowl standing in for an inner loop: f(θ) = Σ (θ − c)², whose directional derivative
+/// along v is 2 (θ − c)·v. Episodes listed in <see cref="FailAt"/> report a divergence.
+sealed class Bowl(double[] centre) : IInnerLoop
+{
+    public HashSet<int> FailAt { get; } = [];
+    public int ParameterCount => centre.Length;
+
+    public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
+    {
+        if (FailAt.Contains(episode)) return EpisodeOutcome.Failed("weights exploded (test)");
+        double f = 0;
+        for (int i = 0; i < theta.Length; i++) f += (theta[i] - centre[i]) * (theta[i] - centre[i]);
+        var dd = directions.Select(v => v.Select((vi, i) => 2 * (theta[i] - centre[i]) * vi).Sum()).ToArray();
+        return new EpisodeOutcome(f, dd, new Dictionary<string, double>());
+    }
+}
+
+public class MetaTrainerTests
+{
+    static readonly double[] Centre = [0.3, -0.2, 0.05];
+
+    [Fact]
+    public void Exact_gradient_descends_to_the_minimum()
+    {
+        var t = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2), [0, 0, 0]);
+        var steps = t.Run().ToList();
+        Assert.Equal(3000, steps.Count);
+        for (int i = 0; i < 3; i++) Assert.Equal(Centre[i], t.Theta[i], 3);
+        Assert.True(steps[^1].Objective < 1e-5);
+    }
+
+    [Fact]
+    public void Random_projections_are_unbiased_within_their_standard_error()
+    {
+        double[] theta = [1.0, -0.5, 0.25];
+        var exact = theta.Select((x, i) => 2 * (x - Centre[i])).ToArray();
+        var bowl = new Bowl(Centre);
+        int draws = 4000;
+        var sum = new double[3];
+        var sumSq = new double[3];
+        for (int k = 0; k < draws; k++)
+        {
+            var dirs = Directions.Draw(GradientEstimator.RandomProjection, 3, 2, new RuleDsl.Runtime.Data.Rng((ulong)k));
+            var outcome = bowl.Run(theta, dirs, k, default);
+            var (g, _) = Directions.Combine(GradientEstimator.RandomProjection, dirs, outcome.Directional);
+            for (int i = 0; i < 3; i++) { sum[i] += g[i]; sumSq[i] += g[i] * g[i]; }
+        }
+        for (int i = 0; i < 3; i++)
+        {
+            double mean = sum[i] / draws, se = Math.Sqrt((sumSq[i] / draws - mean * mean) / draws);
+            Assert.InRange(Math.Abs(mean - exact[i]), 0, 4 * se);
+            Assert.True(se < 0.1 * Math.Abs(exact[i]) + 0.05, "the estimate is informative");
+        }
+    }
+
+    [Fact]
+    public void A_failed_episode_never_touches_theta_or_adam()
+    {
+        var bowl = new Bowl(Centre);
+        bowl.FailAt.Add(2);
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 5, LearningRate: 1e-2), [0, 0, 0]);
+        var steps = t.Run().ToList();
+        Assert.Equal(5, steps.Count);
+        Assert.Equal("weights exploded (test)", steps[2].Failure);
+        Assert.Equal(steps[2].ThetaBefore, steps[2].ThetaAfter);
+        Assert.Equal(1, t.Failures);
+        // Episode 3 continues from where episode 1 left θ and Adam, as if episode 2 never happened.
+        var clean = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 4, LearningRate: 1e-2), [0, 0, 0]).Run().ToList();
+        Assert.Equal(clean[2].ThetaAfter, steps[3].ThetaAfter);
+    }
+
+    [Fact]
+    public void Stop_policy_ends_the_run_and_reduce_policy_halves_the_step()
+    {
+        var bowl = new Bowl(Centre);
+        bowl.FailAt.Add(1);
+        var stopped = new MetaTrainer(bowl, new MetaSettings(Episodes: 5, OnDivergence: DivergencePolicy.Stop), [0, 0, 0]).Run().ToList();
+        Assert.Equal(2, stopped.Count);
+        var reduced = new MetaTrainer(bowl, new MetaSettings(Episodes: 3, LearningRate: 1e-2, OnDivergence: DivergencePolicy.ReduceStep), [0, 0, 0]).Run().ToList();
+        Assert.Equal(5e-3, reduced[2].LearningRate, 12);
+    }
+
+    [Fact]
+    public void A_resumed_run_continues_exactly_like_an_uninterrupted_one()
+    {
+        var settings = new MetaSettings(Episodes: 20, LearningRate: 1e-2, Estimator: GradientEstimator.RandomProjection, Projections: 2, Seed: 7,
+            Penalty: new Penalty(PenaltyKind.L1, 1e-3));
+        var full = new MetaTrainer(new Bowl(Centre), settings, [0, 0, 0]).Run().ToList();
+        var first = new MetaTrainer(new Bowl(Centre), settings, [0, 0, 0]);
+        var part = first.Run().Take(8).ToList();
+        var resumed = new MetaTrainer(new Bowl(Centre), settings, [9, 9, 9], first.Checkpoint).Run().ToList();
+        Assert.Equal(12, resumed.Count);
+        Assert.Equal(full[^1].ThetaAfter, resumed[^1].ThetaAfter);
+    }
+
+    [Fact]
+    public void L1_gradient_is_lambda_sign_with_zero_at_zero()
+    {
+        var g = new double[3];
+        new Penalty(PenaltyKind.L1, 0.5).AddGradient([2.0, 0.0, -1e-9], g);
+        Assert.Equal([0.5, 0.0, -0.5], g);
+    }
+}
+
