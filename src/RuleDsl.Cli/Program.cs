@@ -1,6 +1,95 @@
+using System.CommandLine;
+using Microsoft.FSharp.Collections;
+using RuleDsl.Semantics;
+
 namespace RuleDsl.Cli;
 
+/// `ruledsl`: parse the command line, call the library, set the exit code. No logic lives here;
+/// each command is one call into RuleDsl.Semantics.Commands.
 public static class Program
 {
-    public static int Main(string[] args) => 0;
+    /// Exit code for a bug in ruledsl itself (not in the user's input).
+    const int InternalError = 70;
+
+    public static int Main(string[] args)
+    {
+        try
+        {
+            return Run(args);
+        }
+        catch (Exception ex)
+        {
+            Console.Error.WriteLine($"internal error: {ex.GetType().Name}: {ex.Message}");
+            Console.Error.WriteLine("this is a bug in ruledsl; please report it with the input that caused it");
+            return InternalError;
+        }
+    }
+
+    static int Run(string[] args)
+    {
+        var fs = FileSystemModule.disk;
+        var stdout = Console.Out;
+        var stderr = Console.Error;
+
+        var root = new RootCommand(
+            "ruledsl: write plasticity rules as text, see the sensitivities derived from them, check them numerically.");
+
+        // derive
+        var deriveFile = new Argument<string>("file") { Description = "A .rule file." };
+        var deriveRule = new Option<string>("--rule") { Description = "Derive only this rule (default: every rule in the file)." };
+        var deriveLatex = new Option<bool>("--latex") { Description = "Print LaTeX (an align* environment per rule) instead of text." };
+        var derive = new Command("derive",
+            "Print a rule (parameters, constants, terms, update) and every derived tangent equation: " +
+            "∂ΔW/∂θ for each parameter θ, the forward differential δ(ΔW), and the same for each trace's next value. " +
+            "Each derived line names the source line it came from.")
+        {
+            deriveFile, deriveRule, deriveLatex,
+        };
+        derive.SetAction(pr => Commands.Derive(fs, stdout, stderr, pr.GetValue(deriveFile)!, pr.GetValue(deriveRule), pr.GetValue(deriveLatex)));
+
+        // check
+        var checkFiles = new Argument<string[]>("files") { Description = "One or more .rule files.", Arity = ArgumentArity.OneOrMore };
+        var checkJson = new Option<bool>("--json") { Description = "Print the table of checks as JSON." };
+        var check = new Command("check",
+            "Parse and check rule files, then verify every derived derivative against central finite differences " +
+            "at a random point (relative error ≤ 1e-6 passes). Exit 0 when all pass, 1 when a check fails, 2 on errors in the input.")
+        {
+            checkFiles, checkJson,
+        };
+        check.SetAction(pr => Commands.Check(fs, stdout, stderr, ListModule.OfArray(pr.GetValue(checkFiles) ?? []), pr.GetValue(checkJson)));
+
+        // eval
+        var evalFile = new Argument<string>("file") { Description = "A .rule file." };
+        var evalRule = new Option<string>("--rule") { Description = "The rule to evaluate (needed when the file has several)." };
+        var evalAt = new Option<string>("--at")
+        {
+            Description = "A JSON file of names → numbers / arrays / arrays of rows (matrices). Parameters default to their " +
+                          "initial values; give tangents δX (e.g. \"δy_pre\") to get the differentials (missing tangents are zero).",
+            Required = true,
+        };
+        var eval = new Command("eval", "Evaluate a rule's update, its derivative by each parameter and (with tangents) its forward differential at a point; print JSON.")
+        {
+            evalFile, evalRule, evalAt,
+        };
+        eval.SetAction(pr => Commands.Eval(fs, stdout, stderr, pr.GetValue(evalFile)!, pr.GetValue(evalRule), pr.GetValue(evalAt)!));
+
+        // vars
+        var vars = new Command("vars", "List the variables rules may read, per setting (feedforward, recurrent), with shapes and meaning.");
+        vars.SetAction(_ => Commands.Vars(stdout));
+
+        root.Add(derive);
+        root.Add(check);
+        root.Add(eval);
+        root.Add(vars);
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var e in parsed.Errors)
+                stderr.WriteLine($"ruledsl: error: {e.Message}");
+            stderr.WriteLine("see ruledsl --help");
+            return Commands.exitInputError;
+        }
+        return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
 }

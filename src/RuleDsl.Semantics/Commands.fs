@@ -1,0 +1,131 @@
+namespace RuleDsl.Semantics
+
+open System
+open System.IO
+open System.Text
+open RuleDsl.Symbolic
+open RuleDsl.Syntax
+
+/// The front-end commands of `ruledsl`, as library calls: the CLI only parses arguments and calls
+/// these, so a notebook (or a test) can run exactly what the command line runs.
+/// Exit codes: 0 success, 1 a derivative failed its numerical check, 2 errors in the input.
+module Commands =
+    let exitOk = 0
+    let exitCheckFailed = 1
+    let exitInputError = 2
+
+    let private writeDiagnostics (err: TextWriter) (program: Program) (ds: Diagnostic list) =
+        for d in ds do
+            err.WriteLine (Diagnostic.render program.LineOf d)
+        if not ds.IsEmpty then err.WriteLine (Diagnostic.summary ds)
+
+    /// Pick the rules a command works on: the one named, or all of the file's.
+    let private selectRules (result: CheckResult) (file: string) (ruleName: string | null) : Result<Rule list, Diagnostic> =
+        let key = Loader.normalize file
+        let checkedRules = result.Files |> List.tryFind (fun f -> f.Path = key) |> Option.map (fun f -> f.Rules) |> Option.defaultValue []
+        // Every rule the file defines (also those that did not check), to tell "no such rule" apart.
+        let defined =
+            match result.Program.Files.TryGetValue key with
+            | true, f -> f.Source.Items |> List.choose (function Ast.TopRule b -> Some b.Name.Name | _ -> None)
+            | _ -> []
+        match ruleName with
+        | null | "" -> Ok checkedRules
+        | name when List.contains name defined -> Ok (checkedRules |> List.filter (fun r -> r.Name = name))
+        | name ->
+            let d =
+                Diagnostic.inFile Codes.NoSuchRule key
+                    (if defined.IsEmpty then sprintf "no rule named %s: the file defines no rules" name
+                     else sprintf "no rule named %s (the file defines %s)" name (String.Join (", ", defined)))
+            Error (match Suggest.nearest name defined with n :: _ -> Diagnostic.withHint (sprintf "did you mean --rule %s?" n) d | [] -> d)
+
+    /// `ruledsl check FILE...`: parse and check, then verify every derivative numerically.
+    [<CompiledName "Check">]
+    let check (fs: FileSystem) (out: TextWriter) (err: TextWriter) (files: string list) (json: bool) : int =
+        let result = Check.checkFiles fs files
+        writeDiagnostics err result.Program result.Diagnostics
+        let rows = result.Rules |> List.collect Verify.verifyRule
+        let errors = result.Diagnostics |> List.filter (fun d -> d.IsError) |> List.length
+        let warnings = result.Diagnostics.Length - errors
+        if json then
+            out.WriteLine (Verify.renderJson (result.Files |> List.map (fun f -> f.Path, f.Rules |> List.map (fun r -> r.Name))) rows errors warnings)
+        else
+            for f in result.Files do
+                if f.Rules.IsEmpty && errors = 0 then
+                    out.WriteLine (sprintf "%s: no rules (its top-level definitions checked)" f.Path)
+            if not rows.IsEmpty then out.WriteLine (Verify.renderTable rows)
+        if errors > 0 then exitInputError
+        elif rows |> List.exists (fun r -> not r.Passed) then exitCheckFailed
+        else exitOk
+
+    /// `ruledsl derive FILE [--rule NAME] [--latex]`: the rule and every derived tangent equation.
+    [<CompiledName "Derive">]
+    let derive (fs: FileSystem) (out: TextWriter) (err: TextWriter) (file: string) (ruleName: string | null) (latex: bool) : int =
+        let result = Check.checkFiles fs [ file ]
+        writeDiagnostics err result.Program result.Diagnostics
+        match selectRules result file ruleName with
+        | Error d ->
+            writeDiagnostics err result.Program [ d ]
+            exitInputError
+        | Ok rules ->
+            rules
+            |> List.iteri (fun i r ->
+                if i > 0 then out.WriteLine ()
+                let d = Derive.derive r
+                out.Write (if latex then Derive.renderLatex d else Derive.renderText d))
+            if result.HasErrors then exitInputError else exitOk
+
+    /// `ruledsl eval FILE --rule NAME --at POINT.json`: values of the update and its derivatives.
+    [<CompiledName "Eval">]
+    let eval (fs: FileSystem) (out: TextWriter) (err: TextWriter) (file: string) (ruleName: string | null) (pointFile: string) : int =
+        let result = Check.checkFiles fs [ file ]
+        writeDiagnostics err result.Program result.Diagnostics
+        if result.HasErrors then exitInputError
+        else
+            match selectRules result file ruleName with
+            | Error d ->
+                writeDiagnostics err result.Program [ d ]
+                exitInputError
+            | Ok [] ->
+                writeDiagnostics err result.Program [ Diagnostic.inFile Codes.NoSuchRule (Loader.normalize file) "the file defines no rules" ]
+                exitInputError
+            | Ok (_ :: _ :: _ as rules) ->
+                let d =
+                    Diagnostic.inFile Codes.NoSuchRule (Loader.normalize file)
+                        (sprintf "the file defines %d rules; choose one with --rule (%s)" rules.Length (String.Join (", ", rules |> List.map (fun r -> r.Name))))
+                writeDiagnostics err result.Program [ d ]
+                exitInputError
+            | Ok [ rule ] ->
+                let pointKey = Loader.normalize pointFile
+                match fs.Read pointKey with
+                | None ->
+                    writeDiagnostics err result.Program [ Diagnostic.inFile Codes.FileNotFound pointKey "cannot read this file (it does not exist or is not readable)" ]
+                    exitInputError
+                | Some text ->
+                    // Point files get the same source display as rule files.
+                    let lines = text.Replace("\r\n", "\n").Split '\n'
+                    let lineOf (f: string) (n: int) =
+                        if f = pointKey && n >= 1 && n <= lines.Length then Some lines.[n - 1] else result.Program.LineOf f n
+                    let show (ds: Diagnostic list) =
+                        let ds = ds |> List.sortBy (fun d -> match d.Range with Some r -> r.Start.Line, r.Start.Col | None -> 0, 0)
+                        for d in ds do err.WriteLine (Diagnostic.render lineOf d)
+                        if not ds.IsEmpty then err.WriteLine (Diagnostic.summary ds)
+                    match PointEval.readPoint pointKey text rule with
+                    | Error ds ->
+                        show ds
+                        exitInputError
+                    | Ok (point, warnings) ->
+                        show warnings
+                        out.WriteLine (PointEval.evaluate rule point)
+                        exitOk
+
+    /// `ruledsl vars`: the variables of each setting, with shapes and what they are.
+    [<CompiledName "Vars">]
+    let vars (out: TextWriter) : int =
+        for setting in [ Setting.Feedforward; Setting.Recurrent ] do
+            out.WriteLine (sprintf "%s rules read:" (Variables.settingName setting))
+            for v in Variables.ofSetting setting do
+                out.WriteLine (sprintf "  %-10s %-18s %s" v.Name (string v.Shape) v.Doc)
+            out.WriteLine ()
+        out.WriteLine "recurrent rules also read their own traces (trace E' = ... or trace E += ...)."
+        out.WriteLine "W is post × pre: rows are postsynaptic neurons, columns presynaptic ones."
+        exitOk

@@ -1,0 +1,143 @@
+namespace RuleDsl.Semantics
+
+open System
+open System.IO
+open System.Collections.Generic
+open RuleDsl.Syntax
+
+/// Where source files come from: the disk, or memory (tests, notebooks).
+type FileSystem =
+    { Read: string -> string option
+      /// File names (not paths) in a directory, for "did you mean" on a missing include.
+      List: string -> string list }
+
+module FileSystem =
+    /// Files relative to the current directory (or absolute).
+    let disk : FileSystem =
+        { Read = fun p -> if File.Exists p then Some (File.ReadAllText p) else None
+          List =
+            fun d ->
+                let d = if d = "" then "." else d
+                if Directory.Exists d then Directory.GetFiles d |> Array.choose (fun f -> Option.ofObj (Path.GetFileName f)) |> List.ofArray else [] }
+
+    /// Paths resolved against a root directory (tests run from their bin folder).
+    let rooted (root: string) : FileSystem =
+        let full (p: string) = if Path.IsPathRooted p then p else Path.Combine (root, p)
+        { Read = fun p -> disk.Read (full p)
+          List = fun d -> disk.List (full d) }
+
+    /// Files held in memory, keyed by normalised path.
+    let ofMap (files: Map<string, string>) : FileSystem =
+        { Read = fun p -> files.TryFind p
+          List =
+            fun d ->
+                files
+                |> Map.toList
+                |> List.map fst
+                |> List.filter (fun p -> (match p.LastIndexOf '/' with -1 -> "" | i -> p.Substring (0, i)) = d)
+                |> List.map (fun p -> p.Substring (p.LastIndexOf '/' + 1)) }
+
+/// A parsed file and the files it includes (by normalised path, in order).
+type LoadedFile =
+    { Source: Ast.SourceFile
+      Includes: string list }
+
+/// Every file reachable from the files asked for, each parsed once.
+type Program =
+    { Files: Dictionary<string, LoadedFile>
+      /// Load order, for stable sorting of diagnostics.
+      Order: List<string>
+      Diagnostics: List<Diagnostic> }
+
+    /// Source line n (1-based) of a file, for rendering diagnostics.
+    member this.LineOf (file: string) (n: int) : string option =
+        match this.Files.TryGetValue file with
+        | true, f when n >= 1 && n <= f.Source.Lines.Length -> Some f.Source.Lines.[n - 1]
+        | _ -> None
+
+module Loader =
+    /// Forward slashes, "." and ".." resolved where possible; relative paths stay relative.
+    let normalize (path: string) : string =
+        let p = path.Replace ('\\', '/')
+        let rooted = p.StartsWith "/"
+        let parts = p.Split ('/', StringSplitOptions.RemoveEmptyEntries)
+        let stack = List<string> ()
+        for part in parts do
+            match part with
+            | "." -> ()
+            | ".." when stack.Count > 0 && stack.[stack.Count - 1] <> ".." -> stack.RemoveAt (stack.Count - 1)
+            | ".." when rooted -> ()
+            | part -> stack.Add part
+        (if rooted then "/" else "") + String.Join ("/", stack)
+
+    let private dirOf (path: string) =
+        match path.LastIndexOf '/' with
+        | -1 -> ""
+        | i -> path.Substring (0, i)
+
+    let create () : Program = { Files = Dictionary (); Order = List (); Diagnostics = List () }
+
+    /// Load a file and everything it includes into the program. Returns the file's key, or None
+    /// when it cannot be read.
+    let rec private loadFrom (fs: FileSystem) (program: Program) (stack: string list) (path: string) : string option =
+        let key = normalize path
+        if program.Files.ContainsKey key then Some key
+        else
+            match fs.Read key with
+            | None -> None
+            | Some text ->
+                let source, diags = Parser.parseFile key text
+                program.Diagnostics.AddRange diags
+                // Register before loading includes so that a cycle finds it.
+                program.Files.[key] <- { Source = source; Includes = [] }
+                program.Order.Add key
+                let includes =
+                    source.Items
+                    |> List.choose (function
+                        | Ast.TopStatement { Stmt = Ast.Include (rel, range) } ->
+                            let target = normalize (if dirOf key = "" then rel else dirOf key + "/" + rel)
+                            if target = key || List.contains target stack then
+                                let chain = (List.rev (key :: stack) |> List.skipWhile (fun s -> s <> target)) @ [ target ]
+                                program.Diagnostics.Add (
+                                    Diagnostic.at Codes.IncludeCycle range (sprintf "cyclic include: %s" (String.Join (" → ", chain)))
+                                )
+                                None
+                            else
+                                match loadFrom fs program (key :: stack) target with
+                                | Some k -> Some k
+                                | None ->
+                                    let d = Diagnostic.at Codes.IncludeNotFound range (sprintf "cannot find included file %s" target)
+                                    let name = target.Substring (target.LastIndexOf '/' + 1)
+                                    let near = Suggest.nearest name (fs.List (dirOf target))
+                                    program.Diagnostics.Add (
+                                        match near with
+                                        | n :: _ -> Diagnostic.withHint (sprintf "did you mean include \"%s\"?" (let d = dirOf rel in if d = "" then n else d + "/" + n)) d
+                                        | [] -> Diagnostic.withHint "include paths are relative to the including file" d
+                                    )
+                                    None
+                        | _ -> None)
+                program.Files.[key] <- { Source = source; Includes = includes }
+                Some key
+
+    /// Load a file the user named (a missing file is an error of its own).
+    let load (fs: FileSystem) (program: Program) (path: string) : string option =
+        match loadFrom fs program [] path with
+        | Some k -> Some k
+        | None ->
+            program.Diagnostics.Add (Diagnostic.inFile Codes.FileNotFound (normalize path) "cannot read this file (it does not exist or is not readable)")
+            None
+
+    /// The files whose top-level definitions a file sees: its includes, transitively, each once,
+    /// in include order, then the file itself.
+    let visibleFiles (program: Program) (key: string) : string list =
+        let seen = HashSet<string> ()
+        let out = List<string> ()
+        let rec go k =
+            if seen.Add k then
+                match program.Files.TryGetValue k with
+                | true, f ->
+                    for i in f.Includes do go i
+                    out.Add k
+                | _ -> ()
+        go key
+        List.ofSeq out
