@@ -34,8 +34,8 @@ module Variables =
           v "e_post" post ff "postsynaptic error (modulating signal) e_ℓ"
           v "z_post" post ff "postsynaptic pre-activation z_ℓ = W y_pre"
           v "B" (Shape.Matrix ("pre", "post")) ff "feedback matrix B_{ℓ,ℓ−1}, pre × post (fixed random; Wᵀ with backprop)"
-          fixedV "ones_pre" pre ff "vector of ones over the presynaptic layer"
-          fixedV "ones_post" post ff "vector of ones over the postsynaptic layer (1_ℓ)"
+          fixedV "ones_pre" pre both "vector of ones over the presynaptic population"
+          fixedV "ones_post" post both "vector of ones over the postsynaptic population (1_ℓ)"
           // recurrent (Maoutsa; Miconi): pre and post are the same N neurons, seen from either side of W
           v "x" post rec' "postsynaptic state x_i (τ dx/dt = −x + W r + W_in u)"
           v "xbar" post rec' "running average x̄_i of the postsynaptic state"

@@ -76,7 +76,14 @@ module Verify =
                         | Value.Scalar l, Value.Scalar h -> Value.toArray (evalAt values x) |> Array.forall (fun v -> v <= l || v >= h)
                         | _ -> false
                     | _ -> false))
-        let pointAt (scale: float) = symbols |> List.map (fun s -> s.Name, randomValue rng dims s.Shape (lo * scale) (hi * scale)) |> Map.ofList
+        // ones_<dim> are ones (the simplifier may write a constant vector as c · ones_<dim>).
+        let ones d = Value.Vector (Array.create dims.[d] 1.0)
+        let pointAt (scale: float) =
+            symbols
+            |> List.map (fun s -> s.Name, randomValue rng dims s.Shape (lo * scale) (hi * scale))
+            |> Map.ofList
+            |> Map.add "ones_post" (ones "post")
+            |> Map.add "ones_pre" (ones "pre")
         let candidates = [ 1.0; 0.3; 0.1; 0.03; 0.01; 0.003; 0.001 ] |> List.map pointAt
         let point, clipNote =
             match candidates |> List.tryFind (saturated >> not) with

@@ -291,7 +291,12 @@ module Builtins =
             Notation = Notation.Prefix
             LatexName = @"\operatorname{logsoftmax}"
             ShapeRule = (function [ Shape.Vector d ] -> Ok (Shape.Vector d) | [ s ] -> Error (sprintf "logsoftmax needs a vector, got a %O" s) | _ -> Error "logsoftmax takes one argument")
-            Eval = vec1 "logsoftmax" (fun v -> softmaxOf v |> Array.map log)
+            // (x − max) − log Σ exp(x − max): finite even where softmax underflows to 0.
+            Eval =
+              vec1 "logsoftmax" (fun v ->
+                  let m = Array.max v
+                  let lse = log (v |> Array.sumBy (fun x -> exp (x - m)))
+                  v |> Array.map (fun x -> x - m - lse))
             Forward =
               (fun args ds -> Add [ ds.[0]; Mul [ Num -1.0; Call (Fn.Dot, [ Call (Fn.Softmax, args); ds.[0] ]) ] ])
             Linq = None

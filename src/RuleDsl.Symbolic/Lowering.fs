@@ -13,14 +13,19 @@ namespace RuleDsl.Symbolic
 module Lowering =
     let private isMatrix e = match Typing.check e with Ok (Shape.Matrix _) -> true | _ -> false
 
-    let private transpose e = Simplify.simplify (Call (Fn.Transpose, [ e ]))
+    /// Transpose with the transposes pushed to the leaves; a matrix that simplifies to a constant
+    /// keeps its (unsimplified) shape, since it stands where a matrix is multiplied.
+    let private transpose e =
+        let t = Simplify.simplify (Call (Fn.Transpose, [ e ]))
+        if isMatrix t then t else Call (Fn.Transpose, [ e ])
 
     /// M @ v for a matrix expression M, as vector work: distributed over sums and scalar factors so
     /// that each product reads one matrix; an outer product collapses to a scaled vector; a product
     /// of matrices applies right to left.
     let rec private matvec (m: Expr) (v: Expr) : Expr =
         match m with
-        | Add ms -> Add (ms |> List.map (fun x -> matvec x v))
+        // A scalar inside a sum of matrices is a constant matrix: such a sum is multiplied as it stands.
+        | Add ms when List.forall isMatrix ms -> Add (ms |> List.map (fun x -> matvec x v))
         | Mul fs when fs |> List.exists (fun f -> not (isMatrix f)) ->
             let scalars, mats = fs |> List.partition (fun f -> not (isMatrix f))
             let mat = match mats with [ x ] -> x | xs -> Mul xs

@@ -162,7 +162,7 @@ module Print =
                 | [ d ] -> @"\frac{" + body scalarFirst + "}{" + ltx d + "}"
                 | den -> @"\frac{" + body scalarFirst + "}{" + body den + "}"
         | Pow (a, b) -> lparen 6 a + "^{" + ltx b + "}"
-        | Call (Fn.MatMul, xs) -> xs |> List.map (lparen 4) |> String.concat @" \, "
+        | Call (Fn.MatMul, xs) -> xs |> List.map (lparen 3) |> String.concat @" \, "
         | Call (Fn.Transpose, [ a ]) -> lparen 7 a + @"^{\top}"
         | Call (Fn.Outer, [ a; b ]) -> lparen 7 a + @" \, " + lparen 7 b + @"^{\top}"
         | Call (Fn.Dot, [ a; b ]) -> @"\langle " + ltx a + ", " + ltx b + @" \rangle"
@@ -172,9 +172,11 @@ module Print =
         | Call (Fn.Between, [ x; lo; hi ]) -> @"\mathbb{1}_{(" + ltx lo + ", " + ltx hi + @")}\left(" + ltx x + @"\right)"
         | Call (fn, xs) -> (Builtins.info fn).LatexName + @"\left(" + (xs |> List.map ltx |> String.concat ", ") + @"\right)"
 
+    /// In LaTeX an outer product is a juxtaposition a bᵀ, not an atom: it binds like a matrix product.
     and private lparen (level: int) (e: Expr) =
         let s = ltx e
-        if precedence e < level then @"\left(" + s + @"\right)" else s
+        let p = match e with Call (Fn.Outer, _) -> 3 | e -> precedence e
+        if p < level then @"\left(" + s + @"\right)" else s
 
     /// The expression as LaTeX math (no surrounding $…$).
     [<CompiledName "Latex">]

@@ -176,9 +176,15 @@ module Simplify =
             // in elementwise operations; a shape-sensitive operator keeps such an argument as written.
             // A zero may stand in for a vector only where the operator is linear (outer, @, dot, sum, ').
             let linearOp = match fn with Fn.Softmax | Fn.LogSoftmax -> false | _ -> true
+            // A constant that stands for a whole vector becomes c · ones_d (the runtime binds ones_<dim>).
             let keepShape x =
                 let x' = pass x
-                if isScalarShaped x' && not (linearOp && Expr.isZero x') && not (isScalarShaped x) then x else x'
+                if isScalarShaped x' && not (linearOp && Expr.isZero x') && not (isScalarShaped x) then
+                    match x', Typing.check x with
+                    | Num 1.0, Ok (Shape.Vector d) -> Expr.sym ("ones_" + d) (Shape.Vector d)
+                    | Num c, Ok (Shape.Vector d) when c <> 0.0 -> Mul [ Num c; Expr.sym ("ones_" + d) (Shape.Vector d) ]
+                    | _ -> x
+                else x'
             mkCall fn (List.map keepShape xs)
 
     /// The canonical form of an expression. Idempotent; preserves value (where the input is

@@ -122,6 +122,8 @@ let ``printed derivatives parse back to the same values`` () =
         let syms =
             (r.Inputs @ (r.Traces |> List.map (fun t -> t.Symbol)) @ (r.Params |> List.map (fun p -> p.Symbol)))
             |> List.collect (fun s -> [ s; Differentiate.tangentSymbol s ])
+            // the simplifier writes a constant vector as c · ones_<dim>
+            |> List.append [ { Name = "ones_post"; Shape = Shape.Vector "post" }; { Name = "ones_pre"; Shape = Shape.Vector "pre" } ]
         let table = syms |> List.map (fun s -> s.Name, s) |> Map.ofList
         let values = syms |> List.map (fun s -> s.Name, Verify.randomValue rng dims s.Shape 0.2 1.2) |> Map.ofList
         for e in d.Equations do

@@ -102,6 +102,10 @@ public sealed class RecurrentLearner : IInnerLoop
             WOut = Tensor.Vector(n); Z = Tensor.Scalar(); Target = Tensor.Scalar(); Mask = Tensor.Scalar();
             Racc = Tensor.Scalar(); R = Tensor.Scalar(); Rbar = Tensor.Scalar(); Dt = Tensor.Scalar(dt);
             Free = Tensor.Vector(n); Clamp = Tensor.Vector(n);
+            var ones = Tensor.Vector(n);
+            Array.Fill(ones.Data, 1.0);
+            Named["ones_post"] = ones;
+            Named["ones_pre"] = ones;
             RbarByCondition = Enumerable.Range(0, conditions).Select(_ => Tensor.Scalar()).ToArray();
             Tensor[] PerDir(Func<Tensor> make) => Enumerable.Range(0, directions).Select(_ => make()).ToArray();
             DX = PerDir(() => Tensor.Vector(n)); DXBar = PerDir(() => Tensor.Vector(n)); DRate = PerDir(() => Tensor.Vector(n));
