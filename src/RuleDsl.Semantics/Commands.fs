@@ -129,3 +129,50 @@ module Commands =
         out.WriteLine "recurrent rules also read their own traces (trace E' = ... or trace E += ...)."
         out.WriteLine "W is post × pre: rows are postsynaptic neurons, columns presynaptic ones."
         exitOk
+
+    /// Reads an experiment file and the rule it names, checked. Errors are printed (file:line:col,
+    /// caret, hint) and give the input-error exit code.
+    [<CompiledName "LoadExperiment">]
+    let loadExperiment (fs: FileSystem) (err: TextWriter) (file: string) : Result<ExperimentSpec * Rule, int> =
+        match fs.Read file with
+        | None ->
+            err.WriteLine (Diagnostic.render (fun _ _ -> None) (Diagnostic.inFile Codes.FileNotFound file (sprintf "cannot read %s: no such file" file)))
+            Error exitInputError
+        | Some text ->
+            match Experiment.parse file text with
+            | Error ds ->
+                for d in ds do err.WriteLine (Diagnostic.render (Experiment.lineOf text) d)
+                err.WriteLine (Diagnostic.summary ds)
+                Error exitInputError
+            | Ok spec ->
+                // The rule file is relative to the experiment file's folder, or to the working directory.
+                let dir = Path.GetDirectoryName file |> string
+                let candidates = [ Path.Combine (dir, spec.RuleFile); spec.RuleFile ] |> List.map Loader.normalize
+                let ruleFile = candidates |> List.tryFind (fun p -> (fs.Read p).IsSome) |> Option.defaultValue spec.RuleFile
+                let result = Check.checkFiles fs [ ruleFile ]
+                if result.HasErrors then
+                    writeDiagnostics err result.Program result.Diagnostics
+                    Error exitInputError
+                else
+                    match selectRules result ruleFile spec.RuleName with
+                    | Error d ->
+                        writeDiagnostics err result.Program [ d ]
+                        Error exitInputError
+                    | Ok [ rule ] ->
+                        let wanted = if spec.Setting = "recurrent" then Setting.Recurrent else Setting.Feedforward
+                        if rule.Setting <> wanted then
+                            err.WriteLine (sprintf "%s: error %s: rule %s is a %s rule but the experiment's setting is %s" file Codes.WrongSetting.Id rule.Name (Variables.settingName rule.Setting) spec.Setting)
+                            Error exitInputError
+                        else Ok (spec, rule)
+                    | Ok rules ->
+                        err.WriteLine (sprintf "%s: error %s: %s defines %d rules (%s); name one: `rule = %s NAME`" file Codes.NoSuchRule.Id ruleFile rules.Length (String.Join (", ", rules |> List.map (fun r -> r.Name))) spec.RuleFile)
+                        Error exitInputError
+
+    /// `ruledsl run FILE --check`: validates an experiment file without running it.
+    [<CompiledName "CheckExperiment">]
+    let checkExperiment (fs: FileSystem) (out: TextWriter) (err: TextWriter) (file: string) : int =
+        match loadExperiment fs err file with
+        | Ok (spec, rule) ->
+            out.WriteLine (sprintf "experiment %s: %s rule %s with %d parameters, %d episodes × %d trials → %s" spec.Name spec.Setting rule.Name rule.Params.Length spec.Episodes spec.Trials spec.Output)
+            exitOk
+        | Error code -> code

@@ -88,6 +88,11 @@ module Codes =
     let PointSize = c "RD0602" "value of the wrong size" Severity.Error
     let PointJson = c "RD0603" "point is not valid JSON" Severity.Error
     let PointUnknown = c "RD0604" "point names something the rule does not read" Severity.Warning
+    // experiment files
+    let UnknownSetting = c "RD0701" "unknown setting" Severity.Error
+    let BadSetting = c "RD0702" "bad setting value" Severity.Error
+    let ExperimentStructure = c "RD0703" "bad experiment file structure" Severity.Error
+    let MissingSetting = c "RD0704" "required setting missing" Severity.Error
     // warnings
     let UnusedParam = c "RD0901" "parameter never used" Severity.Warning
     let UnusedTerm = c "RD0902" "term never used" Severity.Warning
@@ -100,6 +105,7 @@ module Codes =
           Arity; NumberRequired; BadRange; MisplacedRange
           NoUpdate; TwoUpdates; TraceSetting; NoSuchRule; BadInit
           PointMissing; PointSize; PointJson; PointUnknown
+          UnknownSetting; BadSetting; ExperimentStructure; MissingSetting
           UnusedParam; UnusedTerm ]
 
 /// A located message with an optional hint. `Range` is None for whole-file problems.

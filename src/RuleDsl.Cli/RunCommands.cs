@@ -1,0 +1,89 @@
+using RuleDsl.Runtime.Data;
+using RuleDsl.Runtime.Experiments;
+using RuleDsl.Runtime.Results;
+using RuleDsl.Semantics;
+
+namespace RuleDsl.Cli;
+
+/// `ruledsl run` and `ruledsl gradcheck`: load, call the library, render progress and results.
+static class RunCommands
+{
+    static ExperimentSession? Load(FileSystem fs, string file)
+    {
+        var loaded = Commands.LoadExperiment(fs, Console.Error, file);
+        if (loaded.IsError) return null;
+        var (spec, rule) = loaded.ResultValue;
+        return new ExperimentSession(spec, rule, File.ReadAllText(file));
+    }
+
+    /// Errors in the user's input or data (not bugs) end with exit code 2 and a plain message.
+    static int InputError(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return Commands.exitInputError;
+    }
+
+    public static int Run(FileSystem fs, string file, bool resume, bool checkOnly)
+    {
+        if (checkOnly) return Commands.CheckExperiment(fs, Console.Out, Console.Error, file);
+        var session = Load(fs, file);
+        if (session is null) return Commands.exitInputError;
+        using var cancel = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
+        var spec = session.Spec;
+        try
+        {
+            Console.WriteLine($"experiment {spec.Name}: rule {session.Rule.Name} ({session.Rule.Params.Length} θ), {spec.Setting}, " +
+                              $"{spec.Trials} trials × {spec.Episodes} episodes, estimator {spec.Estimator}, backend {spec.Backend}");
+            var last = DateTime.MinValue;
+            var summary = session.Run(resume, p =>
+            {
+                if (last == DateTime.MinValue) Console.WriteLine($"data: {session.DataMessage}");
+                if (p.Failure is not null) Console.WriteLine($"  trial {p.Trial} episode {p.Episode}: diverged ({p.Failure}); θ unchanged");
+                if ((DateTime.Now - last).TotalSeconds < 2 && p.Done < p.Total) return;
+                last = DateTime.Now;
+                var eta = p.Done == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(p.Elapsed.TotalSeconds / p.Done * (p.Total - p.Done));
+                Console.WriteLine($"  [{p.Done,6}/{p.Total}] trial {p.Trial} episode {p.Episode}: meta-loss {p.MetaLoss:F4}  accuracy {p.Accuracy:P1}  ETA {eta:hh\\:mm\\:ss}");
+            }, cancel.Token);
+            Console.WriteLine($"results: {Path.GetFullPath(spec.Output)}");
+            Console.WriteLine($"final accuracy (last 10% of episodes): {summary.FinalAccuracyMean:P2} ± {summary.FinalAccuracySd:P2} (sd over trials and episodes)");
+            Console.WriteLine("θ (mean over trials): " + string.Join(", ", summary.Theta.Zip(summary.ThetaMean, (n, v) => $"{n} = {v:G4}")));
+            Console.WriteLine($"discovered rule: {summary.Discovered}");
+            if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine($"interrupted: everything computed so far is in {spec.Output}; continue with `ruledsl run {file} --resume`");
+            return 130;
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.All(e => e is TrialFailedException))
+        {
+            foreach (var e in ex.InnerExceptions) Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+        catch (Exception ex) when (ex is DataException or ResultsException or ArgumentException or InvalidOperationException or IOException)
+        {
+            return InputError(ex.Message);
+        }
+    }
+
+    public static int GradCheck(FileSystem fs, string file, int episode)
+    {
+        var session = Load(fs, file);
+        if (session is null) return Commands.exitInputError;
+        try
+        {
+            var rows = session.GradientCheck(episode);
+            Console.WriteLine($"meta-gradient of episode {episode} ({session.Spec.Name}, rule {session.Rule.Name}): tangent propagation vs central differences");
+            Console.WriteLine($"{"θ",-14} {"tangent",16} {"finite diff.",16} {"rel. error",10}  ");
+            foreach (var r in rows)
+                Console.WriteLine($"{r.Name,-14} {r.Tangent,16:G9} {r.FiniteDifference,16:G9} {r.RelativeError,10:G3}  {(r.Pass ? "pass" : "FAIL")}");
+            return rows.All(r => r.Pass) ? 0 : 1;
+        }
+        catch (Exception ex) when (ex is DataException or ArgumentException or InvalidOperationException or IOException)
+        {
+            return InputError(ex.Message);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using RuleDsl.Runtime.Data;
+using RuleDsl.Runtime.Engine;
+using RuleDsl.Runtime.Engine.Compiled;
+using RuleDsl.Runtime.Engine.Feedforward;
+using RuleDsl.Runtime.Meta;
+using RuleDsl.Runtime.Results;
+using RuleDsl.Semantics;
+using RuleDsl.Symbolic;
+using RuleDsl.Syntax;
+
+namespace RuleDsl.Runtime.Experiments;
+
+/// <summary>Progress of a running experiment, for a progress display.</summary>
+public sealed record Progress(int Trial, int Episode, int Done, int Total, double MetaLoss, double Accuracy, TimeSpan Elapsed, string? Failure);
+
+/// <summary>
+/// One experiment from its text to its results folder: builds the data, the network, the learner
+/// and the meta-trainer from the spec, runs every trial (in parallel), appends each meta-step to
+/// episodes.csv as it is produced, and writes summary.json with the discovered rule. Interrupted
+/// runs resume from the folder. This is the library behind `ruledsl run`.
+/// </summary>
+public sealed class ExperimentSession
+{
+    public ExperimentSpec Spec { get; }
+    public Rule Rule { get; }
+    public string DataMessage { get; private set; } = "";
+    readonly string _text;
+
+    public ExperimentSession(ExperimentSpec spec, Rule rule, string experimentText)
+    {
+        Spec = spec;
+        Rule = rule;
+        _text = experimentText;
+    }
+
+    public IKernelBackend Backend() => Spec.Backend == "interpreter" ? new InterpretedBackend() : new CompiledBackend();
+
+    public MetaSettings MetaSettings() => new(
+        Episodes: Spec.Episodes,
+        LearningRate: Spec.LearningRate,
+        Penalty: new Penalty(Spec.Penalty switch { "l1" => PenaltyKind.L1, "l2" => PenaltyKind.L2, _ => PenaltyKind.None }, Spec.Lambda),
+        Estimator: Spec.Estimator == "projections" ? GradientEstimator.RandomProjection : GradientEstimator.Exact,
+        Projections: Spec.Projections,
+        OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
+        Seed: Spec.Seed);
+
+    public double[] InitialTheta => Rule.Params.Select(p => p.Init).ToArray();
+    public string[] ThetaNames => Rule.Params.Select(p => p.Symbol.Name).ToArray();
+
+    /// <summary>The inner loop of trial <paramref name="trial"/> (its own data stream and weights).</summary>
+    public Func<int, IInnerLoop> LoopFactory()
+    {
+        if (Spec.Setting != "feedforward")
+            throw new NotSupportedException("recurrent experiments run through the recurrent session");
+        var resolved = DataCatalog.Default().Resolve(Spec.Data);
+        DataMessage = resolved.Message;
+        var data = resolved.Dataset;
+        if (Spec.Layers.Head != data.Rows * data.Cols)
+            throw new ArgumentException($"{Spec.File}: layers start with {Spec.Layers.Head} inputs but {data.Name} images have {data.Rows * data.Cols} pixels");
+        if (Spec.Layers.Last() != Spec.Classes)
+            throw new ArgumentException($"{Spec.File}: the output layer has {Spec.Layers.Last()} units but episodes have {Spec.Classes} classes");
+        var model = FeedforwardModelModule.standard(Spec.Beta);
+        var config = new FeedforwardConfig(Spec.Layers.ToArray(), Spec.Feedback);
+        var backend = Backend();
+        return trial =>
+        {
+            int seed = Spec.Seed + 1000 * trial;
+            var sampler = new EpisodeSampler(data, (ulong)seed, Spec.Classes, Spec.Train, Spec.Query);
+            return new FeedforwardLearner(config, model, Rule, new SampledEpisodes(sampler), backend, seed);
+        };
+    }
+
+    /// <summary>Runs (or resumes) the experiment into its output folder.</summary>
+    public RunSummary Run(bool resume, Action<Progress>? progress = null, CancellationToken cancel = default)
+    {
+        var factory = LoopFactory();
+        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = Rule.Name, Spec.Setting, Data = DataMessage });
+        if (folder.Resumed && !resume)
+            throw new InvalidOperationException($"{Spec.Output} already holds a run of this experiment; pass --resume to continue it, or choose another output folder");
+        var plan = new TrialPlan(Spec.Trials, Spec.Seed, MetaSettings(), InitialTheta);
+        var total = Spec.Trials * Spec.Episodes;
+        var clock = Stopwatch.StartNew();
+        using var episodes = folder.OpenEpisodes();
+        int done = episodes.Completed.Count;
+        var gate = new object();
+        var log = new CallbackLog((trial, step) =>
+        {
+            lock (gate)
+            {
+                // A crash between a row and its checkpoint replays that episode: the same row again.
+                if (episodes.IsComplete(trial, step.Episode)) return;
+                episodes.Append(Row(trial, step));
+                done++;
+                progress?.Invoke(new Progress(trial, step.Episode, done, total, step.Objective,
+                    step.Metrics.TryGetValue("accuracy", out var a) ? a : double.NaN, clock.Elapsed, step.Failure));
+            }
+        });
+        var finals = new ExperimentRunner(Spec.Output, plan, factory, log).Run(resume, cancel);
+        var summary = Summarise(folder, finals);
+        folder.WriteSummary(summary);
+        return summary;
+    }
+
+    CsvRow Row(int trial, MetaStep step)
+    {
+        var row = new CsvRow().Add("trial", trial).Add("episode", step.Episode)
+            .Add("meta_loss", step.Objective).Add("penalised", step.Penalised);
+        foreach (var key in new[] { "accuracy" }) row.Add(key, step.Metrics.TryGetValue(key, out var v) ? v : double.NaN);
+        for (int r = 0; r < ThetaNames.Length; r++) row.Add(ThetaNames[r], step.ThetaAfter[r]);
+        foreach (var (k, v) in step.Metrics.Where(m => m.Key != "accuracy" && m.Key != "meta_loss").OrderBy(m => m.Key, StringComparer.Ordinal))
+            row.Add(k, v);
+        return row.Add("grad_norm", step.GradientNorm).Add("lr", step.LearningRate).Add("seconds", step.Seconds)
+            .Add("failure", step.Failure ?? "");
+    }
+
+    /// <summary>What a researcher reads first: final accuracy over trials and the rule that was learned.</summary>
+    public sealed record RunSummary(string Experiment, string Rule, string Data, int Trials, int Episodes,
+        double FinalAccuracyMean, double FinalAccuracySd, double FinalMetaLossMean, string[] Theta, double[] ThetaMean,
+        string Discovered, string DiscoveredLatex, int Failures);
+
+    RunSummary Summarise(RunFolder folder, double[][] finals)
+    {
+        var table = folder.ReadEpisodes();
+        var acc = table.Doubles("accuracy");
+        var loss = table.Doubles("meta_loss");
+        var episode = table.Longs("episode");
+        var failure = table.HasColumn("failure") ? Enumerable.Range(0, table.Rows.Count).Select(i => table.Rows[i][table.ColumnIndex("failure")]).ToArray() : [];
+        // "Final" = the last tenth of the episodes (at least one), averaged per trial then over trials.
+        long from = Spec.Episodes - Math.Max(1, Spec.Episodes / 10);
+        var last = Enumerable.Range(0, acc.Length).Where(i => episode[i] >= from && double.IsFinite(acc[i])).ToArray();
+        double mean = last.Length == 0 ? double.NaN : last.Average(i => acc[i]);
+        double sd = last.Length < 2 ? 0 : Math.Sqrt(last.Sum(i => (acc[i] - mean) * (acc[i] - mean)) / (last.Length - 1));
+        double lossMean = last.Length == 0 ? double.NaN : last.Where(i => double.IsFinite(loss[i])).DefaultIfEmpty(-1).Average(i => i < 0 ? double.NaN : loss[i]);
+        var thetaMean = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Average(f => f[r])).ToArray();
+        // Terms whose |θ| is below 1 % of the largest are dropped from the printed rule.
+        double threshold = 0.01 * thetaMean.Select(Math.Abs).DefaultIfEmpty(0).Max();
+        var discovered = RuleOf.Discovered(Rule, Microsoft.FSharp.Collections.ListModule.OfSeq(thetaMean), threshold);
+        return new RunSummary(Spec.Name, Rule.Name, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
+            ThetaNames, thetaMean, "dW = " + Print.Text(discovered), "\\Delta W = " + Print.Latex(discovered),
+            failure.Count(f => !string.IsNullOrEmpty(f)));
+    }
+
+    sealed class CallbackLog(Action<int, MetaStep> append) : IRunLog
+    {
+        public void Append(int trial, MetaStep step) => append(trial, step);
+    }
+
+    /// <summary>`ruledsl gradcheck`: the meta-gradient of one episode by tangent propagation against
+    /// central differences of its meta-loss, per θ.</summary>
+    public IReadOnlyList<GradientCheckRow> GradientCheck(int episode, double[]? theta = null)
+    {
+        var loop = LoopFactory()(0);
+        return Meta.GradientCheck.Run(loop, theta ?? InitialTheta, ThetaNames, episode);
+    }
+
+    public static string Format(double x) => x.ToString("G6", CultureInfo.InvariantCulture);
+}

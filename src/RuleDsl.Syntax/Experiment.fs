@@ -1,0 +1,226 @@
+namespace RuleDsl.Syntax
+
+open System
+open System.Globalization
+
+/// An experiment, as written in a `.experiment` file: every setting with its value (the default
+/// where the file is silent). The settings, their types, defaults and meaning are the table
+/// `Experiment.schema`; `ruledsl run --settings` prints it.
+type ExperimentSpec =
+    { Name: string
+      File: string
+      Setting: string
+      /// rule file (relative to the experiment file) and the rule's name in it
+      RuleFile: string
+      RuleName: string
+      // feedforward
+      Layers: int list
+      Feedback: string
+      Beta: float
+      Data: string
+      Classes: int
+      Train: int
+      Query: int
+      // recurrent
+      Task: string
+      Units: int
+      Horizon: int
+      Gamma: float
+      Tau: float
+      Dt: float
+      // meta-learning
+      Episodes: int
+      Trials: int
+      Seed: int
+      LearningRate: float
+      Penalty: string
+      Lambda: float
+      Estimator: string
+      Projections: int
+      OnDivergence: string
+      Backend: string
+      Output: string }
+
+module Experiment =
+    type private Kind =
+        | Int of min: int
+        | Float
+        | Word of allowed: string list
+        | Text
+        | Ints
+
+    type private Field =
+        { Key: string
+          Kind: Kind
+          Default: string option
+          Doc: string }
+
+    let private f key kind def doc = { Key = key; Kind = kind; Default = def; Doc = doc }
+
+    let private fields =
+        [ f "setting" (Word [ "feedforward"; "recurrent" ]) (Some "feedforward") "which research setting the experiment runs"
+          f "rule" Text None "the rule file and the rule in it: `rules/bio.rule bio` (the name may be left out when the file has one rule)"
+          f "layers" Ints (Some "784 170 130 100 70 5") "feedforward: layer sizes, input first (Shervani-Tabar & Rosenbaum 4.1)"
+          f "feedback" (Word [ "fa"; "bp"; "dfa" ]) (Some "fa") "feedforward: feedback alignment, backprop (B = Wᵀ) or direct feedback alignment"
+          f "beta" Float (Some "10") "feedforward: softplus sharpness β"
+          f "data" Text (Some "fashion-mnist") "feedforward: data set (fashion-mnist, fashion-mnist:subset, mnist, emnist:PATH, idx:IMAGES,LABELS)"
+          f "classes" (Int 2) (Some "5") "feedforward: classes per episode M"
+          f "train" (Int 1) (Some "50") "feedforward: training samples per class K (online, batch 1)"
+          f "query" (Int 1) (Some "10") "feedforward: query samples per class Q"
+          f "task" Text (Some "dnms") "recurrent: cognitive task (dnms, decision, context, gonogo)"
+          f "units" (Int 2) (Some "100") "recurrent: number of units N"
+          f "horizon" (Int 1) (Some "100") "recurrent: learning trials per meta-step"
+          f "gamma" Float (Some "1") "recurrent: discount γ of J = Σ_h γ^h R^h"
+          f "tau" Float (Some "0.03") "recurrent: membrane time constant τ (s)"
+          f "dt" Float (Some "0.005") "recurrent: Euler step (s)"
+          f "episodes" (Int 1) (Some "600") "meta-steps (episodes) per trial"
+          f "trials" (Int 1) (Some "10") "independent meta-training runs (seeds), run in parallel"
+          f "seed" (Int 0) (Some "1") "base seed; trial t uses seed + 1000·t"
+          f "lr" Float (Some "0.001") "Adam's meta learning rate"
+          f "penalty" (Word [ "none"; "l1"; "l2" ]) (Some "none") "regulariser on θ added to the meta-loss"
+          f "lambda" Float (Some "0") "weight λ of the penalty"
+          f "estimator" (Word [ "exact"; "projections" ]) (Some "exact") "meta-gradient: exact tangents (one per θ) or random projections"
+          f "projections" (Int 1) (Some "2") "random directions per meta-step (estimator = projections)"
+          f "on_divergence" (Word [ "skip"; "reduce"; "stop" ]) (Some "skip") "when an episode diverges: skip its meta-step, also halve the meta step, or stop"
+          f "backend" (Word [ "compiled"; "interpreter" ]) (Some "compiled") "how equations run: compiled kernels or the reference interpreter"
+          f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
+
+    /// The settings an experiment file may give: (key, default, meaning).
+    let schema : (string * string * string) list =
+        fields |> List.map (fun x -> x.Key, defaultArg x.Default "(required)", x.Doc)
+
+    let private diag (code: Code) (file: string) (line: int) (col: int) (len: int) (msg: string) =
+        Diagnostic.at code (SourceRange.make file (line, col) (line, col + max 1 len)) msg
+
+    /// Parses an experiment file's text. All errors of the file are reported together.
+    let parse (file: string) (text: string) : Result<ExperimentSpec, Diagnostic list> =
+        let lines = text.Replace("\r\n", "\n").Split '\n'
+        let errors = ResizeArray<Diagnostic> ()
+        let values = Collections.Generic.Dictionary<string, string * int * int> ()
+        let mutable name = None
+        for i in 0 .. lines.Length - 1 do
+            let raw = lines.[i]
+            let content = match raw.IndexOf '#' with -1 -> raw | k -> raw.Substring (0, k)
+            let trimmed = content.Trim ()
+            let ln = i + 1
+            if trimmed <> "" then
+                let col = content.Length - content.TrimStart().Length + 1
+                if trimmed.StartsWith "experiment" && (trimmed.Length = 10 || Char.IsWhiteSpace trimmed.[10]) then
+                    if name.IsSome then errors.Add (diag Codes.ExperimentStructure file ln col 10 "a file holds one experiment; this is a second `experiment` line")
+                    let n = trimmed.Substring(10).Trim ()
+                    if n = "" || not (n |> Seq.forall (fun c -> Char.IsLetterOrDigit c || c = '_' || c = '-')) then
+                        errors.Add (diag Codes.ExperimentStructure file ln col trimmed.Length "expected `experiment NAME`, a name of letters, digits, _ or -")
+                    name <- Some n
+                elif name.IsNone then
+                    errors.Add (diag Codes.ExperimentStructure file ln col trimmed.Length "settings go inside an `experiment NAME` block; start the file with `experiment NAME`")
+                elif col = 1 then
+                    errors.Add (diag Codes.ExperimentStructure file ln col trimmed.Length "indent the settings of the experiment block")
+                else
+                    match trimmed.IndexOf '=' with
+                    | -1 -> errors.Add ({ diag Codes.ExperimentStructure file ln col trimmed.Length "expected `key = value`" with Hint = Some "e.g.  episodes = 600" })
+                    | k ->
+                        let key = trimmed.Substring(0, k).Trim ()
+                        let value = trimmed.Substring(k + 1).Trim ()
+                        let vcol = col + k + 1 + (trimmed.Substring(k + 1).Length - trimmed.Substring(k + 1).TrimStart().Length)
+                        match fields |> List.tryFind (fun x -> x.Key = key) with
+                        | None ->
+                            let d = diag Codes.UnknownSetting file ln col key.Length (sprintf "unknown setting `%s`" key)
+                            match Suggest.nearest key (fields |> List.map (fun x -> x.Key)) with
+                            | best :: _ -> errors.Add { d with Hint = Some (sprintf "did you mean `%s`?" best) }
+                            | [] -> errors.Add { d with Hint = Some ("settings are: " + String.Join (", ", fields |> List.map (fun x -> x.Key))) }
+                        | Some _ when values.ContainsKey key ->
+                            let (_, l0, _) = values.[key]
+                            errors.Add (diag Codes.ExperimentStructure file ln col key.Length (sprintf "`%s` is set twice (first on line %d)" key l0))
+                        | Some _ when value = "" -> errors.Add (diag Codes.BadSetting file ln col key.Length (sprintf "`%s` has no value" key))
+                        | Some _ -> values.[key] <- (value, ln, vcol)
+        if name.IsNone && errors.Count = 0 then
+            errors.Add (Diagnostic.inFile Codes.ExperimentStructure file "the file has no `experiment NAME` block")
+        // Types and ranges of the values given.
+        let get (key: string) =
+            let fld = fields |> List.find (fun x -> x.Key = key)
+            match values.TryGetValue key with
+            | true, (v, ln, col) -> Some (v, ln, col), fld
+            | _ -> (fld.Default |> Option.map (fun d -> d, 0, 0)), fld
+        let bad ln col (v: string) msg =
+            if ln = 0 then errors.Add (Diagnostic.inFile Codes.BadSetting file msg) else errors.Add (diag Codes.BadSetting file ln col v.Length msg)
+        let asInt key =
+            match get key with
+            | Some (v, ln, col), { Kind = Int min } ->
+                match Int32.TryParse (v, NumberStyles.Integer, CultureInfo.InvariantCulture) with
+                | true, n when n >= min -> n
+                | true, _ -> bad ln col v (sprintf "`%s` must be at least %d" key min); min
+                | _ -> bad ln col v (sprintf "`%s` must be a whole number, not `%s`" key v); min
+            | _ -> 0
+        let asFloat key =
+            match get key with
+            | Some (v, ln, col), _ ->
+                match Double.TryParse (v, NumberStyles.Float, CultureInfo.InvariantCulture) with
+                | true, x when Double.IsFinite x -> x
+                | _ -> bad ln col v (sprintf "`%s` must be a number, not `%s`" key v); 0.0
+            | _ -> 0.0
+        let asWord key =
+            match get key with
+            | Some (v, ln, col), { Kind = Word allowed } when not (List.contains v allowed) ->
+                let d = diag Codes.BadSetting file ln col v.Length (sprintf "`%s` must be one of %s, not `%s`" key (String.Join (", ", allowed)) v)
+                errors.Add (match Suggest.nearest v allowed with best :: _ -> { d with Hint = Some (sprintf "did you mean `%s`?" best) } | [] -> d)
+                v
+            | Some (v, _, _), _ -> v
+            | None, _ -> ""
+        let asText key = match get key with Some (v, _, _), _ -> v | None, _ -> ""
+        let layers =
+            match get "layers" with
+            | Some (v, ln, col), _ ->
+                let parts = v.Split ([| ' '; ','; '\t' |], StringSplitOptions.RemoveEmptyEntries)
+                let ns = parts |> Array.map (fun p -> match Int32.TryParse p with | true, n when n > 0 -> Some n | _ -> None)
+                if ns.Length < 2 || ns |> Array.exists Option.isNone then
+                    bad ln col v "`layers` must be two or more positive sizes, input first: `784 170 130 100 70 5`"
+                    []
+                else ns |> Array.choose id |> List.ofArray
+            | None, _ -> []
+        let ruleFile, ruleName =
+            match get "rule" with
+            | Some (v, _, _), _ ->
+                match v.Split ([| ' '; '\t' |], StringSplitOptions.RemoveEmptyEntries) with
+                | [| path |] -> path, ""
+                | [| path; n |] -> path, n
+                | _ -> bad (let (_, l, _) = values.["rule"] in l) (let (_, _, c) = values.["rule"] in c) v "expected `rule = FILE [NAME]`"; v, ""
+            | None, _ ->
+                if name.IsSome then errors.Add (Diagnostic.inFile Codes.MissingSetting file "the experiment names no rule: add `rule = rules/FILE.rule NAME`")
+                "", ""
+        let spec =
+            { Name = defaultArg name ""
+              File = file
+              Setting = asWord "setting"
+              RuleFile = ruleFile
+              RuleName = ruleName
+              Layers = layers
+              Feedback = asWord "feedback"
+              Beta = asFloat "beta"
+              Data = asText "data"
+              Classes = asInt "classes"
+              Train = asInt "train"
+              Query = asInt "query"
+              Task = asText "task"
+              Units = asInt "units"
+              Horizon = asInt "horizon"
+              Gamma = asFloat "gamma"
+              Tau = asFloat "tau"
+              Dt = asFloat "dt"
+              Episodes = asInt "episodes"
+              Trials = asInt "trials"
+              Seed = asInt "seed"
+              LearningRate = asFloat "lr"
+              Penalty = asWord "penalty"
+              Lambda = asFloat "lambda"
+              Estimator = asWord "estimator"
+              Projections = asInt "projections"
+              OnDivergence = asWord "on_divergence"
+              Backend = asWord "backend"
+              Output = (match asText "output" with "" -> "results/" + defaultArg name "run" | o -> o) }
+        if errors.Count = 0 then Ok spec
+        else Error (errors |> Seq.sortBy Diagnostic.key |> List.ofSeq)
+
+    /// The source lines of a text, for rendering diagnostics.
+    let lineOf (text: string) =
+        let lines = text.Replace("\r\n", "\n").Split '\n'
+        fun (_: string) (n: int) -> if n >= 1 && n <= lines.Length then Some lines.[n - 1] else None
