@@ -13,7 +13,9 @@ open TestSupport
 let badDir = Path.Combine (repoRoot, "tests", "bad")
 
 let cases () : obj[] seq =
-    Directory.GetFiles (badDir, "*.rule") |> Array.sort |> Seq.map (fun p -> [| (Path.GetFileName p |> string) :> obj |])
+    Array.append (Directory.GetFiles (badDir, "*.rule")) (Directory.GetFiles (badDir, "*.experiment"))
+    |> Array.sort
+    |> Seq.map (fun p -> [| (Path.GetFileName p |> string) :> obj |])
 
 let private argsOf (name: string) =
     let rel = "tests/bad/" + name

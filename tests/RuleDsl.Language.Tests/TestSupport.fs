@@ -42,5 +42,6 @@ let runArgs (args: string list) =
         | "derive" -> run (fun out err -> Commands.derive fs out err pos.Head rule (o.ContainsKey "--latex"))
         | "eval" -> run (fun out err -> Commands.eval fs out err pos.Head rule o.["--at"])
         | "vars" -> run (fun out _ -> Commands.vars out)
+        | "experiment" -> run (fun out err -> Commands.checkExperiment fs out err pos.Head)
         | c -> failwithf "unknown command %s" c
     | [] -> failwith "no command"
