@@ -105,6 +105,9 @@ public sealed class MiconiLearner
     /// <summary>Output trace z(t) of the last trial (valid until the next trial).</summary>
     public ReadOnlySpan<double> LastOutput => _output;
 
+    /// <summary>The running average x̄ of the states (carried across trials, as in Miconi's code).</summary>
+    public ReadOnlySpan<double> RunningAverage => _xBar;
+
     /// <summary>Per-condition error baseline Ē.</summary>
     public ReadOnlySpan<double> ErrorBaseline => _baseline;
 

@@ -29,13 +29,13 @@ public sealed class TrialBuilder
     /// <summary>Number of steps of a trial of <paramref name="trialMs"/> ms.</summary>
     public static int StepsFor(double trialMs, double dt)
     {
-        int steps = (int)Math.Round(trialMs / dt);
+        int steps = (int)Math.Round(trialMs / dt, MidpointRounding.AwayFromZero);
         if (steps <= 0) throw new ArgumentOutOfRangeException(nameof(trialMs), $"a {trialMs} ms trial has no steps at dt = {dt} ms.");
         return steps;
     }
 
     /// <summary>First step at or after <paramref name="ms"/>.</summary>
-    public int StepAt(double ms) => Math.Clamp((int)Math.Round(ms / Dt), 0, Steps);
+    public int StepAt(double ms) => Math.Clamp((int)Math.Round(ms / Dt, MidpointRounding.AwayFromZero), 0, Steps);
 
     /// <summary>Steps [first, end) of the epoch [startMs, startMs + durationMs).</summary>
     public (int First, int End) Epoch(double startMs, double durationMs) => (StepAt(startMs), StepAt(startMs + durationMs));
