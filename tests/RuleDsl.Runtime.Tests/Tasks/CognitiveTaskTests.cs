@@ -126,9 +126,17 @@ public class PerceptualDecisionTaskTests
     }
 
     [Fact]
+    public void Zero_coherence_needs_realized_evidence_targets()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new PerceptualDecisionTask(PerceptualDecisionSettings.Default with { Coherences = [0.0, 0.1] }));
+        Assert.Contains("TargetFromRealizedEvidence", ex.Message);
+        Assert.Throws<ArgumentException>(() => new ContextIntegrationTask(ContextIntegrationSettings.Default with { Coherences = [0.0] }));
+    }
+
+    [Fact]
     public void Noise_scales_with_dt_so_integrated_evidence_does_not()
     {
-        var task = new PerceptualDecisionTask(PerceptualDecisionSettings.Default with { Coherences = [0.0], Dt = 4 });
+        var task = new PerceptualDecisionTask(PerceptualDecisionSettings.Default with { Coherences = [0.0], TargetFromRealizedEvidence = true, Dt = 4 });
         Assert.Equal(175, task.TrialSteps(4));
         var rng = new TaskRng(5);
         var values = new List<double>();

@@ -58,6 +58,8 @@ public sealed class ContextIntegrationTask : CognitiveTask
         RequireEpoch("context-integration response", s.TrialMs - s.ResponseMs, s.ResponseMs, s.TrialMs);
         RequireCoherences("context-integration", s.CoherenceLevels);
         if (!(s.NoiseStd >= 0)) throw new ArgumentException("context-integration: NoiseStd must be ≥ 0.");
+        if (s.CoherenceLevels.Contains(0.0))
+            throw new ArgumentException("context-integration: a zero coherence of the cued stream has no right answer.");
     }
 
     public ContextIntegrationSettings Settings { get; }

@@ -51,6 +51,8 @@ public sealed class PerceptualDecisionTask : CognitiveTask
         RequireEpoch("perceptual-decision response", s.TrialMs - s.ResponseMs, s.ResponseMs, s.TrialMs);
         RequireCoherences("perceptual-decision", s.CoherenceLevels);
         if (!(s.NoiseStd >= 0)) throw new ArgumentException("perceptual-decision: NoiseStd must be ≥ 0.");
+        if (!s.TargetFromRealizedEvidence && s.CoherenceLevels.Contains(0.0))
+            throw new ArgumentException("perceptual-decision: a zero coherence has no right answer unless TargetFromRealizedEvidence is set.");
     }
 
     public PerceptualDecisionSettings Settings { get; }
@@ -75,10 +77,10 @@ public sealed class PerceptualDecisionTask : CognitiveTask
         trial.Add(0, s.StimStartMs, s.StimMs, coherence)
              .AddNoise(0, s.StimStartMs, s.StimMs, s.NoiseStd, rng);
         double evidence = s.TargetFromRealizedEvidence ? trial.Mean(0, s.StimStartMs, s.StimMs) : coherence;
-        // Zero evidence (zero coherence without realised-evidence targets) has no right answer: score toward 0.
-        double target = Math.Sign(evidence) * s.Target;
+        // A realised mean of exactly 0 (probability 0 with noise) falls to the positive side.
+        double target = evidence >= 0 ? s.Target : -s.Target;
         trial.Score(s.TrialMs - s.ResponseMs, s.ResponseMs, target);
-        string label = $"{ConditionLabel(condition)} → {(target > 0 ? "+" : target < 0 ? "−" : "0")}";
+        string label = $"{ConditionLabel(condition)} → {(target > 0 ? "+" : "−")}";
         return trial.Build(trialIndex, condition, label, new Scoring(Correctness.MeanOutputSide, 0.0));
     }
 }
