@@ -3,6 +3,8 @@
 # Long experiments are not part of it; see README "Experiments".
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# What the machine needs beyond the .NET SDK (fonts for the PNG plots the tests draw); idempotent.
+./scripts/install-deps.sh
 results=$(mktemp -d)
 status=0
 dotnet test RuleDsl.sln -c Release --logger "trx" --results-directory "$results" "$@" || status=$?
