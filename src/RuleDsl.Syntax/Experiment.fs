@@ -67,7 +67,7 @@ module Experiment =
           f "classes" (Int 2) (Some "5") "feedforward: classes per episode M"
           f "train" (Int 1) (Some "50") "feedforward: training samples per class K (online, batch 1)"
           f "query" (Int 1) (Some "10") "feedforward: query samples per class Q"
-          f "task" Text (Some "dnms") "recurrent: cognitive task (dnms, decision, context, gonogo)"
+          f "task" Text (Some "dnms") "recurrent: cognitive task (dnms, perceptual-decision, context-integration, go-nogo)"
           f "units" (Int 2) (Some "100") "recurrent: number of units N"
           f "horizon" (Int 1) (Some "100") "recurrent: learning trials per meta-step"
           f "gamma" Float (Some "1") "recurrent: discount γ of J = Σ_h γ^h R^h"

@@ -52,8 +52,7 @@ public sealed class ExperimentSession
     /// <summary>The inner loop of trial <paramref name="trial"/> (its own data stream and weights).</summary>
     public Func<int, IInnerLoop> LoopFactory()
     {
-        if (Spec.Setting != "feedforward")
-            throw new NotSupportedException("recurrent experiments run through the recurrent session");
+        if (Spec.Setting == "recurrent") return RecurrentFactory();
         var resolved = DataCatalog.Default().Resolve(Spec.Data);
         DataMessage = resolved.Message;
         var data = resolved.Dataset;
@@ -69,6 +68,28 @@ public sealed class ExperimentSession
             int seed = Spec.Seed + 1000 * trial;
             var sampler = new EpisodeSampler(data, (ulong)seed, Spec.Classes, Spec.Train, Spec.Query);
             return new FeedforwardLearner(config, model, Rule, new SampledEpisodes(sampler), backend, seed);
+        };
+    }
+
+    /// <summary>Rate RNNs on a cognitive task with Miconi's (2017) network conventions: an output unit
+    /// without external input, three clamped bias units (1, 1, −1), perturbations at 3 Hz per unit of
+    /// amplitude ±16, x̄ ← 0.05 x̄ + 0.95 x, a per-condition reward baseline R̄ ← 0.75 R̄ + 0.25 R.</summary>
+    Func<int, IInnerLoop> RecurrentFactory()
+    {
+        if (!Tasks.Cognitive.CognitiveTasks.Names.Contains(Spec.Task))
+            throw new ArgumentException($"{Spec.File}: unknown task '{Spec.Task}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})");
+        var task = Tasks.Cognitive.CognitiveTasks.Create(Spec.Task, Spec.Dt * 1000);
+        DataMessage = $"task {Spec.Task} ({task.ConditionCount} conditions, {task.TrialSteps(Spec.Dt * 1000)} steps of {Spec.Dt * 1000:G3} ms)";
+        var model = Semantics.RecurrentModelModule.standard(Spec.Dt, Spec.Tau, 0.05, 0.75);
+        var config = new Engine.Recurrent.RecurrentConfig(
+            Units: Spec.Units, Horizon: Spec.Horizon, Gamma: Spec.Gamma, Dt: Spec.Dt,
+            PerturbationProbability: 3.0 * Spec.Dt, PerturbationAmplitude: 16,
+            Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)]);
+        var backend = Backend();
+        return trial =>
+        {
+            int seed = Spec.Seed + 1000 * trial;
+            return new Engine.Recurrent.RecurrentLearner(config, model, Rule, new Engine.Recurrent.CognitiveTrials(task, (ulong)seed), backend, seed);
         };
     }
 

@@ -22,7 +22,7 @@ sealed class CueTask(int steps) : ITrialSource
         var mask = Enumerable.Range(0, steps).Select(t => t >= steps - 4 ? 1.0 : 0).ToArray();
         return new TrialData(u, target, mask, c);
     }
-    public bool IsCorrect(TrialData trial, double reward) => reward > -1;
+    public bool IsCorrect(TrialData trial, double reward, double[] output) => reward > -1;
 }
 
 public static class RecurrentRules

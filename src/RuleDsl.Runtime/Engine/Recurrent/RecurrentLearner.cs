@@ -7,7 +7,11 @@ namespace RuleDsl.Runtime.Engine.Recurrent;
 
 /// <summary>One trial of a cognitive task as the engine sees it: input per step, target and scoring
 /// mask per step, and the condition (trial type) whose reward baseline it uses.</summary>
-public sealed record TrialData(double[][] Inputs, double[] Target, double[] Mask, int Condition);
+public sealed record TrialData(double[][] Inputs, double[] Target, double[] Mask, int Condition)
+{
+    /// <summary>The task's own trial object, for its scoring.</summary>
+    public object? Source { get; init; }
+}
 
 public interface ITrialSource
 {
@@ -15,8 +19,8 @@ public interface ITrialSource
     int Conditions { get; }
     /// <summary>Trial <paramref name="trial"/> of episode <paramref name="episode"/>; deterministic.</summary>
     TrialData Get(int episode, int trial);
-    /// <summary>Whether a trial with this reward counts as correct.</summary>
-    bool IsCorrect(TrialData trial, double reward);
+    /// <summary>Whether a trial counts as correct, given its reward and the network's output per step.</summary>
+    bool IsCorrect(TrialData trial, double reward, double[] output);
 }
 
 /// <summary>Network size, initialisation and exploration; defaults close to the literature.</summary>
@@ -197,6 +201,7 @@ public sealed class RecurrentLearner : IInnerLoop
                 foreach (var t in _traceSymbols) s.NamedTangent[d]["δ" + t.Name].Clear();
             }
             double scored = 0;
+            var output = new double[trial.Target.Length];
             for (int t = 0; t < trial.Target.Length; t++)
             {
                 s.U.CopyFrom(trial.Inputs[t]);
@@ -207,6 +212,7 @@ public sealed class RecurrentLearner : IInnerLoop
                     s.Noise[i] = noise.NextDouble() < _config.PerturbationProbability ? _config.PerturbationAmplitude * (2 * noise.NextDouble() - 1) : 0;
                 foreach (var k in dRate) k.Run(); rate.Run();
                 foreach (var k in dReadout) k.Run(); readout.Run();
+                output[t] = s.Z.Value;
                 foreach (var k in dReward) k.Run(); reward.Run();
                 if (traces is not null) { foreach (var k in dTraces) k.Run(); traces.Run(); }
                 foreach (var k in dStep) k.Run(); step.Run();
@@ -229,7 +235,7 @@ public sealed class RecurrentLearner : IInnerLoop
             objective += weight * R;
             for (int d = 0; d < D; d++) dObjective[d] += weight * s.DR[d].Value;
             weight *= _config.Gamma;
-            bool ok = _task.IsCorrect(trial, R);
+            bool ok = _task.IsCorrect(trial, R, output);
             if (h >= H - Math.Min(H, 100)) { counted++; if (ok) correct++; lastRewards += R; }
             OnTrial?.Invoke(h, R, ok);
         }
@@ -237,7 +243,7 @@ public sealed class RecurrentLearner : IInnerLoop
         var metrics = new Dictionary<string, double>
         {
             ["J"] = objective,
-            ["final_accuracy"] = counted == 0 ? 0 : (double)correct / counted,
+            ["accuracy"] = counted == 0 ? 0 : (double)correct / counted,
             ["final_reward"] = counted == 0 ? 0 : lastRewards / counted,
         };
         // Minimise −J/H: the mean discounted reward, negated.

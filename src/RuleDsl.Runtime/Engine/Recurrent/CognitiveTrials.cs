@@ -1,0 +1,22 @@
+using RuleDsl.Runtime.Tasks.Cognitive;
+
+namespace RuleDsl.Runtime.Engine.Recurrent;
+
+/// <summary>The trials of a cognitive task as the recurrent learner reads them. Trial h of episode e
+/// comes from the task's own generator on the stream (seed, e·2²⁰ + h), so episodes and trials can be
+/// replayed alone.</summary>
+public sealed class CognitiveTrials(ICognitiveTask task, ulong seed) : ITrialSource
+{
+    public ICognitiveTask Task { get; } = task;
+    public int InputCount => Task.InputCount;
+    public int Conditions => Task.ConditionCount;
+
+    public TrialData Get(int episode, int trial)
+    {
+        var t = Task.Sample(trial, new TaskRng(seed, ((ulong)episode << 20) + (ulong)trial));
+        return new TrialData(t.Inputs, t.Target, t.Mask.Select(m => m ? 1.0 : 0.0).ToArray(), t.Condition) { Source = t };
+    }
+
+    public bool IsCorrect(TrialData trial, double reward, double[] output) =>
+        trial.Source is Trial t ? t.IsCorrect(output) : throw new ArgumentException("trial not made by this task");
+}

@@ -1,0 +1,64 @@
+using RuleDsl.Runtime.Experiments;
+using RuleDsl.Runtime.Results;
+using RuleDsl.Semantics;
+using RuleDsl.Syntax;
+
+namespace RuleDsl.Runtime.Tests.Experiments;
+
+/// Whole experiments from their text, small enough for the default suite: the feedforward one on the
+/// shipped Fashion-MNIST subset, the recurrent one on DNMS; both resume without recomputing.
+public class ExperimentSessionTests
+{
+    static string RepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d is not null && !File.Exists(Path.Combine(d.FullName, "RuleDsl.sln"))) d = d.Parent;
+        return d?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+
+    static ExperimentSession Load(string text)
+    {
+        var root = RepoRoot();
+        var file = Path.Combine(root, "examples", "test-session.experiment");
+        // Parse from text (the file need not exist) and check the rule the text names.
+        var spec = Experiment.parse(file, text);
+        Assert.True(spec.IsOk, spec.IsError ? string.Join("\n", spec.ErrorValue.Select(d => d.Message)) : "");
+        var s = spec.ResultValue;
+        var rules = Check.CheckFiles(FileSystemModule.disk, Microsoft.FSharp.Collections.ListModule.OfSeq([Path.Combine(root, s.RuleFile)]));
+        var rule = rules.Rules.Single(r => r.Name == s.RuleName);
+        return new ExperimentSession(s, rule, text);
+    }
+
+    [Fact]
+    public void A_feedforward_experiment_runs_on_the_shipped_data_and_resumes()
+    {
+        var output = Directory.CreateTempSubdirectory().FullName;
+        var text = $"experiment ff_smoke\n  rule = rules/bio.rule bio\n  layers = 784 12 5\n  data = fashion-mnist:subset\n" +
+                   $"  train = 3\n  query = 2\n  episodes = 3\n  trials = 2\n  output = {output}\n";
+        var session = Load(text);
+        var summary = session.Run(resume: false);
+        Assert.Equal(2, summary.Trials);
+        Assert.Contains("subset", summary.Data);
+        Assert.StartsWith("dW = ", summary.Discovered);
+        var rows = RunFolder.Open(output).ReadEpisodes();
+        Assert.Equal(6, rows.Rows.Count);
+        Assert.True(rows.HasColumn("theta9") && rows.HasColumn("angle_1") && rows.HasColumn("orth_1"));
+        // A second run over the same folder recomputes nothing.
+        var again = Load(text).Run(resume: true);
+        Assert.Equal(6, RunFolder.Open(output).ReadEpisodes().Rows.Count);
+        Assert.Equal(summary.ThetaMean, again.ThetaMean);
+    }
+
+    [Fact]
+    public void A_recurrent_meta_learning_experiment_runs_on_dnms()
+    {
+        var output = Directory.CreateTempSubdirectory().FullName;
+        var text = $"experiment rnn_smoke\n  setting = recurrent\n  rule = rules/neo_hebbian.rule neo_hebbian\n  task = dnms\n" +
+                   $"  units = 8\n  horizon = 3\n  episodes = 2\n  trials = 1\n  lr = 0.01\n  output = {output}\n";
+        var session = Load(text);
+        var summary = session.Run(resume: false);
+        Assert.Equal(9, summary.ThetaMean.Length);
+        Assert.Contains(summary.ThetaMean, t => t != 0); // the meta-gradient moved θ
+        Assert.Contains("dnms", summary.Data);
+    }
+}
