@@ -251,6 +251,15 @@ sealed class CompiledKernel : IKernel
 
         static Shape ShapeOf(Expr e) => Typing.shapeOf(e);
 
+        static List<Expr> Children(Expr e) => e switch
+        {
+            Expr.Add a => a.Item.ToList(),
+            Expr.Mul m => m.Item.ToList(),
+            Expr.Pow p => [p.Item1, p.Item2],
+            Expr.Call c => c.Item2.ToList(),
+            _ => [],
+        };
+
         static bool IsCall(Expr e, Fn fn) => e.IsCall && ((Expr.Call)e).Item1.Equals(fn);
         static FSharpList<Expr> Args(Expr e) => ((Expr.Call)e).Item2;
 
@@ -266,15 +275,7 @@ sealed class CompiledKernel : IKernel
         void Collect(Expr e, List<string> gates, List<Expr> order, Dictionary<Expr, List<List<string>>> conds)
         {
             if (e.IsNum || e.IsSym) return;
-            var children = e switch
-            {
-                Expr.Add a => a.Item.ToList(),
-                Expr.Mul m => m.Item.ToList(),
-                Expr.Pow p => [p.Item1, p.Item2],
-                Expr.Call c => c.Item2.ToList(),
-                _ => [],
-            };
-            foreach (var c in children) Collect(c, gates, order, conds);
+            foreach (var c in Children(e)) Collect(c, gates, order, conds);
             // The vector argument of a mat-vec product or a softmax must exist as an array.
             if (IsCall(e, Fn.MatMul) || IsCall(e, Fn.Softmax) || IsCall(e, Fn.LogSoftmax))
             {
@@ -548,15 +549,7 @@ sealed class CompiledKernel : IKernel
         {
             if (_nodes.ContainsKey(e) || e.IsNum || e.IsSym) return null;
             if (IsCall(e, Fn.Transpose) && Args(e).Head is Expr.Sym s && targets.Contains(s.Item.Name)) return s.Item.Name;
-            var children = e switch
-            {
-                Expr.Add a => a.Item.ToList(),
-                Expr.Mul m => m.Item.ToList(),
-                Expr.Pow p => [p.Item1, p.Item2],
-                Expr.Call c => c.Item2.ToList(),
-                _ => [],
-            };
-            return children.Select(c => ReadsTransposed(c, targets)).FirstOrDefault(n => n is not null);
+            return Children(e).Select(c => ReadsTransposed(c, targets)).FirstOrDefault(n => n is not null);
         }
 
         static L For(LE.ParameterExpression i, L n, L body)
