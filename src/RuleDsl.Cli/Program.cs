@@ -100,6 +100,27 @@ public static class Program
         };
         gradcheck.SetAction(pr => RunCommands.GradCheck(fs, pr.GetValue(gcFile)!, pr.GetValue(gcEpisode)));
 
+        // plot
+        var plotRuns = new Argument<string[]>("runs") { Description = "One or more results folders.", Arity = ArgumentArity.OneOrMore };
+        var plot = new Command("plot", "Draw the standard figures of each run (accuracy and meta-loss with 98 % bootstrap bands over trials, θ trajectories, alignment angles) as PNG files in the run folder.")
+        {
+            plotRuns,
+        };
+        plot.SetAction(pr => RunCommands.Plot(pr.GetValue(plotRuns) ?? []));
+
+        // compare
+        var cmpA = new Argument<string>("a") { Description = "A results folder (the rule expected to do better)." };
+        var cmpB = new Argument<string>("b") { Description = "The results folder to compare against." };
+        var cmpColumn = new Option<string>("--column") { Description = "The episodes.csv column to compare (default accuracy).", DefaultValueFactory = _ => "accuracy" };
+        var cmpWindow = new Option<int>("--window") { Description = "Episodes per window (default 50).", DefaultValueFactory = _ => 50 };
+        var compare = new Command("compare", "Mann–Whitney U test per episode window between two runs: each trial's mean over the window is one sample; prints one-sided (A > B) and two-sided p-values and draws compare.png and p_values.png in A.")
+        {
+            cmpA, cmpB, cmpColumn, cmpWindow,
+        };
+        compare.SetAction(pr => RunCommands.Compare(pr.GetValue(cmpA)!, pr.GetValue(cmpB)!, pr.GetValue(cmpColumn)!, pr.GetValue(cmpWindow)));
+
+        root.Add(plot);
+        root.Add(compare);
         root.Add(run);
         root.Add(gradcheck);
         root.Add(derive);

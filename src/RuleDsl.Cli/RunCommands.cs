@@ -68,6 +68,44 @@ static class RunCommands
         }
     }
 
+    public static int Plot(string[] runs)
+    {
+        try
+        {
+            foreach (var dir in runs)
+                foreach (var file in Runtime.Plots.RunPlots.Standard(RunFolder.Open(dir), Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))))
+                    Console.WriteLine(file);
+            return 0;
+        }
+        catch (Exception ex) when (ex is ResultsException or IOException or ArgumentException or Runtime.Plots.PlotException)
+        {
+            return InputError(ex.Message);
+        }
+    }
+
+    public static int Compare(string a, string b, string column, int window)
+    {
+        try
+        {
+            var ra = RunFolder.Open(a);
+            var rb = RunFolder.Open(b);
+            var rows = RunComparison.Compare(ra, rb, column, window);
+            string na = Path.GetFileName(Path.TrimEndingDirectorySeparator(a)), nb = Path.GetFileName(Path.TrimEndingDirectorySeparator(b));
+            Console.WriteLine($"{column}: {na} vs {nb}, Mann–Whitney U per window of {window} episodes (one sample per trial)");
+            Console.WriteLine($"{"episodes",-12} {na,12} {nb,12} {"U",8} {"p (A > B)",11} {"p (two-sided)",14}");
+            foreach (var r in rows)
+                Console.WriteLine($"{$"{r.From}-{r.To}",-12} {r.MeanA,12:G4} {r.MeanB,12:G4} {r.U,8:G4} {r.PGreater,11:G3} {r.PTwoSided,14:G3}");
+            Runtime.Plots.RunPlots.Compare(Path.Combine(a, "compare.png"), [(na, ra), (nb, rb)], column);
+            Runtime.Plots.RunPlots.MannWhitneyPlot(Path.Combine(a, "p_values.png"), (na, ra), (nb, rb), column);
+            Console.WriteLine($"figures: {Path.Combine(a, "compare.png")}, {Path.Combine(a, "p_values.png")}");
+            return 0;
+        }
+        catch (Exception ex) when (ex is ResultsException or IOException or ArgumentException or Runtime.Plots.PlotException)
+        {
+            return InputError(ex.Message);
+        }
+    }
+
     public static int GradCheck(FileSystem fs, string file, int episode)
     {
         var session = Load(fs, file);

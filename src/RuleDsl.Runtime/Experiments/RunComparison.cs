@@ -1,0 +1,47 @@
+using RuleDsl.Runtime.Analysis;
+using RuleDsl.Runtime.Results;
+
+namespace RuleDsl.Runtime.Experiments;
+
+/// <summary>One episode window of a comparison between two runs (section S7 of Shervani-Tabar &amp; Rosenbaum).</summary>
+public sealed record WindowComparison(long From, long To, double MeanA, double MeanB, int TrialsA, int TrialsB, double U, double PGreater, double PTwoSided);
+
+/// <summary>Compares a column of two runs per episode window: each trial contributes its mean over the
+/// window, and a Mann–Whitney U test compares the two sets of trials (one-sided A &gt; B and two-sided).</summary>
+public static class RunComparison
+{
+    public static IReadOnlyList<WindowComparison> Compare(RunFolder a, RunFolder b, string column, int window)
+    {
+        if (window < 1) throw new ArgumentException("the episode window must be at least 1");
+        var ta = a.ReadEpisodes();
+        var tb = b.ReadEpisodes();
+        foreach (var (t, run) in new[] { (ta, a), (tb, b) })
+            if (!t.HasColumn(column)) throw new ArgumentException($"{run.Dir}: episodes.csv has no column '{column}'");
+        long last = Math.Min(ta.Longs("episode").DefaultIfEmpty(-1).Max(), tb.Longs("episode").DefaultIfEmpty(-1).Max());
+        var rows = new List<WindowComparison>();
+        for (long from = 0; from <= last; from += window)
+        {
+            long to = Math.Min(from + window - 1, last);
+            var x = PerTrial(ta, column, from, to);
+            var y = PerTrial(tb, column, from, to);
+            if (x.Length == 0 || y.Length == 0) continue;
+            var greater = MannWhitney.Test(x, y, Alternative.Greater);
+            var two = MannWhitney.Test(x, y, Alternative.TwoSided);
+            rows.Add(new WindowComparison(from, to, x.Average(), y.Average(), x.Length, y.Length, greater.U, greater.P, two.P));
+        }
+        return rows;
+    }
+
+    /// <summary>Each trial's mean of the column over episodes [from, to] (non-finite values left out).</summary>
+    static double[] PerTrial(CsvTable t, string column, long from, long to)
+    {
+        var trial = t.Longs("trial");
+        var episode = t.Longs("episode");
+        var v = t.Doubles(column);
+        return Enumerable.Range(0, v.Length)
+            .Where(i => episode[i] >= from && episode[i] <= to && double.IsFinite(v[i]))
+            .GroupBy(i => trial[i])
+            .Select(g => g.Average(i => v[i]))
+            .ToArray();
+    }
+}
