@@ -1,0 +1,180 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace RuleDsl.Runtime.Compiler;
+
+/// <summary>
+/// The vector primitives compiled kernels call on one matrix row (or one vector) at a time:
+/// a row is in L1 while several of these run over it, so a step still makes one pass over memory.
+/// SIMD via <see cref="Vector{T}"/>; every method checks its ranges once, then runs unchecked.
+/// </summary>
+public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    static void Check(T[] a, int off, int n)
+    {
+        if ((uint)off > (uint)a.Length || (uint)n > (uint)(a.Length - off))
+            throw new ArgumentOutOfRangeException(nameof(n), $"range [{off}, {off + n}) outside a buffer of {a.Length}");
+    }
+
+    /// <summary>dst[dOff + j] += c · x[xOff + j], j &lt; n.</summary>
+    public static void Axpy(T[] dst, int dOff, T c, T[] x, int xOff, int n)
+    {
+        Check(dst, dOff, n);
+        Check(x, xOff, n);
+        ref T d = ref MemoryMarshal.GetArrayDataReference(dst);
+        ref T s = ref MemoryMarshal.GetArrayDataReference(x);
+        d = ref Unsafe.Add(ref d, dOff);
+        s = ref Unsafe.Add(ref s, xOff);
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            var vc = new Vector<T>(c);
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var r = Vector.LoadUnsafe(ref d, (nuint)j) + vc * Vector.LoadUnsafe(ref s, (nuint)j);
+                r.StoreUnsafe(ref d, (nuint)j);
+            }
+        }
+        for (; j < n; j++) Unsafe.Add(ref d, j) += c * Unsafe.Add(ref s, j);
+    }
+
+    /// <summary>dst[dOff + j] = c · dst[dOff + j].</summary>
+    public static void Scale(T[] dst, int dOff, T c, int n)
+    {
+        Check(dst, dOff, n);
+        ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), dOff);
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            var vc = new Vector<T>(c);
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                (vc * Vector.LoadUnsafe(ref d, (nuint)j)).StoreUnsafe(ref d, (nuint)j);
+        }
+        for (; j < n; j++) Unsafe.Add(ref d, j) *= c;
+    }
+
+    /// <summary>dst[dOff + j] += x[xOff + j].</summary>
+    public static void Add(T[] dst, int dOff, T[] x, int xOff, int n)
+    {
+        Check(dst, dOff, n);
+        Check(x, xOff, n);
+        ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), dOff);
+        ref T s = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), xOff);
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                (Vector.LoadUnsafe(ref d, (nuint)j) + Vector.LoadUnsafe(ref s, (nuint)j)).StoreUnsafe(ref d, (nuint)j);
+        }
+        for (; j < n; j++) Unsafe.Add(ref d, j) += Unsafe.Add(ref s, j);
+    }
+
+    /// <summary>dst[dOff + j] = x[xOff + j].</summary>
+    public static void Copy(T[] dst, int dOff, T[] x, int xOff, int n)
+    {
+        Check(dst, dOff, n);
+        Check(x, xOff, n);
+        Array.Copy(x, xOff, dst, dOff, n);
+    }
+
+    /// <summary>dst[dOff + j] = 0.</summary>
+    public static void Clear(T[] dst, int dOff, int n)
+    {
+        Check(dst, dOff, n);
+        Array.Clear(dst, dOff, n);
+    }
+
+    /// <summary>Σ_j a[aOff + j] · b[bOff + j].</summary>
+    public static T Dot(T[] a, int aOff, T[] b, int bOff, int n)
+    {
+        Check(a, aOff, n);
+        Check(b, bOff, n);
+        ref T x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), aOff);
+        ref T y = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(b), bOff);
+        int j = 0;
+        T sum = T.Zero;
+        if (Vector.IsHardwareAccelerated && n >= 2 * Vector<T>.Count)
+        {
+            // Two accumulators hide the add latency.
+            var s0 = Vector<T>.Zero;
+            var s1 = Vector<T>.Zero;
+            int w = Vector<T>.Count;
+            for (; j <= n - 2 * w; j += 2 * w)
+            {
+                s0 += Vector.LoadUnsafe(ref x, (nuint)j) * Vector.LoadUnsafe(ref y, (nuint)j);
+                s1 += Vector.LoadUnsafe(ref x, (nuint)(j + w)) * Vector.LoadUnsafe(ref y, (nuint)(j + w));
+            }
+            sum = Vector.Sum(s0 + s1);
+        }
+        for (; j < n; j++) sum += Unsafe.Add(ref x, j) * Unsafe.Add(ref y, j);
+        return sum;
+    }
+
+    /// <summary>Σ_j a[aOff + j].</summary>
+    public static T Sum(T[] a, int aOff, int n)
+    {
+        Check(a, aOff, n);
+        ref T x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), aOff);
+        int j = 0;
+        T sum = T.Zero;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            var s0 = Vector<T>.Zero;
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count) s0 += Vector.LoadUnsafe(ref x, (nuint)j);
+            sum = Vector.Sum(s0);
+        }
+        for (; j < n; j++) sum += Unsafe.Add(ref x, j);
+        return sum;
+    }
+
+    /// <summary>y = M x for a row-major rows × cols matrix M.</summary>
+    public static void MatVec(T[] m, int rows, int cols, T[] x, T[] y)
+    {
+        Check(m, 0, rows * cols);
+        Check(x, 0, cols);
+        Check(y, 0, rows);
+        for (int i = 0; i < rows; i++) y[i] = Dot(m, i * cols, x, 0, cols);
+    }
+
+    /// <summary>y = Mᵀ x for a row-major rows × cols matrix M (row by row: contiguous reads).</summary>
+    public static void MatTVec(T[] m, int rows, int cols, T[] x, T[] y)
+    {
+        Check(m, 0, rows * cols);
+        Check(x, 0, rows);
+        Check(y, 0, cols);
+        Array.Clear(y, 0, cols);
+        for (int i = 0; i < rows; i++) Axpy(y, 0, x[i], m, i * cols, cols);
+    }
+
+    /// <summary>C = A B, A rows × inner, B inner × cols, all row-major (i-k-j order). O(n³).</summary>
+    public static void MatMul(T[] a, T[] b, T[] c, int rows, int inner, int cols)
+    {
+        Check(a, 0, rows * inner);
+        Check(b, 0, inner * cols);
+        Check(c, 0, rows * cols);
+        Array.Clear(c, 0, rows * cols);
+        for (int i = 0; i < rows; i++)
+            for (int k = 0; k < inner; k++)
+                Axpy(c, i * cols, a[i * inner + k], b, k * cols, cols);
+    }
+
+    /// <summary>softmax over x[0..n) into y, as the interpreter computes it (max-shifted).</summary>
+    public static void Softmax(T[] x, T[] y, int n)
+    {
+        Check(x, 0, n);
+        Check(y, 0, n);
+        T m = T.NegativeInfinity;
+        for (int k = 0; k < n; k++) m = T.Max(m, x[k]);
+        T s = T.Zero;
+        for (int k = 0; k < n; k++) { y[k] = T.Exp(x[k] - m); s += y[k]; }
+        for (int k = 0; k < n; k++) y[k] /= s;
+    }
+
+    /// <summary>log softmax, as the interpreter computes it (log of the softmax).</summary>
+    public static void LogSoftmax(T[] x, T[] y, int n)
+    {
+        Softmax(x, y, n);
+        for (int k = 0; k < n; k++) y[k] = T.Log(y[k]);
+    }
+}
