@@ -189,7 +189,12 @@ module Lower =
 
     /// 3. distribute over sums of matrices: (A + B) @ C = A @ C + B @ C.
     and private distributeMatMul (xs: Expr list) : Expr =
-        let isMatrixSum x = (match x with Add ts -> ts.Length <= maxTerms | _ -> false) && isMatrixE x
+        // Only sums of matrices: a scalar term of a matrix sum is broadcast (c·ones), and
+        // (A + c) @ B is not A @ B + c·B.
+        let isMatrixSum x =
+            match x with
+            | Add ts -> ts.Length <= maxTerms && ts |> List.forall isMatrixE
+            | _ -> false
         match xs |> List.tryFindIndex isMatrixSum with
         | Some k ->
             let terms = match xs.[k] with Add ts -> ts | t -> [ t ]
