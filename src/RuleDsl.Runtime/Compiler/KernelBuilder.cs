@@ -111,7 +111,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     // ---------------------------------------------------------------- helpers
 
     KernelCompileError NotSupported(Expr e, string why) =>
-        new($"not supported: {Print.text(e)} in rule {spec.Name}: {why}");
+        new($"not supported: {Txt(e)} in rule {spec.Name}: {why}");
 
     static L Const(double v) => L.Constant(TT == typeof(float) ? (object)(float)v : v, TT);
     static readonly L Zero = Const(0.0), One = Const(1.0);
@@ -150,6 +150,9 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
 
     static string VectorDim(Shape s) =>
         s is Shape.Vector v ? v.Item : throw new InvalidOperationException($"{s} is not a vector");
+
+    /// <summary>Print.text on one line (plans and messages are line oriented).</summary>
+    static string Txt(Expr e) => string.Join(" ", Print.text(e).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     static bool IsLeaf(Expr e) => e.IsNum || e.IsSym;
 
@@ -312,7 +315,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 throw NotSupported(e, "no scalar lowering");
         }
         node.Code = L.Assign(node.Local, value);
-        node.Text = $"{node.Local.Name} = {Print.text(e)}";
+        node.Text = $"{node.Local.Name} = {Txt(e)}";
         created.Add(node);
         nodes[e] = node;
         return node;
@@ -379,7 +382,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 break;
             }
         }
-        node.Text = $"{node.Buf.Name}[{dim}] = {Print.text(e)}";
+        node.Text = $"{(e is Expr.Call mv && mv.Item1.IsMatMul ? "matvec " : "")}{node.Buf.Name}[{dim}] = {Txt(e)}";
         created.Add(node);
         nodes[e] = node;
         return node;
@@ -430,7 +433,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             deps.Add(left);
             deps.Add(right);
             node.Code = L.Call(MatMul, left.Buf, right.Buf, node.Buf, Dim(left.Rows), Dim(left.Cols), Dim(right.Cols));
-            dense.Add(Print.text(e));
+            dense.Add(Txt(e));
         }
         else
         {
@@ -446,7 +449,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 L.Assign(off, L.Multiply(i, Dim(cols))),
                 For(j, L.Constant(0), Dim(cols), L.Assign(L.ArrayAccess(node.Buf, L.Add(off, j)), value))));
         }
-        node.Text = $"{node.Buf.Name}[{rows}×{cols}] = {Print.text(e)}";
+        node.Text = $"{node.Buf.Name}[{rows}×{cols}] = {Txt(e)}";
         created.Add(node);
         nodes[e] = node;
         return node;
@@ -615,10 +618,10 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                     throw new KernelCompileError($"not supported: {s.Name} in rule {spec.Name}: it is not among the kernel's inputs");
             var check = Typing.check(o.Value);
             if (check.IsError)
-                throw new KernelCompileError($"not supported: {Print.text(o.Value)} in rule {spec.Name}: {check.ErrorValue}");
+                throw new KernelCompileError($"not supported: {Txt(o.Value)} in rule {spec.Name}: {check.ErrorValue}");
             var valueShape = check.ResultValue;
             if (!valueShape.Equals(o.Target.Shape) && !valueShape.IsScalar)
-                throw new KernelCompileError($"not supported: {Print.text(o.Value)} in rule {spec.Name}: it is a {valueShape}, its target {o.Target.Name} a {o.Target.Shape}");
+                throw new KernelCompileError($"not supported: {Txt(o.Value)} in rule {spec.Name}: it is a {valueShape}, its target {o.Target.Name} a {o.Target.Shape}");
             var lowered = Lower.lower(o.Value);
             var mode = o.Mode;
             // T ← T + rest is T += rest (and needs no second copy of T).
@@ -684,7 +687,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         {
             Emit(g.Value);
             phaseA.Add(L.Assign(g.Flag, L.NotEqual(g.Value.Local, Zero)));
-            plan.AppendLine($"  {g.Flag.Name} = {Print.text(g.Expr)} ≠ 0");
+            plan.AppendLine($"  {g.Flag.Name} = {Txt(g.Expr)} ≠ 0");
         }
         foreach (var n in created) Emit(n);
         plan.Append(phasePlan);
@@ -699,7 +702,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         foreach (var o in outputs)
             foreach (var d in Lower.denseProducts(o.Lowered))
             {
-                var text = Print.text(d);
+                var text = Txt(d);
                 if (!dense.Contains(text)) dense.Add(text);
             }
         return new Result(lambda, layout, scratch.ToArray(), required, dense, plan.ToString());
@@ -816,7 +819,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             foreach (var t in grp) Require(t.Deps, t.Guard);
             var c = GroupCoefficient(grp, i);
             code.Add(IfMaybe(GuardCondition(grp.Select(t => t.Guard)), L.Call(Axpy, dst, off, c, grp.Key.Buf, L.Constant(0), C)));
-            ctxPlan.AppendLine($"    axpy with {Print.text(grp.Key.Expr)}: {string.Join(", ", grp.Select(TermText))}");
+            ctxPlan.AppendLine($"    axpy with {Txt(grp.Key.Expr)}: {string.Join(", ", grp.Select(TermText))}");
         }
         // 3. Scaled rows of other matrices, grouped by matrix.
         foreach (var grp in rest.Where(t => t.Kind == TermKind.MatrixRow).GroupBy(t => t.Matrix!.Name))
@@ -844,8 +847,8 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     {
         var parts = new List<string>();
         parts.AddRange(t.F.Scalars.Select(Print.text));
-        if (t.F.Left is not null) parts.Add($"outer({Print.text(t.F.Left.Value)}, {Print.text(t.F.Right!.Value)})");
-        if (t.F.Body is not null) parts.Add(Print.text(t.F.Body.Value));
+        if (t.F.Left is not null) parts.Add($"outer({Txt(t.F.Left.Value)}, {Txt(t.F.Right!.Value)})");
+        if (t.F.Body is not null) parts.Add(Txt(t.F.Body.Value));
         var text = string.Join(" * ", parts);
         return t.Guard is null ? text : $"[{t.Guard.Flag.Name}] {text}";
     }
