@@ -67,6 +67,9 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     {
         public required Expr Expr;
         public readonly List<Node> Deps = [];
+        /// <summary>Nodes that must be computed first but whose need is not implied by this node's
+        /// (a combination of guarded terms: each part is needed only under its own guard).</summary>
+        public readonly List<Node> After = [];
         public bool Always;
         public readonly HashSet<Guard> When = [];
         public L? Code;
@@ -74,7 +77,15 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     }
 
     sealed class ScalarNode : Node { public required ParameterExpression Local; }
-    sealed class VecNode : Node { public required ParameterExpression Buf; public required string Dim; }
+    sealed class VecNode : Node
+    {
+        public required ParameterExpression Buf;
+        public required string Dim;
+        /// <summary>For M @ x (or Mᵀ @ x) with M a matrix input: fused with the other products on M.</summary>
+        public Symbol? MvMatrix;
+        public bool MvTransposed;
+        public VecNode? MvInput;
+    }
     sealed class MatNode : Node { public required ParameterExpression Buf; public required string Rows, Cols; }
 
     sealed class Guard
@@ -361,11 +372,11 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             {
                 // m1 @ m2 @ … @ v = m1 @ (m2 @ … @ v)
                 var inner = VecOf(Expr.NewCall(Fn.MatMul, c.Item2.Tail));
-                node.Code = MatVecCode(c.Item2.Head, inner, node.Buf, deps);
+                node.Code = MatVecCode(node, c.Item2.Head, inner);
                 break;
             }
             case Expr.Call c when c.Item1.IsMatMul:
-                node.Code = MatVecCode(c.Item2[0], VecOf(c.Item2[1]), node.Buf, deps);
+                node.Code = MatVecCode(node, c.Item2[0], VecOf(c.Item2[1]));
                 break;
             case Expr.Call c when c.Item1.IsSoftmax || c.Item1.IsLogSoftmax:
             {
@@ -388,19 +399,23 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         return node;
     }
 
-    L MatVecCode(Expr m, VecNode v, ParameterExpression output, List<Node> deps)
+    L MatVecCode(VecNode node, Expr m, VecNode v)
     {
+        var deps = node.Deps;
+        var output = node.Buf;
         deps.Add(v);
         switch (m)
         {
             case Expr.Sym s:
             {
                 var (r, c) = MatrixDims(s.Item.Shape);
+                (node.MvMatrix, node.MvTransposed, node.MvInput) = (s.Item, false, v);
                 return L.Call(MatVec, ArrayOf(s.Item), Dim(r), Dim(c), v.Buf, output);
             }
             case Expr.Call t when t.Item1.IsTranspose && t.Item2[0] is Expr.Sym s:
             {
                 var (r, c) = MatrixDims(s.Item.Shape);
+                (node.MvMatrix, node.MvTransposed, node.MvInput) = (s.Item, true, v);
                 return L.Call(MatTVec, ArrayOf(s.Item), Dim(r), Dim(c), v.Buf, output);
             }
             default:
@@ -673,14 +688,38 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         // Phase A: guards first (cheap scalars only), then every needed node in creation order.
         var phaseA = new List<L>();
         var emitted = new HashSet<Node>();
+        static bool Needed(Node n) => n.Always || n.When.Count > 0;
+        string CondText(Node n) => n.Always ? "" : $"if {string.Join(" || ", n.When.Select(g => g.Flag.Name))}: ";
         void Emit(Node n)
         {
-            if (!emitted.Add(n) || n.Code is null) return;
-            if (!n.Always && n.When.Count == 0) return; // never needed
-            foreach (var d in n.Deps) Emit(d);
+            if (emitted.Contains(n) || n.Code is null || !Needed(n)) return;
+            if (n is VecNode { MvMatrix: not null } mv && EmitFusedMatVecs(mv)) return;
+            emitted.Add(n);
+            foreach (var d in n.Deps.Concat(n.After)) Emit(d);
             var cond = Condition(n);
             phaseA.Add(cond is null ? n.Code : L.IfThen(cond, n.Code));
-            plan.AppendLine("  " + (cond is null ? "" : $"if {string.Join(" || ", n.When.Select(g => g.Flag.Name))}: ") + n.Text);
+            plan.AppendLine("  " + CondText(n) + n.Text);
+        }
+        // All needed products on the same matrix input in one pass over its rows (each row is read
+        // once and used by every product while in L1). Products whose input needs another of them
+        // (W'(W x)) are left out and run after.
+        bool EmitFusedMatVecs(VecNode n)
+        {
+            // n's input first; then every other needed product on the same matrix whose input is
+            // already computed joins (greedy, so an input that needs one of them is never waited for).
+            Emit(n.MvInput!);
+            if (emitted.Contains(n)) return true;
+            bool Ready(Node x) => x.Code is null || emitted.Contains(x);
+            var members = created.OfType<VecNode>()
+                .Where(v => v.MvMatrix is not null && v.MvMatrix.Name == n.MvMatrix!.Name && Needed(v)
+                            && !emitted.Contains(v) && Ready(v.MvInput!))
+                .ToList();
+            if (members.Count < 2) return false;
+            foreach (var v in members) emitted.Add(v);
+            phaseA.Add(FusedMatVecs(n.MvMatrix!, members));
+            plan.AppendLine($"  one pass over the rows of {n.MvMatrix!.Name}:");
+            foreach (var v in members) plan.AppendLine("    " + CondText(v) + v.Text);
+            return true;
         }
         plan.Insert(0, $"kernel {spec.Name}\nphase A\n");
         foreach (var g in guards.Values)
@@ -713,6 +752,41 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         foreach (var other in spec.Inputs.Concat(spec.Outputs.Select(o => o.Target)))
             if (other.Name == s.Name && !other.Shape.Equals(s.Shape))
                 throw new KernelCompileError($"not supported: {s.Name} in rule {spec.Name}: declared both as a {s.Shape} and as a {other.Shape}");
+    }
+
+    L FusedMatVecs(Symbol m, List<VecNode> members)
+    {
+        var (rows, cols) = MatrixDims(m.Shape);
+        var M = ArrayOf(m);
+        var R = Dim(rows);
+        var C = Dim(cols);
+        var code = new List<L>();
+        var needs = new List<ParameterExpression?>();
+        foreach (var v in members)
+        {
+            var cond = Condition(v);
+            if (cond is null) { needs.Add(null); continue; }
+            var flag = Local(typeof(bool), "need" + locals.Count);
+            code.Add(L.Assign(flag, cond));
+            needs.Add(flag);
+        }
+        // Mᵀx accumulates row by row into a cleared output.
+        for (int k = 0; k < members.Count; k++)
+            if (members[k].MvTransposed)
+                code.Add(IfMaybe(needs[k], L.Call(ClearRow, members[k].Buf, L.Constant(0), C)));
+        var i = Local(typeof(int), "mvrow" + locals.Count);
+        var off = Local(typeof(int), "mvoff" + locals.Count);
+        var row = new List<L> { L.Assign(off, L.Multiply(i, C)) };
+        for (int k = 0; k < members.Count; k++)
+        {
+            var v = members[k];
+            var x = v.MvInput!.Buf;
+            row.Add(IfMaybe(needs[k], v.MvTransposed
+                ? L.Call(Axpy, v.Buf, L.Constant(0), L.ArrayIndex(x, i), M, off, C)
+                : L.Assign(L.ArrayAccess(v.Buf, i), L.Call(DotRow, M, off, x, L.Constant(0), C))));
+        }
+        code.Add(For(i, L.Constant(0), R, L.Block(row)));
+        return L.Block(code);
     }
 
     static L? Condition(Node n) =>
@@ -813,13 +887,24 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         }
         else if (assign) code.Add(L.Call(ClearRow, dst, off, C));
 
-        // 2. Rank-one terms grouped by their right vector: one axpy per group and row.
-        foreach (var grp in rest.Where(t => t.Kind == TermKind.RankOne).GroupBy(t => t.Right!))
+        // 2. Rank-one terms Σ_t c_t a_t[i] b_t[j]: one axpy per group and row. A group shares a right
+        //    vector b (row coefficient Σ c_t a_t[i]) or a left vector a (right vector Σ c_t b_t, made in
+        //    Phase A); the groups are a minimum vertex cover of the (a, b) graph, so as few as possible.
+        var (byLeft, byRight) = CoverRankOne(rest.Where(t => t.Kind == TermKind.RankOne).ToList());
+        foreach (var (a, grp) in byLeft)
+        {
+            foreach (var t in grp) Require(t.Deps, t.Guard);
+            var combined = Combination(grp, o);
+            code.Add(IfMaybe(GuardCondition(grp.Select(t => t.Guard)),
+                L.Call(Axpy, dst, off, L.ArrayIndex(a.Buf, i), combined.Buf, L.Constant(0), C)));
+            ctxPlan.AppendLine($"    axpy of {combined.Buf.Name} scaled by {Txt(a.Expr)}[i]: {string.Join(", ", grp.Select(TermText))}");
+        }
+        foreach (var (b, grp) in byRight)
         {
             foreach (var t in grp) Require(t.Deps, t.Guard);
             var c = GroupCoefficient(grp, i);
-            code.Add(IfMaybe(GuardCondition(grp.Select(t => t.Guard)), L.Call(Axpy, dst, off, c, grp.Key.Buf, L.Constant(0), C)));
-            ctxPlan.AppendLine($"    axpy with {Txt(grp.Key.Expr)}: {string.Join(", ", grp.Select(TermText))}");
+            code.Add(IfMaybe(GuardCondition(grp.Select(t => t.Guard)), L.Call(Axpy, dst, off, c, b.Buf, L.Constant(0), C)));
+            ctxPlan.AppendLine($"    axpy of {Txt(b.Expr)}: {string.Join(", ", grp.Select(TermText))}");
         }
         // 3. Scaled rows of other matrices, grouped by matrix.
         foreach (var grp in rest.Where(t => t.Kind == TermKind.MatrixRow).GroupBy(t => t.Matrix!.Name))
@@ -839,6 +924,78 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         }
         phasePlan.Append(ctxPlan);
         return code.Count == 0 ? L.Empty() : L.Block(code);
+    }
+
+    /// <summary>
+    /// Groups rank-one terms by a minimum vertex cover of the bipartite graph left vector — right
+    /// vector (Kőnig: from a maximum matching). A left group of one term is run as a right group.
+    /// </summary>
+    static (List<(VecNode, List<Term>)> ByLeft, List<(VecNode, List<Term>)> ByRight) CoverRankOne(List<Term> terms)
+    {
+        var lefts = terms.Select(t => t.Left!).Distinct().ToList();
+        var rights = terms.Select(t => t.Right!).Distinct().ToList();
+        var adj = lefts.ToDictionary(a => a, a => terms.Where(t => t.Left == a).Select(t => t.Right!).Distinct().ToList());
+        var matchOfRight = new Dictionary<VecNode, VecNode>();
+        bool Augment(VecNode a, HashSet<VecNode> seen)
+        {
+            foreach (var b in adj[a])
+            {
+                if (!seen.Add(b)) continue;
+                if (!matchOfRight.TryGetValue(b, out var other) || Augment(other, seen))
+                {
+                    matchOfRight[b] = a;
+                    return true;
+                }
+            }
+            return false;
+        }
+        foreach (var a in lefts) Augment(a, []);
+        var matchedLeft = matchOfRight.Values.ToHashSet();
+        // Z: reachable from unmatched left vertices by alternating paths. Cover = (L \ Z) ∪ (R ∩ Z).
+        var zLeft = new HashSet<VecNode>(lefts.Where(a => !matchedLeft.Contains(a)));
+        var zRight = new HashSet<VecNode>();
+        var queue = new Queue<VecNode>(zLeft);
+        while (queue.Count > 0)
+        {
+            var a = queue.Dequeue();
+            foreach (var b in adj[a])
+                if (zRight.Add(b) && matchOfRight.TryGetValue(b, out var next) && zLeft.Add(next))
+                    queue.Enqueue(next);
+        }
+        var coverLeft = lefts.Where(a => !zLeft.Contains(a)).ToHashSet();
+        var byLeft = new List<(VecNode, List<Term>)>();
+        var byRight = new List<(VecNode, List<Term>)>();
+        foreach (var a in lefts.Where(coverLeft.Contains))
+        {
+            var grp = terms.Where(t => t.Left == a).ToList();
+            if (grp.Count > 1) byLeft.Add((a, grp));
+        }
+        var inLeftGroups = byLeft.SelectMany(g => g.Item2).ToHashSet();
+        foreach (var b in rights)
+        {
+            var grp = terms.Where(t => t.Right == b && !inLeftGroups.Contains(t)).ToList();
+            if (grp.Count > 0) byRight.Add((b, grp));
+        }
+        return (byLeft, byRight);
+    }
+
+    /// <summary>Σ_t c_t b_t over the active terms of a left group, computed in Phase A.</summary>
+    VecNode Combination(List<Term> grp, Output o)
+    {
+        var dim = MatrixDims(o.Spec.Target.Shape).Cols;
+        var buf = NewScratch("comb" + created.Count, dim, null);
+        var code = new List<L> { L.Call(ClearRow, buf, L.Constant(0), Dim(dim)) };
+        var node = new VecNode { Expr = Expr.NewNum(double.NaN), Buf = buf, Dim = dim };
+        foreach (var t in grp)
+        {
+            code.Add(IfMaybe(t.Guard?.Flag, L.Call(Axpy, buf, L.Constant(0), t.Coef ?? One, t.Right!.Buf, L.Constant(0), Dim(dim))));
+            node.After.AddRange(t.Deps);
+            Mark(node, t.Guard);
+        }
+        node.Code = L.Block(code);
+        node.Text = $"{buf.Name}[{dim}] = {string.Join(" + ", grp.Select(t => TermText(t).Replace($"outer({Txt(t.F.Left!.Value)}, ", "(")))}";
+        created.Add(node);
+        return node;
     }
 
     string VectorDimOfCols(Output o) => MatrixDims(o.Spec.Target.Shape).Cols;

@@ -97,6 +97,11 @@ public sealed class Env
 
 public static class Check
 {
+    /// <summary>RULEDSL_LONG=1 runs the long variants (more random cases).</summary>
+    public static bool Long => Environment.GetEnvironmentVariable("RULEDSL_LONG") == "1";
+
+    public static int Cases(int normal) => Long ? normal * 20 : normal;
+
     /// <summary>max |a − b| relative to max |b| (the size of the reference), or absolute below 1.</summary>
     public static double RelErr(double[] a, double[] b)
     {
