@@ -19,6 +19,9 @@ public static class Program
             case "quick":
                 Quick(args.Skip(1).ToArray());
                 return 0;
+            case "ratio":
+                Ratio();
+                return 0;
             case "compile":
                 CompileTimes();
                 return 0;
@@ -99,6 +102,20 @@ public static class Program
                     double th = Time(hand.RunHand), tc = Time(comp.RunCompiled);
                     Console.WriteLine($"{rule,-12} {d,3} {mode,-6} {th,10:F1} {tc,12:F1} {th / tc,6:F2}");
                 }
+    }
+
+    /// <summary>Pool with 10 tangents over plain F0, at three network scales (stopwatch).</summary>
+    static void Ratio()
+    {
+        Console.WriteLine($"{"scale",6} {"n·m",9} {"F0 µs",9} {"pool10 paper µs",16} {"ratio",6} {"pool10 dense µs",16} {"ratio",6}");
+        foreach (var scale in new[] { 0.5, 1.0, 1.4142, 2.0 })
+        {
+            var f0 = new NetworkStep("f0", 0, ThetaMode.Paper, scale, handWritten: false);
+            var pp = new NetworkStep("pool", 10, ThetaMode.Paper, scale, handWritten: false);
+            var pd = new NetworkStep("pool", 10, ThetaMode.Dense, scale, handWritten: false);
+            double t0 = Time(f0.RunCompiled), t1 = Time(pp.RunCompiled), t2 = Time(pd.RunCompiled);
+            Console.WriteLine($"{scale,6} {NetworkStep.SynapseCount(scale),9} {t0,9:F1} {t1,16:F1} {t1 / t0,6:F1} {t2,16:F1} {t2 / t0,6:F1}");
+        }
     }
 
     static double Time(Action a)

@@ -8,6 +8,7 @@ namespace RuleDsl.Runtime.Compiler;
 /// The vector primitives compiled kernels call on one matrix row (or one vector) at a time:
 /// a row is in L1 while several of these run over it, so a step still makes one pass over memory.
 /// SIMD via <see cref="Vector{T}"/>; every method checks its ranges once, then runs unchecked.
+/// AggressiveOptimization: fully optimised from the first call (no tier-0 code in the first steps).
 /// </summary>
 public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -18,6 +19,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>dst[dOff + j] += c · x[xOff + j], j &lt; n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Axpy(T[] dst, int dOff, T c, T[] x, int xOff, int n)
     {
         Check(dst, dOff, n);
@@ -40,6 +42,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>dst[dOff + j] = c · dst[dOff + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(T[] dst, int dOff, T c, int n)
     {
         Check(dst, dOff, n);
@@ -55,6 +58,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>dst[dOff + j] += x[xOff + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Add(T[] dst, int dOff, T[] x, int xOff, int n)
     {
         Check(dst, dOff, n);
@@ -71,6 +75,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>dst[dOff + j] = x[xOff + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Copy(T[] dst, int dOff, T[] x, int xOff, int n)
     {
         Check(dst, dOff, n);
@@ -79,6 +84,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>dst[dOff + j] = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Clear(T[] dst, int dOff, int n)
     {
         Check(dst, dOff, n);
@@ -86,6 +92,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Σ_j a[aOff + j] · b[bOff + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Dot(T[] a, int aOff, T[] b, int bOff, int n)
     {
         Check(a, aOff, n);
@@ -112,6 +119,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>Σ_j a[aOff + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Sum(T[] a, int aOff, int n)
     {
         Check(a, aOff, n);
@@ -129,6 +137,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>y = M x for a row-major rows × cols matrix M.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MatVec(T[] m, int rows, int cols, T[] x, T[] y)
     {
         Check(m, 0, rows * cols);
@@ -138,6 +147,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>y = Mᵀ x for a row-major rows × cols matrix M (row by row: contiguous reads).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MatTVec(T[] m, int rows, int cols, T[] x, T[] y)
     {
         Check(m, 0, rows * cols);
@@ -148,6 +158,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>C = A B, A rows × inner, B inner × cols, all row-major (i-k-j order). O(n³).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MatMul(T[] a, T[] b, T[] c, int rows, int inner, int cols)
     {
         Check(a, 0, rows * inner);
@@ -160,6 +171,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>softmax over x[0..n) into y, as the interpreter computes it (max-shifted).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Softmax(T[] x, T[] y, int n)
     {
         Check(x, 0, n);
@@ -172,6 +184,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>log softmax, as the interpreter computes it (log of the softmax).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void LogSoftmax(T[] x, T[] y, int n)
     {
         Softmax(x, y, n);
