@@ -13,10 +13,11 @@ internal readonly record struct ScratchSize(int DimA, int DimB)
 /// </summary>
 public sealed class Kernel<T> where T : unmanaged
 {
-    internal Kernel(KernelSpec spec, KernelLayout layout, Action<T[], T[][], int[], T[][]> body,
+    internal Kernel(KernelSpec spec, KernelLayout layout, Action<T[], T[][], int[], T[][], T[][], int[], T[]> body,
         ScratchSize[] scratch, int[] requiredArrays, IReadOnlyList<string> denseProducts, string plan,
-        CompilerBackend backend, TimeSpan compileTime)
+        int maxRowSources, CompilerBackend backend, TimeSpan compileTime)
     {
+        this.maxRowSources = maxRowSources;
         Spec = spec;
         Layout = layout;
         this.body = body;
@@ -28,9 +29,10 @@ public sealed class Kernel<T> where T : unmanaged
         CompileTime = compileTime;
     }
 
-    readonly Action<T[], T[][], int[], T[][]> body;
+    readonly Action<T[], T[][], int[], T[][], T[][], int[], T[]> body;
     readonly ScratchSize[] scratch;
     readonly int[] requiredArrays;
+    readonly int maxRowSources;
 
     public KernelSpec Spec { get; }
     public KernelLayout Layout { get; }
@@ -59,12 +61,18 @@ public sealed class Kernel<T> where T : unmanaged
                 throw new ArgumentException($"{Layout.ArraySymbols[slot].Name} has {a.Length} elements, its shape {Layout.ArraySymbols[slot].Shape} needs {n}");
         }
         EnsureScratch(args);
-        body(args.Scalars, args.Arrays!, sizes, args.Scratch);
+        body(args.Scalars, args.Arrays!, sizes, args.Scratch, args.RowSources, args.RowOffsets, args.RowCoefs);
     }
 
     void EnsureScratch(KernelArgs<T> args)
     {
         var sizes = args.Sizes;
+        if (args.RowCoefs.Length < maxRowSources)
+        {
+            args.RowSources = new T[maxRowSources][];
+            args.RowOffsets = new int[maxRowSources];
+            args.RowCoefs = new T[maxRowSources];
+        }
         if (args.Scratch.Length == scratch.Length && args.ScratchSizes.AsSpan().SequenceEqual(sizes)) return;
         args.Scratch = new T[scratch.Length][];
         for (int k = 0; k < scratch.Length; k++) args.Scratch[k] = new T[scratch[k].Length(sizes)];

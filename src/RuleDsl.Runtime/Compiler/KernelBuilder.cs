@@ -31,7 +31,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
     static readonly MethodInfo Axpy = Op("Axpy"), Scale = Op("Scale"), AddRow = Op("Add"), CopyRow = Op("Copy"),
         ClearRow = Op("Clear"), DotRow = Op("Dot"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatTVec = Op("MatTVec"),
-        MatMul = Op("MatMul"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
+        MatMul = Op("MatMul"), CombineRow = Op("Combine"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
 
     readonly KernelSpec spec;
     readonly KernelLayout layout = new();
@@ -39,6 +39,12 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     readonly ParameterExpression pArrays = L.Parameter(typeof(T[][]), "arrays");
     readonly ParameterExpression pSizes = L.Parameter(typeof(int[]), "sizes");
     readonly ParameterExpression pScratch = L.Parameter(typeof(T[][]), "scratch");
+    // The active sources of one output row, handed to RowOps.Combine.
+    readonly ParameterExpression pRowSources = L.Parameter(typeof(T[][]), "rowSources");
+    readonly ParameterExpression pRowOffsets = L.Parameter(typeof(int[]), "rowOffsets");
+    readonly ParameterExpression pRowCoefs = L.Parameter(typeof(T[]), "rowCoefs");
+    readonly ParameterExpression count = L.Variable(typeof(int), "count");
+    int maxSources;
     readonly List<ParameterExpression> locals = [];
     readonly List<L> prologue = [];
     readonly Dictionary<string, ParameterExpression> scalarLocal = [];
@@ -58,8 +64,8 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
 
     public KernelBuilder(KernelSpec spec) => this.spec = spec;
 
-    public sealed record Result(Expression<Action<T[], T[][], int[], T[][]>> Lambda, KernelLayout Layout,
-        ScratchSize[] Scratch, int[] RequiredArrays, IReadOnlyList<string> DenseProducts, string Plan);
+    public sealed record Result(Expression<Action<T[], T[][], int[], T[][], T[][], int[], T[]>> Lambda, KernelLayout Layout,
+        ScratchSize[] Scratch, int[] RequiredArrays, IReadOnlyList<string> DenseProducts, string Plan, int MaxRowSources);
 
     // ---------------------------------------------------------------- nodes
 
@@ -731,12 +737,13 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         foreach (var n in created) Emit(n);
         plan.Append(phasePlan);
 
+        locals.Add(count);
         var all = new List<L>(prologue);
         all.AddRange(phaseA);
         all.AddRange(phaseB);
         all.Add(L.Empty());
-        var lambda = L.Lambda<Action<T[], T[][], int[], T[][]>>(L.Block(locals, all), "step_" + spec.Name,
-            [pScalars, pArrays, pSizes, pScratch]);
+        var lambda = L.Lambda<Action<T[], T[][], int[], T[][], T[][], int[], T[]>>(L.Block(locals, all), "step_" + spec.Name,
+            [pScalars, pArrays, pSizes, pScratch, pRowSources, pRowOffsets, pRowCoefs]);
         var required = Enumerable.Range(0, layout.ArraySymbols.Count).ToArray();
         foreach (var o in outputs)
             foreach (var d in Lower.denseProducts(o.Lowered))
@@ -744,7 +751,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 var text = Txt(d);
                 if (!dense.Contains(text)) dense.Add(text);
             }
-        return new Result(lambda, layout, scratch.ToArray(), required, dense, plan.ToString());
+        return new Result(lambda, layout, scratch.ToArray(), required, dense, plan.ToString(), maxSources);
     }
 
     void CheckSymbol(Symbol s)
@@ -860,22 +867,24 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         var rest = o.Terms.Where(t => !t.ReadsOwnTarget).ToList();
         bool assign = o.Mode == OutputMode.Assign;
         var ctxPlan = new StringBuilder();
-        ctxPlan.AppendLine($"  {o.Spec.Target.Name} {(assign ? "=" : "+=")} ({o.Spec.Name})");
+        ctxPlan.AppendLine($"  {o.Spec.Target.Name} {(assign ? "=" : "+=")} ({o.Spec.Name}), in one pass over the row:");
 
-        // 1. Terms that read the target itself: from the old row, before anything is written.
+        // The row is written once: dst = keep·dst + Σ (active sources), by RowOps.Combine.
+        L readDst = L.Constant(!assign);
+        L keep = One;
+        // 1. Terms that read the target itself see the old row.
         if (self.Count > 0 && self.All(t => t.Kind == TermKind.MatrixRow))
         {
-            // Only c(i)·T[i, :] terms: T[i, :] *= (1 + Σc) (accumulate) or Σc (assign).
+            // Only c(i)·T[i, :] terms: folded into keep = 1 + Σc (accumulate) or Σc (assign).
             foreach (var t in self) Require(t.Deps, t.Guard);
             var c = GroupCoefficient(self, i);
-            var cond = GuardCondition(self.Select(t => t.Guard));
-            var factor = assign ? c : L.Add(One, c);
-            var scale = L.Call(Scale, dst, off, factor, C);
-            code.Add(cond is null ? scale : assign ? L.IfThenElse(cond, scale, L.Call(ClearRow, dst, off, C)) : L.IfThen(cond, scale));
-            ctxPlan.AppendLine($"    scale row by {(assign ? "" : "1 + ")}Σ {string.Join(", ", self.Select(TermText))}");
+            keep = assign ? c : L.Add(One, c);
+            if (assign) readDst = GuardCondition(self.Select(t => t.Guard)) ?? L.Constant(true);
+            ctxPlan.AppendLine($"    keep {(assign ? "" : "1 + ")}Σ {string.Join(", ", self.Select(TermText))}");
         }
         else if (self.Count > 0)
         {
+            // Elementwise terms of the old row: into a row buffer, committed before the rest.
             var acc = NewScratch("acc_" + o.Spec.Target.Name, VectorDimOfCols(o), null);
             var inner = new List<L> { L.Call(ClearRow, acc, L.Constant(0), C) };
             foreach (var t in self) inner.Add(TermRow(t, acc, L.Constant(0), i, off, R, C));
@@ -883,28 +892,27 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             var cond = GuardCondition(self.Select(t => t.Guard));
             var block = L.Block(inner);
             code.Add(cond is null ? block : assign ? L.IfThenElse(cond, block, L.Call(ClearRow, dst, off, C)) : L.IfThen(cond, block));
-            ctxPlan.AppendLine($"    via a row buffer (reads its own old row): {string.Join(", ", self.Select(TermText))}");
+            readDst = L.Constant(true);
+            ctxPlan.AppendLine($"    first via a row buffer (they read the old row): {string.Join(", ", self.Select(TermText))}");
         }
-        else if (assign) code.Add(L.Call(ClearRow, dst, off, C));
 
-        // 2. Rank-one terms Σ_t c_t a_t[i] b_t[j]: one axpy per group and row. A group shares a right
-        //    vector b (row coefficient Σ c_t a_t[i]) or a left vector a (right vector Σ c_t b_t, made in
-        //    Phase A); the groups are a minimum vertex cover of the (a, b) graph, so as few as possible.
+        var sources = new List<(L? Cond, L Coef, L Buf, L Off)>();
+        // 2. Rank-one terms Σ_t c_t a_t[i] b_t[j]. A group shares a right vector b (row coefficient
+        //    Σ c_t a_t[i]) or a left vector a (right vector Σ c_t b_t, made in Phase A); the groups are
+        //    a minimum vertex cover of the (a, b) graph, so as few sources as possible.
         var (byLeft, byRight) = CoverRankOne(rest.Where(t => t.Kind == TermKind.RankOne).ToList());
         foreach (var (a, grp) in byLeft)
         {
             foreach (var t in grp) Require(t.Deps, t.Guard);
             var combined = Combination(grp, o);
-            code.Add(IfMaybe(GuardCondition(grp.Select(t => t.Guard)),
-                L.Call(Axpy, dst, off, L.ArrayIndex(a.Buf, i), combined.Buf, L.Constant(0), C)));
-            ctxPlan.AppendLine($"    axpy of {combined.Buf.Name} scaled by {Txt(a.Expr)}[i]: {string.Join(", ", grp.Select(TermText))}");
+            sources.Add((GuardCondition(grp.Select(t => t.Guard)), L.ArrayIndex(a.Buf, i), combined.Buf, L.Constant(0)));
+            ctxPlan.AppendLine($"    {Txt(a.Expr)}[i] · {combined.Buf.Name}: {string.Join(", ", grp.Select(TermText))}");
         }
         foreach (var (b, grp) in byRight)
         {
             foreach (var t in grp) Require(t.Deps, t.Guard);
-            var c = GroupCoefficient(grp, i);
-            code.Add(IfMaybe(GuardCondition(grp.Select(t => t.Guard)), L.Call(Axpy, dst, off, c, b.Buf, L.Constant(0), C)));
-            ctxPlan.AppendLine($"    axpy of {Txt(b.Expr)}: {string.Join(", ", grp.Select(TermText))}");
+            sources.Add((GuardCondition(grp.Select(t => t.Guard)), GroupCoefficient(grp, i), b.Buf, L.Constant(0)));
+            ctxPlan.AppendLine($"    c(i) · {Txt(b.Expr)}: {string.Join(", ", grp.Select(TermText))}");
         }
         // 3. Scaled rows of other matrices, grouped by matrix.
         foreach (var grp in rest.Where(t => t.Kind == TermKind.MatrixRow).GroupBy(t => t.Matrix!.Name))
@@ -912,18 +920,26 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             var deps = new List<Node>();
             var src = MatrixSource(grp.First().Matrix!, transposed: false, deps);
             foreach (var t in grp) Require(t.Deps.Concat(deps), t.Guard);
-            var c = GroupCoefficient(grp, i);
-            code.Add(IfMaybe(GuardCondition(grp.Select(t => t.Guard)), L.Call(Axpy, dst, off, c, src, off, C)));
-            ctxPlan.AppendLine($"    axpy with row of {grp.Key}: {string.Join(", ", grp.Select(TermText))}");
+            sources.Add((GuardCondition(grp.Select(t => t.Guard)), GroupCoefficient(grp, i), src, off));
+            ctxPlan.AppendLine($"    c(i) · row of {grp.Key}: {string.Join(", ", grp.Select(TermText))}");
         }
-        // 4. Anything else elementwise: a generated loop per term.
+        maxSources = Math.Max(maxSources, sources.Count);
+        code.Add(L.Assign(count, L.Constant(0)));
+        foreach (var (cond, coef, buf, srcOff) in sources)
+            code.Add(IfMaybe(cond, L.Block(
+                L.Assign(L.ArrayAccess(pRowCoefs, count), coef),
+                L.Assign(L.ArrayAccess(pRowSources, count), buf),
+                L.Assign(L.ArrayAccess(pRowOffsets, count), srcOff),
+                L.PreIncrementAssign(count))));
+        code.Add(L.Call(CombineRow, dst, off, readDst, keep, pRowSources, pRowOffsets, pRowCoefs, count, C));
+        // 4. Anything else elementwise: a generated loop per term (reads no target row it writes).
         foreach (var t in rest.Where(t => t.Kind == TermKind.General))
         {
             code.Add(TermRow(t, dst, off, i, off, R, C));
-            ctxPlan.AppendLine($"    loop: {TermText(t)}");
+            ctxPlan.AppendLine($"    then loop: {TermText(t)}");
         }
         phasePlan.Append(ctxPlan);
-        return code.Count == 0 ? L.Empty() : L.Block(code);
+        return L.Block(code);
     }
 
     /// <summary>

@@ -46,7 +46,7 @@ public static class KernelCompiler
         try
         {
             var built = new KernelBuilder<T>(spec).Build();
-            Action<T[], T[][], int[], T[][]> del;
+            Action<T[], T[][], int[], T[][], T[][], int[], T[]> del;
             var used = backend;
             if (backend == CompilerBackend.Fast)
             {
@@ -57,7 +57,7 @@ public static class KernelCompiler
             else del = built.Lambda.Compile();
             sw.Stop();
             return CompileResult<T>.Success(new Kernel<T>(spec, built.Layout, del, built.Scratch, built.RequiredArrays,
-                built.DenseProducts, built.Plan, used, sw.Elapsed));
+                built.DenseProducts, built.Plan, built.MaxRowSources, used, sw.Elapsed));
         }
         catch (KernelCompileError e)
         {

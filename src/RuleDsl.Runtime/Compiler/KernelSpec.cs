@@ -139,6 +139,9 @@ public sealed class KernelArgs<T> where T : unmanaged
 
     internal T[][] Scratch = [];
     internal int[] ScratchSizes = [];
+    internal T[][] RowSources = [];
+    internal int[] RowOffsets = [];
+    internal T[] RowCoefs = [];
 
     public KernelArgs<T> Size(string dim, int n)
     {

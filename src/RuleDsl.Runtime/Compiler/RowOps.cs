@@ -42,6 +42,101 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>dst[dOff + j] = c · dst[dOff + j].</summary>
+    /// <summary>
+    /// dst[dOff + j] = keep · dst[dOff + j] + Σ_{k &lt; count} coefs[k] · srcs[k][offs[k] + j] in one pass
+    /// over dst per four sources (dst is not read when <paramref name="readDst"/> is false: assignment).
+    /// The compiled step lists only the active terms of a row here, so a zero term costs nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Combine(T[] dst, int dOff, bool readDst, T keep, T[][] srcs, int[] offs, T[] coefs, int count, int n)
+    {
+        Check(dst, dOff, n);
+        if ((uint)count > (uint)srcs.Length || count > offs.Length || count > coefs.Length)
+            throw new ArgumentOutOfRangeException(nameof(count));
+        for (int k = 0; k < count; k++) Check(srcs[k], offs[k], n);
+        if (count == 0)
+        {
+            if (!readDst) Array.Clear(dst, dOff, n);
+            else if (keep != T.One) Scale(dst, dOff, keep, n);
+            return;
+        }
+        ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), dOff);
+        for (int k0 = 0; k0 < count; k0 += 4)
+        {
+            int m = Math.Min(4, count - k0);
+            bool first = k0 == 0;
+            T kp = first ? keep : T.One;
+            bool read = !first || readDst;
+            // Unused slots point at the first source with a zero coefficient.
+            ref T s0 = ref Src(srcs, offs, k0);
+            ref T s1 = ref Src(srcs, offs, m > 1 ? k0 + 1 : k0);
+            ref T s2 = ref Src(srcs, offs, m > 2 ? k0 + 2 : k0);
+            ref T s3 = ref Src(srcs, offs, m > 3 ? k0 + 3 : k0);
+            T c0 = coefs[k0], c1 = m > 1 ? coefs[k0 + 1] : T.Zero, c2 = m > 2 ? coefs[k0 + 2] : T.Zero, c3 = m > 3 ? coefs[k0 + 3] : T.Zero;
+            if (read)
+            {
+                if (kp == T.One) Pass<Yes, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+                else Pass<Yes, Yes>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+            }
+            else Pass<No, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+        }
+    }
+
+    interface IFlag { static abstract bool On { get; } }
+    struct Yes : IFlag { public static bool On => true; }
+    struct No : IFlag { public static bool On => false; }
+
+    // One pass over dst with m ≤ 4 sources; the flags and m are constants per specialisation, so each
+    // loop body is straight-line code (the JIT folds the generic flags, the switch picks the body).
+    static void Pass<TRead, TScale>(ref T d, T kp, ref T s0, ref T s1, ref T s2, ref T s3, T c0, T c1, T c2, T c3, int m, int n)
+        where TRead : struct, IFlag where TScale : struct, IFlag
+    {
+        switch (m)
+        {
+            case 1: Loop<TRead, TScale, No, No, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, n); break;
+            case 2: Loop<TRead, TScale, Yes, No, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, n); break;
+            case 3: Loop<TRead, TScale, Yes, Yes, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, n); break;
+            default: Loop<TRead, TScale, Yes, Yes, Yes>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, n); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Loop<TRead, TScale, T1, T2, T3>(ref T d, T kp, ref T s0, ref T s1, ref T s2, ref T s3, T c0, T c1, T c2, T c3, int n)
+        where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            var v0 = new Vector<T>(c0);
+            var v1 = new Vector<T>(c1);
+            var v2 = new Vector<T>(c2);
+            var v3 = new Vector<T>(c3);
+            var vk = new Vector<T>(kp);
+            int w = Vector<T>.Count;
+            for (; j <= n - w; j += w)
+            {
+                var acc = v0 * Vector.LoadUnsafe(ref s0, (nuint)j);
+                if (T1.On) acc += v1 * Vector.LoadUnsafe(ref s1, (nuint)j);
+                if (T2.On) acc += v2 * Vector.LoadUnsafe(ref s2, (nuint)j);
+                if (T3.On) acc += v3 * Vector.LoadUnsafe(ref s3, (nuint)j);
+                if (TRead.On) acc += TScale.On ? vk * Vector.LoadUnsafe(ref d, (nuint)j) : Vector.LoadUnsafe(ref d, (nuint)j);
+                acc.StoreUnsafe(ref d, (nuint)j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            T acc = c0 * Unsafe.Add(ref s0, j);
+            if (T1.On) acc += c1 * Unsafe.Add(ref s1, j);
+            if (T2.On) acc += c2 * Unsafe.Add(ref s2, j);
+            if (T3.On) acc += c3 * Unsafe.Add(ref s3, j);
+            if (TRead.On) acc += TScale.On ? kp * Unsafe.Add(ref d, j) : Unsafe.Add(ref d, j);
+            Unsafe.Add(ref d, j) = acc;
+        }
+    }
+
+    static ref T Src(T[][] srcs, int[] offs, int k) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(srcs[k]), offs[k]);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(T[] dst, int dOff, T c, int n)
     {
