@@ -14,7 +14,7 @@ internal readonly record struct ScratchSize(int DimA, int DimB)
 public sealed class Kernel<T> where T : unmanaged
 {
     internal Kernel(KernelSpec spec, KernelLayout layout, Action<T[], T[][], int[], T[][], T[][], int[], T[]> body,
-        ScratchSize[] scratch, int[] requiredArrays, IReadOnlyList<string> denseProducts, string plan,
+        ScratchSize[] scratch, int[] requiredArrays, IReadOnlyList<string> denseProducts, Func<string> plan,
         int maxRowSources, CompilerBackend backend, TimeSpan compileTime)
     {
         this.maxRowSources = maxRowSources;
@@ -24,7 +24,7 @@ public sealed class Kernel<T> where T : unmanaged
         this.scratch = scratch;
         this.requiredArrays = requiredArrays;
         DenseProducts = denseProducts;
-        Plan = plan;
+        plan_ = new Lazy<string>(plan);
         Backend = backend;
         CompileTime = compileTime;
     }
@@ -39,7 +39,8 @@ public sealed class Kernel<T> where T : unmanaged
     /// <summary>The matrix @ matrix products left after lowering (each O(n³)), printed.</summary>
     public IReadOnlyList<string> DenseProducts { get; }
     /// <summary>A readable account of what the kernel computes and in which order.</summary>
-    public string Plan { get; }
+    public string Plan => plan_.Value;
+    readonly Lazy<string> plan_;
     public CompilerBackend Backend { get; }
     public TimeSpan CompileTime { get; }
 

@@ -56,7 +56,8 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     readonly Dictionary<Expr, Guard> guards = [];
     readonly Dictionary<string, MatNode> snapshots = [];
     readonly HashSet<string> matrixTargets = [];
-    readonly StringBuilder plan = new();
+    // Plan lines are printed only when asked for (Print.text is slow on large expressions).
+    readonly List<Func<string>> plan = [];
     readonly List<string> dense = [];
     // While generating an output's code: its target (self reads are not redirected to a snapshot).
     string? currentTarget;
@@ -65,7 +66,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     public KernelBuilder(KernelSpec spec) => this.spec = spec;
 
     public sealed record Result(Expression<Action<T[], T[][], int[], T[][], T[][], int[], T[]>> Lambda, KernelLayout Layout,
-        ScratchSize[] Scratch, int[] RequiredArrays, IReadOnlyList<string> DenseProducts, string Plan, int MaxRowSources);
+        ScratchSize[] Scratch, int[] RequiredArrays, IReadOnlyList<string> DenseProducts, Func<string> Plan, int MaxRowSources);
 
     // ---------------------------------------------------------------- nodes
 
@@ -79,7 +80,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         public bool Always;
         public readonly HashSet<Guard> When = [];
         public L? Code;
-        public string Text = "";
+        public Func<string> Text = () => "";
     }
 
     sealed class ScalarNode : Node { public required ParameterExpression Local; }
@@ -284,7 +285,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         {
             Expr = Expr.NewSym(m), Buf = buf, Rows = r, Cols = c,
             Code = L.Call(CopyRow, buf, L.Constant(0), ArrayOf(m), L.Constant(0), L.Multiply(Dim(r), Dim(c))),
-            Text = $"snapshot of {m.Name} (written in this step, read transposed or in a cycle)",
+            Text = () => $"snapshot of {m.Name} (written in this step, read transposed or in a cycle)",
         };
         created.Add(node);
         snapshots[m.Name] = node;
@@ -332,7 +333,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 throw NotSupported(e, "no scalar lowering");
         }
         node.Code = L.Assign(node.Local, value);
-        node.Text = $"{node.Local.Name} = {Txt(e)}";
+        node.Text = () => $"{node.Local.Name} = {Txt(e)}";
         created.Add(node);
         nodes[e] = node;
         return node;
@@ -366,7 +367,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         VecNode node;
         if (e is Expr.Sym s)
         {
-            node = new VecNode { Expr = e, Buf = ArrayOf(s.Item), Dim = dim, Text = s.Item.Name };
+            node = new VecNode { Expr = e, Buf = ArrayOf(s.Item), Dim = dim, Text = () => s.Item.Name };
             nodes[e] = node;
             return node; // an input: nothing to compute
         }
@@ -399,7 +400,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 break;
             }
         }
-        node.Text = $"{(e is Expr.Call mv && mv.Item1.IsMatMul ? "matvec " : "")}{node.Buf.Name}[{dim}] = {Txt(e)}";
+        node.Text = () => $"{(e is Expr.Call mv && mv.Item1.IsMatMul ? "matvec " : "")}{node.Buf.Name}[{dim}] = {Txt(e)}";
         created.Add(node);
         nodes[e] = node;
         return node;
@@ -440,7 +441,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         MatNode node;
         if (e is Expr.Sym s)
         {
-            node = new MatNode { Expr = e, Buf = ArrayOf(s.Item), Rows = rows, Cols = cols, Text = s.Item.Name };
+            node = new MatNode { Expr = e, Buf = ArrayOf(s.Item), Rows = rows, Cols = cols, Text = () => s.Item.Name };
             nodes[e] = node;
             return node;
         }
@@ -470,7 +471,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 L.Assign(off, L.Multiply(i, Dim(cols))),
                 For(j, L.Constant(0), Dim(cols), L.Assign(L.ArrayAccess(node.Buf, L.Add(off, j)), value))));
         }
-        node.Text = $"{node.Buf.Name}[{rows}×{cols}] = {Txt(e)}";
+        node.Text = () => $"{node.Buf.Name}[{rows}×{cols}] = {Txt(e)}";
         created.Add(node);
         nodes[e] = node;
         return node;
@@ -704,7 +705,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             foreach (var d in n.Deps.Concat(n.After)) Emit(d);
             var cond = Condition(n);
             phaseA.Add(cond is null ? n.Code : L.IfThen(cond, n.Code));
-            plan.AppendLine("  " + CondText(n) + n.Text);
+            plan.Add(() => "  " + CondText(n) + n.Text());
         }
         // All needed products on the same matrix input in one pass over its rows (each row is read
         // once and used by every product while in L1). Products whose input needs another of them
@@ -723,19 +724,19 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             if (members.Count < 2) return false;
             foreach (var v in members) emitted.Add(v);
             phaseA.Add(FusedMatVecs(n.MvMatrix!, members));
-            plan.AppendLine($"  one pass over the rows of {n.MvMatrix!.Name}:");
-            foreach (var v in members) plan.AppendLine("    " + CondText(v) + v.Text);
+            plan.Add(() => $"  one pass over the rows of {n.MvMatrix!.Name}:");
+            foreach (var v in members) plan.Add(() => "    " + CondText(v) + v.Text());
             return true;
         }
-        plan.Insert(0, $"kernel {spec.Name}\nphase A\n");
+        plan.Insert(0, () => $"kernel {spec.Name}\nphase A");
         foreach (var g in guards.Values)
         {
             Emit(g.Value);
             phaseA.Add(L.Assign(g.Flag, L.NotEqual(g.Value.Local, Zero)));
-            plan.AppendLine($"  {g.Flag.Name} = {Txt(g.Expr)} ≠ 0");
+            plan.Add(() => $"  {g.Flag.Name} = {Txt(g.Expr)} ≠ 0");
         }
         foreach (var n in created) Emit(n);
-        plan.Append(phasePlan);
+        plan.AddRange(phasePlan);
 
         locals.Add(count);
         var all = new List<L>(prologue);
@@ -751,7 +752,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 var text = Txt(d);
                 if (!dense.Contains(text)) dense.Add(text);
             }
-        return new Result(lambda, layout, scratch.ToArray(), required, dense, plan.ToString(), maxSources);
+        return new Result(lambda, layout, scratch.ToArray(), required, dense, Lines(plan), maxSources);
     }
 
     void CheckSymbol(Symbol s)
@@ -796,6 +797,8 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         return L.Block(code);
     }
 
+    static Func<string> Lines(List<Func<string>> lines) => () => string.Join("\n", lines.Select(f => f()));
+
     static L? Condition(Node n) =>
         n.Always ? null : n.When.Select(g => (L)g.Flag).Aggregate(L.OrElse);
 
@@ -808,7 +811,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
 
     static L IfMaybe(L? cond, L body) => cond is null ? body : L.IfThen(cond, body);
 
-    readonly StringBuilder phasePlan = new();
+    readonly List<Func<string>> phasePlan = [];
 
     // ---------------------------------------------------------------- Phase B
 
@@ -849,7 +852,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         var R = Dim(rows);
         var C = Dim(cols);
         var rowBody = new List<L> { L.Assign(off, L.Multiply(i, C)) };
-        phasePlan.AppendLine($"phase B: for each row i of {rows}×{cols}:");
+        phasePlan.Add(() => $"phase B: for each row i of {rows}×{cols}:");
         foreach (var o in order)
         {
             currentTarget = o.Spec.Target.Name;
@@ -866,8 +869,8 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         var self = o.Terms.Where(t => t.ReadsOwnTarget).ToList();
         var rest = o.Terms.Where(t => !t.ReadsOwnTarget).ToList();
         bool assign = o.Mode == OutputMode.Assign;
-        var ctxPlan = new StringBuilder();
-        ctxPlan.AppendLine($"  {o.Spec.Target.Name} {(assign ? "=" : "+=")} ({o.Spec.Name}), in one pass over the row:");
+        var ctxPlan = new List<Func<string>>();
+        ctxPlan.Add(() => $"  {o.Spec.Target.Name} {(assign ? "=" : "+=")} ({o.Spec.Name}), in one pass over the row:");
 
         // The row is written once: dst = keep·dst + Σ (active sources), by RowOps.Combine.
         L readDst = L.Constant(!assign);
@@ -880,7 +883,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             var c = GroupCoefficient(self, i);
             keep = assign ? c : L.Add(One, c);
             if (assign) readDst = GuardCondition(self.Select(t => t.Guard)) ?? L.Constant(true);
-            ctxPlan.AppendLine($"    keep {(assign ? "" : "1 + ")}Σ {string.Join(", ", self.Select(TermText))}");
+            ctxPlan.Add(() => $"    keep {(assign ? "" : "1 + ")}Σ {string.Join(", ", self.Select(TermText))}");
         }
         else if (self.Count > 0)
         {
@@ -893,7 +896,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             var block = L.Block(inner);
             code.Add(cond is null ? block : assign ? L.IfThenElse(cond, block, L.Call(ClearRow, dst, off, C)) : L.IfThen(cond, block));
             readDst = L.Constant(true);
-            ctxPlan.AppendLine($"    first via a row buffer (they read the old row): {string.Join(", ", self.Select(TermText))}");
+            ctxPlan.Add(() => $"    first via a row buffer (they read the old row): {string.Join(", ", self.Select(TermText))}");
         }
 
         var sources = new List<(L? Cond, L Coef, L Buf, L Off)>();
@@ -906,13 +909,13 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             foreach (var t in grp) Require(t.Deps, t.Guard);
             var combined = Combination(grp, o);
             sources.Add((GuardCondition(grp.Select(t => t.Guard)), L.ArrayIndex(a.Buf, i), combined.Buf, L.Constant(0)));
-            ctxPlan.AppendLine($"    {Txt(a.Expr)}[i] · {combined.Buf.Name}: {string.Join(", ", grp.Select(TermText))}");
+            ctxPlan.Add(() => $"    {Txt(a.Expr)}[i] · {combined.Buf.Name}: {string.Join(", ", grp.Select(TermText))}");
         }
         foreach (var (b, grp) in byRight)
         {
             foreach (var t in grp) Require(t.Deps, t.Guard);
             sources.Add((GuardCondition(grp.Select(t => t.Guard)), GroupCoefficient(grp, i), b.Buf, L.Constant(0)));
-            ctxPlan.AppendLine($"    c(i) · {Txt(b.Expr)}: {string.Join(", ", grp.Select(TermText))}");
+            ctxPlan.Add(() => $"    c(i) · {Txt(b.Expr)}: {string.Join(", ", grp.Select(TermText))}");
         }
         // 3. Scaled rows of other matrices, grouped by matrix.
         foreach (var grp in rest.Where(t => t.Kind == TermKind.MatrixRow).GroupBy(t => t.Matrix!.Name))
@@ -921,7 +924,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             var src = MatrixSource(grp.First().Matrix!, transposed: false, deps);
             foreach (var t in grp) Require(t.Deps.Concat(deps), t.Guard);
             sources.Add((GuardCondition(grp.Select(t => t.Guard)), GroupCoefficient(grp, i), src, off));
-            ctxPlan.AppendLine($"    c(i) · row of {grp.Key}: {string.Join(", ", grp.Select(TermText))}");
+            ctxPlan.Add(() => $"    c(i) · row of {grp.Key}: {string.Join(", ", grp.Select(TermText))}");
         }
         maxSources = Math.Max(maxSources, sources.Count);
         code.Add(L.Assign(count, L.Constant(0)));
@@ -936,9 +939,9 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         foreach (var t in rest.Where(t => t.Kind == TermKind.General))
         {
             code.Add(TermRow(t, dst, off, i, off, R, C));
-            ctxPlan.AppendLine($"    then loop: {TermText(t)}");
+            ctxPlan.Add(() => $"    then loop: {TermText(t)}");
         }
-        phasePlan.Append(ctxPlan);
+        phasePlan.AddRange(ctxPlan);
         return L.Block(code);
     }
 
@@ -1009,7 +1012,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             Mark(node, t.Guard);
         }
         node.Code = L.Block(code);
-        node.Text = $"{buf.Name}[{dim}] = {string.Join(" + ", grp.Select(t => TermText(t).Replace($"outer({Txt(t.F.Left!.Value)}, ", "(")))}";
+        node.Text = () => $"{buf.Name}[{dim}] = {string.Join(" + ", grp.Select(t => TermText(t).Replace($"outer({Txt(t.F.Left!.Value)}, ", "(")))}";
         created.Add(node);
         return node;
     }
@@ -1065,7 +1068,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         var ctx = new Ctx { K = k };
         var values = new List<L>();
         var stores = new List<L>();
-        phasePlan.AppendLine($"phase B: for each k of {dim}:");
+        phasePlan.Add(() => $"phase B: for each k of {dim}:");
         foreach (var o in group)
         {
             var v = Local(TT, "out_" + o.Spec.Target.Name);
@@ -1081,7 +1084,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             values.Add(L.Assign(v, sum));
             var target = L.ArrayAccess(o.Target, k);
             stores.Add(o.Mode == OutputMode.Assign ? L.Assign(target, v) : L.AddAssign(target, v));
-            phasePlan.AppendLine($"  {o.Spec.Target.Name}[k] {(o.Mode == OutputMode.Assign ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
+            phasePlan.Add(() => $"  {o.Spec.Target.Name}[k] {(o.Mode == OutputMode.Assign ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
         }
         return For(k, L.Constant(0), Dim(dim), L.Block(values.Concat(stores)));
     }
@@ -1097,7 +1100,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         }
         int slot = layout.ScalarSlot(o.Spec.Target.Name);
         var target = L.ArrayAccess(pScalars, L.Constant(slot));
-        phasePlan.AppendLine($"phase B: {o.Spec.Target.Name} {(o.Mode == OutputMode.Assign ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
+        phasePlan.Add(() => $"phase B: {o.Spec.Target.Name} {(o.Mode == OutputMode.Assign ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
         // The old value is in a local (loaded in the prologue); the new one is stored once.
         return o.Mode == OutputMode.Assign ? L.Assign(target, sum) : L.Assign(target, L.Add(o.Target, sum));
     }
