@@ -45,6 +45,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     readonly ParameterExpression pRowCoefs = L.Parameter(typeof(T[]), "rowCoefs");
     readonly ParameterExpression count = L.Variable(typeof(int), "count");
     int maxSources;
+    int nextId;
     readonly List<ParameterExpression> locals = [];
     readonly List<L> prologue = [];
     readonly Dictionary<string, ParameterExpression> scalarLocal = [];
@@ -297,7 +298,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     ScalarNode ScalarOf(Expr e)
     {
         if (nodes.TryGetValue(e, out var found)) return (ScalarNode)found;
-        var node = new ScalarNode { Expr = e, Local = Local(TT, "s" + created.Count) };
+        var node = new ScalarNode { Expr = e, Local = Local(TT, "s" + nextId++) };
         var deps = node.Deps;
         L value;
         switch (e)
@@ -371,7 +372,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             nodes[e] = node;
             return node; // an input: nothing to compute
         }
-        node = new VecNode { Expr = e, Buf = NewScratch("v" + created.Count, dim, null), Dim = dim };
+        node = new VecNode { Expr = e, Buf = NewScratch("v" + nextId++, dim, null), Dim = dim };
         var deps = node.Deps;
         switch (e)
         {
@@ -394,7 +395,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             }
             default:
             {
-                var k = Local(typeof(int), "k" + created.Count);
+                var k = Local(typeof(int), "k" + nextId++);
                 var ctx = new Ctx { K = k };
                 node.Code = For(k, L.Constant(0), Dim(dim), L.Assign(L.ArrayAccess(node.Buf, k), Elem(e, ctx, deps)));
                 break;
@@ -445,7 +446,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             nodes[e] = node;
             return node;
         }
-        node = new MatNode { Expr = e, Buf = NewScratch("m" + created.Count, rows, cols), Rows = rows, Cols = cols };
+        node = new MatNode { Expr = e, Buf = NewScratch("m" + nextId++, rows, cols), Rows = rows, Cols = cols };
         var deps = node.Deps;
         if (e is Expr.Call c && c.Item1.IsMatMul && c.Item2.All(x => ShapeOf(x) is Shape.Matrix))
         {
@@ -459,9 +460,9 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         }
         else
         {
-            var i = Local(typeof(int), "i" + created.Count);
-            var j = Local(typeof(int), "j" + created.Count);
-            var off = Local(typeof(int), "off" + created.Count);
+            var i = Local(typeof(int), "i" + nextId++);
+            var j = Local(typeof(int), "j" + nextId++);
+            var off = Local(typeof(int), "off" + nextId++);
             var ctx = new Ctx { I = i, J = j, RowOff = off, Rows = Dim(rows), Cols = Dim(cols) };
             var saved = inPhaseA;
             inPhaseA = true; // Phase A reads happen before any write: no snapshot needed
@@ -1002,7 +1003,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     VecNode Combination(List<Term> grp, Output o)
     {
         var dim = MatrixDims(o.Spec.Target.Shape).Cols;
-        var buf = NewScratch("comb" + created.Count, dim, null);
+        var buf = NewScratch("comb" + nextId++, dim, null);
         var code = new List<L> { L.Call(ClearRow, buf, L.Constant(0), Dim(dim)) };
         var node = new VecNode { Expr = Expr.NewNum(double.NaN), Buf = buf, Dim = dim };
         foreach (var t in grp)

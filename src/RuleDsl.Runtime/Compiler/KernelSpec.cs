@@ -68,6 +68,8 @@ public sealed class KernelLayout
     readonly List<Symbol> scalars = new();
     readonly List<Symbol> arrays = new();
     readonly List<string> dims = new();
+    // Per array slot: the dimension slots of its shape (-1: none), for a cheap length check per step.
+    readonly List<(int A, int B)> slotDims = new();
 
     public IReadOnlyList<Symbol> ScalarSymbols => scalars;
     public IReadOnlyList<Symbol> ArraySymbols => arrays;
@@ -85,8 +87,10 @@ public sealed class KernelLayout
         {
             arrayIndex[s.Name] = arrays.Count;
             arrays.Add(s);
-            foreach (var d in DimsOf(s.Shape))
+            var ds = DimsOf(s.Shape).ToArray();
+            foreach (var d in ds)
                 if (!dimIndex.ContainsKey(d)) { dimIndex[d] = dims.Count; dims.Add(d); }
+            slotDims.Add((dimIndex[ds[0]], ds.Length > 1 ? dimIndex[ds[1]] : -1));
         }
     }
 
@@ -109,12 +113,11 @@ public sealed class KernelLayout
         : throw new ArgumentException($"the kernel has no dimension named {dim}");
 
     /// <summary>Number of elements of an array slot under the given sizes.</summary>
-    public int LengthOf(int arraySlot, int[] sizes) => arrays[arraySlot].Shape switch
+    public int LengthOf(int arraySlot, int[] sizes)
     {
-        Shape.Vector v => sizes[dimIndex[v.Item]],
-        Shape.Matrix m => sizes[dimIndex[m.rows]] * sizes[dimIndex[m.cols]],
-        _ => 1,
-    };
+        var (a, b) = slotDims[arraySlot];
+        return b < 0 ? sizes[a] : sizes[a] * sizes[b];
+    }
 }
 
 /// <summary>
