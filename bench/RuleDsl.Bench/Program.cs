@@ -48,6 +48,7 @@ public static class Program
             AddLogger(BenchmarkDotNet.Loggers.ConsoleLogger.Default);
             AddColumnProvider(BenchmarkDotNet.Columns.DefaultColumnProviders.Instance);
             AddExporter(BenchmarkDotNet.Exporters.MarkdownExporter.GitHub);
+            AddDiagnoser(BenchmarkDotNet.Diagnosers.MemoryDiagnoser.Default);
             WithOptions(ConfigOptions.DisableOptimizationsValidator);
         }
     }

@@ -63,7 +63,7 @@ public static class KernelCompiler
         {
             return CompileResult<T>.Failure(e.Message);
         }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             // A bug or an IR shape the builder did not foresee: still a message, never a raw exception.
             return CompileResult<T>.Failure($"not supported: {e.Message} in rule {spec.Name}");

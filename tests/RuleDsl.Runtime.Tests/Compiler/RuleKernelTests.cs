@@ -190,6 +190,17 @@ public class RuleKernelTests
     }
 
     [Fact]
+    public void A_step_allocates_nothing()
+    {
+        var kernel = RuleKernels.Compile<double>(Pool(), StepKind.Weight, 3).Value;
+        var args = RandomEnv(kernel.Spec, 20, 30, 9).Args(kernel);
+        kernel.Step(args); // first step allocates the scratch buffers
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int k = 0; k < 10; k++) kernel.Step(args);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void Rule_kernels_have_no_dense_products()
     {
         foreach (var rule in All())
