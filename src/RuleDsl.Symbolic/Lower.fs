@@ -195,11 +195,14 @@ module Lower =
             match x with
             | Add ts -> ts.Length <= maxTerms && ts |> List.forall isMatrixE
             | _ -> false
+        // The number of terms distribution would make: a product of sums; past maxTerms the chain is
+        // kept with its sums (computed as general matrices: correct, just not rank one).
+        let total = xs |> List.fold (fun n x -> match x with Add ts when isMatrixSum x -> n * ts.Length | _ -> n) 1
         match xs |> List.tryFindIndex isMatrixSum with
-        | Some k ->
+        | Some k when total <= maxTerms ->
             let terms = match xs.[k] with Add ts -> ts | t -> [ t ]
             mkAdd [ for t in terms -> mkMatMul (xs |> List.mapi (fun i x -> if i = k then t else x)) ]
-        | None -> chain xs
+        | _ -> chain xs
 
     /// 4. a product without sums or scalar factors.
     and private chain (xs: Expr list) : Expr =

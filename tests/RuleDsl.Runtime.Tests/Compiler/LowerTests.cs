@@ -104,6 +104,21 @@ public class LowerTests
     }
 
     [Fact]
+    public void Distribution_stops_before_it_makes_too_many_terms()
+    {
+        // (5 terms) @ (5 terms) @ (5 terms) would be 125 products: kept as a chain of sums instead.
+        var s = Sym("S", Shape.NewMatrix("pre", "pre"));
+        Expr Five(Expr m, Expr o) => Sum([m, Expr.NewCall(Fn.Tanh, Microsoft.FSharp.Collections.ListModule.OfSeq([m])), m * m, N(2) * m, o]);
+        var e = MatMul(Five(E(W), Outer(E(YPost), E(YPre))), Five(E(s), Outer(E(EPre), E(YPre))), Five(E(s), Outer(E(YPre), E(EPre))));
+        var lowered = Lower.lower(e);
+        Assert.True(Lower.terms(lowered).Count() < 64);
+        var env = new Env(("post", 3), ("pre", 4));
+        var rng = new Random(3);
+        foreach (var x in new[] { W, s, YPost, YPre, EPre }) env.Random(x, rng);
+        Check.Close(env.Eval(lowered), env.Eval(e), 1e-12, "capped distribution");
+    }
+
+    [Fact]
     public void A_dense_product_is_kept_and_reported()
     {
         var e = MatMul(E(W), T(E(W)));
