@@ -1,7 +1,6 @@
 using System.Linq.Expressions;
 using System.Numerics;
 using System.Reflection;
-using System.Text;
 using Microsoft.FSharp.Collections;
 using RuleDsl.Symbolic;
 using L = System.Linq.Expressions.Expression;
@@ -16,9 +15,9 @@ namespace RuleDsl.Runtime.Compiler;
 /// elementwise vectors into scratch buffers. A node used only by terms whose scalar coefficient has a
 /// zero "cheap" part (θ_r = 0, a zero direction component) is not computed: it runs under a guard.</item>
 /// <item>Phase B: one loop over the rows of each matrix shape; in each row, every matrix output is
-/// updated while the row is in L1 (rank-one terms as vectorised row operations grouped by their
-/// right-hand vector, other elementwise terms as a generated loop), then the vector outputs in one
-/// loop per dimension, then the scalar outputs.</item>
+/// written once (RowOps.Combine of its active sources: rank-one groups chosen by a minimum vertex
+/// cover of left/right vectors, scaled rows of other matrices, its own old row), other elementwise
+/// terms as a generated loop; then the vector outputs in one loop per dimension, then the scalars.</item>
 /// </list>
 /// All reads in a step see the values from before the step: outputs that read another output's
 /// target run first, a target read transposed (or in a cycle) is read from a snapshot.
@@ -29,7 +28,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     static readonly MethodInfo PowMethod = typeof(Kernels).GetMethod("Pow", [TT, TT])!;
 
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
-    static readonly MethodInfo Axpy = Op("Axpy"), Scale = Op("Scale"), AddRow = Op("Add"), CopyRow = Op("Copy"),
+    static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"),
         ClearRow = Op("Clear"), DotRow = Op("Dot"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatTVec = Op("MatTVec"),
         MatMul = Op("MatMul"), CombineRow = Op("Combine"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
 
@@ -172,8 +171,6 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
 
     /// <summary>Print.text on one line (plans and messages are line oriented).</summary>
     static string Txt(Expr e) => string.Join(" ", Print.text(e).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-
-    static bool IsLeaf(Expr e) => e.IsNum || e.IsSym;
 
     static Expr MulOf(IReadOnlyList<Expr> fs) => fs.Count == 1 ? fs[0] : Expr.NewMul(ListModule.OfSeq(fs));
 
@@ -456,7 +453,6 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             deps.Add(left);
             deps.Add(right);
             node.Code = L.Call(MatMul, left.Buf, right.Buf, node.Buf, Dim(left.Rows), Dim(left.Cols), Dim(right.Cols));
-            dense.Add(Txt(e));
         }
         else
         {
