@@ -204,19 +204,19 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             case Expr.Call c when Builtins.isElementwise(c.Item1):
                 return Builtins.info(c.Item1).Linq!.Value.Invoke(ListModule.OfSeq(c.Item2.Select(x => Elem(x, ctx, deps))));
             case Expr.Call c when c.Item1.IsOuter && ctx.I is not null:
-            {
-                var a = VecOf(c.Item2[0]);
-                var b = VecOf(c.Item2[1]);
-                deps.Add(a);
-                deps.Add(b);
-                return L.Multiply(L.ArrayIndex(a.Buf, ctx.I), L.ArrayIndex(b.Buf, ctx.J!));
-            }
+                {
+                    var a = VecOf(c.Item2[0]);
+                    var b = VecOf(c.Item2[1]);
+                    deps.Add(a);
+                    deps.Add(b);
+                    return L.Multiply(L.ArrayIndex(a.Buf, ctx.I), L.ArrayIndex(b.Buf, ctx.J!));
+                }
             case Expr.Call c when c.Item1.IsTranspose && c.Item2[0] is Expr.Sym m && ctx.I is not null:
-            {
-                // M is cols × rows of the context: Mᵀ[i, j] = M[j, i]. Read from a snapshot if M is written.
-                var buf = MatrixSource(m.Item, transposed: true, deps);
-                return L.ArrayIndex(buf, L.Add(L.Multiply(ctx.J!, ctx.Rows!), ctx.I));
-            }
+                {
+                    // M is cols × rows of the context: Mᵀ[i, j] = M[j, i]. Read from a snapshot if M is written.
+                    var buf = MatrixSource(m.Item, transposed: true, deps);
+                    return L.ArrayIndex(buf, L.Add(L.Multiply(ctx.J!, ctx.Rows!), ctx.I));
+                }
         }
         if (shape is Shape.Vector && ctx.K is not null)
         {
@@ -281,7 +281,10 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         var buf = NewScratch("snap_" + m.Name, r, c);
         var node = new MatNode
         {
-            Expr = Expr.NewSym(m), Buf = buf, Rows = r, Cols = c,
+            Expr = Expr.NewSym(m),
+            Buf = buf,
+            Rows = r,
+            Cols = c,
             Code = L.Call(CopyRow, buf, L.Constant(0), ArrayOf(m), L.Constant(0), L.Multiply(Dim(r), Dim(c))),
             Text = () => $"snapshot of {m.Name} (written in this step, read transposed or in a cycle)",
         };
@@ -319,14 +322,14 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 value = Elem(c.Item2[0], Ctx.Scalar, deps);
                 break;
             case Expr.Call c when (c.Item1.IsDot || c.Item1.IsSumAll) && c.Item2.All(x => !ShapeOf(x).IsScalar):
-            {
-                var args = c.Item2.Select(x => FlatOf(x, deps)).ToArray();
-                var n = Length(ShapeOf(c.Item2[0]));
-                value = c.Item1.IsDot
-                    ? L.Call(DotRow, args[0], L.Constant(0), args[1], L.Constant(0), n)
-                    : L.Call(SumRow, args[0], L.Constant(0), n);
-                break;
-            }
+                {
+                    var args = c.Item2.Select(x => FlatOf(x, deps)).ToArray();
+                    var n = Length(ShapeOf(c.Item2[0]));
+                    value = c.Item1.IsDot
+                        ? L.Call(DotRow, args[0], L.Constant(0), args[1], L.Constant(0), n)
+                        : L.Call(SumRow, args[0], L.Constant(0), n);
+                    break;
+                }
             default:
                 throw NotSupported(e, "no scalar lowering");
         }
@@ -374,29 +377,29 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         switch (e)
         {
             case Expr.Call c when c.Item1.IsMatMul && c.Item2.Length > 2:
-            {
-                // m1 @ m2 @ … @ v = m1 @ (m2 @ … @ v)
-                var inner = VecOf(Expr.NewCall(Fn.MatMul, c.Item2.Tail));
-                node.Code = MatVecCode(node, c.Item2.Head, inner);
-                break;
-            }
+                {
+                    // m1 @ m2 @ … @ v = m1 @ (m2 @ … @ v)
+                    var inner = VecOf(Expr.NewCall(Fn.MatMul, c.Item2.Tail));
+                    node.Code = MatVecCode(node, c.Item2.Head, inner);
+                    break;
+                }
             case Expr.Call c when c.Item1.IsMatMul:
                 node.Code = MatVecCode(node, c.Item2[0], VecOf(c.Item2[1]));
                 break;
             case Expr.Call c when c.Item1.IsSoftmax || c.Item1.IsLogSoftmax:
-            {
-                var x = VecOf(c.Item2[0]);
-                deps.Add(x);
-                node.Code = L.Call(c.Item1.IsSoftmax ? Softmax : LogSoftmax, x.Buf, node.Buf, Dim(dim));
-                break;
-            }
+                {
+                    var x = VecOf(c.Item2[0]);
+                    deps.Add(x);
+                    node.Code = L.Call(c.Item1.IsSoftmax ? Softmax : LogSoftmax, x.Buf, node.Buf, Dim(dim));
+                    break;
+                }
             default:
-            {
-                var k = Local(typeof(int), "k" + nextId++);
-                var ctx = new Ctx { K = k };
-                node.Code = For(k, L.Constant(0), Dim(dim), L.Assign(L.ArrayAccess(node.Buf, k), Elem(e, ctx, deps)));
-                break;
-            }
+                {
+                    var k = Local(typeof(int), "k" + nextId++);
+                    var ctx = new Ctx { K = k };
+                    node.Code = For(k, L.Constant(0), Dim(dim), L.Assign(L.ArrayAccess(node.Buf, k), Elem(e, ctx, deps)));
+                    break;
+                }
         }
         node.Text = () => $"{(e is Expr.Call mv && mv.Item1.IsMatMul ? "matvec " : "")}{node.Buf.Name}[{dim}] = {Txt(e)}";
         created.Add(node);
@@ -412,23 +415,23 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         switch (m)
         {
             case Expr.Sym s:
-            {
-                var (r, c) = MatrixDims(s.Item.Shape);
-                (node.MvMatrix, node.MvTransposed, node.MvInput) = (s.Item, false, v);
-                return L.Call(MatVec, ArrayOf(s.Item), Dim(r), Dim(c), v.Buf, output);
-            }
+                {
+                    var (r, c) = MatrixDims(s.Item.Shape);
+                    (node.MvMatrix, node.MvTransposed, node.MvInput) = (s.Item, false, v);
+                    return L.Call(MatVec, ArrayOf(s.Item), Dim(r), Dim(c), v.Buf, output);
+                }
             case Expr.Call t when t.Item1.IsTranspose && t.Item2[0] is Expr.Sym s:
-            {
-                var (r, c) = MatrixDims(s.Item.Shape);
-                (node.MvMatrix, node.MvTransposed, node.MvInput) = (s.Item, true, v);
-                return L.Call(MatTVec, ArrayOf(s.Item), Dim(r), Dim(c), v.Buf, output);
-            }
+                {
+                    var (r, c) = MatrixDims(s.Item.Shape);
+                    (node.MvMatrix, node.MvTransposed, node.MvInput) = (s.Item, true, v);
+                    return L.Call(MatTVec, ArrayOf(s.Item), Dim(r), Dim(c), v.Buf, output);
+                }
             default:
-            {
-                var mat = MatOf(m);
-                deps.Add(mat);
-                return L.Call(MatVec, mat.Buf, Dim(mat.Rows), Dim(mat.Cols), v.Buf, output);
-            }
+                {
+                    var mat = MatOf(m);
+                    deps.Add(mat);
+                    return L.Call(MatVec, mat.Buf, Dim(mat.Rows), Dim(mat.Cols), v.Buf, output);
+                }
         }
     }
 

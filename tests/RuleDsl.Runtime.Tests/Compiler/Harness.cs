@@ -174,38 +174,38 @@ public sealed class RandomExpr(int seed)
         switch (s)
         {
             case Shape.Vector v:
-            {
-                var k = OtherDim();
-                return pick switch
                 {
-                    5 or 6 => Call(Fn.MatMul, Gen(Shape.NewMatrix(v.Item, k), d), Gen(Shape.NewVector(k), d)),
-                    7 => Call(Fn.MatMul, Gen(Shape.NewMatrix(v.Item, k), d), Gen(Shape.NewMatrix(k, OtherDimFor(out var k2)), d), Gen(Shape.NewVector(k2), d)),
-                    8 => Call(Fn.Softmax, Gen(s, d)),
-                    _ => Expr.NewMul(ListModule.OfSeq([Call(Fn.Dot, Gen(Shape.NewVector(k), d), Gen(Shape.NewVector(k), d)), Gen(s, d)])),
-                };
-            }
+                    var k = OtherDim();
+                    return pick switch
+                    {
+                        5 or 6 => Call(Fn.MatMul, Gen(Shape.NewMatrix(v.Item, k), d), Gen(Shape.NewVector(k), d)),
+                        7 => Call(Fn.MatMul, Gen(Shape.NewMatrix(v.Item, k), d), Gen(Shape.NewMatrix(k, OtherDimFor(out var k2)), d), Gen(Shape.NewVector(k2), d)),
+                        8 => Call(Fn.Softmax, Gen(s, d)),
+                        _ => Expr.NewMul(ListModule.OfSeq([Call(Fn.Dot, Gen(Shape.NewVector(k), d), Gen(Shape.NewVector(k), d)), Gen(s, d)])),
+                    };
+                }
             case Shape.Matrix m:
-            {
-                var k = OtherDim();
-                return pick switch
                 {
-                    5 => Call(Fn.Outer, Gen(Shape.NewVector(m.rows), d), Gen(Shape.NewVector(m.cols), d)),
-                    6 => Call(Fn.Transpose, Gen(Shape.NewMatrix(m.cols, m.rows), d)),
-                    7 => Call(Fn.MatMul, Gen(Shape.NewMatrix(m.rows, k), d), Gen(Shape.NewMatrix(k, m.cols), d)),
-                    8 => Call(Fn.MatMul, Call(Fn.Outer, Gen(Shape.NewVector(m.rows), d), Gen(Shape.NewVector(k), d)),
-                        Gen(Shape.NewMatrix(k, OtherDimFor(out var k2)), d), Call(Fn.Outer, Gen(Shape.NewVector(k2), d), Gen(Shape.NewVector(m.cols), d))),
-                    _ => Call(Fn.MatMul, Gen(Shape.NewMatrix(m.rows, k), d), Call(Fn.Outer, Gen(Shape.NewVector(k), d), Gen(Shape.NewVector(m.cols), d))),
-                };
-            }
+                    var k = OtherDim();
+                    return pick switch
+                    {
+                        5 => Call(Fn.Outer, Gen(Shape.NewVector(m.rows), d), Gen(Shape.NewVector(m.cols), d)),
+                        6 => Call(Fn.Transpose, Gen(Shape.NewMatrix(m.cols, m.rows), d)),
+                        7 => Call(Fn.MatMul, Gen(Shape.NewMatrix(m.rows, k), d), Gen(Shape.NewMatrix(k, m.cols), d)),
+                        8 => Call(Fn.MatMul, Call(Fn.Outer, Gen(Shape.NewVector(m.rows), d), Gen(Shape.NewVector(k), d)),
+                            Gen(Shape.NewMatrix(k, OtherDimFor(out var k2)), d), Call(Fn.Outer, Gen(Shape.NewVector(k2), d), Gen(Shape.NewVector(m.cols), d))),
+                        _ => Call(Fn.MatMul, Gen(Shape.NewMatrix(m.rows, k), d), Call(Fn.Outer, Gen(Shape.NewVector(k), d), Gen(Shape.NewVector(m.cols), d))),
+                    };
+                }
             default:
-            {
-                var sh = rng.Next(3) switch { 0 => Shape.NewVector(OtherDim()), 1 => Shape.NewMatrix(OtherDim(), OtherDim()), _ => Shape.NewVector(OtherDim()) };
-                return pick switch
                 {
-                    5 or 6 or 7 => Call(Fn.Dot, Gen(sh, d), Gen(sh, d)),
-                    _ => Call(Fn.SumAll, Gen(sh, d)),
-                };
-            }
+                    var sh = rng.Next(3) switch { 0 => Shape.NewVector(OtherDim()), 1 => Shape.NewMatrix(OtherDim(), OtherDim()), _ => Shape.NewVector(OtherDim()) };
+                    return pick switch
+                    {
+                        5 or 6 or 7 => Call(Fn.Dot, Gen(sh, d), Gen(sh, d)),
+                        _ => Call(Fn.SumAll, Gen(sh, d)),
+                    };
+                }
         }
     }
 
