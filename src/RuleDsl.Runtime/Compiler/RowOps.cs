@@ -1,0 +1,288 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace RuleDsl.Runtime.Compiler;
+
+/// <summary>
+/// The vector primitives compiled kernels call on one matrix row (or one vector) at a time:
+/// a row is in L1 while several of these run over it, so a step still makes one pass over memory.
+/// SIMD via <see cref="Vector{T}"/>; every method checks its ranges once, then runs unchecked.
+/// AggressiveOptimization: fully optimised from the first call (no tier-0 code in the first steps).
+/// </summary>
+public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    static void Check(T[] a, int off, int n)
+    {
+        if ((uint)off > (uint)a.Length || (uint)n > (uint)(a.Length - off))
+            throw new ArgumentOutOfRangeException(nameof(n), $"range [{off}, {off + n}) outside a buffer of {a.Length}");
+    }
+
+    /// <summary>dst[dOff + j] += c · x[xOff + j], j &lt; n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Axpy(T[] dst, int dOff, T c, T[] x, int xOff, int n)
+    {
+        Check(dst, dOff, n);
+        Check(x, xOff, n);
+        ref T d = ref MemoryMarshal.GetArrayDataReference(dst);
+        ref T s = ref MemoryMarshal.GetArrayDataReference(x);
+        d = ref Unsafe.Add(ref d, dOff);
+        s = ref Unsafe.Add(ref s, xOff);
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            var vc = new Vector<T>(c);
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                var r = Vector.LoadUnsafe(ref d, (nuint)j) + vc * Vector.LoadUnsafe(ref s, (nuint)j);
+                r.StoreUnsafe(ref d, (nuint)j);
+            }
+        }
+        for (; j < n; j++) Unsafe.Add(ref d, j) += c * Unsafe.Add(ref s, j);
+    }
+
+    /// <summary>dst[dOff + j] = c · dst[dOff + j].</summary>
+    /// <summary>
+    /// dst[dOff + j] = keep · dst[dOff + j] + Σ_{k &lt; count} coefs[k] · srcs[k][offs[k] + j] in one pass
+    /// over dst per four sources (dst is not read when <paramref name="readDst"/> is false: assignment).
+    /// The compiled step lists only the active terms of a row here, so a zero term costs nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Combine(T[] dst, int dOff, bool readDst, T keep, T[][] srcs, int[] offs, T[] coefs, int count, int n)
+    {
+        Check(dst, dOff, n);
+        if ((uint)count > (uint)srcs.Length || count > offs.Length || count > coefs.Length)
+            throw new ArgumentOutOfRangeException(nameof(count));
+        for (int k = 0; k < count; k++) Check(srcs[k], offs[k], n);
+        if (count == 0)
+        {
+            if (!readDst) Array.Clear(dst, dOff, n);
+            else if (keep != T.One) Scale(dst, dOff, keep, n);
+            return;
+        }
+        ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), dOff);
+        for (int k0 = 0; k0 < count; k0 += 4)
+        {
+            int m = Math.Min(4, count - k0);
+            bool first = k0 == 0;
+            T kp = first ? keep : T.One;
+            bool read = !first || readDst;
+            // Unused slots point at the first source with a zero coefficient.
+            ref T s0 = ref Src(srcs, offs, k0);
+            ref T s1 = ref Src(srcs, offs, m > 1 ? k0 + 1 : k0);
+            ref T s2 = ref Src(srcs, offs, m > 2 ? k0 + 2 : k0);
+            ref T s3 = ref Src(srcs, offs, m > 3 ? k0 + 3 : k0);
+            T c0 = coefs[k0], c1 = m > 1 ? coefs[k0 + 1] : T.Zero, c2 = m > 2 ? coefs[k0 + 2] : T.Zero, c3 = m > 3 ? coefs[k0 + 3] : T.Zero;
+            if (read)
+            {
+                if (kp == T.One) Pass<Yes, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+                else Pass<Yes, Yes>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+            }
+            else Pass<No, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+        }
+    }
+
+    interface IFlag { static abstract bool On { get; } }
+    struct Yes : IFlag { public static bool On => true; }
+    struct No : IFlag { public static bool On => false; }
+
+    // One pass over dst with m ≤ 4 sources; the flags and m are constants per specialisation, so each
+    // loop body is straight-line code (the JIT folds the generic flags, the switch picks the body).
+    static void Pass<TRead, TScale>(ref T d, T kp, ref T s0, ref T s1, ref T s2, ref T s3, T c0, T c1, T c2, T c3, int m, int n)
+        where TRead : struct, IFlag where TScale : struct, IFlag
+    {
+        switch (m)
+        {
+            case 1: Loop<TRead, TScale, No, No, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, n); break;
+            case 2: Loop<TRead, TScale, Yes, No, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, n); break;
+            case 3: Loop<TRead, TScale, Yes, Yes, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, n); break;
+            default: Loop<TRead, TScale, Yes, Yes, Yes>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, n); break;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Loop<TRead, TScale, T1, T2, T3>(ref T d, T kp, ref T s0, ref T s1, ref T s2, ref T s3, T c0, T c1, T c2, T c3, int n)
+        where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
+    {
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            var v0 = new Vector<T>(c0);
+            var v1 = new Vector<T>(c1);
+            var v2 = new Vector<T>(c2);
+            var v3 = new Vector<T>(c3);
+            var vk = new Vector<T>(kp);
+            int w = Vector<T>.Count;
+            for (; j <= n - w; j += w)
+            {
+                var acc = v0 * Vector.LoadUnsafe(ref s0, (nuint)j);
+                if (T1.On) acc += v1 * Vector.LoadUnsafe(ref s1, (nuint)j);
+                if (T2.On) acc += v2 * Vector.LoadUnsafe(ref s2, (nuint)j);
+                if (T3.On) acc += v3 * Vector.LoadUnsafe(ref s3, (nuint)j);
+                if (TRead.On) acc += TScale.On ? vk * Vector.LoadUnsafe(ref d, (nuint)j) : Vector.LoadUnsafe(ref d, (nuint)j);
+                acc.StoreUnsafe(ref d, (nuint)j);
+            }
+        }
+        for (; j < n; j++)
+        {
+            T acc = c0 * Unsafe.Add(ref s0, j);
+            if (T1.On) acc += c1 * Unsafe.Add(ref s1, j);
+            if (T2.On) acc += c2 * Unsafe.Add(ref s2, j);
+            if (T3.On) acc += c3 * Unsafe.Add(ref s3, j);
+            if (TRead.On) acc += TScale.On ? kp * Unsafe.Add(ref d, j) : Unsafe.Add(ref d, j);
+            Unsafe.Add(ref d, j) = acc;
+        }
+    }
+
+    static ref T Src(T[][] srcs, int[] offs, int k) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(srcs[k]), offs[k]);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Scale(T[] dst, int dOff, T c, int n)
+    {
+        Check(dst, dOff, n);
+        ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), dOff);
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            var vc = new Vector<T>(c);
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                (vc * Vector.LoadUnsafe(ref d, (nuint)j)).StoreUnsafe(ref d, (nuint)j);
+        }
+        for (; j < n; j++) Unsafe.Add(ref d, j) *= c;
+    }
+
+    /// <summary>dst[dOff + j] += x[xOff + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Add(T[] dst, int dOff, T[] x, int xOff, int n)
+    {
+        Check(dst, dOff, n);
+        Check(x, xOff, n);
+        ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), dOff);
+        ref T s = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(x), xOff);
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+                (Vector.LoadUnsafe(ref d, (nuint)j) + Vector.LoadUnsafe(ref s, (nuint)j)).StoreUnsafe(ref d, (nuint)j);
+        }
+        for (; j < n; j++) Unsafe.Add(ref d, j) += Unsafe.Add(ref s, j);
+    }
+
+    /// <summary>dst[dOff + j] = x[xOff + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Copy(T[] dst, int dOff, T[] x, int xOff, int n)
+    {
+        Check(dst, dOff, n);
+        Check(x, xOff, n);
+        Array.Copy(x, xOff, dst, dOff, n);
+    }
+
+    /// <summary>dst[dOff + j] = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Clear(T[] dst, int dOff, int n)
+    {
+        Check(dst, dOff, n);
+        Array.Clear(dst, dOff, n);
+    }
+
+    /// <summary>Σ_j a[aOff + j] · b[bOff + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static T Dot(T[] a, int aOff, T[] b, int bOff, int n)
+    {
+        Check(a, aOff, n);
+        Check(b, bOff, n);
+        ref T x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), aOff);
+        ref T y = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(b), bOff);
+        int j = 0;
+        T sum = T.Zero;
+        if (Vector.IsHardwareAccelerated && n >= 2 * Vector<T>.Count)
+        {
+            // Two accumulators hide the add latency.
+            var s0 = Vector<T>.Zero;
+            var s1 = Vector<T>.Zero;
+            int w = Vector<T>.Count;
+            for (; j <= n - 2 * w; j += 2 * w)
+            {
+                s0 += Vector.LoadUnsafe(ref x, (nuint)j) * Vector.LoadUnsafe(ref y, (nuint)j);
+                s1 += Vector.LoadUnsafe(ref x, (nuint)(j + w)) * Vector.LoadUnsafe(ref y, (nuint)(j + w));
+            }
+            sum = Vector.Sum(s0 + s1);
+        }
+        for (; j < n; j++) sum += Unsafe.Add(ref x, j) * Unsafe.Add(ref y, j);
+        return sum;
+    }
+
+    /// <summary>Σ_j a[aOff + j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static T Sum(T[] a, int aOff, int n)
+    {
+        Check(a, aOff, n);
+        ref T x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), aOff);
+        int j = 0;
+        T sum = T.Zero;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            var s0 = Vector<T>.Zero;
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count) s0 += Vector.LoadUnsafe(ref x, (nuint)j);
+            sum = Vector.Sum(s0);
+        }
+        for (; j < n; j++) sum += Unsafe.Add(ref x, j);
+        return sum;
+    }
+
+    /// <summary>y = M x for a row-major rows × cols matrix M.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatVec(T[] m, int rows, int cols, T[] x, T[] y)
+    {
+        Check(m, 0, rows * cols);
+        Check(x, 0, cols);
+        Check(y, 0, rows);
+        for (int i = 0; i < rows; i++) y[i] = Dot(m, i * cols, x, 0, cols);
+    }
+
+    /// <summary>y = Mᵀ x for a row-major rows × cols matrix M (row by row: contiguous reads).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatTVec(T[] m, int rows, int cols, T[] x, T[] y)
+    {
+        Check(m, 0, rows * cols);
+        Check(x, 0, rows);
+        Check(y, 0, cols);
+        Array.Clear(y, 0, cols);
+        for (int i = 0; i < rows; i++) Axpy(y, 0, x[i], m, i * cols, cols);
+    }
+
+    /// <summary>C = A B, A rows × inner, B inner × cols, all row-major (i-k-j order). O(n³).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatMul(T[] a, T[] b, T[] c, int rows, int inner, int cols)
+    {
+        Check(a, 0, rows * inner);
+        Check(b, 0, inner * cols);
+        Check(c, 0, rows * cols);
+        Array.Clear(c, 0, rows * cols);
+        for (int i = 0; i < rows; i++)
+            for (int k = 0; k < inner; k++)
+                Axpy(c, i * cols, a[i * inner + k], b, k * cols, cols);
+    }
+
+    /// <summary>softmax over x[0..n) into y, as the interpreter computes it (max-shifted).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Softmax(T[] x, T[] y, int n)
+    {
+        Check(x, 0, n);
+        Check(y, 0, n);
+        T m = T.NegativeInfinity;
+        for (int k = 0; k < n; k++) m = T.Max(m, x[k]);
+        T s = T.Zero;
+        for (int k = 0; k < n; k++) { y[k] = T.Exp(x[k] - m); s += y[k]; }
+        for (int k = 0; k < n; k++) y[k] /= s;
+    }
+
+    /// <summary>log softmax, as the interpreter computes it (log of the softmax).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void LogSoftmax(T[] x, T[] y, int n)
+    {
+        Softmax(x, y, n);
+        for (int k = 0; k < n; k++) y[k] = T.Log(y[k]);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using System.Numerics;
+using Microsoft.FSharp.Core;
+using RuleDsl.Semantics;
+using RuleDsl.Symbolic;
+
+namespace RuleDsl.Runtime.Compiler;
+
+/// <summary>
+/// Kernels for a checked <see cref="Rule"/>, with forward-mode tangents for D directions.
+/// <para>Naming (how the caller finds its buffers in <see cref="KernelArgs{T}"/>): the tangent of a symbol
+/// X in direction d is the symbol <c>δX#d</c> of X's shape (<see cref="Tangent"/>). So the direction's
+/// component for θ_r is the scalar <c>δtheta[r]#d</c>, the weight tangent U_d is <c>δW#d</c>, and the
+/// state tangents the network supplies are <c>δy_pre#d</c>, <c>δe_post#d</c>, ….</para>
+/// </summary>
+public static class RuleKernels
+{
+    /// <summary>The tangent of <paramref name="s"/> in direction <paramref name="d"/> (0-based): δs#d.</summary>
+    public static Symbol Tangent(Symbol s, int d) => new($"δ{s.Name}#{d}", s.Shape);
+
+    /// <summary>What a step kernel updates.</summary>
+    public enum StepKind
+    {
+        /// <summary>W += ΔW and, per direction d, δW#d += (tangent of ΔW in direction d).</summary>
+        Weight,
+        /// <summary>Every trace E ← Next(E) and, per direction d, δE#d ← (tangent of Next in direction d).</summary>
+        Traces,
+    }
+
+    /// <summary>
+    /// The symbols whose tangents are carried: parameters, the weight, traces, and every input not named
+    /// in <paramref name="constantInputs"/> (e.g. dt: an input with no sensitivity to θ).
+    /// </summary>
+    public static IReadOnlyList<Symbol> Differentiable(Rule rule, IEnumerable<string>? constantInputs = null)
+    {
+        var constant = new HashSet<string>(constantInputs ?? []);
+        var list = new List<Symbol>();
+        void Add(Symbol s)
+        {
+            if (!constant.Contains(s.Name) && !list.Contains(s)) list.Add(s);
+        }
+        foreach (var p in rule.Params) Add(p.Symbol);
+        Add(rule.Weight);
+        foreach (var t in rule.Traces) Add(t.Symbol);
+        foreach (var s in rule.Inputs) Add(s);
+        return list;
+    }
+
+    /// <summary>The tangent of e in direction d (Differentiate.forward with s ↦ δs#d for each differentiable s).</summary>
+    public static Expr TangentOf(Expr e, IReadOnlyList<Symbol> differentiable, int d)
+    {
+        var set = differentiable.ToHashSet();
+        var f = FuncConvert.FromFunc<Symbol, FSharpOption<Expr>?>(s =>
+            set.Contains(s) ? FSharpOption<Expr>.Some(Expr.NewSym(Tangent(s, d))) : FSharpOption<Expr>.None);
+        return Differentiate.forward(f, e);
+    }
+
+    /// <summary>The spec of a rule's step with <paramref name="directions"/> tangent directions.</summary>
+    public static KernelSpec Spec(Rule rule, StepKind kind, int directions, IEnumerable<string>? constantInputs = null)
+    {
+        if (directions < 0) throw new ArgumentOutOfRangeException(nameof(directions));
+        var diff = Differentiable(rule, constantInputs);
+        var inputs = new List<Symbol>();
+        void Add(Symbol s)
+        {
+            if (!inputs.Contains(s)) inputs.Add(s);
+        }
+        foreach (var p in rule.Params) Add(p.Symbol);
+        foreach (var s in rule.Inputs) Add(s);
+        Add(rule.Weight);
+        foreach (var t in rule.Traces) Add(t.Symbol);
+        for (int d = 0; d < directions; d++)
+            foreach (var s in diff) Add(Tangent(s, d));
+
+        var outputs = new List<KernelOutput>();
+        if (kind == StepKind.Weight)
+        {
+            outputs.Add(new KernelOutput("ΔW", rule.Update, OutputMode.Accumulate, rule.Weight));
+            for (int d = 0; d < directions; d++)
+                outputs.Add(new KernelOutput($"tangent {d} of ΔW", TangentOf(rule.Update, diff, d), OutputMode.Accumulate, Tangent(rule.Weight, d)));
+        }
+        else
+        {
+            foreach (var t in rule.Traces)
+            {
+                outputs.Add(new KernelOutput($"{t.Symbol.Name} next", t.Next, OutputMode.Assign, t.Symbol));
+                for (int d = 0; d < directions; d++)
+                    outputs.Add(new KernelOutput($"tangent {d} of {t.Symbol.Name} next", TangentOf(t.Next, diff, d), OutputMode.Assign, Tangent(t.Symbol, d)));
+            }
+        }
+        return new KernelSpec(rule.Name, inputs, outputs);
+    }
+
+    static readonly ConcurrentDictionary<(Rule, StepKind, int, string, Type, CompilerBackend), object> Cache = new();
+
+    /// <summary>
+    /// The compiled step of a rule (cached per process by rule, kind, directions, constants, precision).
+    /// T is double, or float for single precision.
+    /// </summary>
+    public static CompileResult<T> Compile<T>(Rule rule, StepKind kind, int directions,
+        IEnumerable<string>? constantInputs = null, CompilerBackend? backend = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var constants = string.Join(",", (constantInputs ?? []).Order());
+        var b = backend ?? KernelCompiler.DefaultBackend;
+        var lazy = (Lazy<CompileResult<T>>)Cache.GetOrAdd((rule, kind, directions, constants, typeof(T), b),
+            _ => new Lazy<CompileResult<T>>(() =>
+            {
+                KernelSpec spec;
+                try
+                {
+                    spec = Spec(rule, kind, directions, constantInputs);
+                }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+                {
+                    return CompileResult<T>.Failure($"not supported: {e.Message} in rule {rule.Name}");
+                }
+                return KernelCompiler.Compile<T>(spec, b);
+            }));
+        return lazy.Value;
+    }
+}
