@@ -170,7 +170,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         s is Shape.Vector v ? v.Item : throw new InvalidOperationException($"{s} is not a vector");
 
     /// <summary>Print.text on one line (plans and messages are line oriented).</summary>
-    static string Txt(Expr e) => string.Join(" ", Print.text(e).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    static string Txt(Expr e) => string.Join(" ", Print.Text(e).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     static Expr MulOf(IReadOnlyList<Expr> fs) => fs.Count == 1 ? fs[0] : Expr.NewMul(ListModule.OfSeq(fs));
 
@@ -1022,7 +1022,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     string TermText(Term t)
     {
         var parts = new List<string>();
-        parts.AddRange(t.F.Scalars.Select(Print.text));
+        parts.AddRange(t.F.Scalars.Select(Print.Text));
         if (t.F.Left is not null) parts.Add($"outer({Txt(t.F.Left.Value)}, {Txt(t.F.Right!.Value)})");
         if (t.F.Body is not null) parts.Add(Txt(t.F.Body.Value));
         var text = string.Join(" * ", parts);

@@ -88,6 +88,10 @@ public static class RuleKernels
                     outputs.Add(new KernelOutput($"tangent {d} of {t.Symbol.Name} next", TangentOf(t.Next, diff, d), OutputMode.Assign, Tangent(t.Symbol, d)));
             }
         }
+        // The simplifier may write a constant vector as c · ones_<dim>: such a symbol is an input too.
+        foreach (var o in outputs)
+            foreach (var s in ExprModule.symbols(o.Value))
+                if (s.Name.StartsWith("ones_", StringComparison.Ordinal)) Add(s);
         return new KernelSpec(rule.Name, inputs, outputs);
     }
 

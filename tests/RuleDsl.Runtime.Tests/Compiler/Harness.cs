@@ -15,6 +15,8 @@ public sealed class Env
     public Env(params (string Dim, int Size)[] sizes)
     {
         foreach (var (d, n) in sizes) Sizes[d] = n;
+        // ones_<dim>: the simplifier writes a constant vector as c · ones_<dim>; the runtime binds ones.
+        foreach (var (d, n) in sizes) Set(new Symbol("ones_" + d, Shape.NewVector(d)), Enumerable.Repeat(1.0, n).ToArray());
     }
 
     public int Length(Shape s) => s switch
