@@ -82,7 +82,7 @@ module Experiment =
           f "estimator" (Word [ "exact"; "projections" ]) (Some "exact") "meta-gradient: exact tangents (one per θ) or random projections"
           f "projections" (Int 1) (Some "2") "random directions per meta-step (estimator = projections)"
           f "on_divergence" (Word [ "skip"; "reduce"; "stop" ]) (Some "skip") "when an episode diverges: skip its meta-step, also halve the meta step, or stop"
-          f "backend" (Word [ "compiled"; "interpreter" ]) (Some "compiled") "how equations run: compiled kernels or the reference interpreter"
+          f "backend" (Word [ "simd"; "compiled"; "interpreter" ]) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Compiler), plain compiled kernels (Engine/Compiled) or the reference interpreter"
           f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
 
     /// The settings an experiment file may give: (key, default, meaning).

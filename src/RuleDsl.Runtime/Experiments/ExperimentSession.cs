@@ -35,7 +35,12 @@ public sealed class ExperimentSession
         _text = experimentText;
     }
 
-    public IKernelBackend Backend() => Spec.Backend == "interpreter" ? new InterpretedBackend() : new CompiledBackend();
+    public IKernelBackend Backend() => Spec.Backend switch
+    {
+        "interpreter" => new InterpretedBackend(),
+        "compiled" => new CompiledBackend(),
+        _ => new SpecBackend(),
+    };
 
     public MetaSettings MetaSettings() => new(
         Episodes: Spec.Episodes,

@@ -25,10 +25,18 @@ public class FeedforwardGradientTests
     static readonly int[] Layers = [6, 5, 4, 3];
     static readonly FeedforwardModel Model = FeedforwardModelModule.standard(10.0);
 
-    static IReadOnlyList<GradientCheckRow> Check(Rule rule, string feedback, double[] theta)
+    public static IKernelBackend BackendNamed(string name) => name switch
+    {
+        "interpreter" => new InterpretedBackend(),
+        "compiled" => new RuleDsl.Runtime.Engine.Compiled.CompiledBackend(),
+        "simd" => new RuleDsl.Runtime.Engine.Compiled.SpecBackend(),
+        _ => throw new ArgumentException(name),
+    };
+
+    static IReadOnlyList<GradientCheckRow> Check(Rule rule, string feedback, double[] theta, string backend = "interpreter")
     {
         var learner = new FeedforwardLearner(new FeedforwardConfig(Layers, feedback), Model, rule,
-            new RandomTask(6, 3, train: 9, query: 6), new InterpretedBackend(), seed: 3);
+            new RandomTask(6, 3, train: 9, query: 6), BackendNamed(backend), seed: 3);
         return GradientCheck.Run(learner, theta, rule.Params.Select(p => p.Symbol.Name).ToArray(), episode: 2);
     }
 
@@ -50,12 +58,22 @@ public class FeedforwardGradientTests
     public void Bio_meta_gradient_matches_finite_differences() =>
         AssertAllPass(Check(TestRules.Bio(), "fa", [0.5, 0.2, 0.1]));
 
-    [Fact]
-    public void Pool_meta_gradient_matches_finite_differences_for_all_ten_terms()
+    [Theory]
+    [InlineData("interpreter")]
+    [InlineData("compiled")]
+    [InlineData("simd")]
+    public void Pool_meta_gradient_matches_finite_differences_for_all_ten_terms(string backend)
     {
         double[] theta = [0.5, 0.05, 0.1, 0.05, 0.02, 0.03, 0.04, 0.05, 0.06, 0.1];
-        AssertAllPass(Check(TestRules.PoolRule(), "fa", theta));
+        AssertAllPass(Check(TestRules.PoolRule(), "fa", theta, backend));
     }
+
+    [Theory]
+    [InlineData("compiled", "bp")]
+    [InlineData("simd", "bp")]
+    [InlineData("simd", "dfa")]
+    public void Compiled_backends_give_the_exact_meta_gradient(string backend, string feedback) =>
+        AssertAllPass(Check(TestRules.Bio(), feedback, [0.5, 0.2, 0.1], backend));
 
     [Fact]
     public void Learning_with_F0_lowers_the_query_loss_of_a_fresh_network()

@@ -66,16 +66,19 @@ public class RecurrentGradientTests
         Clamped: [(5, 1.0)]);
     static readonly RecurrentModel Model = RecurrentModelModule.standard(0.01, 0.03, 0.5, 0.75);
 
-    static RecurrentLearner Learner(Rule rule) =>
-        new(Config, Model, rule, new CueTask(steps: 10), new InterpretedBackend(), seed: 5);
+    static RecurrentLearner Learner(Rule rule, string backend = "interpreter") =>
+        new(Config, Model, rule, new CueTask(steps: 10), FeedforwardGradientTests.BackendNamed(backend), seed: 5);
 
-    [Fact]
-    public void Neo_hebbian_3x3_meta_gradient_matches_finite_differences()
+    [Theory]
+    [InlineData("interpreter")]
+    [InlineData("compiled")]
+    [InlineData("simd")]
+    public void Neo_hebbian_3x3_meta_gradient_matches_finite_differences(string backend)
     {
         var rule = RecurrentRules.NeoHebbian(3, eta: 5.0);
         var rng = new Random(11);
         var theta = Enumerable.Range(0, 9).Select(_ => rng.NextDouble() - 0.5).ToArray();
-        var rows = GradientCheck.Run(Learner(rule), theta, rule.Params.Select(p => p.Symbol.Name).ToArray(), episode: 1);
+        var rows = GradientCheck.Run(Learner(rule, backend), theta, rule.Params.Select(p => p.Symbol.Name).ToArray(), episode: 1);
         foreach (var r in rows)
             Assert.True(r.Pass, $"{r.Name}: tangent {r.Tangent:G10} vs finite difference {r.FiniteDifference:G10} (relative error {r.RelativeError:G3})");
         Assert.Contains(rows, r => Math.Abs(r.Tangent) > 1e-6);
