@@ -73,6 +73,8 @@ public sealed class NetworkStep
             double scale = s.Name.StartsWith('δ') ? 0.01 : s.Name.Contains('W') || s.Name == "E" ? Math.Sqrt(6.0 / (post + pre)) : s.Name.StartsWith('e') ? 0.1 : 1.0;
             bool positive = s.Name is "y_pre" or "y_post" or "r";
             for (int q = 0; q < x.Length; q++) x[q] = positive ? scale * rng.NextDouble() : scale * (2 * rng.NextDouble() - 1);
+            // ones_<dim>: the simplifier writes a constant vector as c · ones_<dim>.
+            if (s.Name.StartsWith("ones_", StringComparison.Ordinal)) Array.Fill(x, 1.0);
         }
         foreach (var s in k.Layout.ScalarSymbols) a.Set(s.Name, 0.01 * (2 * rng.NextDouble() - 1));
         if (k.Layout.TryScalar("dt", out _)) a.Set("dt", 0.1);
