@@ -63,7 +63,28 @@ public sealed class FeedforwardLearner : IInnerLoop
     /// <summary>The kernels of one learner: each equation and its tangent, compiled once.</summary>
     sealed class Kernels
     {
-        public readonly IKernel Z, Y, YOut, DZ, DZFirst, DY, DYOut, EOut, DEOut, Fb, DFb, Syn, DSyn, Upd, DUpd, DUpdFirst, Loss, DLoss, FbBp, Orth;
+        public readonly IKernel Z, Y, YOut, DZ, DZFirst, DY, DYOut, EOut, DEOut, Fb, DFb, Syn, DSyn, Loss, DLoss, FbBp, Orth;
+        readonly System.Collections.Concurrent.ConcurrentDictionary<(int, bool), IKernel> _updates = new();
+        readonly Rule _rule;
+        readonly IKernelBackend _backend;
+        readonly string[] _all;
+        readonly Expr _tangent, _tangentFirst;
+
+        /// <summary>The weight update and its tangents along all D directions as one kernel, so the
+        /// step makes one pass over W and the U_d (tangent symbols of direction d are named δX#d).
+        /// Compiled once per D; the first layer's variant has no δy_pre (the input is fixed).</summary>
+        public IKernel Update(int directions, bool firstLayer) => _updates.GetOrAdd((directions, firstLayer), key =>
+        {
+            var (d, first) = key;
+            var outputs = new List<KernelOutput> { new(_rule.Weight, _rule.Update, true) };
+            var tangent = first ? _tangentFirst : _tangent;
+            var deltas = ExprModule.symbols(tangent).Where(x => x.Name.StartsWith('δ')).Select(x => x.Name).Distinct().ToList();
+            var tw = Differentiate.tangentSymbol(_rule.Weight);
+            for (int k = 0; k < d; k++)
+                outputs.Add(new KernelOutput(new Symbol($"{tw.Name}#{k}", tw.Shape),
+                    Rename(tangent, deltas.ToDictionary(n => n, n => $"{n}#{k}")), true));
+            return _backend.Compile(first ? $"update_1[{d}]" : $"update[{d}]", outputs);
+        });
 
         public Kernels(FeedforwardModel m, Rule rule, string mode, IKernelBackend backend)
         {
@@ -85,11 +106,11 @@ public sealed class FeedforwardLearner : IInnerLoop
             Syn = K("e0", Set("e_pre", Vec("pre"), syn));
             DSyn = K("δe0", Set("δe_pre", Vec("pre"), Tangent(syn, "e_post", "e_out", "W")));
             var w = rule.Weight;
-            Upd = K("update", new KernelOutput(w, rule.Update, true));
-            var tw = Differentiate.tangentSymbol(w);
-            string[] all = ["W", "y_pre", "y_post", "e_pre", "e_post", "z_post", .. thetas.Select(t => t.Name)];
-            DUpd = K("δupdate", new KernelOutput(tw, Tangent(rule.Update, all), true));
-            DUpdFirst = K("δupdate_1", new KernelOutput(tw, Tangent(rule.Update, all.Where(n => n != "y_pre").ToArray()), true));
+            _rule = rule;
+            _backend = backend;
+            _all = ["W", "y_pre", "y_post", "e_pre", "e_post", "z_post", .. thetas.Select(t => t.Name)];
+            _tangent = Tangent(rule.Update, _all);
+            _tangentFirst = Tangent(rule.Update, _all.Where(n => n != "y_pre").ToArray());
             Loss = K("loss", Set("L", Shape.Scalar, m.Loss));
             DLoss = K("δloss", Set("δL", Shape.Scalar, Tangent(m.Loss, "z_post")));
             FbBp = K("feedback_bp", Set("e_pre_bp", Vec("pre"), Rename(m.Feedback["bp"], new Dictionary<string, string> { ["e_post"] = "e_post_bp" })));
@@ -137,9 +158,12 @@ public sealed class FeedforwardLearner : IInnerLoop
             V = Enumerable.Range(0, D).Select(_ => rule.Params.Select(_ => Tensor.Scalar()).ToArray()).ToArray();
         }
 
-        /// <summary>What the equations of layer <paramref name="l"/> call each name (direction d for tangents).</summary>
+        /// <summary>What the equations of layer <paramref name="l"/> call each name (direction d for
+        /// tangents; a name δX#k is the tangent of X along direction k).</summary>
         public Tensor? Lookup(int l, int d, string name, IReadOnlyList<Param> ps)
         {
+            int hash = name.IndexOf('#');
+            if (hash > 0) return Lookup(l, int.Parse(name.AsSpan(hash + 1), System.Globalization.CultureInfo.InvariantCulture), name[..hash], ps);
             switch (name)
             {
                 case "W": return W[l];
@@ -182,7 +206,7 @@ public sealed class FeedforwardLearner : IInnerLoop
     sealed class Plan
     {
         public readonly BoundKernel[] Z, Y, Fb, Upd, FbBp, Orth;
-        public readonly BoundKernel[][] DZ, DY, DFb, DUpd;
+        public readonly BoundKernel[][] DZ, DY, DFb;
         public readonly BoundKernel EOut, Loss;
         public readonly BoundKernel[] DEOut, DLoss;
 
@@ -193,7 +217,7 @@ public sealed class FeedforwardLearner : IInnerLoop
             BoundKernel B(IKernel kernel, int l, int d = 0) => BoundKernel.Bind(kernel, n => s.Lookup(l, d, n, ps));
             Z = new BoundKernel[L + 1]; Y = new BoundKernel[L + 1]; Fb = new BoundKernel[L + 1];
             Upd = new BoundKernel[L + 1]; FbBp = new BoundKernel[L + 1]; Orth = new BoundKernel[L + 1];
-            DZ = new BoundKernel[L + 1][]; DY = new BoundKernel[L + 1][]; DFb = new BoundKernel[L + 1][]; DUpd = new BoundKernel[L + 1][];
+            DZ = new BoundKernel[L + 1][]; DY = new BoundKernel[L + 1][]; DFb = new BoundKernel[L + 1][];
             for (int l = 1; l <= L; l++)
             {
                 Z[l] = B(k.Z, l);
@@ -206,8 +230,7 @@ public sealed class FeedforwardLearner : IInnerLoop
                     DFb[l] = Enumerable.Range(0, D).Select(d => B(l == 1 ? k.DSyn : k.DFb, l, d)).ToArray();
                 }
                 if (l >= 2) FbBp[l] = B(k.FbBp, l);
-                Upd[l] = B(k.Upd, l);
-                DUpd[l] = Enumerable.Range(0, D).Select(d => B(l == 1 ? k.DUpdFirst : k.DUpd, l, d)).ToArray();
+                Upd[l] = B(k.Update(D, l == 1), l);
                 Orth[l] = B(k.Orth, l);
             }
             EOut = B(k.EOut, L);
@@ -248,11 +271,7 @@ public sealed class FeedforwardLearner : IInnerLoop
             if ((i & 31) == 0) cancel.ThrowIfCancellationRequested();
             Forward(s, plan, task.TrainX[i], task.TrainY[i]);
             Backward(s, plan);
-            for (int l = 1; l <= L; l++)
-            {
-                foreach (var k in plan.DUpd[l]) k.Run(); // tangents first: they read the old W
-                plan.Upd[l].Run();
-            }
+            for (int l = 1; l <= L; l++) plan.Upd[l].Run(); // W and every U_d in one step (all read the old W)
             if (!s.Z[L].AllFinite()) return EpisodeOutcome.Failed($"the output became non-finite at training step {i + 1}");
             if ((i & 15) == 15 || i == task.TrainX.Length - 1)
             {
