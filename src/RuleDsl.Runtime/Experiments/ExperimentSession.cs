@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Engine;
 using RuleDsl.Runtime.Engine.Compiled;
@@ -158,7 +157,8 @@ public sealed class ExperimentSession
         var last = Enumerable.Range(0, acc.Length).Where(i => episode[i] >= from && double.IsFinite(acc[i])).ToArray();
         double mean = last.Length == 0 ? double.NaN : last.Average(i => acc[i]);
         double sd = last.Length < 2 ? 0 : Math.Sqrt(last.Sum(i => (acc[i] - mean) * (acc[i] - mean)) / (last.Length - 1));
-        double lossMean = last.Length == 0 ? double.NaN : last.Where(i => double.IsFinite(loss[i])).DefaultIfEmpty(-1).Average(i => i < 0 ? double.NaN : loss[i]);
+        var finiteLoss = last.Where(i => double.IsFinite(loss[i])).ToArray();
+        double lossMean = finiteLoss.Length == 0 ? double.NaN : finiteLoss.Average(i => loss[i]);
         var thetaMean = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Average(f => f[r])).ToArray();
         // Terms whose |θ| is below 1 % of the largest are dropped from the printed rule.
         double threshold = 0.01 * thetaMean.Select(Math.Abs).DefaultIfEmpty(0).Max();
@@ -180,6 +180,4 @@ public sealed class ExperimentSession
         var loop = LoopFactory()(0);
         return Meta.GradientCheck.Run(loop, theta ?? InitialTheta, ThetaNames, episode);
     }
-
-    public static string Format(double x) => x.ToString("G6", CultureInfo.InvariantCulture);
 }

@@ -1,3 +1,4 @@
+using RuleDsl.Runtime.Compiler;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
@@ -67,22 +68,18 @@ public sealed class FeedforwardLearner : IInnerLoop
         readonly System.Collections.Concurrent.ConcurrentDictionary<(int, bool), IKernel> _updates = new();
         readonly Rule _rule;
         readonly IKernelBackend _backend;
-        readonly string[] _all;
-        readonly Expr _tangent, _tangentFirst;
+        readonly Symbol[] _carried, _carriedFirst;
 
         /// <summary>The weight update and its tangents along all D directions as one kernel, so the
-        /// step makes one pass over W and the U_d (tangent symbols of direction d are named δX#d).
-        /// Compiled once per D; the first layer's variant has no δy_pre (the input is fixed).</summary>
+        /// step makes one pass over W and every U_d (tangents named δX#d, as RuleKernels names them).
+        /// Compiled once per D; the first layer's variant carries no δy_pre (the input is fixed).</summary>
         public IKernel Update(int directions, bool firstLayer) => _updates.GetOrAdd((directions, firstLayer), key =>
         {
             var (d, first) = key;
+            var carried = first ? _carriedFirst : _carried;
             var outputs = new List<KernelOutput> { new(_rule.Weight, _rule.Update, true) };
-            var tangent = first ? _tangentFirst : _tangent;
-            var deltas = ExprModule.symbols(tangent).Where(x => x.Name.StartsWith('δ')).Select(x => x.Name).Distinct().ToList();
-            var tw = Differentiate.tangentSymbol(_rule.Weight);
             for (int k = 0; k < d; k++)
-                outputs.Add(new KernelOutput(new Symbol($"{tw.Name}#{k}", tw.Shape),
-                    Rename(tangent, deltas.ToDictionary(n => n, n => $"{n}#{k}")), true));
+                outputs.Add(new KernelOutput(RuleKernels.Tangent(_rule.Weight, k), RuleKernels.TangentOf(_rule.Update, carried, k), true));
             return _backend.Compile(first ? $"update_1[{d}]" : $"update[{d}]", outputs);
         });
 
@@ -105,12 +102,12 @@ public sealed class FeedforwardLearner : IInnerLoop
             var syn = m.Synthetic[mode];
             Syn = K("e0", Set("e_pre", Vec("pre"), syn));
             DSyn = K("δe0", Set("δe_pre", Vec("pre"), Tangent(syn, "e_post", "e_out", "W")));
-            var w = rule.Weight;
             _rule = rule;
             _backend = backend;
-            _all = ["W", "y_pre", "y_post", "e_pre", "e_post", "z_post", .. thetas.Select(t => t.Name)];
-            _tangent = Tangent(rule.Update, _all);
-            _tangentFirst = Tangent(rule.Update, _all.Where(n => n != "y_pre").ToArray());
+            // What carries a tangent through the update: θ, W and the network's state (B is fixed).
+            var carried = new HashSet<string>(["W", "y_pre", "y_post", "e_pre", "e_post", "z_post", .. thetas.Select(t => t.Name)]);
+            _carried = ExprModule.symbols(rule.Update).Where(x => carried.Contains(x.Name)).ToArray();
+            _carriedFirst = _carried.Where(x => x.Name != "y_pre").ToArray();
             Loss = K("loss", Set("L", Shape.Scalar, m.Loss));
             DLoss = K("δloss", Set("δL", Shape.Scalar, Tangent(m.Loss, "z_post")));
             FbBp = K("feedback_bp", Set("e_pre_bp", Vec("pre"), Rename(m.Feedback["bp"], new Dictionary<string, string> { ["e_post"] = "e_post_bp" })));
