@@ -37,6 +37,7 @@ type ExperimentSpec =
       Lambda: float
       Estimator: string
       Projections: int
+      Sigma: float
       OnDivergence: string
       Backend: string
       Output: string }
@@ -79,8 +80,9 @@ module Experiment =
           f "lr" Float (Some "0.001") "Adam's meta learning rate"
           f "penalty" (Word [ "none"; "l1"; "l2" ]) (Some "none") "regulariser on θ added to the meta-loss"
           f "lambda" Float (Some "0") "weight λ of the penalty"
-          f "estimator" (Word [ "exact"; "projections" ]) (Some "exact") "meta-gradient: exact tangents (one per θ) or random projections"
-          f "projections" (Int 1) (Some "2") "random directions per meta-step (estimator = projections)"
+          f "estimator" (Word [ "exact"; "projections"; "reinforce" ]) (Some "exact") "meta-gradient: exact tangents (one per θ), random projections of them, or REINFORCE on a Gaussian search distribution over θ (no tangents)"
+          f "projections" (Int 1) (Some "2") "random directions per meta-step (estimator = projections), antithetic pairs (estimator = reinforce)"
+          f "sigma" Float (Some "0.01") "estimator = reinforce: standard deviation σ of the θ perturbations"
           f "on_divergence" (Word [ "skip"; "reduce"; "stop" ]) (Some "skip") "when an episode diverges: skip its meta-step, also halve the meta step, or stop"
           f "backend" (Word [ "simd"; "compiled"; "interpreter" ]) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Compiler), plain compiled kernels (Engine/Compiled) or the reference interpreter"
           f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
@@ -214,6 +216,7 @@ module Experiment =
               Lambda = asFloat "lambda"
               Estimator = asWord "estimator"
               Projections = asInt "projections"
+              Sigma = asFloat "sigma"
               OnDivergence = asWord "on_divergence"
               Backend = asWord "backend"
               Output = (match asText "output" with "" -> "results/" + defaultArg name "run" | o -> o) }

@@ -45,8 +45,9 @@ public sealed class ExperimentSession
         Episodes: Spec.Episodes,
         LearningRate: Spec.LearningRate,
         Penalty: new Penalty(Spec.Penalty switch { "l1" => PenaltyKind.L1, "l2" => PenaltyKind.L2, _ => PenaltyKind.None }, Spec.Lambda),
-        Estimator: Spec.Estimator == "projections" ? GradientEstimator.RandomProjection : GradientEstimator.Exact,
+        Estimator: Spec.Estimator switch { "projections" => GradientEstimator.RandomProjection, "reinforce" => GradientEstimator.Reinforce, _ => GradientEstimator.Exact },
         Projections: Spec.Projections,
+        Sigma: Spec.Sigma,
         OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
         Seed: Spec.Seed);
 

@@ -9,6 +9,9 @@ public enum GradientEstimator
     /// <summary>k Gaussian directions u ~ N(0, I): ĝ = (1/k) Σ (g·u) u, unbiased since E[u uᵀ] = I;
     /// cost independent of the number of θ (the poster's χ̃ = Σ u_kl χ_kl).</summary>
     RandomProjection,
+    /// <summary>REINFORCE on a Gaussian search distribution over θ, with antithetic pairs and no
+    /// tangents at all: see <see cref="Reinforce"/>.</summary>
+    Reinforce,
 }
 
 public static class Directions
@@ -22,6 +25,7 @@ public static class Directions
                 return Enumerable.Range(0, parameters)
                     .Select(r => { var v = new double[parameters]; v[r] = 1; return v; }).ToArray();
             case GradientEstimator.RandomProjection:
+            case GradientEstimator.Reinforce:
                 if (projections < 1) throw new ArgumentOutOfRangeException(nameof(projections), "at least one random projection is needed");
                 return Enumerable.Range(0, projections)
                     .Select(_ => Enumerable.Range(0, parameters).Select(_ => rng.Normal()).ToArray()).ToArray();

@@ -45,6 +45,7 @@ public sealed record MetaSettings(
     Penalty Penalty = default,
     GradientEstimator Estimator = GradientEstimator.Exact,
     int Projections = 2,
+    double Sigma = 0.01,
     DivergencePolicy OnDivergence = DivergencePolicy.Skip,
     int Seed = 0);
 
@@ -115,7 +116,12 @@ public sealed class MetaTrainer
             var directions = Directions.Draw(_settings.Estimator, _theta.Length, _settings.Projections, DirectionStream(_settings.Seed, episode));
             var before = Theta;
             EpisodeOutcome outcome;
-            try { outcome = _inner.Run(Theta, directions, episode, cancel); }
+            try
+            {
+                outcome = _settings.Estimator == GradientEstimator.Reinforce
+                    ? Reinforce.Run(_inner, Theta, directions, _settings.Sigma, episode, cancel)
+                    : _inner.Run(Theta, directions, episode, cancel);
+            }
             catch (ArithmeticException ex) { outcome = EpisodeOutcome.Failed(ex.Message); }
 
             string? failure = outcome.Failure;
