@@ -119,7 +119,18 @@ public static class Program
         };
         compare.SetAction(pr => RunCommands.Compare(pr.GetValue(cmpA)!, pr.GetValue(cmpB)!, pr.GetValue(cmpColumn)!, pr.GetValue(cmpWindow)));
 
+        // analyse
+        var anFiles = new Argument<string[]>("experiments") { Description = "Recurrent experiment files; each rule trains a fresh network (with θ from the experiment's results folder when it has been run).", Arity = ArgumentArity.OneOrMore };
+        var anOut = new Option<string>("--out") { Description = "Folder for figures and tables (default results/analysis).", DefaultValueFactory = _ => "results/analysis" };
+        var anTrial = new Option<int>("--trial") { Description = "Which trial's seed to train with (default 0).", DefaultValueFactory = _ => 0 };
+        var analyse = new Command("analyse", "Train a network with each experiment's rule, then analyse it: trials to criterion, held-out accuracy, PCA of condition-averaged trajectories, fixed and slow points of the input-free dynamics (Jacobians from the IR), and CKA/RSA across rules; PNG and CSV files.")
+        {
+            anFiles, anOut, anTrial,
+        };
+        analyse.SetAction(pr => AnalyseCommand.Run(fs, pr.GetValue(anFiles) ?? [], pr.GetValue(anOut)!, pr.GetValue(anTrial)));
+
         root.Add(plot);
+        root.Add(analyse);
         root.Add(compare);
         root.Add(run);
         root.Add(gradcheck);

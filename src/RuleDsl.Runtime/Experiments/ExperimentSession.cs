@@ -81,22 +81,37 @@ public sealed class ExperimentSession
     /// amplitude ±16, x̄ ← 0.05 x̄ + 0.95 x, a per-condition reward baseline R̄ ← 0.75 R̄ + 0.25 R.</summary>
     Func<int, IInnerLoop> RecurrentFactory()
     {
-        if (!Tasks.Cognitive.CognitiveTasks.Names.Contains(Spec.Task))
-            throw new ArgumentException($"{Spec.File}: unknown task '{Spec.Task}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})");
-        var task = Tasks.Cognitive.CognitiveTasks.Create(Spec.Task, Spec.Dt * 1000);
+        var task = RecurrentTask();
         DataMessage = $"task {Spec.Task} ({task.ConditionCount} conditions, {task.TrialSteps(Spec.Dt * 1000)} steps of {Spec.Dt * 1000:G3} ms)";
-        var model = Semantics.RecurrentModelModule.standard(Spec.Dt, Spec.Tau, 0.05, 0.75);
-        var config = new Engine.Recurrent.RecurrentConfig(
-            Units: Spec.Units, Horizon: Spec.Horizon, Gamma: Spec.Gamma, Dt: Spec.Dt,
-            PerturbationProbability: 3.0 * Spec.Dt, PerturbationAmplitude: 16,
-            Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)]);
+        var model = RecurrentModel();
+        var config = RecurrentConfig();
         var backend = Backend();
         return trial =>
         {
-            int seed = Spec.Seed + 1000 * trial;
+            int seed = TrialSeed(trial);
             return new Engine.Recurrent.RecurrentLearner(config, model, Rule, new Engine.Recurrent.CognitiveTrials(task, (ulong)seed), backend, seed);
         };
     }
+
+    /// <summary>The seed of trial (meta-training run) <paramref name="trial"/>.</summary>
+    public int TrialSeed(int trial) => Spec.Seed + 1000 * trial;
+
+    /// <summary>The cognitive task the experiment names, at its time step.</summary>
+    public Tasks.Cognitive.ICognitiveTask RecurrentTask()
+    {
+        if (!Tasks.Cognitive.CognitiveTasks.Names.Contains(Spec.Task))
+            throw new ArgumentException($"{Spec.File}: unknown task '{Spec.Task}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})");
+        return Tasks.Cognitive.CognitiveTasks.Create(Spec.Task, Spec.Dt * 1000);
+    }
+
+    /// <summary>The network's equations (the recurrent setting).</summary>
+    public RecurrentModel RecurrentModel() => Semantics.RecurrentModelModule.standard(Spec.Dt, Spec.Tau, 0.05, 0.75);
+
+    /// <summary>Network size and conventions (the recurrent setting).</summary>
+    public Engine.Recurrent.RecurrentConfig RecurrentConfig() => new(
+        Units: Spec.Units, Horizon: Spec.Horizon, Gamma: Spec.Gamma, Dt: Spec.Dt,
+        PerturbationProbability: 3.0 * Spec.Dt, PerturbationAmplitude: 16,
+        Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)]);
 
     /// <summary>Runs (or resumes) the experiment into its output folder.</summary>
     public RunSummary Run(bool resume, Action<Progress>? progress = null, CancellationToken cancel = default)
