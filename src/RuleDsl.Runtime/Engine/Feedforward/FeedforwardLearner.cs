@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RuleDsl.Runtime.Compiler;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
@@ -10,6 +11,15 @@ namespace RuleDsl.Runtime.Engine.Feedforward;
 public sealed record FeedforwardConfig(int[] Layers, string Feedback = "fa")
 {
     public int Depth => Layers.Length - 1;
+}
+
+/// <summary>Seconds spent per phase of the inner loop, summed over episodes (Stopwatch ticks).</summary>
+public sealed class FeedforwardPhases
+{
+    public long Forward, StateTangents, Backward, Update, Query, Setup;
+    public static double Seconds(long ticks) => ticks / (double)System.Diagnostics.Stopwatch.Frequency;
+    public override string ToString() =>
+        $"setup {Seconds(Setup):F3} s, forward {Seconds(Forward):F3} s, state tangents {Seconds(StateTangents):F3} s, backward {Seconds(Backward):F3} s, update {Seconds(Update):F3} s, query {Seconds(Query):F3} s";
 }
 
 /// <summary>One episode's task: an online training stream and a query set, labels 0..M−1.</summary>
@@ -44,6 +54,9 @@ public sealed class FeedforwardLearner : IInnerLoop
 
     public int ParameterCount => _rule.Params.Length;
     public Rule Rule => _rule;
+
+    /// <summary>When set, each episode adds its time per phase here (for benchmarks; off by default).</summary>
+    public FeedforwardPhases? Phases { get; set; }
 
     public FeedforwardLearner(FeedforwardConfig config, FeedforwardModel model, Rule rule, IEpisodeSource data, IKernelBackend backend, int seed)
     {
@@ -254,6 +267,9 @@ public sealed class FeedforwardLearner : IInnerLoop
 
     public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
     {
+        long start = Stopwatch.GetTimestamp();
+        _tForward = _tTangents = _tBackward = 0;
+        long tUpdate = 0;
         var task = _data.Get(episode);
         var s = new State(_config.Layers, _config.Feedback, _rule, directions.Length);
         var plan = new Plan(_k, s, _rule, _needsPreError);
@@ -263,12 +279,15 @@ public sealed class FeedforwardLearner : IInnerLoop
         Initialise(s, WeightStream(_seed, episode));
 
         int L = s.L;
+        long trainStart = Stopwatch.GetTimestamp();
         for (int i = 0; i < task.TrainX.Length; i++)
         {
             if ((i & 31) == 0) cancel.ThrowIfCancellationRequested();
             Forward(s, plan, task.TrainX[i], task.TrainY[i]);
             Backward(s, plan);
+            long tu = Stopwatch.GetTimestamp();
             for (int l = 1; l <= L; l++) plan.Upd[l].Run(); // W and every U_d in one step (all read the old W)
+            tUpdate += Stopwatch.GetTimestamp() - tu;
             if (!s.Z[L].AllFinite()) return EpisodeOutcome.Failed($"the output became non-finite at training step {i + 1}");
             if ((i & 15) == 15 || i == task.TrainX.Length - 1)
             {
@@ -281,6 +300,12 @@ public sealed class FeedforwardLearner : IInnerLoop
             }
         }
 
+        long queryStart = Stopwatch.GetTimestamp();
+        if (Phases is { } ph)
+        {
+            ph.Setup += trainStart - start; ph.Forward += _tForward; ph.StateTangents += _tTangents;
+            ph.Backward += _tBackward; ph.Update += tUpdate;
+        }
         // Query: meta-loss, its tangents, accuracy, and the analyses of the trained network.
         int D = directions.Length, q = task.QueryX.Length, correct = 0;
         double loss = 0;
@@ -304,6 +329,7 @@ public sealed class FeedforwardLearner : IInnerLoop
         }
         loss /= q;
         for (int d = 0; d < D; d++) dloss[d] /= q;
+        if (Phases is { } phq) phq.Query += Stopwatch.GetTimestamp() - queryStart;
         var metrics = new Dictionary<string, double> { ["accuracy"] = (double)correct / q, ["meta_loss"] = loss };
         for (int l = 1; l < L; l++) metrics[$"angle_{l}"] = angle[l] / q;
         for (int l = 1; l <= L; l++) metrics[$"orth_{l}"] = orth[l] / q;
@@ -312,6 +338,9 @@ public sealed class FeedforwardLearner : IInnerLoop
         return new EpisodeOutcome(loss, dloss, metrics);
     }
 
+    // Phase clocks (Stopwatch ticks) of the running episode; read into Phases at its end.
+    long _tForward, _tTangents, _tBackward;
+
     void Forward(State s, Plan p, double[] x, int label)
     {
         s.Y[0].CopyFrom(x);
@@ -319,22 +348,32 @@ public sealed class FeedforwardLearner : IInnerLoop
         s.Target[label] = 1;
         for (int l = 1; l <= s.L; l++)
         {
+            long t0 = Stopwatch.GetTimestamp();
             p.Z[l].Run();
             p.Y[l].Run();
+            long t1 = Stopwatch.GetTimestamp();
             foreach (var k in p.DZ[l]) k.Run();
             foreach (var k in p.DY[l]) k.Run();
+            long t2 = Stopwatch.GetTimestamp();
+            _tForward += t1 - t0; _tTangents += t2 - t1;
         }
     }
 
     void Backward(State s, Plan p)
     {
+        long t0 = Stopwatch.GetTimestamp();
         p.EOut.Run();
+        long t1 = Stopwatch.GetTimestamp();
         foreach (var k in p.DEOut) k.Run();
+        _tBackward += t1 - t0; _tTangents += Stopwatch.GetTimestamp() - t1;
         for (int l = s.L; l >= 1; l--)
         {
             if (l == 1 && !_needsPreError) break;
+            t0 = Stopwatch.GetTimestamp();
             p.Fb[l].Run();
+            t1 = Stopwatch.GetTimestamp();
             foreach (var k in p.DFb[l]) k.Run();
+            _tBackward += t1 - t0; _tTangents += Stopwatch.GetTimestamp() - t1;
         }
     }
 
