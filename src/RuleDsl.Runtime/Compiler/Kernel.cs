@@ -75,8 +75,18 @@ public sealed class Kernel<T> where T : unmanaged
             args.RowCoefs = new T[maxRowSources];
         }
         if (args.Scratch.Length == scratch.Length && args.ScratchSizes.AsSpan().SequenceEqual(sizes)) return;
+        // One argument block may serve several call sites with different sizes (the layers of a
+        // network): keep a scratch set per sizes rather than reallocating on every change.
+        foreach (var (sz, buffers) in args.ScratchSets)
+            if (buffers.Length == scratch.Length && sz.AsSpan().SequenceEqual(sizes))
+            {
+                args.Scratch = buffers;
+                args.ScratchSizes = sz;
+                return;
+            }
         args.Scratch = new T[scratch.Length][];
         for (int k = 0; k < scratch.Length; k++) args.Scratch[k] = new T[scratch[k].Length(sizes)];
         args.ScratchSizes = (int[])sizes.Clone();
+        args.ScratchSets.Add((args.ScratchSizes, args.Scratch));
     }
 }

@@ -142,6 +142,7 @@ public sealed class KernelArgs<T> where T : unmanaged
 
     internal T[][] Scratch = [];
     internal int[] ScratchSizes = [];
+    internal readonly List<(int[] Sizes, T[][] Buffers)> ScratchSets = [];
     internal T[][] RowSources = [];
     internal int[] RowOffsets = [];
     internal T[] RowCoefs = [];
