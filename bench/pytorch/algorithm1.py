@@ -6,7 +6,9 @@ rules fa (F0), bio (F0, F2, F9) and pool (F0..F9) with the paper's starting thet
 same shape as RuleDsl's benchmark (M classes, K training and Q query samples per class).
 
     python3 algorithm1.py --rule fa --k 50 --episodes 3
-prints one line: median seconds per meta-episode, peak RSS in bytes (ru_maxrss).
+prints one line: median seconds per meta-episode, peak RSS in bytes (ru_maxrss); with --max-gb G the
+address space is capped (the autograd graph grows with the number of inner steps) and a run that
+needs more prints "out of memory ..." and exits with code 3.
 """
 import argparse
 import resource
@@ -25,19 +27,31 @@ def xavier(rows, cols, gen):
     return (torch.rand(rows, cols, generator=gen) * 2 - 1) * bound
 
 
-def term(r, W, y_pre, y_post, e_pre, e_post):
-    """The ten candidate terms of section 4.2 (W is post x pre), as dense matrices."""
-    if r == 0: return -torch.outer(e_post, y_pre)
-    if r == 1: return -torch.outer(y_post, e_pre)
-    if r == 2: return -torch.outer(e_post, e_pre)
-    if r == 3: return -W
-    if r == 4: return -torch.outer(torch.ones_like(y_post), e_pre)
-    if r == 5: return -y_post.sum() * torch.outer(e_post, y_pre)
-    if r == 6: return -(y_post @ W @ e_pre) * torch.outer(y_post, e_pre)
-    if r == 7: return -(y_post @ W @ e_pre) * torch.outer(e_post, y_pre)
-    if r == 8: return -(e_post @ W @ y_pre) * torch.outer(y_post, e_pre)
-    if r == 9: return torch.outer(y_post, y_pre) - torch.outer(y_post, y_post) @ W
-    raise ValueError(r)
+def update(theta, terms, W, y_pre, y_post, e_pre, e_post):
+    """ΔW = Σ_r θ_r F_r (section 4.2; W is post x pre) written as a careful PyTorch user would: the
+    terms grouped by their right-hand vector into three outer products and a multiple of W, so the
+    autograd graph holds a few matrices per layer and step, not one per term."""
+    th = dict(zip(terms, theta))
+    zero = torch.zeros(())
+    t = lambda r: th.get(r, zero)
+    left_y = -t(0) * e_post + t(9) * y_post          # F0, F9 (first part): outer(·, y_pre)
+    left_e = -t(1) * y_post - t(2) * e_post - t(4)   # F1, F2, F4: outer(·, e_pre)
+    if 5 in th:
+        left_y = left_y - t(5) * y_post.sum() * e_post
+    if 6 in th or 7 in th:
+        s = y_post @ (W @ e_pre)
+        left_e = left_e - t(6) * s * y_post
+        left_y = left_y - t(7) * s * e_post
+    if 8 in th:
+        left_e = left_e - t(8) * (e_post @ (W @ y_pre)) * y_post
+    dW = torch.outer(left_y, y_pre)
+    if any(r in th for r in (1, 2, 4, 6, 8)):
+        dW = dW + torch.outer(left_e, e_pre)
+    if 3 in th:
+        dW = dW - t(3) * W
+    if 9 in th:
+        dW = dW - t(9) * torch.outer(y_post, W.t() @ y_post)   # −(y yᵀ) W as a rank-one product
+    return dW
 
 
 def episode(theta, terms, train_x, train_y, query_x, query_y, gen):
@@ -57,8 +71,7 @@ def episode(theta, terms, train_x, train_y, query_x, query_y, gen):
             e[l - 1] = (B[l] @ e[l]) * torch.sigmoid(BETA * z[l - 1])
         if needs_pre_error:
             e[0] = (B[1] @ e[1]) * (1 - torch.exp(-BETA * y[0]))
-        W = [None] + [W[l] + sum(theta[i] * term(r, W[l], y[l - 1], y[l], e[l - 1], e[l]) for i, r in enumerate(terms))
-                      for l in range(1, L + 1)]
+        W = [None] + [W[l] + update(theta, terms, W[l], y[l - 1], y[l], e[l - 1], e[l]) for l in range(1, L + 1)]
     loss = 0
     for x, label in zip(query_x, query_y):
         h = x
@@ -76,7 +89,11 @@ def main():
     ap.add_argument("--q", type=int, default=10)
     ap.add_argument("--m", type=int, default=5)
     ap.add_argument("--episodes", type=int, default=3)
+    ap.add_argument("--max-gb", type=float, default=0, help="cap the address space (the graph grows with K); 0: no cap")
     args = ap.parse_args()
+    if args.max_gb > 0:
+        cap = int(args.max_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(1)
     terms = RULES[args.rule]
@@ -92,8 +109,12 @@ def main():
         query_y = torch.arange(args.m).repeat_interleave(args.q).tolist()
         t = time.perf_counter()
         opt.zero_grad()
-        loss = episode(theta, terms, train_x, train_y, query_x, query_y, gen)
-        loss.backward()
+        try:
+            loss = episode(theta, terms, train_x, train_y, query_x, query_y, gen)
+            loss.backward()
+        except (MemoryError, RuntimeError) as e:
+            print(f"out of memory under the {args.max_gb:g} GB cap: {str(e).splitlines()[0][:80]}")
+            raise SystemExit(3)
         opt.step()
         if ep > 0:
             times.append(time.perf_counter() - t)
