@@ -92,7 +92,7 @@ public static class MetaBench
         double[][] Dirs() => Directions.Draw(projections > 0 ? GradientEstimator.RandomProjection : GradientEstimator.Exact, theta.Length, projections, rng);
         // Warm-up: kernels compile, the JIT reaches its final tier.
         learner.Run(theta, Dirs(), 0, default);
-        learner.Run(theta, Dirs(), 1, default);
+        if (k <= 100) learner.Run(theta, Dirs(), 1, default);
         var phases = new FeedforwardPhases();
         learner.Phases = phases;
         var times = new List<double>();
