@@ -610,6 +610,25 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             layout.Add(o.Target);
             if (o.Target.Shape is Shape.Matrix) matrixTargets.Add(o.Target.Name);
         }
+        foreach (var p in spec.RowProducts)
+        {
+            CheckSymbol(p.Output);
+            var shape0 = p.Terms[0].Matrix.Shape;
+            if (p.Output.Shape is not Shape.Vector ov || shape0 is not Shape.Matrix m0 || ov.Item != m0.rows)
+                throw new KernelCompileError($"not supported: row product {p.Output.Name} in rule {spec.Name}: it must be a vector over the rows of its matrices");
+            if (targets.Contains(p.Output.Name) || inputNames.Contains(p.Output.Name))
+                throw new KernelCompileError($"not supported: row product {p.Output.Name} in rule {spec.Name}: its output is also an input or output of the kernel");
+            foreach (var (m, v) in p.Terms)
+            {
+                if (!matrixTargets.Contains(m.Name) || !m.Shape.Equals(shape0))
+                    throw new KernelCompileError($"not supported: row product {p.Output.Name} in rule {spec.Name}: {m.Name} is not a matrix output of the kernel of shape {shape0}");
+                if (v.Shape is not Shape.Vector vv || vv.Item != m0.cols || targets.Contains(v.Name))
+                    throw new KernelCompileError($"not supported: row product {p.Output.Name} in rule {spec.Name}: {v.Name} must be an input vector over {m0.cols}");
+                CheckSymbol(v);
+                layout.Add(v);
+            }
+            layout.Add(p.Output);
+        }
         for (int d = 0; d < layout.Dims.Count; d++)
         {
             var p = Local(typeof(int), "n_" + layout.Dims[d]);
@@ -858,6 +877,18 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             currentTarget = o.Spec.Target.Name;
             rowBody.Add(OutputRow(o, i, off, R, C));
             currentTarget = null;
+        }
+        // Products with the rows just written (still in cache): the next sample's forward pass.
+        foreach (var p in spec.RowProducts.Where(p => p.Terms.All(t => targets.Contains(t.Matrix.Name))))
+        {
+            L? sum = null;
+            foreach (var (m, v) in p.Terms)
+            {
+                L dot = L.Call(DotRow, arrayLocal[m.Name], off, arrayLocal[v.Name], L.Constant(0), C);
+                sum = sum is null ? dot : L.Add(sum, dot);
+            }
+            rowBody.Add(L.Assign(L.ArrayAccess(arrayLocal[p.Output.Name], i), sum!));
+            phasePlan.Add(() => $"  then {p.Output.Name}[i] = {string.Join(" + ", p.Terms.Select(t => $"{t.Matrix.Name}[i, :] · {t.Vector.Name}"))} (the rows as written)");
         }
         return For(i, L.Constant(0), R, L.Block(rowBody));
     }

@@ -51,7 +51,7 @@ public sealed class FeedforwardLearner : IInnerLoop
     readonly bool _needsPreError;
     // The buffers and bound kernels of the last episode, reused by the next one with the same number
     // of directions (an episode allocates nothing else of size; taken out while in use).
-    Tuple<State, Plan>? _cached;
+    Tuple<State, Plan[]>? _cached;
 
     /// <summary>Weights whose largest magnitude passes this are taken to have exploded.</summary>
     public double ExplosionThreshold { get; init; } = 1e6;
@@ -124,6 +124,9 @@ public sealed class FeedforwardLearner : IInnerLoop
         readonly System.Collections.Concurrent.ConcurrentDictionary<(string, Rule?, int, bool), IKernel> _cache = new();
         readonly FeedforwardModel _m;
         readonly IKernelBackend _backend;
+        /// <summary>Whether the update can carry the next sample's forward pass (z = W y, and a backend
+        /// that computes products with the rows it has just written).</summary>
+        public readonly bool CanFuse;
         readonly Expr _fb, _dFb, _syn, _dSyn, _dZ, _dZFirst, _dY, _dYOut, _dEOut, _dLoss;
         public readonly IKernel FbBp, Orth;
 
@@ -131,6 +134,7 @@ public sealed class FeedforwardLearner : IInnerLoop
         {
             _m = m;
             _backend = backend;
+            CanFuse = backend is IRowProductBackend && m.PreActivation.Equals(MatMul(Sym("W", Mat("post", "pre")), Sym("y_pre", Vec("pre"))));
             _dZ = Tangent(m.PreActivation, "W", "y_pre");
             _dZFirst = Tangent(m.PreActivation, "W");
             _dY = Tangent(m.Hidden, "z_post");
@@ -187,14 +191,37 @@ public sealed class FeedforwardLearner : IInnerLoop
                 outputs.Add(new KernelOutput(RuleKernels.Tangent(rule.Weight, k), RuleKernels.TangentOf(rule.Update, carried, k), true));
             return _backend.Compile(first ? $"update_1 {rule.Name}[{d}]" : $"update {rule.Name}[{d}]", outputs);
         });
+
+        /// <summary>The update, and with the rows it writes the next sample's forward pass through this
+        /// layer: z' = W_new y' and δz'_k = W_new δy'_k + U_k,new y' (layer 1: U_k,new x'; δx' = 0), the
+        /// tangent of z = W y. The primed buffers are the other half of the double-buffered state.</summary>
+        public IKernel FusedUpdate(Rule rule, int d, bool first) => _cache.GetOrAdd(("fused", rule, d, first), _ =>
+        {
+            var update = Update(rule, d, first);
+            Symbol V(string n, string dim) => new(n, Vec(dim));
+            var w = new Symbol("W", Mat("post", "pre"));
+            var products = new List<RowProduct> { new(V("z_next_post", "post"), [(w, V("y_next_pre", "pre"))]) };
+            for (int k = 0; k < d; k++)
+            {
+                var terms = new List<(Symbol, Symbol)>();
+                if (!first) terms.Add((w, V($"δy_next_pre#{k}", "pre")));
+                terms.Add((RuleKernels.Tangent(w, k), V("y_next_pre", "pre")));
+                products.Add(new RowProduct(V($"δz_next_post#{k}", "post"), terms));
+            }
+            return ((IRowProductBackend)_backend).Compile("fused " + update.Name, update.Outputs, products);
+        });
     }
 
     /// <summary>The buffers of one network and its tangents along D directions.</summary>
     sealed class State
     {
         public readonly int L, D;
-        public readonly Tensor[] W, B, Y, Z, E, EBp;
-        public readonly Tensor[][] U, DY, DZ, DE;
+        public readonly Tensor[] W, B, E, EBp;
+        public readonly Tensor[][] U, DE;
+        // The forward state (y, z and their tangents) twice: the update of one online step computes the
+        // next sample's forward pass into the other half while it still reads this step's.
+        public readonly Tensor[][] Ys, Zs;
+        public readonly Tensor[][][] DYs, DZs;
         public readonly Tensor Target, LossT;
         public readonly Tensor[] DLossT;
         public readonly Tensor[] OnesN;
@@ -212,14 +239,14 @@ public sealed class FeedforwardLearner : IInnerLoop
                 W[l] = Tensor.Matrix(n[l], n[l - 1]);
                 B[l] = feedback == "dfa" ? Tensor.Matrix(n[l - 1], n[L]) : Tensor.Matrix(n[l - 1], n[l]);
             }
-            Y = n.Select(Tensor.Vector).ToArray();
-            Z = n.Select(Tensor.Vector).ToArray();
+            Ys = [.. Enumerable.Range(0, 2).Select(_ => n.Select(Tensor.Vector).ToArray())];
+            Zs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(Tensor.Vector).ToArray())];
             E = n.Select(Tensor.Vector).ToArray();
             EBp = n.Select(Tensor.Vector).ToArray();
             OnesN = n.Select(k => { var t = Tensor.Vector(k); Array.Fill(t.Data, 1.0); return t; }).ToArray();
             U = Enumerable.Range(0, L + 1).Select(l => Enumerable.Range(0, D).Select(_ => l == 0 ? Tensor.Scalar() : Tensor.Matrix(n[l], n[l - 1])).ToArray()).ToArray();
-            DY = n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray();
-            DZ = n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray();
+            DYs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray())];
+            DZs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray())];
             DE = n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray();
             Target = Tensor.Vector(n[L]);
             LossT = Tensor.Scalar();
@@ -235,18 +262,21 @@ public sealed class FeedforwardLearner : IInnerLoop
         /// <summary>Every buffer an episode reads before writing back to zero (W and B are drawn anew).</summary>
         public void Clear()
         {
-            foreach (var group in new[] { Y, Z, E, EBp }) foreach (var t in group) t.Clear();
-            foreach (var group in new[] { U, DY, DZ, DE }) foreach (var ts in group) foreach (var t in ts) t.Clear();
+            foreach (var group in new[] { Ys[0], Ys[1], Zs[0], Zs[1], E, EBp }) foreach (var t in group) t.Clear();
+            foreach (var group in new[] { U, DYs[0], DYs[1], DZs[0], DZs[1], DE }) foreach (var ts in group) foreach (var t in ts) t.Clear();
             Target.Clear(); LossT.Clear(); OrthT.Clear();
             foreach (var t in DLossT) t.Clear();
         }
 
-        /// <summary>What the equations of layer <paramref name="l"/> call each name (direction d for
-        /// tangents; a name δX#k is the tangent of X along direction k).</summary>
-        public Tensor? Lookup(int l, int d, string name)
+        /// <summary>What the equations of layer <paramref name="l"/> call each name, with the forward state
+        /// in half <paramref name="p"/> (direction d for tangents; a name δX#k is the tangent of X along
+        /// direction k; X_next_… is the other half: the next sample's forward pass).</summary>
+        public Tensor? Lookup(int l, int d, string name, int p)
         {
             int hash = name.IndexOf('#');
-            if (hash > 0) return Lookup(l, int.Parse(name.AsSpan(hash + 1), System.Globalization.CultureInfo.InvariantCulture), name[..hash]);
+            if (hash > 0) return Lookup(l, int.Parse(name.AsSpan(hash + 1), System.Globalization.CultureInfo.InvariantCulture), name[..hash], p);
+            if (name.Contains("_next_")) return Lookup(l, d, name.Replace("_next_", "_"), 1 - p);
+            var (Y, Z, DY, DZ) = (Ys[p], Zs[p], DYs[p], DZs[p]);
             switch (name)
             {
                 case "W": return W[l];
@@ -286,14 +316,20 @@ public sealed class FeedforwardLearner : IInnerLoop
     sealed class Plan
     {
         public readonly BoundKernel[] Fwd, Act, Fb, FbPlain, Upd, FbBp, Orth;
+        /// <summary>The update with the next sample's forward pass into the other half (null: not fused).</summary>
+        public readonly BoundKernel[]? FusedUpd;
         public readonly BoundKernel EOut, EOutPlain, Loss;
+        /// <summary>Which half of the forward state this plan reads.</summary>
+        public readonly int Half;
 
-        public Plan(Kernels k, State s, IReadOnlyList<Rule> rules, bool needsPreError)
+        public Plan(Kernels k, State s, IReadOnlyList<Rule> rules, bool needsPreError, int half)
         {
             int L = s.L, D = s.D;
-            BoundKernel B(IKernel kernel, int l) => BoundKernel.Bind(kernel, n => s.Lookup(l, 0, n));
+            Half = half;
+            BoundKernel B(IKernel kernel, int l) => BoundKernel.Bind(kernel, n => s.Lookup(l, 0, n, half));
             Fwd = new BoundKernel[L + 1]; Act = new BoundKernel[L + 1]; Fb = new BoundKernel[L + 1]; FbPlain = new BoundKernel[L + 1];
             Upd = new BoundKernel[L + 1]; FbBp = new BoundKernel[L + 1]; Orth = new BoundKernel[L + 1];
+            if (k.CanFuse) FusedUpd = new BoundKernel[L + 1];
             for (int l = 1; l <= L; l++)
             {
                 Fwd[l] = B(k.Forward(D, l == 1), l);
@@ -305,6 +341,7 @@ public sealed class FeedforwardLearner : IInnerLoop
                 }
                 if (l >= 2) FbBp[l] = B(k.FbBp, l);
                 Upd[l] = B(k.Update(rules[l - 1], D, l == 1), l);
+                if (FusedUpd is not null) FusedUpd[l] = B(k.FusedUpdate(rules[l - 1], D, l == 1), l);
                 Orth[l] = B(k.Orth, l);
             }
             EOut = B(k.OutputError(D), L);
@@ -342,13 +379,13 @@ public sealed class FeedforwardLearner : IInnerLoop
         }
     }
 
-    Tuple<State, Plan> NewState(int directions)
+    Tuple<State, Plan[]> NewState(int directions)
     {
         var s = new State(_config.Layers, _config.Feedback, _params, directions);
-        return Tuple.Create(s, new Plan(_k, s, _rules, _needsPreError));
+        return Tuple.Create(s, new[] { new Plan(_k, s, _rules, _needsPreError, 0), new Plan(_k, s, _rules, _needsPreError, 1) });
     }
 
-    EpisodeOutcome Run(State s, Plan plan, EpisodeData task, double[] theta, double[][] directions, int episode, long start, CancellationToken cancel)
+    EpisodeOutcome Run(State s, Plan[] plans, EpisodeData task, double[] theta, double[][] directions, int episode, long start, CancellationToken cancel)
     {
         _tForward = _tBackward = 0;
         long tUpdate = 0;
@@ -359,16 +396,33 @@ public sealed class FeedforwardLearner : IInnerLoop
 
         int L = s.L;
         long trainStart = Stopwatch.GetTimestamp();
-        for (int i = 0; i < task.TrainX.Length; i++)
+        // With a fusing backend, the update of step i also runs step i + 1's forward pass (into the other
+        // half of the forward state), so W and every U_k are streamed once per step instead of twice.
+        int n = task.TrainX.Length, half = 0;
+        bool ready = false;
+        for (int i = 0; i < n; i++)
         {
             if ((i & 31) == 0) cancel.ThrowIfCancellationRequested();
-            Forward(s, plan, task.TrainX[i], task.TrainY[i]);
+            var plan = plans[half];
+            if (ready) SetTarget(s, task.TrainY[i]);
+            else Forward(s, plan, task.TrainX[i], task.TrainY[i]);
             Backward(s, plan);
+            bool fuse = plan.FusedUpd is not null && i + 1 < n;
             long tu = Stopwatch.GetTimestamp();
-            for (int l = 1; l <= L; l++) plan.Upd[l].Run(); // W and every U_d in one step (all read the old W)
+            if (fuse)
+            {
+                s.Ys[1 - half][0].CopyFrom(task.TrainX[i + 1]);
+                for (int l = 1; l <= L; l++)
+                {
+                    plan.FusedUpd![l].Run();       // W, every U_k, and z', δz'_k of the next sample
+                    plans[1 - half].Act[l].Run(); // y', δy'_k: the input of the next layer's products
+                }
+            }
+            else
+                for (int l = 1; l <= L; l++) plan.Upd[l].Run(); // W and every U_d in one step (all read the old W)
             tUpdate += Stopwatch.GetTimestamp() - tu;
-            if (!s.Z[L].AllFinite()) return EpisodeOutcome.Failed($"the output became non-finite at training step {i + 1}");
-            if ((i & 15) == 15 || i == task.TrainX.Length - 1)
+            if (!s.Zs[half][L].AllFinite()) return EpisodeOutcome.Failed($"the output became non-finite at training step {i + 1}");
+            if ((i & 15) == 15 || i == n - 1)
             {
                 for (int l = 1; l <= L; l++)
                 {
@@ -377,6 +431,8 @@ public sealed class FeedforwardLearner : IInnerLoop
                         return EpisodeOutcome.Failed($"the weights of layer {l} exploded (max |W| = {m:G3}) at training step {i + 1}");
                 }
             }
+            ready = fuse;
+            if (fuse) half = 1 - half;
         }
 
         long queryStart = Stopwatch.GetTimestamp();
@@ -391,13 +447,15 @@ public sealed class FeedforwardLearner : IInnerLoop
         var dloss = new double[D];
         var angle = new double[L];
         var orth = new double[L + 1];
+        var qp = plans[half];
         for (int i = 0; i < q; i++)
         {
+            var plan = qp;
             Forward(s, plan, task.QueryX[i], task.QueryY[i]);
             plan.Loss.Run();
             loss += s.LossT.Value;
             for (int d = 0; d < D; d++) dloss[d] += s.DLossT[d].Value;
-            if (ArgMax(s.Z[L].Data) == task.QueryY[i]) correct++;
+            if (ArgMax(s.Zs[half][L].Data) == task.QueryY[i]) correct++;
             // Teaching signals of this rule's network vs what backprop would send through the same weights.
             plan.EOutPlain.Run();
             for (int l = L; l >= 2; l--) plan.FbPlain[l].Run();
@@ -423,15 +481,20 @@ public sealed class FeedforwardLearner : IInnerLoop
     void Forward(State s, Plan p, double[] x, int label)
     {
         long t0 = Stopwatch.GetTimestamp();
-        s.Y[0].CopyFrom(x);
-        s.Target.Clear();
-        s.Target[label] = 1;
+        s.Ys[p.Half][0].CopyFrom(x);
+        SetTarget(s, label);
         for (int l = 1; l <= s.L; l++)
         {
             p.Fwd[l].Run();
             p.Act[l].Run();
         }
         _tForward += Stopwatch.GetTimestamp() - t0;
+    }
+
+    static void SetTarget(State s, int label)
+    {
+        s.Target.Clear();
+        s.Target[label] = 1;
     }
 
     void Backward(State s, Plan p)
