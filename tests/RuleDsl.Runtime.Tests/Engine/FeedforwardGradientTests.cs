@@ -108,6 +108,25 @@ public class FeedforwardGradientTests
         Assert.NotEqual(0, c.Directional[1]);
     }
 
+    /// The next sample's forward pass inside the update (row products) computes the same numbers as a
+    /// separate forward pass: every product is one Dot per row either way.
+    [Theory]
+    [InlineData("simd", "fa")]
+    [InlineData("simd", "bp")]
+    [InlineData("interpreter", "dfa")]
+    public void Fusing_the_forward_pass_into_the_update_changes_no_number(string backend, string feedback)
+    {
+        double[] theta = [0.5, 0.05, 0.1, 0.05, 0.02, 0.03, 0.04, 0.05, 0.06, 0.1];
+        var dirs = Enumerable.Range(0, 10).Select(r => Enumerable.Range(0, 10).Select(c => r == c ? 1.0 : 0.0).ToArray()).ToArray();
+        EpisodeOutcome Run(bool fuse) => new FeedforwardLearner(new FeedforwardConfig(Layers, feedback), Model, TestRules.PoolRule(),
+            new RandomTask(6, 3, train: 9, query: 6), BackendNamed(backend), seed: 3) { FuseForward = fuse }.Run(theta, dirs, 2, default);
+        var (a, b) = (Run(true), Run(false));
+        Assert.Null(a.Failure);
+        Assert.Equal(b.Objective, a.Objective);
+        Assert.Equal(b.Directional, a.Directional);
+        Assert.Equal(b.Metrics.OrderBy(m => m.Key), a.Metrics.OrderBy(m => m.Key));
+    }
+
     [Fact]
     public void Per_layer_rules_must_match_the_layers_and_agree_on_shared_starting_values()
     {

@@ -64,6 +64,10 @@ public sealed class FeedforwardLearner : IInnerLoop
     /// <summary>The rule of each layer ℓ = 1..L (index ℓ − 1).</summary>
     public IReadOnlyList<Rule> LayerRules => _rules;
 
+    /// <summary>Run the next sample's forward pass inside each update where the backend can (same
+    /// numbers either way; off: separate passes, for benchmarks).</summary>
+    public bool FuseForward { get; set; } = true;
+
     /// <summary>When set, each episode adds its time per phase here (for benchmarks; off by default).</summary>
     public FeedforwardPhases? Phases { get; set; }
 
@@ -407,7 +411,7 @@ public sealed class FeedforwardLearner : IInnerLoop
             if (ready) SetTarget(s, task.TrainY[i]);
             else Forward(s, plan, task.TrainX[i], task.TrainY[i]);
             Backward(s, plan);
-            bool fuse = plan.FusedUpd is not null && i + 1 < n;
+            bool fuse = FuseForward && plan.FusedUpd is not null && i + 1 < n;
             long tu = Stopwatch.GetTimestamp();
             if (fuse)
             {
