@@ -16,6 +16,14 @@ public static class Program
         {
             case "verify":
                 return Verify();
+            case "meta":
+                return MetaBench.Tables(args.Skip(1).ToArray());
+            case "ff-values":
+                return MetaBench.FeedforwardValues();
+            case "ff-one":
+                return MetaBench.FeedforwardOne(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args[6]);
+            case "rnn-one":
+                return MetaBench.RecurrentOne(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]));
             case "quick":
                 Quick(args.Skip(1).ToArray());
                 return 0;

@@ -10,10 +10,10 @@ static class RunCommands
 {
     static ExperimentSession? Load(FileSystem fs, string file)
     {
-        var loaded = Commands.LoadExperiment(fs, Console.Error, file);
+        var loaded = Commands.LoadExperimentRules(fs, Console.Error, file);
         if (loaded.IsError) return null;
-        var (spec, rule) = loaded.ResultValue;
-        return new ExperimentSession(spec, rule, File.ReadAllText(file));
+        var (spec, rules) = loaded.ResultValue;
+        return new ExperimentSession(spec, rules.ToList(), File.ReadAllText(file));
     }
 
     /// Errors in the user's input or data (not bugs) end with exit code 2 and a plain message.
@@ -33,7 +33,7 @@ static class RunCommands
         var spec = session.Spec;
         try
         {
-            Console.WriteLine($"experiment {spec.Name}: rule {session.Rule.Name} ({session.Rule.Params.Length} θ), {spec.Setting}, " +
+            Console.WriteLine($"experiment {spec.Name}: rule {string.Join(", ", session.Rules.Select(r => r.Name))} ({session.Params.Count} θ), {spec.Setting}, " +
                               $"{spec.Trials} trials × {spec.Episodes} episodes, estimator {spec.Estimator}, backend {spec.Backend}");
             var last = DateTime.MinValue;
             var summary = session.Run(resume, p =>

@@ -130,10 +130,11 @@ module Commands =
         out.WriteLine "W is post × pre: rows are postsynaptic neurons, columns presynaptic ones."
         exitOk
 
-    /// Reads an experiment file and the rule it names, checked. Errors are printed (file:line:col,
-    /// caret, hint) and give the input-error exit code.
-    [<CompiledName "LoadExperiment">]
-    let loadExperiment (fs: FileSystem) (err: TextWriter) (file: string) : Result<ExperimentSpec * Rule, int> =
+    /// Reads an experiment file and the rules it names, checked: one rule for every layer, or (feedforward,
+    /// `rule = FILE NAME1, NAME2, …`) one per layer of weights, layer 1 first. Errors are printed
+    /// (file:line:col, caret, hint) and give the input-error exit code.
+    [<CompiledName "LoadExperimentRules">]
+    let loadExperimentRules (fs: FileSystem) (err: TextWriter) (file: string) : Result<ExperimentSpec * Rule list, int> =
         match fs.Read file with
         | None ->
             err.WriteLine (Diagnostic.render (fun _ _ -> None) (Diagnostic.inFile Codes.FileNotFound file (sprintf "cannot read %s: no such file" file)))
@@ -154,25 +155,43 @@ module Commands =
                     writeDiagnostics err result.Program result.Diagnostics
                     Error exitInputError
                 else
-                    match selectRules result ruleFile spec.RuleName with
-                    | Error d ->
-                        writeDiagnostics err result.Program [ d ]
-                        Error exitInputError
-                    | Ok [ rule ] ->
-                        let wanted = if spec.Setting = "recurrent" then Setting.Recurrent else Setting.Feedforward
-                        if rule.Setting <> wanted then
-                            err.WriteLine (sprintf "%s: error %s: rule %s is a %s rule but the experiment's setting is %s" file Codes.WrongSetting.Id rule.Name (Variables.settingName rule.Setting) spec.Setting)
+                    let wanted = if spec.Setting = "recurrent" then Setting.Recurrent else Setting.Feedforward
+                    let one (name: string) : Result<Rule, int> =
+                        match selectRules result ruleFile name with
+                        | Error d ->
+                            writeDiagnostics err result.Program [ d ]
                             Error exitInputError
-                        else Ok (spec, rule)
-                    | Ok rules ->
-                        err.WriteLine (sprintf "%s: error %s: %s defines %d rules (%s); name one: `rule = %s NAME`" file Codes.NoSuchRule.Id ruleFile rules.Length (String.Join (", ", rules |> List.map (fun r -> r.Name))) spec.RuleFile)
-                        Error exitInputError
+                        | Ok [ rule ] ->
+                            if rule.Setting <> wanted then
+                                err.WriteLine (sprintf "%s: error %s: rule %s is a %s rule but the experiment's setting is %s" file Codes.WrongSetting.Id rule.Name (Variables.settingName rule.Setting) spec.Setting)
+                                Error exitInputError
+                            else Ok rule
+                        | Ok rules ->
+                            err.WriteLine (sprintf "%s: error %s: %s defines %d rules (%s); name one: `rule = %s NAME`" file Codes.NoSuchRule.Id ruleFile rules.Length (String.Join (", ", rules |> List.map (fun r -> r.Name))) spec.RuleFile)
+                            Error exitInputError
+                    let names = if spec.LayerRules.IsEmpty then [ spec.RuleName ] else spec.LayerRules
+                    // Each distinct name once (its errors once), then the list per layer.
+                    let distinct = names |> List.distinct |> List.map (fun n -> n, one n)
+                    match distinct |> List.tryPick (fun (_, r) -> match r with Error c -> Some c | Ok _ -> None) with
+                    | Some code -> Error code
+                    | None ->
+                        let byName = distinct |> List.choose (fun (n, r) -> match r with Ok rule -> Some (n, rule) | Error _ -> None) |> Map.ofList
+                        Ok (spec, names |> List.map (fun n -> byName.[n]))
+
+    /// Reads an experiment file and the rule it names (the first layer's, when it names one per layer).
+    [<CompiledName "LoadExperiment">]
+    let loadExperiment (fs: FileSystem) (err: TextWriter) (file: string) : Result<ExperimentSpec * Rule, int> =
+        loadExperimentRules fs err file |> Result.map (fun (spec, rules) -> spec, List.head rules)
 
     /// `ruledsl run FILE --check`: validates an experiment file without running it.
     [<CompiledName "CheckExperiment">]
     let checkExperiment (fs: FileSystem) (out: TextWriter) (err: TextWriter) (file: string) : int =
-        match loadExperiment fs err file with
-        | Ok (spec, rule) ->
+        match loadExperimentRules fs err file with
+        | Ok (spec, [ rule ]) ->
             out.WriteLine (sprintf "experiment %s: %s rule %s with %d parameters, %d episodes × %d trials → %s" spec.Name spec.Setting rule.Name rule.Params.Length spec.Episodes spec.Trials spec.Output)
+            exitOk
+        | Ok (spec, rules) ->
+            let ps = rules |> List.collect (fun r -> r.Params |> List.map (fun p -> p.Symbol.Name)) |> List.distinct
+            out.WriteLine (sprintf "experiment %s: %s rules %s (one per layer) with %d parameters, %d episodes × %d trials → %s" spec.Name spec.Setting (String.Join (", ", rules |> List.map (fun r -> r.Name))) ps.Length spec.Episodes spec.Trials spec.Output)
             exitOk
         | Error code -> code

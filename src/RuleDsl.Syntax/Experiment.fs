@@ -13,6 +13,9 @@ type ExperimentSpec =
       /// rule file (relative to the experiment file) and the rule's name in it
       RuleFile: string
       RuleName: string
+      /// feedforward: one rule name per layer of weights, layer 1 first (Table 1 of Shervani-Tabar &
+      /// Rosenbaum: `rule = FILE fa, ehebb, ehebb, ehebb, ehebb`); empty when one rule serves every layer
+      LayerRules: string list
       // feedforward
       Layers: int list
       Feedback: string
@@ -60,7 +63,7 @@ module Experiment =
 
     let private fields =
         [ f "setting" (Word [ "feedforward"; "recurrent" ]) (Some "feedforward") "which research setting the experiment runs"
-          f "rule" Text None "the rule file and the rule in it: `rules/bio.rule bio` (the name may be left out when the file has one rule)"
+          f "rule" Text None "the rule file and the rule in it: `rules/bio.rule bio` (the name may be left out when the file has one rule); feedforward: one rule per layer of weights, layer 1 first: `rules/table1.rule fa, ehebb, ehebb, ehebb, ehebb` (θ is the union of their parameters by name)"
           f "layers" Ints (Some "784 170 130 100 70 5") "feedforward: layer sizes, input first (Shervani-Tabar & Rosenbaum 4.1)"
           f "feedback" (Word [ "fa"; "bp"; "dfa" ]) (Some "fa") "feedforward: feedback alignment, backprop (B = Wᵀ) or direct feedback alignment"
           f "beta" Float (Some "10") "feedforward: softplus sharpness β"
@@ -179,22 +182,43 @@ module Experiment =
                     []
                 else ns |> Array.choose id |> List.ofArray
             | None, _ -> []
-        let ruleFile, ruleName =
+        let ruleFile, ruleName, layerRules =
             match get "rule" with
             | Some (v, _, _), _ ->
-                match v.Split ([| ' '; '\t' |], StringSplitOptions.RemoveEmptyEntries) with
-                | [| path |] -> path, ""
-                | [| path; n |] -> path, n
-                | _ -> bad (let (_, l, _) = values.["rule"] in l) (let (_, _, c) = values.["rule"] in c) v "expected `rule = FILE [NAME]`"; v, ""
+                let (_, ln, col) = values.["rule"]
+                match v.Split ([| ' '; '\t' |], 2, StringSplitOptions.RemoveEmptyEntries) with
+                | [| path |] -> path, "", []
+                | [| path; names |] ->
+                    // `FILE NAME` or `FILE NAME1, NAME2, …`: one rule for every layer, or one per layer.
+                    let parts = names.Split ',' |> Array.map (fun x -> x.Trim ())
+                    let isName (x: string) =
+                        x <> "" && (Char.IsLetter x.[0] || x.[0] = '_') && x |> Seq.forall (fun c -> Char.IsLetterOrDigit c || c = '_')
+                    if not (Array.forall isName parts) then
+                        bad ln col v "expected `rule = FILE [NAME]` or `rule = FILE NAME1, NAME2, …` (one rule per layer of weights)"
+                        path, "", []
+                    elif parts.Length = 1 then path, parts.[0], []
+                    else path, parts.[0], List.ofArray parts
+                | _ -> bad ln col v "expected `rule = FILE [NAME]`"; v, "", []
             | None, _ ->
                 if name.IsSome then errors.Add (Diagnostic.inFile Codes.MissingSetting file "the experiment names no rule: add `rule = rules/FILE.rule NAME`")
-                "", ""
+                "", "", []
+        // Per-layer rules: exactly one per layer of weights, and only where there are layers.
+        if not layerRules.IsEmpty then
+            let (v, ln, col) = values.["rule"]
+            let ruleCol = col + v.IndexOf layerRules.Head
+            let span = v.Length - v.IndexOf layerRules.Head
+            if values.ContainsKey "setting" && (let (s, _, _) = values.["setting"] in s = "recurrent") then
+                errors.Add (diag Codes.BadSetting file ln ruleCol span "one rule per layer is a feedforward setting; a recurrent experiment names one rule")
+            elif not layers.IsEmpty && layerRules.Length <> layers.Length - 1 then
+                let d = diag Codes.BadSetting file ln ruleCol span (sprintf "`rule` names %d rules but the network has %d layers of weights (layers = %s)" layerRules.Length (layers.Length - 1) (String.Join (" ", layers)))
+                errors.Add { d with Hint = Some (sprintf "name one rule for every layer, or exactly %d, layer 1 first" (layers.Length - 1)) }
         let spec =
             { Name = defaultArg name ""
               File = file
               Setting = asWord "setting"
               RuleFile = ruleFile
               RuleName = ruleName
+              LayerRules = layerRules
               Layers = layers
               Feedback = asWord "feedback"
               Beta = asFloat "beta"

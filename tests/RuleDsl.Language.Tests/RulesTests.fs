@@ -29,7 +29,7 @@ let ``every shipped rule checks clean and every derivative verifies`` () =
     let r = checkedRules.Value
     Assert.True (r.Diagnostics.IsEmpty, Check.render r)
     let names = r.Rules |> List.map (fun x -> x.Name) |> List.sort
-    Assert.Equal<string list> ([ "bio"; "ehebb"; "fa"; "miconi"; "neo_hebbian"; "neo_hebbian4"; "oja"; "pool" ], names)
+    Assert.Equal<string list> ([ "bio"; "ehebb"; "ehebb"; "f0"; "fa"; "miconi"; "neo_hebbian"; "neo_hebbian4"; "oja"; "pool" ], names) // table1.rule: f0 and its own ehebb
     for rule in r.Rules do
         let rows = Verify.verifyRule rule
         // simplify check, one row per parameter, and the differential, per target

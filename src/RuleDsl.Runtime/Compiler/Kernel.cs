@@ -1,10 +1,10 @@
 namespace RuleDsl.Runtime.Compiler;
 
 /// <summary>Size of a scratch buffer in terms of the kernel's dimensions.</summary>
-internal readonly record struct ScratchSize(int DimA, int DimB)
+internal readonly record struct ScratchSize(int DimA, int DimB, int Fixed = 0)
 {
-    /// <summary>DimA = -1: one element; DimB = -1: a vector of DimA.</summary>
-    public int Length(int[] sizes) => DimA < 0 ? 1 : DimB < 0 ? sizes[DimA] : sizes[DimA] * sizes[DimB];
+    /// <summary>Fixed &gt; 0: that many elements; else DimA = -1: one element; DimB = -1: a vector of DimA.</summary>
+    public int Length(int[] sizes) => Fixed > 0 ? Fixed : DimA < 0 ? 1 : DimB < 0 ? sizes[DimA] : sizes[DimA] * sizes[DimB];
 }
 
 /// <summary>
@@ -75,8 +75,18 @@ public sealed class Kernel<T> where T : unmanaged
             args.RowCoefs = new T[maxRowSources];
         }
         if (args.Scratch.Length == scratch.Length && args.ScratchSizes.AsSpan().SequenceEqual(sizes)) return;
+        // One argument block may serve several call sites with different sizes (the layers of a
+        // network): keep a scratch set per sizes rather than reallocating on every change.
+        foreach (var (sz, buffers) in args.ScratchSets)
+            if (buffers.Length == scratch.Length && sz.AsSpan().SequenceEqual(sizes))
+            {
+                args.Scratch = buffers;
+                args.ScratchSizes = sz;
+                return;
+            }
         args.Scratch = new T[scratch.Length][];
         for (int k = 0; k < scratch.Length; k++) args.Scratch[k] = new T[scratch[k].Length(sizes)];
         args.ScratchSizes = (int[])sizes.Clone();
+        args.ScratchSets.Add((args.ScratchSizes, args.Scratch));
     }
 }

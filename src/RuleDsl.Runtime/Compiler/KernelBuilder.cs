@@ -29,7 +29,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
 
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
     static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"),
-        ClearRow = Op("Clear"), DotRow = Op("Dot"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatTVec = Op("MatTVec"),
+        ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatTVec = Op("MatTVec"),
         MatMul = Op("MatMul"), CombineRow = Op("Combine"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
 
     readonly KernelSpec spec;
@@ -151,6 +151,40 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
 
     ParameterExpression Dim(string d) =>
         dimLocal.TryGetValue(d, out var p) ? p : throw new KernelCompileError($"dimension {d} is not bound by any input (rule {spec.Name})");
+
+    ParameterExpression? dotsScratch;
+
+    /// <summary>Four elements for <see cref="RowOps{T}.Dots"/> results (one per kernel).</summary>
+    ParameterExpression DotsScratch()
+    {
+        if (dotsScratch is not null) return dotsScratch;
+        dotsScratch = Local(typeof(T[]), "dots");
+        prologue.Add(L.Assign(dotsScratch, L.ArrayIndex(pScratch, L.Constant(scratch.Count))));
+        scratch.Add(new ScratchSize(-1, -1, 4));
+        return dotsScratch;
+    }
+
+    /// <summary>Dot products (matrix row, vector) four at a time (bit-identical to one Dot each): each
+    /// result handed to <paramref name="store"/> with its index.</summary>
+    List<L> DotsCode(IReadOnlyList<(L Matrix, L Off, L Vector)> chains, L n, Func<int, L, L> store)
+    {
+        var code = new List<L>();
+        var res = DotsScratch();
+        for (int at = 0; at < chains.Count; at += 4)
+        {
+            int count = Math.Min(4, chains.Count - at);
+            var args = new List<L>();
+            for (int k = 0; k < 4; k++)
+            {
+                var c = chains[at + Math.Min(k, count - 1)];
+                args.Add(c.Matrix); args.Add(c.Off); args.Add(c.Vector);
+            }
+            args.Add(L.Constant(count)); args.Add(n); args.Add(res);
+            code.Add(L.Call(Dots, args));
+            for (int k = 0; k < count; k++) code.Add(store(at + k, L.ArrayIndex(res, L.Constant(k))));
+        }
+        return code;
+    }
 
     ParameterExpression NewScratch(string name, string? dimA, string? dimB)
     {
@@ -610,6 +644,25 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             layout.Add(o.Target);
             if (o.Target.Shape is Shape.Matrix) matrixTargets.Add(o.Target.Name);
         }
+        foreach (var p in spec.RowProducts)
+        {
+            CheckSymbol(p.Output);
+            var shape0 = p.Terms[0].Matrix.Shape;
+            if (p.Output.Shape is not Shape.Vector ov || shape0 is not Shape.Matrix m0 || ov.Item != m0.rows)
+                throw new KernelCompileError($"not supported: row product {p.Output.Name} in rule {spec.Name}: it must be a vector over the rows of its matrices");
+            if (targets.Contains(p.Output.Name) || inputNames.Contains(p.Output.Name))
+                throw new KernelCompileError($"not supported: row product {p.Output.Name} in rule {spec.Name}: its output is also an input or output of the kernel");
+            foreach (var (m, v) in p.Terms)
+            {
+                if (!matrixTargets.Contains(m.Name) || !m.Shape.Equals(shape0))
+                    throw new KernelCompileError($"not supported: row product {p.Output.Name} in rule {spec.Name}: {m.Name} is not a matrix output of the kernel of shape {shape0}");
+                if (v.Shape is not Shape.Vector vv || vv.Item != m0.cols || targets.Contains(v.Name))
+                    throw new KernelCompileError($"not supported: row product {p.Output.Name} in rule {spec.Name}: {v.Name} must be an input vector over {m0.cols}");
+                CheckSymbol(v);
+                layout.Add(v);
+            }
+            layout.Add(p.Output);
+        }
         for (int d = 0; d < layout.Dims.Count; d++)
         {
             var p = Local(typeof(int), "n_" + layout.Dims[d]);
@@ -785,8 +838,15 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         var i = Local(typeof(int), "mvrow" + locals.Count);
         var off = Local(typeof(int), "mvoff" + locals.Count);
         var row = new List<L> { L.Assign(off, L.Multiply(i, C)) };
+        // Unconditional row-order products: several dots per call, their add chains overlapping.
+        var plain = Enumerable.Range(0, members.Count).Where(k => needs[k] is null && !members[k].MvTransposed).ToList();
+        if (plain.Count >= 2)
+            row.AddRange(DotsCode(plain.Select(k => ((L)M, (L)off, (L)members[k].MvInput!.Buf)).ToList(), C,
+                (at, value) => L.Assign(L.ArrayAccess(members[plain[at]].Buf, i), value)));
+        else plain.Clear();
         for (int k = 0; k < members.Count; k++)
         {
+            if (plain.Contains(k)) continue;
             var v = members[k];
             var x = v.MvInput!.Buf;
             row.Add(IfMaybe(needs[k], v.MvTransposed
@@ -858,6 +918,23 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             currentTarget = o.Spec.Target.Name;
             rowBody.Add(OutputRow(o, i, off, R, C));
             currentTarget = null;
+        }
+        // Products with the rows just written (still in cache): the next sample's forward pass.
+        var products = spec.RowProducts.Where(p => p.Terms.All(t => targets.Contains(t.Matrix.Name))).ToList();
+        if (products.Count > 0)
+        {
+            // Every dot of every product, four per call; then each product's terms summed in order.
+            var chains = products.SelectMany(p => p.Terms).Select(t => ((L)arrayLocal[t.Matrix.Name], (L)off, (L)arrayLocal[t.Vector.Name])).ToList();
+            var dotLocals = chains.Select((_, k) => Local(TT, "rowdot" + k)).ToList();
+            rowBody.AddRange(DotsCode(chains, C, (k, value) => L.Assign(dotLocals[k], value)));
+            int next = 0;
+            foreach (var p in products)
+            {
+                L sum = dotLocals[next++];
+                for (int t = 1; t < p.Terms.Count; t++) sum = L.Add(sum, dotLocals[next++]);
+                rowBody.Add(L.Assign(L.ArrayAccess(arrayLocal[p.Output.Name], i), sum));
+                phasePlan.Add(() => $"  then {p.Output.Name}[i] = {string.Join(" + ", p.Terms.Select(t => $"{t.Matrix.Name}[i, :] · {t.Vector.Name}"))} (the rows as written)");
+            }
         }
         return For(i, L.Constant(0), R, L.Block(rowBody));
     }

@@ -28,20 +28,47 @@ public enum CompilerBackend
 public sealed record KernelOutput(string Name, Expr Value, OutputMode Mode, Symbol Target);
 
 /// <summary>
+/// A product with matrices as this step leaves them: after the step, <c>Output[i] = Σ_t (Matrix_t after
+/// the step)[i, :] · Vector_t</c>, computed right after row i of every Matrix_t is written, while the row
+/// is still in cache. It fuses the next sample's forward pass (z' = W_new y') into the weight update, so
+/// W and its tangents are streamed once per step instead of twice. Each Matrix_t is a matrix target of
+/// the kernel (all of one shape), each Vector_t an input over its columns, Output a vector over its rows
+/// that nothing else in the kernel reads.
+/// </summary>
+public sealed class RowProduct : IEquatable<RowProduct>
+{
+    public RowProduct(Symbol output, IEnumerable<(Symbol Matrix, Symbol Vector)> terms)
+    {
+        Output = output;
+        Terms = terms.ToArray();
+        if (Terms.Count == 0) throw new ArgumentException("a row product needs at least one term");
+    }
+
+    public Symbol Output { get; }
+    public IReadOnlyList<(Symbol Matrix, Symbol Vector)> Terms { get; }
+
+    public bool Equals(RowProduct? other) => other is not null && Output.Equals(other.Output) && Terms.SequenceEqual(other.Terms);
+    public override bool Equals(object? obj) => Equals(obj as RowProduct);
+    public override int GetHashCode() => Terms.Aggregate(Output.GetHashCode(), (h, t) => HashCode.Combine(h, t.Matrix, t.Vector));
+}
+
+/// <summary>
 /// What to compile: named inputs (scalars, vectors, matrices; each matrix is row-major with
 /// rows = its first dimension, and every dimension is bound to a size at run time) and outputs.
 /// Equality is structural, so a spec is a cache key.
 /// </summary>
 public sealed class KernelSpec : IEquatable<KernelSpec>
 {
-    public KernelSpec(string name, IEnumerable<Symbol> inputs, IEnumerable<KernelOutput> outputs)
+    public KernelSpec(string name, IEnumerable<Symbol> inputs, IEnumerable<KernelOutput> outputs, IEnumerable<RowProduct>? rowProducts = null)
     {
         Name = name;
         Inputs = inputs.ToArray();
         Outputs = outputs.ToArray();
-        hash = HashCode.Combine(name, Inputs.Count, Outputs.Count);
+        RowProducts = (rowProducts ?? []).ToArray();
+        hash = HashCode.Combine(name, Inputs.Count, Outputs.Count, RowProducts.Count);
         foreach (var s in Inputs) hash = HashCode.Combine(hash, s.GetHashCode());
         foreach (var o in Outputs) hash = HashCode.Combine(hash, o.GetHashCode());
+        foreach (var p in RowProducts) hash = HashCode.Combine(hash, p.GetHashCode());
     }
 
     readonly int hash;
@@ -50,10 +77,13 @@ public sealed class KernelSpec : IEquatable<KernelSpec>
     public string Name { get; }
     public IReadOnlyList<Symbol> Inputs { get; }
     public IReadOnlyList<KernelOutput> Outputs { get; }
+    /// <summary>Products with the updated matrices, computed as their rows are written (<see cref="RowProduct"/>).</summary>
+    public IReadOnlyList<RowProduct> RowProducts { get; }
 
     public bool Equals(KernelSpec? other) =>
         other is not null && (ReferenceEquals(this, other) ||
-            (hash == other.hash && Name == other.Name && Inputs.SequenceEqual(other.Inputs) && Outputs.SequenceEqual(other.Outputs)));
+            (hash == other.hash && Name == other.Name && Inputs.SequenceEqual(other.Inputs) && Outputs.SequenceEqual(other.Outputs)
+             && RowProducts.SequenceEqual(other.RowProducts)));
 
     public override bool Equals(object? obj) => Equals(obj as KernelSpec);
     public override int GetHashCode() => hash;
@@ -142,6 +172,7 @@ public sealed class KernelArgs<T> where T : unmanaged
 
     internal T[][] Scratch = [];
     internal int[] ScratchSizes = [];
+    internal readonly List<(int[] Sizes, T[][] Buffers)> ScratchSets = [];
     internal T[][] RowSources = [];
     internal int[] RowOffsets = [];
     internal T[] RowCoefs = [];

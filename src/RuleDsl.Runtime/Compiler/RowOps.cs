@@ -213,6 +213,102 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         return sum;
     }
 
+    /// <summary>
+    /// Up to four dot products at once, res[k] = Σ_j a_k[o_k + j] · x_k[j] for k &lt; count (1..4), each
+    /// summed in exactly <see cref="Dot"/>'s order (so the results are bit-identical to four calls of
+    /// Dot): one Dot is bound by the latency of its adds, four independent chains overlap.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Dots(T[] a0, int o0, T[] x0, T[] a1, int o1, T[] x1, T[] a2, int o2, T[] x2, T[] a3, int o3, T[] x3,
+        int count, int n, T[] res)
+    {
+        if (count < 4)
+        {
+            // Fewer than four: pairs, then a single one.
+            if (count >= 2) Dot2(a0, o0, x0, a1, o1, x1, n, res, 0);
+            if (count == 3) res[2] = Dot(a2, o2, x2, 0, n);
+            else if (count == 1) res[0] = Dot(a0, o0, x0, 0, n);
+            return;
+        }
+        Check(a0, o0, n); Check(a1, o1, n); Check(a2, o2, n); Check(a3, o3, n);
+        Check(x0, 0, n); Check(x1, 0, n); Check(x2, 0, n); Check(x3, 0, n);
+        Check(res, 0, 4);
+        ref T p0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a0), o0);
+        ref T p1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a1), o1);
+        ref T p2 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a2), o2);
+        ref T p3 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a3), o3);
+        ref T q0 = ref MemoryMarshal.GetArrayDataReference(x0);
+        ref T q1 = ref MemoryMarshal.GetArrayDataReference(x1);
+        ref T q2 = ref MemoryMarshal.GetArrayDataReference(x2);
+        ref T q3 = ref MemoryMarshal.GetArrayDataReference(x3);
+        int j = 0;
+        T r0 = T.Zero, r1 = T.Zero, r2 = T.Zero, r3 = T.Zero;
+        if (Vector.IsHardwareAccelerated && n >= 2 * Vector<T>.Count)
+        {
+            var s00 = Vector<T>.Zero; var s01 = Vector<T>.Zero;
+            var s10 = Vector<T>.Zero; var s11 = Vector<T>.Zero;
+            var s20 = Vector<T>.Zero; var s21 = Vector<T>.Zero;
+            var s30 = Vector<T>.Zero; var s31 = Vector<T>.Zero;
+            int w = Vector<T>.Count;
+            for (; j <= n - 2 * w; j += 2 * w)
+            {
+                nuint u = (nuint)j, v = (nuint)(j + w);
+                s00 += Vector.LoadUnsafe(ref p0, u) * Vector.LoadUnsafe(ref q0, u);
+                s01 += Vector.LoadUnsafe(ref p0, v) * Vector.LoadUnsafe(ref q0, v);
+                s10 += Vector.LoadUnsafe(ref p1, u) * Vector.LoadUnsafe(ref q1, u);
+                s11 += Vector.LoadUnsafe(ref p1, v) * Vector.LoadUnsafe(ref q1, v);
+                s20 += Vector.LoadUnsafe(ref p2, u) * Vector.LoadUnsafe(ref q2, u);
+                s21 += Vector.LoadUnsafe(ref p2, v) * Vector.LoadUnsafe(ref q2, v);
+                s30 += Vector.LoadUnsafe(ref p3, u) * Vector.LoadUnsafe(ref q3, u);
+                s31 += Vector.LoadUnsafe(ref p3, v) * Vector.LoadUnsafe(ref q3, v);
+            }
+            r0 = Vector.Sum(s00 + s01); r1 = Vector.Sum(s10 + s11);
+            r2 = Vector.Sum(s20 + s21); r3 = Vector.Sum(s30 + s31);
+        }
+        for (; j < n; j++)
+        {
+            r0 += Unsafe.Add(ref p0, j) * Unsafe.Add(ref q0, j);
+            r1 += Unsafe.Add(ref p1, j) * Unsafe.Add(ref q1, j);
+            r2 += Unsafe.Add(ref p2, j) * Unsafe.Add(ref q2, j);
+            r3 += Unsafe.Add(ref p3, j) * Unsafe.Add(ref q3, j);
+        }
+        res[0] = r0; res[1] = r1; res[2] = r2; res[3] = r3;
+    }
+
+    /// <summary>Two dot products at once into res[at], res[at + 1], each in <see cref="Dot"/>'s order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Dot2(T[] a0, int o0, T[] x0, T[] a1, int o1, T[] x1, int n, T[] res, int at)
+    {
+        Check(a0, o0, n); Check(a1, o1, n); Check(x0, 0, n); Check(x1, 0, n); Check(res, at, 2);
+        ref T p0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a0), o0);
+        ref T p1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a1), o1);
+        ref T q0 = ref MemoryMarshal.GetArrayDataReference(x0);
+        ref T q1 = ref MemoryMarshal.GetArrayDataReference(x1);
+        int j = 0;
+        T r0 = T.Zero, r1 = T.Zero;
+        if (Vector.IsHardwareAccelerated && n >= 2 * Vector<T>.Count)
+        {
+            var s00 = Vector<T>.Zero; var s01 = Vector<T>.Zero;
+            var s10 = Vector<T>.Zero; var s11 = Vector<T>.Zero;
+            int w = Vector<T>.Count;
+            for (; j <= n - 2 * w; j += 2 * w)
+            {
+                nuint u = (nuint)j, v = (nuint)(j + w);
+                s00 += Vector.LoadUnsafe(ref p0, u) * Vector.LoadUnsafe(ref q0, u);
+                s01 += Vector.LoadUnsafe(ref p0, v) * Vector.LoadUnsafe(ref q0, v);
+                s10 += Vector.LoadUnsafe(ref p1, u) * Vector.LoadUnsafe(ref q1, u);
+                s11 += Vector.LoadUnsafe(ref p1, v) * Vector.LoadUnsafe(ref q1, v);
+            }
+            r0 = Vector.Sum(s00 + s01); r1 = Vector.Sum(s10 + s11);
+        }
+        for (; j < n; j++)
+        {
+            r0 += Unsafe.Add(ref p0, j) * Unsafe.Add(ref q0, j);
+            r1 += Unsafe.Add(ref p1, j) * Unsafe.Add(ref q1, j);
+        }
+        res[at] = r0; res[at + 1] = r1;
+    }
+
     /// <summary>Σ_j a[aOff + j].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Sum(T[] a, int aOff, int n)

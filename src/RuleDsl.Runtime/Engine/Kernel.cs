@@ -23,6 +23,22 @@ public interface IKernelBackend
     IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs);
 }
 
+/// <summary>A backend that can also compute products with the matrices a kernel has just updated
+/// (<see cref="Compiler.RowProduct"/>: Output = Σ Matrix_new @ Vector, row by row as each row is written).
+/// The products appear as extra outputs of the kernel (after the equations) so that they bind like any
+/// target. A learner uses them where the backend offers them and runs separate passes otherwise.</summary>
+public interface IRowProductBackend : IKernelBackend
+{
+    IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs, IReadOnlyList<Compiler.RowProduct> products);
+}
+
+/// <summary>The outputs that stand for row products (for binding; their value reads the updated matrices).</summary>
+public static class RowProducts
+{
+    public static KernelOutput AsOutput(Compiler.RowProduct p) =>
+        new(p.Output, p.Terms.Select(t => Ir.MatMul(Expr.NewSym(t.Matrix), Expr.NewSym(t.Vector))).Aggregate((a, b) => a + b), false);
+}
+
 /// <summary>A kernel with its tensors bound once, so the hot loop only calls <see cref="Run"/>.</summary>
 public sealed class BoundKernel(IKernel kernel, Tensor[] inputs, Tensor[] targets)
 {
@@ -41,31 +57,43 @@ public sealed class BoundKernel(IKernel kernel, Tensor[] inputs, Tensor[] target
 
 /// <summary>The reference backend: evaluates the IR with <c>Eval.eval</c>. Slow and obviously correct;
 /// the compiled backend is tested against it.</summary>
-public sealed class InterpretedBackend : IKernelBackend
+public sealed class InterpretedBackend : IRowProductBackend
 {
     public string Name => "interpreter";
 
-    public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs) => new Interpreted(name, outputs);
+    public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs) => new Interpreted(name, outputs, 0);
 
+    public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs, IReadOnlyList<Compiler.RowProduct> products) =>
+        new Interpreted(name, [.. outputs, .. products.Select(RowProducts.AsOutput)], products.Count);
+
+    /// <summary>The last <c>products</c> outputs are row products: evaluated after the others are stored.</summary>
     sealed class Interpreted : IKernel
     {
+        readonly int _products;
         public string Name { get; }
         public IReadOnlyList<Symbol> Inputs { get; }
         public IReadOnlyList<KernelOutput> Outputs { get; }
 
-        public Interpreted(string name, IReadOnlyList<KernelOutput> outputs)
+        public Interpreted(string name, IReadOnlyList<KernelOutput> outputs, int products)
         {
             Name = name;
             Outputs = outputs;
+            _products = products;
             Inputs = outputs.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
         }
 
         public void Run(Tensor[] inputs, Tensor[] targets)
         {
+            int n = Outputs.Count - _products;
             var env = new Dictionary<Symbol, Value>();
             for (int i = 0; i < Inputs.Count; i++) env[Inputs[i]] = inputs[i].ToValue();
-            var values = Outputs.Select(o => Eval.eval(Microsoft.FSharp.Core.FuncConvert.FromFunc<Symbol, Value>(s => env[s]), o.Value)).ToArray();
-            for (int k = 0; k < Outputs.Count; k++) targets[k].Store(values[k], Outputs[k].Accumulate);
+            var f = Microsoft.FSharp.Core.FuncConvert.FromFunc<Symbol, Value>(s => env[s]);
+            var values = Outputs.Take(n).Select(o => Eval.eval(f, o.Value)).ToArray();
+            for (int k = 0; k < n; k++) targets[k].Store(values[k], Outputs[k].Accumulate);
+            if (_products == 0) return;
+            // Products read the matrices as this step left them.
+            for (int k = 0; k < n; k++) env[Outputs[k].Target] = targets[k].ToValue();
+            for (int k = n; k < Outputs.Count; k++) targets[k].Store(Eval.eval(f, Outputs[k].Value), false);
         }
     }
 }

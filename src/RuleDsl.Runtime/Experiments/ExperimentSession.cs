@@ -23,14 +23,25 @@ public sealed record Progress(int Trial, int Episode, int Done, int Total, doubl
 public sealed class ExperimentSession
 {
     public ExperimentSpec Spec { get; }
+    /// <summary>The rule (of layer 1, when each layer has its own).</summary>
     public Rule Rule { get; }
+    /// <summary>The rule of each layer of weights (feedforward, `rule = FILE A, B, …`), or just <see cref="Rule"/>.</summary>
+    public IReadOnlyList<Rule> Rules { get; }
+    /// <summary>θ: the union of the rules' parameters by name (one rule: its parameters).</summary>
+    public IReadOnlyList<Param> Params { get; }
     public string DataMessage { get; private set; } = "";
     readonly string _text;
 
-    public ExperimentSession(ExperimentSpec spec, Rule rule, string experimentText)
+    public ExperimentSession(ExperimentSpec spec, Rule rule, string experimentText) : this(spec, [rule], experimentText) { }
+
+    /// <summary>A session whose layers learn with <paramref name="rules"/> (one rule for all, or one per layer).</summary>
+    public ExperimentSession(ExperimentSpec spec, IReadOnlyList<Rule> rules, string experimentText)
     {
+        if (rules.Count == 0) throw new ArgumentException("an experiment needs a rule");
         Spec = spec;
-        Rule = rule;
+        Rule = rules[0];
+        Rules = rules;
+        Params = FeedforwardLearner.UnionOfParams(rules);
         _text = experimentText;
     }
 
@@ -51,8 +62,8 @@ public sealed class ExperimentSession
         OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
         Seed: Spec.Seed);
 
-    public double[] InitialTheta => Rule.Params.Select(p => p.Init).ToArray();
-    public string[] ThetaNames => Rule.Params.Select(p => p.Symbol.Name).ToArray();
+    public double[] InitialTheta => Params.Select(p => p.Init).ToArray();
+    public string[] ThetaNames => Params.Select(p => p.Symbol.Name).ToArray();
 
     /// <summary>The inner loop of trial <paramref name="trial"/> (its own data stream and weights).</summary>
     public Func<int, IInnerLoop> LoopFactory()
@@ -67,12 +78,16 @@ public sealed class ExperimentSession
             throw new ArgumentException($"{Spec.File}: the output layer has {Spec.Layers.Last()} units but episodes have {Spec.Classes} classes");
         var model = FeedforwardModelModule.standard(Spec.Beta);
         var config = new FeedforwardConfig(Spec.Layers.ToArray(), Spec.Feedback);
+        if (Rules.Count != 1 && Rules.Count != config.Depth)
+            throw new ArgumentException($"{Spec.File}: {Rules.Count} rules for {config.Depth} layers of weights; name one rule, or one per layer");
         var backend = Backend();
         return trial =>
         {
             int seed = Spec.Seed + 1000 * trial;
             var sampler = new EpisodeSampler(data, (ulong)seed, Spec.Classes, Spec.Train, Spec.Query);
-            return new FeedforwardLearner(config, model, Rule, new SampledEpisodes(sampler), backend, seed);
+            return Rules.Count == 1
+                ? new FeedforwardLearner(config, model, Rule, new SampledEpisodes(sampler), backend, seed)
+                : new FeedforwardLearner(config, model, Rules, new SampledEpisodes(sampler), backend, seed);
         };
     }
 
@@ -117,7 +132,7 @@ public sealed class ExperimentSession
     public RunSummary Run(bool resume, Action<Progress>? progress = null, CancellationToken cancel = default)
     {
         var factory = LoopFactory();
-        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = Rule.Name, Spec.Setting, Data = DataMessage });
+        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Spec.Setting, Data = DataMessage });
         if (folder.Resumed && !resume)
             throw new InvalidOperationException($"{Spec.Output} already holds a run of this experiment; pass --resume to continue it, or choose another output folder");
         var plan = new TrialPlan(Spec.Trials, Spec.Seed, MetaSettings(), InitialTheta);
@@ -178,10 +193,24 @@ public sealed class ExperimentSession
         var thetaMean = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Average(f => f[r])).ToArray();
         // Terms whose |θ| is below 1 % of the largest are dropped from the printed rule.
         double threshold = 0.01 * thetaMean.Select(Math.Abs).DefaultIfEmpty(0).Max();
-        var discovered = RuleOf.Discovered(Rule, Microsoft.FSharp.Collections.ListModule.OfSeq(thetaMean), threshold);
-        return new RunSummary(Spec.Name, Rule.Name, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
-            ThetaNames, thetaMean, "dW = " + Print.Text(discovered), "\\Delta W = " + Print.Latex(discovered),
-            failure.Count(f => !string.IsNullOrEmpty(f)));
+        // Each distinct rule with its own θ (by name) from the union; per-layer rules are printed per layer.
+        var index = ThetaNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
+        Expr Discovered(Rule r) => RuleOf.Discovered(r, Microsoft.FSharp.Collections.ListModule.OfSeq(r.Params.Select(p => thetaMean[index[p.Symbol.Name]])), threshold);
+        string text, latex, ruleName;
+        if (Rules.Distinct().Count() == 1)
+        {
+            var d = Discovered(Rule);
+            (text, latex, ruleName) = ("dW = " + Print.Text(d), "\\Delta W = " + Print.Latex(d), Rule.Name);
+        }
+        else
+        {
+            var layers = Rules.Select((r, l) => (r, l: l + 1)).GroupBy(x => x.r).Select(g => (Rule: g.Key, Layers: string.Join(",", g.Select(x => x.l)))).ToList();
+            text = string.Join("; ", layers.Select(x => $"layer {x.Layers} ({x.Rule.Name}): dW = {Print.Text(Discovered(x.Rule))}"));
+            latex = string.Join(" \\\\ ", layers.Select(x => $"\\text{{layer {x.Layers}}}: \\Delta W = {Print.Latex(Discovered(x.Rule))}"));
+            ruleName = string.Join(", ", Rules.Select(r => r.Name));
+        }
+        return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
+            ThetaNames, thetaMean, text, latex, failure.Count(f => !string.IsNullOrEmpty(f)));
     }
 
     sealed class CallbackLog(Action<int, MetaStep> append) : IRunLog

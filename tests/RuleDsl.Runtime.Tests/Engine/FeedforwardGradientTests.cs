@@ -75,6 +75,71 @@ public class FeedforwardGradientTests
     public void Compiled_backends_give_the_exact_meta_gradient(string backend, string feedback) =>
         AssertAllPass(Check(TestRules.Bio(), feedback, [0.5, 0.2, 0.1], backend));
 
+    /// Table 1: each layer with its own rule, θ the union by name (theta0 shared by all three layers).
+    [Theory]
+    [InlineData("interpreter")]
+    [InlineData("simd")]
+    public void Per_layer_rules_meta_gradient_matches_finite_differences(string backend)
+    {
+        Rule[] rules = [TestRules.F0(), TestRules.EHebb(), TestRules.Oja()];
+        var learner = new FeedforwardLearner(new FeedforwardConfig(Layers, "fa"), Model, rules,
+            new RandomTask(6, 3, train: 9, query: 6), BackendNamed(backend), seed: 3);
+        Assert.Equal(["theta0", "theta2", "theta9"], learner.Params.Select(p => p.Symbol.Name));
+        var rows = GradientCheck.Run(learner, [0.5, 0.2, 0.1], ["theta0", "theta2", "theta9"], episode: 2);
+        AssertAllPass(rows);
+        Assert.All(rows, r => Assert.True(Math.Abs(r.Tangent) > 1e-8, $"{r.Name} should reach the meta-loss")); // every θ is used by some layer
+    }
+
+    [Fact]
+    public void Per_layer_rules_differ_from_one_rule_everywhere_and_agree_when_all_are_the_same()
+    {
+        var task = new RandomTask(6, 3, train: 9, query: 6);
+        FeedforwardLearner Learner(params Rule[] rules) => new(new FeedforwardConfig(Layers, "fa"), Model, rules, task, BackendNamed("simd"), seed: 3);
+        var single = new FeedforwardLearner(new FeedforwardConfig(Layers, "fa"), Model, TestRules.EHebb(), task, BackendNamed("simd"), seed: 3);
+        double[] theta = [0.5, 0.3];
+        double[][] dirs = [[1, 0], [0, 1]];
+        var a = single.Run(theta, dirs, 1, default);
+        var b = Learner(TestRules.EHebb(), TestRules.EHebb(), TestRules.EHebb()).Run(theta, dirs, 1, default);
+        Assert.Equal(a.Objective, b.Objective);
+        Assert.Equal(a.Directional, b.Directional);
+        // eHebb only in the last layer: a different network, and θ2 acts through that layer alone.
+        var c = Learner(TestRules.F0(), TestRules.F0(), TestRules.EHebb()).Run(theta, dirs, 1, default);
+        Assert.NotEqual(a.Objective, c.Objective);
+        Assert.NotEqual(0, c.Directional[1]);
+    }
+
+    /// The next sample's forward pass inside the update (row products) computes the same numbers as a
+    /// separate forward pass: every product is one Dot per row either way.
+    [Theory]
+    [InlineData("simd", "fa")]
+    [InlineData("simd", "bp")]
+    [InlineData("interpreter", "dfa")]
+    public void Fusing_the_forward_pass_into_the_update_changes_no_number(string backend, string feedback)
+    {
+        double[] theta = [0.5, 0.05, 0.1, 0.05, 0.02, 0.03, 0.04, 0.05, 0.06, 0.1];
+        var dirs = Enumerable.Range(0, 10).Select(r => Enumerable.Range(0, 10).Select(c => r == c ? 1.0 : 0.0).ToArray()).ToArray();
+        EpisodeOutcome Run(bool fuse) => new FeedforwardLearner(new FeedforwardConfig(Layers, feedback), Model, TestRules.PoolRule(),
+            new RandomTask(6, 3, train: 9, query: 6), BackendNamed(backend), seed: 3) { FuseForward = fuse }.Run(theta, dirs, 2, default);
+        var (a, b) = (Run(true), Run(false));
+        Assert.Null(a.Failure);
+        Assert.Equal(b.Objective, a.Objective);
+        Assert.Equal(b.Directional, a.Directional);
+        Assert.Equal(b.Metrics.OrderBy(m => m.Key), a.Metrics.OrderBy(m => m.Key));
+    }
+
+    [Fact]
+    public void Per_layer_rules_must_match_the_layers_and_agree_on_shared_starting_values()
+    {
+        var task = new RandomTask(6, 3, train: 9, query: 6);
+        var two = Assert.Throws<ArgumentException>(() => new FeedforwardLearner(new FeedforwardConfig(Layers, "fa"), Model,
+            [TestRules.F0(), TestRules.EHebb()], task, new InterpretedBackend(), seed: 3));
+        Assert.Contains("3 layers of weights but 2 rules", two.Message);
+        var other = RuleOf.Create("f0b", Setting.Feedforward,
+            Microsoft.FSharp.Collections.ListModule.OfSeq([Tuple.Create("theta0", 0.5)]), TestRules.F0().Update);
+        var clash = Assert.Throws<ArgumentException>(() => FeedforwardLearner.UnionOfParams([TestRules.F0(), other]));
+        Assert.Contains("theta0 starts at 0.5", clash.Message);
+    }
+
     [Fact]
     public void Learning_with_F0_lowers_the_query_loss_of_a_fresh_network()
     {

@@ -36,6 +36,14 @@ public static class TestRules
     public static Rule Bio() => RuleOfCreate("bio", [("theta0", 1e-3), ("theta2", 0), ("theta9", 0)],
         Th("theta0") * Pool[0] + Th("theta2") * Pool[2] + Th("theta9") * Pool[9]);
 
+    /// <summary>Eq. 8: θ0 F0 + θ2 F2.</summary>
+    public static Rule EHebb() => RuleOfCreate("ehebb", [("theta0", 1e-3), ("theta2", 0)],
+        Th("theta0") * Pool[0] + Th("theta2") * Pool[2]);
+
+    /// <summary>Eq. 9: θ0 F0 + θ9 F9.</summary>
+    public static Rule Oja() => RuleOfCreate("oja", [("theta0", 1e-3), ("theta9", 0)],
+        Th("theta0") * Pool[0] + Th("theta9") * Pool[9]);
+
     public static Rule PoolRule() => RuleOfCreate("pool",
         Enumerable.Range(0, 10).Select(r => ($"theta[{r}]", r == 0 ? 1e-3 : 0.0)).ToArray(),
         Enumerable.Range(0, 10).Select(r => Th($"theta[{r}]") * Pool[r]).Aggregate((a, b) => a + b));

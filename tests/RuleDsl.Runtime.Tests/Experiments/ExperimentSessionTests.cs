@@ -50,6 +50,29 @@ public class ExperimentSessionTests
     }
 
     [Fact]
+    public void A_feedforward_experiment_with_one_rule_per_layer_runs_and_reports_each_layers_rule()
+    {
+        var output = Directory.CreateTempSubdirectory().FullName;
+        var root = RepoRoot();
+        var text = $"experiment ff_layers\n  rule = {Path.Combine(root, "rules", "table1.rule")} f0, ehebb, ehebb\n  layers = 784 10 8 5\n  data = fashion-mnist:subset\n" +
+                   $"  train = 3\n  query = 2\n  episodes = 2\n  trials = 1\n  output = {output}\n";
+        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "x.experiment");
+        File.WriteAllText(file, text);
+        // Through the same loader as `ruledsl run`.
+        var loaded = Commands.LoadExperimentRules(FileSystemModule.disk, TextWriter.Null, file);
+        Assert.True(loaded.IsOk);
+        var (spec, rules) = loaded.ResultValue;
+        Assert.Equal(["f0", "ehebb", "ehebb"], rules.Select(r => r.Name));
+        var session = new ExperimentSession(spec, rules.ToList(), text);
+        Assert.Equal(["theta0", "theta2"], session.ThetaNames);
+        var summary = session.Run(resume: false);
+        Assert.Equal(2, summary.ThetaMean.Length);
+        Assert.Contains("layer 1 (f0): dW = ", summary.Discovered);
+        Assert.Contains("layer 2,3 (ehebb): dW = ", summary.Discovered);
+        Assert.True(RunFolder.Open(output).ReadEpisodes().HasColumn("theta2"));
+    }
+
+    [Fact]
     public void A_recurrent_meta_learning_experiment_runs_on_dnms()
     {
         var output = Directory.CreateTempSubdirectory().FullName;

@@ -6,18 +6,23 @@ namespace RuleDsl.Runtime.Engine.Compiled;
 /// <summary>The engine's kernels on the SIMD compiler of <c>RuleDsl.Runtime.Compiler</c>
 /// (KernelSpec → Kernel&lt;double&gt;): same equations, same semantics (all reads see the values
 /// from before the step), faster row loops.</summary>
-public sealed class SpecBackend : IKernelBackend
+public sealed class SpecBackend : IRowProductBackend
 {
     public string Name => "simd";
 
-    public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs)
+    public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs) => Compile(name, outputs, []);
+
+    /// <summary>Row products run inside the kernel's pass over the rows (<see cref="RowProduct"/>); they
+    /// appear as the kernel's last outputs, for binding.</summary>
+    public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs, IReadOnlyList<RowProduct> products)
     {
-        var inputs = outputs.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
+        var all = outputs.Concat(products.Select(RowProducts.AsOutput)).ToList();
+        var inputs = all.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
         var spec = new KernelSpec(name, inputs, outputs.Select((o, k) =>
-            new Compiler.KernelOutput($"{name}:{o.Target.Name}", o.Value, o.Accumulate ? OutputMode.Accumulate : OutputMode.Assign, o.Target)));
+            new Compiler.KernelOutput($"{name}:{o.Target.Name}", o.Value, o.Accumulate ? OutputMode.Accumulate : OutputMode.Assign, o.Target)), products);
         var result = KernelCompiler.Compile<double>(spec);
         if (!result.Ok) throw new KernelCompileException(name, result.Error ?? "unknown reason");
-        return new Adapter(name, inputs, outputs, result.Kernel!);
+        return new Adapter(name, inputs, all, result.Kernel!);
     }
 
     sealed class Adapter(string name, IReadOnlyList<Symbol> inputs, IReadOnlyList<KernelOutput> outputs, Kernel<double> kernel) : IKernel

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RuleDsl.Runtime.Compiler;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
@@ -10,6 +11,16 @@ namespace RuleDsl.Runtime.Engine.Feedforward;
 public sealed record FeedforwardConfig(int[] Layers, string Feedback = "fa")
 {
     public int Depth => Layers.Length - 1;
+}
+
+/// <summary>Time per phase of the inner loop, summed over episodes (Stopwatch ticks). Forward and
+/// backward include their state tangents (each equation runs with all its tangents as one kernel).</summary>
+public sealed class FeedforwardPhases
+{
+    public long Forward, Backward, Update, Query, Setup;
+    public static double Seconds(long ticks) => ticks / (double)System.Diagnostics.Stopwatch.Frequency;
+    public override string ToString() =>
+        $"setup {Seconds(Setup):F3} s, forward {Seconds(Forward):F3} s, backward {Seconds(Backward):F3} s, update {Seconds(Update):F3} s, query {Seconds(Query):F3} s";
 }
 
 /// <summary>One episode's task: an online training stream and a query set, labels 0..M−1.</summary>
@@ -32,105 +43,198 @@ public interface IEpisodeSource
 public sealed class FeedforwardLearner : IInnerLoop
 {
     readonly FeedforwardConfig _config;
-    readonly FeedforwardModel _model;
-    readonly Rule _rule;
+    readonly Rule[] _rules;
+    readonly Param[] _params;
     readonly IEpisodeSource _data;
     readonly int _seed;
     readonly Kernels _k;
     readonly bool _needsPreError;
+    // The buffers and bound kernels of the last episode, reused by the next one with the same number
+    // of directions (an episode allocates nothing else of size; taken out while in use).
+    Tuple<State, Plan[]>? _cached;
 
     /// <summary>Weights whose largest magnitude passes this are taken to have exploded.</summary>
     public double ExplosionThreshold { get; init; } = 1e6;
 
-    public int ParameterCount => _rule.Params.Length;
-    public Rule Rule => _rule;
+    /// <summary>θ: the union of the layers' parameters by name, in order of first appearance.</summary>
+    public int ParameterCount => _params.Length;
+    public IReadOnlyList<Param> Params => _params;
+    /// <summary>The rule of layer 1 (of every layer unless per-layer rules were given).</summary>
+    public Rule Rule => _rules[0];
+    /// <summary>The rule of each layer ℓ = 1..L (index ℓ − 1).</summary>
+    public IReadOnlyList<Rule> LayerRules => _rules;
+
+    /// <summary>Run the next sample's forward pass inside each update where the backend can (same
+    /// numbers either way; off: separate passes, for benchmarks).</summary>
+    public bool FuseForward { get; set; } = true;
+
+    /// <summary>When set, each episode adds its time per phase here (for benchmarks; off by default).</summary>
+    public FeedforwardPhases? Phases { get; set; }
 
     public FeedforwardLearner(FeedforwardConfig config, FeedforwardModel model, Rule rule, IEpisodeSource data, IKernelBackend backend, int seed)
+        : this(config, model, Enumerable.Repeat(rule, Math.Max(0, config.Layers.Length - 1)).ToArray(), data, backend, seed) { }
+
+    /// <summary>A learner whose layer ℓ learns with <paramref name="layerRules"/>[ℓ − 1] (Table 1 of the
+    /// paper: e.g. F0 in the first layer, eHebb in the others). Parameters with the same name are one
+    /// θ shared by every layer that uses it.</summary>
+    public FeedforwardLearner(FeedforwardConfig config, FeedforwardModel model, IReadOnlyList<Rule> layerRules, IEpisodeSource data, IKernelBackend backend, int seed)
     {
         if (config.Layers.Length < 2) throw new ArgumentException("a network needs at least an input and an output layer");
         if (!model.Feedback.ContainsKey(config.Feedback))
             throw new ArgumentException($"unknown feedback '{config.Feedback}': the model defines {string.Join(", ", model.Feedback.Keys)}");
-        if (rule.Setting != Setting.Feedforward) throw new ArgumentException($"rule {rule.Name} is not a feedforward rule");
-        if (!rule.Traces.IsEmpty) throw new ArgumentException($"rule {rule.Name} declares traces, which the feedforward setting does not carry");
+        if (layerRules.Count != config.Depth)
+            throw new ArgumentException($"the network has {config.Depth} layers of weights but {layerRules.Count} rules were given (one per layer)");
+        foreach (var rule in layerRules.Distinct())
+        {
+            if (rule.Setting != Setting.Feedforward) throw new ArgumentException($"rule {rule.Name} is not a feedforward rule");
+            if (!rule.Traces.IsEmpty) throw new ArgumentException($"rule {rule.Name} declares traces, which the feedforward setting does not carry");
+        }
         _config = config;
-        _model = model;
-        _rule = rule;
+        _rules = layerRules.ToArray();
+        _params = UnionOfParams(_rules);
         _data = data;
         _seed = seed;
-        _needsPreError = rule.Inputs.Any(s => s.Name == "e_pre");
-        _k = new Kernels(model, rule, config.Feedback, backend);
+        _needsPreError = _rules[0].Inputs.Any(s => s.Name == "e_pre");
+        _k = new Kernels(model, config.Feedback, backend);
     }
 
-    /// <summary>The kernels of one learner: each equation and its tangent, compiled once.</summary>
+    /// <summary>The parameters of several rules by name (first appearance first); a name whose shape or
+    /// starting value differs between two rules is an error, since it would be one θ.</summary>
+    public static Param[] UnionOfParams(IEnumerable<Rule> rules)
+    {
+        var byName = new Dictionary<string, (Param P, Rule R)>();
+        var list = new List<Param>();
+        foreach (var rule in rules)
+            foreach (var p in rule.Params)
+            {
+                if (byName.TryGetValue(p.Symbol.Name, out var seen))
+                {
+                    if (seen.P.Init != p.Init)
+                        throw new ArgumentException($"parameter {p.Symbol.Name} starts at {p.Init:G} in rule {rule.Name} but at {seen.P.Init:G} in rule {seen.R.Name}; a shared θ needs one starting value");
+                    continue;
+                }
+                byName[p.Symbol.Name] = (p, rule);
+                list.Add(p);
+            }
+        return list.ToArray();
+    }
+
+    /// <summary>The kernels of one learner: each equation together with its tangents along D directions
+    /// (the tangent of X along direction k is δX#k, as RuleKernels names it), compiled once per D. An
+    /// equation and all its tangents run as one kernel, so the products on a matrix (W y and W δy_k for
+    /// every k; B e and B δe_k) share one pass over it.</summary>
     sealed class Kernels
     {
-        public readonly IKernel Z, Y, YOut, DZ, DZFirst, DY, DYOut, EOut, DEOut, Fb, DFb, Syn, DSyn, Loss, DLoss, FbBp, Orth;
-        readonly System.Collections.Concurrent.ConcurrentDictionary<(int, bool), IKernel> _updates = new();
-        readonly Rule _rule;
+        readonly System.Collections.Concurrent.ConcurrentDictionary<(string, Rule?, int, bool), IKernel> _cache = new();
+        readonly FeedforwardModel _m;
         readonly IKernelBackend _backend;
-        readonly Symbol[] _carried, _carriedFirst;
+        /// <summary>Whether the update can carry the next sample's forward pass (z = W y, and a backend
+        /// that computes products with the rows it has just written).</summary>
+        public readonly bool CanFuse;
+        readonly Expr _fb, _dFb, _syn, _dSyn, _dZ, _dZFirst, _dY, _dYOut, _dEOut, _dLoss;
+        public readonly IKernel FbBp, Orth;
 
-        /// <summary>The weight update and its tangents along all D directions as one kernel, so the
-        /// step makes one pass over W and every U_d (tangents named δX#d, as RuleKernels names them).
-        /// Compiled once per D; the first layer's variant carries no δy_pre (the input is fixed).</summary>
-        public IKernel Update(int directions, bool firstLayer) => _updates.GetOrAdd((directions, firstLayer), key =>
+        public Kernels(FeedforwardModel m, string mode, IKernelBackend backend)
         {
-            var (d, first) = key;
-            var carried = first ? _carriedFirst : _carried;
-            var outputs = new List<KernelOutput> { new(_rule.Weight, _rule.Update, true) };
-            for (int k = 0; k < d; k++)
-                outputs.Add(new KernelOutput(RuleKernels.Tangent(_rule.Weight, k), RuleKernels.TangentOf(_rule.Update, carried, k), true));
-            return _backend.Compile(first ? $"update_1[{d}]" : $"update[{d}]", outputs);
-        });
-
-        public Kernels(FeedforwardModel m, Rule rule, string mode, IKernelBackend backend)
-        {
-            IKernel K(string name, params KernelOutput[] outs) => backend.Compile(name, outs);
-            var thetas = rule.Params.Select(p => p.Symbol).ToArray();
-            Z = K("z", Set("z_post", Vec("post"), m.PreActivation));
-            Y = K("y", Set("y_post", Vec("post"), m.Hidden));
-            YOut = K("y_out", Set("y_post", Vec("post"), m.Output));
-            DZ = K("δz", Set("δz_post", Vec("post"), Tangent(m.PreActivation, "W", "y_pre")));
-            DZFirst = K("δz_1", Set("δz_post", Vec("post"), Tangent(m.PreActivation, "W")));
-            DY = K("δy", Set("δy_post", Vec("post"), Tangent(m.Hidden, "z_post")));
-            DYOut = K("δy_out", Set("δy_post", Vec("post"), Tangent(m.Output, "z_post")));
-            EOut = K("e_out", Set("e_post", Vec("post"), m.OutputError));
-            DEOut = K("δe_out", Set("δe_post", Vec("post"), Tangent(m.OutputError, "z_post")));
-            var fb = m.Feedback[mode];
-            Fb = K("feedback", Set("e_pre", Vec("pre"), fb));
-            DFb = K("δfeedback", Set("δe_pre", Vec("pre"), Tangent(fb, "e_post", "e_out", "z_pre", "W")));
-            var syn = m.Synthetic[mode];
-            Syn = K("e0", Set("e_pre", Vec("pre"), syn));
-            DSyn = K("δe0", Set("δe_pre", Vec("pre"), Tangent(syn, "e_post", "e_out", "W")));
-            _rule = rule;
+            _m = m;
             _backend = backend;
-            // What carries a tangent through the update: θ, W and the network's state (B is fixed).
-            var carried = new HashSet<string>(["W", "y_pre", "y_post", "e_pre", "e_post", "z_post", .. thetas.Select(t => t.Name)]);
-            _carried = ExprModule.symbols(rule.Update).Where(x => carried.Contains(x.Name)).ToArray();
-            _carriedFirst = _carried.Where(x => x.Name != "y_pre").ToArray();
-            Loss = K("loss", Set("L", Shape.Scalar, m.Loss));
-            DLoss = K("δloss", Set("δL", Shape.Scalar, Tangent(m.Loss, "z_post")));
-            FbBp = K("feedback_bp", Set("e_pre_bp", Vec("pre"), Rename(m.Feedback["bp"], new Dictionary<string, string> { ["e_post"] = "e_post_bp" })));
+            CanFuse = backend is IRowProductBackend && m.PreActivation.Equals(MatMul(Sym("W", Mat("post", "pre")), Sym("y_pre", Vec("pre"))));
+            _dZ = Tangent(m.PreActivation, "W", "y_pre");
+            _dZFirst = Tangent(m.PreActivation, "W");
+            _dY = Tangent(m.Hidden, "z_post");
+            _dYOut = Tangent(m.Output, "z_post");
+            _dEOut = Tangent(m.OutputError, "z_post");
+            _fb = m.Feedback[mode];
+            _dFb = Tangent(_fb, "e_post", "e_out", "z_pre", "W");
+            _syn = m.Synthetic[mode];
+            _dSyn = Tangent(_syn, "e_post", "e_out", "W");
+            _dLoss = Tangent(m.Loss, "z_post");
+            FbBp = backend.Compile("feedback_bp", [Set("e_pre_bp", Vec("pre"), Rename(m.Feedback["bp"], new Dictionary<string, string> { ["e_post"] = "e_post_bp" }))]);
             // Eq. 10: E_W = ‖z_ℓ − W ȳ_{ℓ−1}‖², ȳ_{ℓ−1} = Wᵀ σ(z_ℓ)
             var orth = Sym("z_post", Vec("post")) - MatMul(Sym("W", Mat("post", "pre")), MatMul(Transpose(Sym("W", Mat("post", "pre"))), Sym("y_post", Vec("post"))));
-            Orth = K("orthonormality", Set("orth", Shape.Scalar, Call(Fn.Dot, orth, orth)));
+            Orth = backend.Compile("orthonormality", [Set("orth", Shape.Scalar, Call(Fn.Dot, orth, orth))]);
         }
+
+        /// <summary>δX → δX#k for every tangent symbol in e (the same equation along direction k).</summary>
+        static Expr Along(Expr e, int k) => Rename(e, ExprModule.symbols(e).Where(x => x.Name.StartsWith('δ'))
+            .Select(x => x.Name).Distinct().ToDictionary(n => n, n => $"{n}#{k}"));
+
+        IKernel WithTangents(string name, string target, Shape shape, Expr value, Expr tangent, int d) =>
+            _cache.GetOrAdd((name, null, d, false), _ =>
+            {
+                var outputs = new List<KernelOutput> { Set(target, shape, value) };
+                for (int k = 0; k < d; k++) outputs.Add(Set($"δ{target}#{k}", shape, Along(tangent, k)));
+                return _backend.Compile($"{name}[{d}]", outputs);
+            });
+
+        /// <summary>z = W y and δz_k = W δy_k + U_k y (layer 1: U_k x) for k &lt; d.</summary>
+        public IKernel Forward(int d, bool first) => first
+            ? WithTangents("z_1", "z_post", Vec("post"), _m.PreActivation, _dZFirst, d)
+            : WithTangents("z", "z_post", Vec("post"), _m.PreActivation, _dZ, d);
+        public IKernel Activation(int d, bool output) => output
+            ? WithTangents("y_out", "y_post", Vec("post"), _m.Output, _dYOut, d)
+            : WithTangents("y", "y_post", Vec("post"), _m.Hidden, _dY, d);
+        public IKernel OutputError(int d) => WithTangents("e_out", "e_post", Vec("post"), _m.OutputError, _dEOut, d);
+        /// <summary>e_pre by the feedback pathway (layer 1: the synthetic e_0) and its tangents.</summary>
+        public IKernel Feedback(int d, bool first) => first
+            ? WithTangents("e0", "e_pre", Vec("pre"), _syn, _dSyn, d)
+            : WithTangents("feedback", "e_pre", Vec("pre"), _fb, _dFb, d);
+        public IKernel Loss(int d) => WithTangents("loss", "L", Shape.Scalar, _m.Loss, _dLoss, d);
+
+        /// <summary>The weight update of a rule and its tangents along all d directions as one kernel, so
+        /// the step makes one pass over W and every U_k. The first layer's variant carries no δy_pre
+        /// (the input is fixed).</summary>
+        public IKernel Update(Rule rule, int d, bool first) => _cache.GetOrAdd(("update", rule, d, first), _ =>
+        {
+            // What carries a tangent through the update: θ, W and the network's state (B is fixed).
+            var carriedNames = new HashSet<string>(["W", "y_pre", "y_post", "e_pre", "e_post", "z_post", .. rule.Params.Select(p => p.Symbol.Name)]);
+            if (first) carriedNames.Remove("y_pre");
+            var carried = ExprModule.symbols(rule.Update).Where(x => carriedNames.Contains(x.Name)).ToArray();
+            var outputs = new List<KernelOutput> { new(rule.Weight, rule.Update, true) };
+            for (int k = 0; k < d; k++)
+                outputs.Add(new KernelOutput(RuleKernels.Tangent(rule.Weight, k), RuleKernels.TangentOf(rule.Update, carried, k), true));
+            return _backend.Compile(first ? $"update_1 {rule.Name}[{d}]" : $"update {rule.Name}[{d}]", outputs);
+        });
+
+        /// <summary>The update, and with the rows it writes the next sample's forward pass through this
+        /// layer: z' = W_new y' and δz'_k = W_new δy'_k + U_k,new y' (layer 1: U_k,new x'; δx' = 0), the
+        /// tangent of z = W y. The primed buffers are the other half of the double-buffered state.</summary>
+        public IKernel FusedUpdate(Rule rule, int d, bool first) => _cache.GetOrAdd(("fused", rule, d, first), _ =>
+        {
+            var update = Update(rule, d, first);
+            Symbol V(string n, string dim) => new(n, Vec(dim));
+            var w = new Symbol("W", Mat("post", "pre"));
+            var products = new List<RowProduct> { new(V("z_next_post", "post"), [(w, V("y_next_pre", "pre"))]) };
+            for (int k = 0; k < d; k++)
+            {
+                var terms = new List<(Symbol, Symbol)>();
+                if (!first) terms.Add((w, V($"δy_next_pre#{k}", "pre")));
+                terms.Add((RuleKernels.Tangent(w, k), V("y_next_pre", "pre")));
+                products.Add(new RowProduct(V($"δz_next_post#{k}", "post"), terms));
+            }
+            return ((IRowProductBackend)_backend).Compile("fused " + update.Name, update.Outputs, products);
+        });
     }
 
     /// <summary>The buffers of one network and its tangents along D directions.</summary>
     sealed class State
     {
         public readonly int L, D;
-        public readonly Tensor[] W, B, Y, Z, E, EBp;
-        public readonly Tensor[][] U, DY, DZ, DE;
+        public readonly Tensor[] W, B, E, EBp;
+        public readonly Tensor[][] U, DE;
+        // The forward state (y, z and their tangents) twice: the update of one online step computes the
+        // next sample's forward pass into the other half while it still reads this step's.
+        public readonly Tensor[][] Ys, Zs;
+        public readonly Tensor[][][] DYs, DZs;
         public readonly Tensor Target, LossT;
         public readonly Tensor[] DLossT;
         public readonly Tensor[] OnesN;
         public readonly Tensor OrthT = Tensor.Scalar();
         public readonly Dictionary<string, Tensor> Theta = [];
         public readonly Tensor[][] V; // per direction, per θ: the θ-tangent
+        readonly Dictionary<string, int> _paramIndex = [];
 
-        public State(int[] n, string feedback, Rule rule, int directions)
+        public State(int[] n, string feedback, IReadOnlyList<Param> ps, int directions)
         {
             L = n.Length - 1; D = directions;
             W = new Tensor[L + 1]; B = new Tensor[L + 1];
@@ -139,28 +243,44 @@ public sealed class FeedforwardLearner : IInnerLoop
                 W[l] = Tensor.Matrix(n[l], n[l - 1]);
                 B[l] = feedback == "dfa" ? Tensor.Matrix(n[l - 1], n[L]) : Tensor.Matrix(n[l - 1], n[l]);
             }
-            Y = n.Select(Tensor.Vector).ToArray();
-            Z = n.Select(Tensor.Vector).ToArray();
+            Ys = [.. Enumerable.Range(0, 2).Select(_ => n.Select(Tensor.Vector).ToArray())];
+            Zs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(Tensor.Vector).ToArray())];
             E = n.Select(Tensor.Vector).ToArray();
             EBp = n.Select(Tensor.Vector).ToArray();
             OnesN = n.Select(k => { var t = Tensor.Vector(k); Array.Fill(t.Data, 1.0); return t; }).ToArray();
             U = Enumerable.Range(0, L + 1).Select(l => Enumerable.Range(0, D).Select(_ => l == 0 ? Tensor.Scalar() : Tensor.Matrix(n[l], n[l - 1])).ToArray()).ToArray();
-            DY = n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray();
-            DZ = n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray();
+            DYs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray())];
+            DZs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray())];
             DE = n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray();
             Target = Tensor.Vector(n[L]);
             LossT = Tensor.Scalar();
             DLossT = Enumerable.Range(0, D).Select(_ => Tensor.Scalar()).ToArray();
-            foreach (var p in rule.Params) Theta[p.Symbol.Name] = Tensor.Scalar();
-            V = Enumerable.Range(0, D).Select(_ => rule.Params.Select(_ => Tensor.Scalar()).ToArray()).ToArray();
+            for (int r = 0; r < ps.Count; r++)
+            {
+                Theta[ps[r].Symbol.Name] = Tensor.Scalar();
+                _paramIndex["δ" + ps[r].Symbol.Name] = r;
+            }
+            V = Enumerable.Range(0, D).Select(_ => ps.Select(_ => Tensor.Scalar()).ToArray()).ToArray();
         }
 
-        /// <summary>What the equations of layer <paramref name="l"/> call each name (direction d for
-        /// tangents; a name δX#k is the tangent of X along direction k).</summary>
-        public Tensor? Lookup(int l, int d, string name, IReadOnlyList<Param> ps)
+        /// <summary>Every buffer an episode reads before writing back to zero (W and B are drawn anew).</summary>
+        public void Clear()
+        {
+            foreach (var group in new[] { Ys[0], Ys[1], Zs[0], Zs[1], E, EBp }) foreach (var t in group) t.Clear();
+            foreach (var group in new[] { U, DYs[0], DYs[1], DZs[0], DZs[1], DE }) foreach (var ts in group) foreach (var t in ts) t.Clear();
+            Target.Clear(); LossT.Clear(); OrthT.Clear();
+            foreach (var t in DLossT) t.Clear();
+        }
+
+        /// <summary>What the equations of layer <paramref name="l"/> call each name, with the forward state
+        /// in half <paramref name="p"/> (direction d for tangents; a name δX#k is the tangent of X along
+        /// direction k; X_next_… is the other half: the next sample's forward pass).</summary>
+        public Tensor? Lookup(int l, int d, string name, int p)
         {
             int hash = name.IndexOf('#');
-            if (hash > 0) return Lookup(l, int.Parse(name.AsSpan(hash + 1), System.Globalization.CultureInfo.InvariantCulture), name[..hash], ps);
+            if (hash > 0) return Lookup(l, int.Parse(name.AsSpan(hash + 1), System.Globalization.CultureInfo.InvariantCulture), name[..hash], p);
+            if (name.Contains("_next_")) return Lookup(l, d, name.Replace("_next_", "_"), 1 - p);
+            var (Y, Z, DY, DZ) = (Ys[p], Zs[p], DYs[p], DZs[p]);
             switch (name)
             {
                 case "W": return W[l];
@@ -190,62 +310,56 @@ public sealed class FeedforwardLearner : IInnerLoop
                 case "δL": return DLossT[d];
             }
             if (Theta.TryGetValue(name, out var t)) return t;
-            if (name.StartsWith('δ'))
-            {
-                int r = ps.Select((p, i) => (p, i)).FirstOrDefault(x => "δ" + x.p.Symbol.Name == name, (null!, -1)).Item2;
-                if (r >= 0) return V[d][r];
-            }
+            if (_paramIndex.TryGetValue(name, out int r)) return V[d][r];
             return null;
         }
     }
 
-    /// <summary>The kernels of every layer, bound to one state's buffers.</summary>
+    /// <summary>The kernels of every layer, bound to one state's buffers. Each kernel carries all D
+    /// tangents of its equation; the *Plain ones (no tangents) serve the query's analyses.</summary>
     sealed class Plan
     {
-        public readonly BoundKernel[] Z, Y, Fb, Upd, FbBp, Orth;
-        public readonly BoundKernel[][] DZ, DY, DFb;
-        public readonly BoundKernel EOut, Loss;
-        public readonly BoundKernel[] DEOut, DLoss;
+        public readonly BoundKernel[] Fwd, Act, Fb, FbPlain, Upd, FbBp, Orth;
+        /// <summary>The update with the next sample's forward pass into the other half (null: not fused).</summary>
+        public readonly BoundKernel[]? FusedUpd;
+        public readonly BoundKernel EOut, EOutPlain, Loss;
+        /// <summary>Which half of the forward state this plan reads.</summary>
+        public readonly int Half;
 
-        public Plan(Kernels k, State s, Rule rule, bool needsPreError)
+        public Plan(Kernels k, State s, IReadOnlyList<Rule> rules, bool needsPreError, int half)
         {
             int L = s.L, D = s.D;
-            var ps = rule.Params.ToList();
-            BoundKernel B(IKernel kernel, int l, int d = 0) => BoundKernel.Bind(kernel, n => s.Lookup(l, d, n, ps));
-            Z = new BoundKernel[L + 1]; Y = new BoundKernel[L + 1]; Fb = new BoundKernel[L + 1];
+            Half = half;
+            BoundKernel B(IKernel kernel, int l) => BoundKernel.Bind(kernel, n => s.Lookup(l, 0, n, half));
+            Fwd = new BoundKernel[L + 1]; Act = new BoundKernel[L + 1]; Fb = new BoundKernel[L + 1]; FbPlain = new BoundKernel[L + 1];
             Upd = new BoundKernel[L + 1]; FbBp = new BoundKernel[L + 1]; Orth = new BoundKernel[L + 1];
-            DZ = new BoundKernel[L + 1][]; DY = new BoundKernel[L + 1][]; DFb = new BoundKernel[L + 1][];
+            if (k.CanFuse) FusedUpd = new BoundKernel[L + 1];
             for (int l = 1; l <= L; l++)
             {
-                Z[l] = B(k.Z, l);
-                Y[l] = B(l == L ? k.YOut : k.Y, l);
-                DZ[l] = Enumerable.Range(0, D).Select(d => B(l == 1 ? k.DZFirst : k.DZ, l, d)).ToArray();
-                DY[l] = Enumerable.Range(0, D).Select(d => B(l == L ? k.DYOut : k.DY, l, d)).ToArray();
+                Fwd[l] = B(k.Forward(D, l == 1), l);
+                Act[l] = B(k.Activation(D, l == L), l);
                 if (l >= 2 || needsPreError)
                 {
-                    Fb[l] = B(l == 1 ? k.Syn : k.Fb, l);
-                    DFb[l] = Enumerable.Range(0, D).Select(d => B(l == 1 ? k.DSyn : k.DFb, l, d)).ToArray();
+                    Fb[l] = B(k.Feedback(D, l == 1), l);
+                    FbPlain[l] = B(k.Feedback(0, l == 1), l);
                 }
                 if (l >= 2) FbBp[l] = B(k.FbBp, l);
-                Upd[l] = B(k.Update(D, l == 1), l);
+                Upd[l] = B(k.Update(rules[l - 1], D, l == 1), l);
+                if (FusedUpd is not null) FusedUpd[l] = B(k.FusedUpdate(rules[l - 1], D, l == 1), l);
                 Orth[l] = B(k.Orth, l);
             }
-            EOut = B(k.EOut, L);
-            DEOut = Enumerable.Range(0, D).Select(d => B(k.DEOut, L, d)).ToArray();
-            Loss = B(k.Loss, L);
-            DLoss = Enumerable.Range(0, D).Select(d => B(k.DLoss, L, d)).ToArray();
+            EOut = B(k.OutputError(D), L);
+            EOutPlain = B(k.OutputError(0), L);
+            Loss = B(k.Loss(D), L);
         }
     }
 
     /// <summary>Fresh Xavier-uniform weights and feedback for an episode (Eq. S.4).</summary>
     static void Initialise(State s, Data.Rng rng)
     {
+        s.Clear();
         for (int l = 1; l <= s.L; l++)
-        {
             foreach (var m in new[] { s.W[l], s.B[l] }) rng.XavierUniform(m.Data, m.Cols, m.Rows);
-            foreach (var u in s.U[l]) u.Clear();
-        }
-        foreach (var t in s.DY[0]) t.Clear();
     }
 
     /// <summary>The stream of an episode's initial weights depends on (seed, episode) only, so a
@@ -254,23 +368,65 @@ public sealed class FeedforwardLearner : IInnerLoop
 
     public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
     {
+        long start = Stopwatch.GetTimestamp();
+        if (theta.Length != _params.Length) throw new ArgumentException($"θ has {theta.Length} components, the rule{(_rules.Distinct().Count() > 1 ? "s have" : " has")} {_params.Length}");
         var task = _data.Get(episode);
-        var s = new State(_config.Layers, _config.Feedback, _rule, directions.Length);
-        var plan = new Plan(_k, s, _rule, _needsPreError);
-        for (int r = 0; r < theta.Length; r++) s.Theta[_rule.Params[r].Symbol.Name].Value = theta[r];
+        var cached = Interlocked.Exchange(ref _cached, null);
+        var (s, plan) = cached is { } c && c.Item1.D == directions.Length ? c : NewState(directions.Length);
+        try
+        {
+            return Run(s, plan, task, theta, directions, episode, start, cancel);
+        }
+        finally
+        {
+            _cached = Tuple.Create(s, plan);
+        }
+    }
+
+    Tuple<State, Plan[]> NewState(int directions)
+    {
+        var s = new State(_config.Layers, _config.Feedback, _params, directions);
+        return Tuple.Create(s, new[] { new Plan(_k, s, _rules, _needsPreError, 0), new Plan(_k, s, _rules, _needsPreError, 1) });
+    }
+
+    EpisodeOutcome Run(State s, Plan[] plans, EpisodeData task, double[] theta, double[][] directions, int episode, long start, CancellationToken cancel)
+    {
+        _tForward = _tBackward = 0;
+        long tUpdate = 0;
+        for (int r = 0; r < theta.Length; r++) s.Theta[_params[r].Symbol.Name].Value = theta[r];
         for (int d = 0; d < directions.Length; d++)
             for (int r = 0; r < theta.Length; r++) s.V[d][r].Value = directions[d][r];
         Initialise(s, WeightStream(_seed, episode));
 
         int L = s.L;
-        for (int i = 0; i < task.TrainX.Length; i++)
+        long trainStart = Stopwatch.GetTimestamp();
+        // With a fusing backend, the update of step i also runs step i + 1's forward pass (into the other
+        // half of the forward state), so W and every U_k are streamed once per step instead of twice.
+        int n = task.TrainX.Length, half = 0;
+        bool ready = false;
+        for (int i = 0; i < n; i++)
         {
             if ((i & 31) == 0) cancel.ThrowIfCancellationRequested();
-            Forward(s, plan, task.TrainX[i], task.TrainY[i]);
+            var plan = plans[half];
+            if (ready) SetTarget(s, task.TrainY[i]);
+            else Forward(s, plan, task.TrainX[i], task.TrainY[i]);
             Backward(s, plan);
-            for (int l = 1; l <= L; l++) plan.Upd[l].Run(); // W and every U_d in one step (all read the old W)
-            if (!s.Z[L].AllFinite()) return EpisodeOutcome.Failed($"the output became non-finite at training step {i + 1}");
-            if ((i & 15) == 15 || i == task.TrainX.Length - 1)
+            bool fuse = FuseForward && plan.FusedUpd is not null && i + 1 < n;
+            long tu = Stopwatch.GetTimestamp();
+            if (fuse)
+            {
+                s.Ys[1 - half][0].CopyFrom(task.TrainX[i + 1]);
+                for (int l = 1; l <= L; l++)
+                {
+                    plan.FusedUpd![l].Run();       // W, every U_k, and z', δz'_k of the next sample
+                    plans[1 - half].Act[l].Run(); // y', δy'_k: the input of the next layer's products
+                }
+            }
+            else
+                for (int l = 1; l <= L; l++) plan.Upd[l].Run(); // W and every U_d in one step (all read the old W)
+            tUpdate += Stopwatch.GetTimestamp() - tu;
+            if (!s.Zs[half][L].AllFinite()) return EpisodeOutcome.Failed($"the output became non-finite at training step {i + 1}");
+            if ((i & 15) == 15 || i == n - 1)
             {
                 for (int l = 1; l <= L; l++)
                 {
@@ -279,24 +435,34 @@ public sealed class FeedforwardLearner : IInnerLoop
                         return EpisodeOutcome.Failed($"the weights of layer {l} exploded (max |W| = {m:G3}) at training step {i + 1}");
                 }
             }
+            ready = fuse;
+            if (fuse) half = 1 - half;
         }
 
+        long queryStart = Stopwatch.GetTimestamp();
+        if (Phases is { } ph)
+        {
+            ph.Setup += trainStart - start; ph.Forward += _tForward;
+            ph.Backward += _tBackward; ph.Update += tUpdate;
+        }
         // Query: meta-loss, its tangents, accuracy, and the analyses of the trained network.
         int D = directions.Length, q = task.QueryX.Length, correct = 0;
         double loss = 0;
         var dloss = new double[D];
         var angle = new double[L];
         var orth = new double[L + 1];
+        var qp = plans[half];
         for (int i = 0; i < q; i++)
         {
+            var plan = qp;
             Forward(s, plan, task.QueryX[i], task.QueryY[i]);
             plan.Loss.Run();
             loss += s.LossT.Value;
-            for (int d = 0; d < D; d++) { plan.DLoss[d].Run(); dloss[d] += s.DLossT[d].Value; }
-            if (ArgMax(s.Z[L].Data) == task.QueryY[i]) correct++;
+            for (int d = 0; d < D; d++) dloss[d] += s.DLossT[d].Value;
+            if (ArgMax(s.Zs[half][L].Data) == task.QueryY[i]) correct++;
             // Teaching signals of this rule's network vs what backprop would send through the same weights.
-            plan.EOut.Run();
-            for (int l = L; l >= 2; l--) plan.Fb[l].Run();
+            plan.EOutPlain.Run();
+            for (int l = L; l >= 2; l--) plan.FbPlain[l].Run();
             s.E[L].Data.CopyTo(s.EBp[L].Data, 0);
             for (int l = L; l >= 2; l--) plan.FbBp[l].Run();
             for (int l = 1; l < L; l++) angle[l] += Angle(s.E[l].Data, s.EBp[l].Data);
@@ -304,6 +470,7 @@ public sealed class FeedforwardLearner : IInnerLoop
         }
         loss /= q;
         for (int d = 0; d < D; d++) dloss[d] /= q;
+        if (Phases is { } phq) phq.Query += Stopwatch.GetTimestamp() - queryStart;
         var metrics = new Dictionary<string, double> { ["accuracy"] = (double)correct / q, ["meta_loss"] = loss };
         for (int l = 1; l < L; l++) metrics[$"angle_{l}"] = angle[l] / q;
         for (int l = 1; l <= L; l++) metrics[$"orth_{l}"] = orth[l] / q;
@@ -312,30 +479,38 @@ public sealed class FeedforwardLearner : IInnerLoop
         return new EpisodeOutcome(loss, dloss, metrics);
     }
 
+    // Phase clocks (Stopwatch ticks) of the running episode; read into Phases at its end.
+    long _tForward, _tBackward;
+
     void Forward(State s, Plan p, double[] x, int label)
     {
-        s.Y[0].CopyFrom(x);
-        s.Target.Clear();
-        s.Target[label] = 1;
+        long t0 = Stopwatch.GetTimestamp();
+        s.Ys[p.Half][0].CopyFrom(x);
+        SetTarget(s, label);
         for (int l = 1; l <= s.L; l++)
         {
-            p.Z[l].Run();
-            p.Y[l].Run();
-            foreach (var k in p.DZ[l]) k.Run();
-            foreach (var k in p.DY[l]) k.Run();
+            p.Fwd[l].Run();
+            p.Act[l].Run();
         }
+        _tForward += Stopwatch.GetTimestamp() - t0;
+    }
+
+    static void SetTarget(State s, int label)
+    {
+        s.Target.Clear();
+        s.Target[label] = 1;
     }
 
     void Backward(State s, Plan p)
     {
+        long t0 = Stopwatch.GetTimestamp();
         p.EOut.Run();
-        foreach (var k in p.DEOut) k.Run();
         for (int l = s.L; l >= 1; l--)
         {
             if (l == 1 && !_needsPreError) break;
             p.Fb[l].Run();
-            foreach (var k in p.DFb[l]) k.Run();
         }
+        _tBackward += Stopwatch.GetTimestamp() - t0;
     }
 
     static int ArgMax(double[] v)

@@ -1,0 +1,365 @@
+using System.Diagnostics;
+using System.Globalization;
+using RuleDsl.Runtime.Engine;
+using RuleDsl.Runtime.Engine.Compiled;
+using RuleDsl.Runtime.Engine.Feedforward;
+using RuleDsl.Runtime.Engine.Recurrent;
+using RuleDsl.Runtime.Meta;
+using RuleDsl.Semantics;
+
+namespace RuleDsl.Bench;
+
+/// <summary>
+/// The speed benchmarks of issues 5 and 6: seconds per meta-episode and peak memory on the paper's
+/// network (feedforward), learning trials per second of the rate RNN (recurrent). Every row runs in a
+/// child process of its own, so its peak resident set (VmHWM) is that row's alone; inside it the
+/// episode runs on one thread (parallelism is per trial, not inside an episode).
+/// </summary>
+public static class MetaBench
+{
+    static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>The rules folder of the repository (the bench runs from anywhere inside it).</summary>
+    static string RulesDir()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "rules", "terms.rule"))) return Path.Combine(dir.FullName, "rules");
+        throw new InvalidOperationException("cannot find the repository's rules/ folder above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>A rule from rules/FILE.rule, through the language front end.</summary>
+    public static Rule LoadRule(string file, string name)
+    {
+        var path = Path.Combine(RulesDir(), file + ".rule");
+        var result = Check.CheckFiles(FileSystemModule.disk, Microsoft.FSharp.Collections.ListModule.OfSeq([path]));
+        if (result.HasErrors) throw new InvalidOperationException(Check.Render(result));
+        return result.Files.SelectMany(f => f.Rules).First(r => r.Name == name);
+    }
+
+    // ------------------------------------------------------------------ feedforward
+
+    /// <summary>Random images of MNIST's shape (784 values in [0, 1)), M classes, K training and Q query
+    /// per class, drawn from one fixed pool so that the data's memory is the same for every K.</summary>
+    public sealed class RandomEpisodes : IEpisodeSource
+    {
+        readonly double[][] _pool;
+        readonly int _m, _k, _q, _pixels;
+
+        public RandomEpisodes(int pixels, int m, int k, int q, int poolPerClass = 510)
+        {
+            _m = m; _k = k; _q = q; _pixels = pixels;
+            if (k + q > poolPerClass) throw new ArgumentException("pool too small");
+            var rng = new Random(12345);
+            _pool = Enumerable.Range(0, m * poolPerClass).Select(_ => Enumerable.Range(0, pixels).Select(_ => rng.NextDouble()).ToArray()).ToArray();
+        }
+
+        public EpisodeData Get(int episode)
+        {
+            var rng = new Random(episode);
+            int per = _pool.Length / _m;
+            var train = new List<(double[], int)>();
+            var query = new List<(double[], int)>();
+            for (int c = 0; c < _m; c++)
+            {
+                for (int i = 0; i < _k; i++) train.Add((_pool[c * per + i], c));
+                for (int i = 0; i < _q; i++) query.Add((_pool[c * per + _k + i], c));
+            }
+            var order = train.OrderBy(_ => rng.Next()).ToArray(); // online order shuffled
+            return new EpisodeData(order.Select(t => t.Item1).ToArray(), order.Select(t => t.Item2).ToArray(),
+                query.Select(t => t.Item1).ToArray(), query.Select(t => t.Item2).ToArray());
+        }
+    }
+
+    /// <summary>The rows of the feedforward table: name, rule file, rule, estimator (exact or k projections).</summary>
+    static readonly (string Name, string File, string Rule, int Projections)[] FeedforwardRows =
+    [
+        ("FA (1 θ, exact)", "fa", "fa", 0),
+        ("bio (3 θ, exact)", "bio", "bio", 0),
+        ("pool (10 θ, exact)", "pool", "pool", 0),
+        ("pool (10 θ, 2 projections)", "pool", "pool", 2),
+    ];
+
+    /// <summary>One feedforward row in this process: prints "seconds allocated rss phases" on one line.</summary>
+    public static int FeedforwardOne(string file, string ruleName, int projections, int k, int episodes, string feedback)
+    {
+        var rule = LoadRule(file, ruleName);
+        int[] layers = [784, 170, 130, 100, 70, 5];
+        var data = new RandomEpisodes(784, 5, k, 10);
+        var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), FeedforwardModelModule.standard(10.0),
+            rule, data, new SpecBackend(), seed: 1) { FuseForward = Environment.GetEnvironmentVariable("RULEDSL_NOFUSE") != "1" };
+        var theta = rule.Params.Select(p => p.Init).ToArray();
+        var rng = RuleDsl.Runtime.Data.Rng.For(7, 1, 1);
+        double[][] Dirs() => Directions.Draw(projections > 0 ? GradientEstimator.RandomProjection : GradientEstimator.Exact, theta.Length, projections, rng);
+        // Warm-up: kernels compile, the JIT reaches its final tier.
+        learner.Run(theta, Dirs(), 0, default);
+        if (k <= 100) learner.Run(theta, Dirs(), 1, default);
+        var phases = new FeedforwardPhases();
+        learner.Phases = phases;
+        var times = new List<double>();
+        long alloc0 = GC.GetTotalAllocatedBytes(true);
+        for (int e = 0; e < episodes; e++)
+        {
+            var dirs = Dirs();
+            var sw = Stopwatch.StartNew();
+            var outcome = learner.Run(theta, dirs, 2 + e, default);
+            times.Add(sw.Elapsed.TotalSeconds);
+            if (outcome.Failure is not null) { Console.Error.WriteLine(outcome.Failure); return 1; }
+        }
+        long alloc = (GC.GetTotalAllocatedBytes(true) - alloc0) / episodes;
+        double n = episodes;
+        string P(long t) => (FeedforwardPhases.Seconds(t) / n).ToString("F4", Inv);
+        Console.WriteLine(string.Join(' ', Median(times).ToString("F4", Inv), alloc.ToString(Inv), PeakRss().ToString(Inv),
+            P(phases.Forward), P(phases.Backward), P(phases.Update), P(phases.Query), P(phases.Setup)));
+        return 0;
+    }
+
+    /// <summary>`ff-values`: the meta-loss and its directional derivatives of two episodes, printed in
+    /// round-trip format, so that an optimisation can be checked to be bit-identical.</summary>
+    public static int FeedforwardValues()
+    {
+        int[] layers = [784, 170, 130, 100, 70, 5];
+        var data = new RandomEpisodes(784, 5, 20, 10);
+        foreach (var (file, name, feedback) in new[] { ("fa", "fa", "fa"), ("bio", "bio", "fa"), ("pool", "pool", "fa"), ("pool", "pool", "bp"), ("pool", "pool", "dfa") })
+        {
+            var rule = LoadRule(file, name);
+            var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), FeedforwardModelModule.standard(10.0),
+                rule, data, new SpecBackend(), seed: 1);
+            // Every θ non-zero, so that every term and its tangent is exercised.
+            var theta = rule.Params.Select((p, r) => r == 0 ? 1e-2 : 1e-4 * (r % 3 - 1 + 0.5)).ToArray();
+            var dirs = Directions.Draw(GradientEstimator.Exact, theta.Length, 0, RuleDsl.Runtime.Data.Rng.For(1, 1, 1));
+            foreach (var ep in new[] { 0, 1 })
+            {
+                var o = learner.Run(theta, dirs, ep, default);
+                Console.WriteLine($"{name}/{feedback} episode {ep}: {o.Objective:R} [{string.Join(", ", o.Directional.Select(x => x.ToString("R", Inv)))}] {string.Join(" ", o.Metrics.OrderBy(m => m.Key).Select(m => $"{m.Key}={m.Value:R}"))} {o.Failure}");
+            }
+        }
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ recurrent
+
+    /// <summary>One recurrent row in this process: trials per second of one meta-step of
+    /// <paramref name="horizon"/> learning trials with D directions; prints "trials/s rss allocated".</summary>
+    public static int RecurrentOne(int units, int directions, int horizon)
+    {
+        // Plain learning: Miconi's rule (no θ). With tangents: the 4×4 neo-Hebbian family (16 θ),
+        // D random directions (D = 16 costs what the exact gradient costs).
+        var rule = directions == 0 ? LoadRule("miconi", "miconi") : LoadRule("neo_hebbian", "neo_hebbian4");
+        const double dt = 0.005;
+        var task = RuleDsl.Runtime.Tasks.Cognitive.CognitiveTasks.Create("dnms", dt * 1000);
+        var model = RecurrentModelModule.standard(dt, 0.03, 0.05, 0.75);
+        var config = new RecurrentConfig(Units: units, Horizon: horizon, Dt: dt,
+            PerturbationProbability: 3.0 * dt, PerturbationAmplitude: 16, Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)]);
+        var learner = new RecurrentLearner(config, model, rule, new CognitiveTrials(task, 5), new SpecBackend(), seed: 5);
+        var theta = rule.Params.Select(p => p.Init).ToArray();
+        var rng = RuleDsl.Runtime.Data.Rng.For(7, 2, 2);
+        double[][] dirs = directions == 0 ? [] : Directions.Draw(GradientEstimator.RandomProjection, theta.Length, directions, rng);
+        var warm = new RecurrentLearner(config with { Horizon = 2 }, model, rule, new CognitiveTrials(task, 5), new SpecBackend(), seed: 5);
+        warm.Run(theta, dirs, 0, default);
+        long alloc0 = GC.GetTotalAllocatedBytes(true);
+        var sw = Stopwatch.StartNew();
+        var outcome = learner.Run(theta, dirs, 1, default);
+        double seconds = sw.Elapsed.TotalSeconds;
+        long alloc = GC.GetTotalAllocatedBytes(true) - alloc0;
+        if (outcome.Failure is not null) Console.Error.WriteLine("note: " + outcome.Failure);
+        Console.WriteLine(string.Join(' ', (horizon / seconds).ToString("F2", Inv), PeakRss().ToString(Inv), alloc.ToString(Inv)));
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ the tables
+
+    /// <summary>`meta`: both tables. Options: --episodes N (feedforward timed episodes per row, default 3),
+    /// --quick (K = 50 only, fewer recurrent rows), --no-recurrent, --no-feedforward, --pytorch (also
+    /// time bench/pytorch/algorithm1.py when python3 with torch is present).</summary>
+    public static int Tables(string[] args)
+    {
+        int episodes = IntOption(args, "--episodes", 3);
+        bool quick = args.Contains("--quick");
+        var ci = CultureInfo.InvariantCulture;
+        Console.WriteLine($"# RuleDsl meta benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, one thread per row");
+        Console.WriteLine($"# load average at start: {LoadAverage()}");
+        if (!args.Contains("--no-feedforward"))
+        {
+            bool torch = false;
+            if (args.Contains("--pytorch"))
+            {
+                torch = PyTorch.Available(out var why);
+                if (!torch) Console.WriteLine($"# PyTorch baseline not run: {why}");
+            }
+            Console.WriteLine();
+            Console.WriteLine("## Feedforward meta-episode, 784-170-130-100-70-5, M = 5, Q = 10, random data of MNIST's shape, double precision");
+            Console.WriteLine("peak RSS = the process's VmHWM (runtime + compiled kernels + data pool + learner); alloc = managed memory allocated per episode (after warm-up);");
+            Console.WriteLine("forward/backward/update/query = seconds per episode in each phase (forward and backward include their state tangents)");
+            Console.WriteLine();
+            Console.WriteLine(torch
+                ? "| estimator | K | inner steps | s / episode | peak RSS MB | alloc KB / ep | PyTorch s / ep | PyTorch peak RSS MB | speed-up | forward | backward | update | query |"
+                : "| estimator | K | inner steps | s / episode | peak RSS MB | alloc KB / ep | forward | backward | update | query |");
+            Console.WriteLine(torch ? "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|" : "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            var torchRuns = new Dictionary<(string, int), (double Seconds, double RssMb, string? Failure)>();
+            foreach (var k in quick ? new[] { 50 } : [50, 500])
+                foreach (var row in FeedforwardRows)
+                {
+                    int eps = k == 500 ? Math.Max(1, episodes / 3) : episodes;
+                    var r = Child(["ff-one", row.File, row.Rule, row.Projections.ToString(ci), k.ToString(ci), eps.ToString(ci), "fa"]);
+                    if (r is null) { Console.WriteLine($"| {row.Name} | {k} | {5 * k} | failed | | | |"); continue; }
+                    var f = r.Split(' ').Select(x => double.Parse(x, ci)).ToArray();
+                    string torchCols = "";
+                    if (torch)
+                    {
+                        // Reverse mode gives the whole gradient at once: random projections have no PyTorch
+                        // counterpart, so the pool row with projections is compared with PyTorch's pool.
+                        if (!torchRuns.TryGetValue((row.File, k), out var pt))
+                            torchRuns[(row.File, k)] = pt = PyTorch.Run(row.File, k, Math.Max(1, eps / 2));
+                        torchCols = pt.Failure is { } why ? $"| {why} | | " : $"| {pt.Seconds:F3} | {pt.RssMb:F0} | {pt.Seconds / f[0]:F1}× ";
+                    }
+                    Console.WriteLine($"| {row.Name} | {k} | {5 * k} | {f[0]:F3} | {f[2] / 1e6:F0} | {f[1] / 1e3:F0} {torchCols}| {f[3]:F3} | {f[4]:F3} | {f[5]:F3} | {f[6]:F3} |");
+                }
+        }
+        if (!args.Contains("--no-recurrent"))
+        {
+            Console.WriteLine();
+            Console.WriteLine("## Rate RNN (RecurrentLearner), DNMS trials of 200 ms at dt = 5 ms; plain = Miconi's rule, D > 0 = neo_hebbian4 (16 θ) with D directions");
+            Console.WriteLine();
+            Console.WriteLine("| N | plain trials/s | D = 1 | D = 4 | D = 16 |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|");
+            foreach (var n in quick ? new[] { 100 } : [100, 200, 400])
+            {
+                var cells = new List<string>();
+                foreach (var d in new[] { 0, 1, 4, 16 })
+                {
+                    int horizon = Math.Max(4, (int)(40.0 * 100 / n / (1 + d / 4.0)));
+                    var r = Child(["rnn-one", n.ToString(ci), d.ToString(ci), horizon.ToString(ci)]);
+                    cells.Add(r is null ? "failed" : double.Parse(r.Split(' ')[0], ci).ToString("F1", ci));
+                }
+                Console.WriteLine($"| {n} | {string.Join(" | ", cells)} |");
+            }
+            Console.WriteLine();
+            Console.WriteLine("Memory of one meta-step (N = 100, D = 16): peak RSS and managed bytes allocated, 100 vs 1,000 learning trials");
+            Console.WriteLine();
+            Console.WriteLine("| learning trials | trials/s | peak RSS MB | allocated MB |");
+            Console.WriteLine("|---:|---:|---:|---:|");
+            foreach (var h in quick ? new[] { 10, 100 } : [100, 1000])
+            {
+                var r = Child(["rnn-one", "100", "16", h.ToString(ci)]);
+                if (r is null) { Console.WriteLine($"| {h} | failed | | |"); continue; }
+                var f = r.Split(' ').Select(x => double.Parse(x, ci)).ToArray();
+                Console.WriteLine($"| {h} | {f[0]:F1} | {f[1] / 1e6:F0} | {f[2] / 1e6:F1} |");
+            }
+        }
+        return 0;
+    }
+
+    static int IntOption(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+
+    /// <summary>Runs this program again with the given arguments; its last stdout line, or null (its stderr is shown).</summary>
+    static string? Child(string[] args)
+    {
+        var exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var entry = System.Reflection.Assembly.GetEntryAssembly()!.Location;
+        if (Path.GetFileNameWithoutExtension(exe) is "dotnet") psi.ArgumentList.Add(entry);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        var lines = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        p.WaitForExit();
+        var err = stderr.Result;
+        if (err.Length > 0) Console.Error.Write(err);
+        return p.ExitCode == 0 && lines.Length > 0 ? lines[^1] : null;
+    }
+
+    static double Median(List<double> xs)
+    {
+        var s = xs.Order().ToArray();
+        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
+    }
+
+    /// <summary>The peak resident set of this process in bytes (Linux VmHWM; 0 elsewhere).</summary>
+    public static long PeakRss()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException) { }
+        return 0;
+    }
+
+    static string LoadAverage()
+    {
+        try { return File.ReadAllText("/proc/loadavg").Trim(); }
+        catch (IOException) { return "unknown"; }
+    }
+}
+
+/// <summary>The PyTorch baseline (bench/pytorch/algorithm1.py), run in the same benchmark when a
+/// python3 with torch is installed (Debian: python3-torch).</summary>
+static class PyTorch
+{
+    static string? python;
+
+    static string? Script()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var p = Path.Combine(dir.FullName, "bench", "pytorch", "algorithm1.py");
+            if (File.Exists(p)) return p;
+        }
+        return null;
+    }
+
+    public static bool Available(out string why)
+    {
+        why = "";
+        if (Script() is null) { why = "bench/pytorch/algorithm1.py not found"; return false; }
+        // The Debian package installs into the system python; a python3 earlier on PATH may lack it.
+        foreach (var candidate in new[] { "/usr/bin/python3", "python3" })
+        {
+            var r = Exec(candidate, ["-c", "import torch; print(torch.__version__)"]);
+            if (r is { Code: 0 }) { python = candidate; return true; }
+        }
+        why = "no python3 with torch (apt-get install -y python3-torch)";
+        return false;
+    }
+
+    /// <summary>The PyTorch run's address-space cap: its autograd graph grows with K (several GB at
+    /// K = 500) and the machine is shared.</summary>
+    public const double CapGb = 8;
+
+    /// <summary>Median seconds per meta-episode and peak RSS (MB) of the PyTorch Algorithm 1, or why not.</summary>
+    public static (double Seconds, double RssMb, string? Failure) Run(string rule, int k, int episodes)
+    {
+        if (python is null || Script() is not { } script) return (0, 0, "not run");
+        var r = Exec(python, [script, "--rule", rule, "--k", k.ToString(CultureInfo.InvariantCulture),
+            "--episodes", episodes.ToString(CultureInfo.InvariantCulture), "--max-gb", CapGb.ToString(CultureInfo.InvariantCulture)]);
+        if (r is { Code: 3 }) return (0, 0, $"> {CapGb} GB");
+        if (r is not { Code: 0 }) { Console.Error.WriteLine(r?.Err); return (0, 0, "failed"); }
+        var f = r.Value.Out.Trim().Split('\n')[^1].Split(' ');
+        return (double.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[1], CultureInfo.InvariantCulture) / 1e6, null);
+    }
+
+    static (int Code, string Out, string Err)? Exec(string file, string[] args)
+    {
+        try
+        {
+            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            psi.Environment["OMP_NUM_THREADS"] = "1";
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            var output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            return (p.ExitCode, output, err.Result);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
+}

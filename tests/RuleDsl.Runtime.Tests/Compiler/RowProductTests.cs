@@ -1,0 +1,92 @@
+using RuleDsl.Runtime.Compiler;
+using RuleDsl.Symbolic;
+using static RuleDsl.Runtime.Tests.Compiler.TestRules;
+
+namespace RuleDsl.Runtime.Tests.Compiler;
+
+/// Products with the rows a step has just written (the next sample's forward pass fused into the
+/// update), and the four-at-a-time dot products they use.
+public class RowProductTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(13)]
+    [InlineData(784)]
+    public void Dots_equal_one_Dot_each_bit_for_bit(int n)
+    {
+        var rng = new Random(n);
+        double[] V() => Enumerable.Range(0, 3 * n).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var a = Enumerable.Range(0, 4).Select(_ => V()).ToArray();
+        var x = Enumerable.Range(0, 4).Select(_ => V()[..n]).ToArray();
+        int[] off = [0, n, 2 * n, n / 2];
+        for (int count = 1; count <= 4; count++)
+        {
+            var res = new double[4];
+            RowOps<double>.Dots(a[0], off[0], x[0], a[1], off[1], x[1], a[2], off[2], x[2], a[3], off[3], x[3], count, n, res);
+            for (int k = 0; k < count; k++)
+                Assert.Equal(RowOps<double>.Dot(a[k], off[k], x[k], 0, n), res[k]); // exact, not close
+        }
+    }
+
+    [Theory]
+    [InlineData(CompilerBackend.Fast)]
+    [InlineData(CompilerBackend.Linq)]
+    public void Row_products_read_the_matrices_as_the_step_leaves_them(CompilerBackend backend)
+    {
+        // W += θ outer(e, y) and U += outer(e, y) + θ outer(δe, y); then z' = W_new x', δz' = W_new δx' + U_new x'.
+        var theta = Sym("theta", Shape.Scalar);
+        var u = Sym("U", Mat);
+        var de = Sym("de", Post);
+        var x = Sym("x_next", Pre);
+        var dx = Sym("dx_next", Pre);
+        var z = Sym("z_next", Post);
+        var dz = Sym("dz_next", Post);
+        var outer = (Symbol a, Symbol b) => Expr.NewCall(Fn.Outer, Microsoft.FSharp.Collections.ListModule.OfSeq([E(a), E(b)]));
+        var dW = Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(EPost, YPre)]));
+        var dU = outer(EPost, YPre) + Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(de, YPre)]));
+        var spec = new KernelSpec("fused", [theta, W, u, EPost, de, YPre, x, dx],
+            [new KernelOutput("dU", dU, OutputMode.Accumulate, u), new KernelOutput("dW", dW, OutputMode.Accumulate, W)],
+            [new RowProduct(z, [(W, x)]), new RowProduct(dz, [(W, dx), (u, x)])]);
+        var r = KernelCompiler.CompileUncached<double>(spec, backend);
+        Assert.True(r.Ok, r.Error);
+        var k = r.Kernel!;
+        Assert.Contains("the rows as written", k.Plan);
+        int post = 5, pre = 7;
+        var rng = new Random(3);
+        double[] V(int len) => Enumerable.Range(0, len).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var args = k.CreateArgs().Size("post", post).Size("pre", pre);
+        args.Set("theta", 0.3);
+        var (w0, u0, e, dev, y, xv, dxv) = (V(post * pre), V(post * pre), V(post), V(post), V(pre), V(pre), V(pre));
+        args.Set("W", (double[])w0.Clone()).Set("U", (double[])u0.Clone()).Set("e_post", e).Set("de", dev).Set("y_pre", y)
+            .Set("x_next", xv).Set("dx_next", dxv);
+        var zOut = args.Allocate("z_next");
+        var dzOut = args.Allocate("dz_next");
+        k.Step(args);
+        for (int i = 0; i < post; i++)
+        {
+            double zi = 0, dzi = 0;
+            for (int j = 0; j < pre; j++)
+            {
+                double wNew = w0[i * pre + j] + 0.3 * e[i] * y[j];
+                double uNew = u0[i * pre + j] + e[i] * y[j] + 0.3 * dev[i] * y[j];
+                Assert.Equal(wNew, args.Array("W")[i * pre + j], 12);
+                zi += wNew * xv[j];
+                dzi += wNew * dxv[j] + uNew * xv[j];
+            }
+            Assert.Equal(zi, zOut[i], 12);
+            Assert.Equal(dzi, dzOut[i], 12);
+        }
+    }
+
+    [Fact]
+    public void A_row_product_over_a_matrix_the_kernel_does_not_write_is_refused()
+    {
+        var x = Sym("x_next", Pre);
+        var spec = new KernelSpec("bad", [W, EPost, YPre, x], [new KernelOutput("y", E(EPost), OutputMode.Assign, Sym("out", Post))],
+            [new RowProduct(Sym("z_next", Post), [(W, x)])]);
+        var r = KernelCompiler.CompileUncached<double>(spec, CompilerBackend.Fast);
+        Assert.False(r.Ok);
+        Assert.Contains("is not a matrix output of the kernel", r.Error);
+    }
+}
