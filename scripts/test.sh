@@ -15,7 +15,9 @@ for f in "$results"/*.trx; do
   c=$(grep -o '<Counters [^>]*>' "$f" | head -1)
   p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$c"); passed=$((passed + ${p:-0}))
   q=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$c"); failed=$((failed + ${q:-0}))
-  n=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$c"); skipped=$((skipped + ${n:-0}))
+  # Skipped tests are not in notExecuted (always 0 in xunit's trx): they are total − executed.
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$c"); e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$c")
+  skipped=$((skipped + ${t:-0} - ${e:-0}))
 done
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $status
