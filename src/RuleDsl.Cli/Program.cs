@@ -129,7 +129,20 @@ public static class Program
         };
         analyse.SetAction(pr => AnalyseCommand.Run(fs, pr.GetValue(anFiles) ?? [], pr.GetValue(anOut)!, pr.GetValue(anTrial)));
 
+        // learn
+        var lnFiles = new Argument<string[]>("experiments") { Description = "Recurrent experiment files; the first rule is tested against each other one.", Arity = ArgumentArity.OneOrMore };
+        var lnSeeds = new Option<string>("--seeds") { Description = "Held-out seeds: a range 100-105 or a list \"1 2 3\" (default 100-105).", DefaultValueFactory = _ => "100-105" };
+        var lnTrials = new Option<int>("--trials") { Description = "Learning trials per network (default 3000).", DefaultValueFactory = _ => 3000 };
+        var lnTask = new Option<string?>("--task") { Description = "Run this task instead of the first experiment's (a held-out task)." };
+        var lnOut = new Option<string>("--out") { Description = "Folder for learning.csv and learning.png (default results/learn).", DefaultValueFactory = _ => "results/learn" };
+        var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (≥ 90 % correct over 100 trials) per seed, and a one-sided Mann–Whitney test that the first rule needs fewer trials than each other.")
+        {
+            lnFiles, lnSeeds, lnTrials, lnTask, lnOut,
+        };
+        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!));
+
         root.Add(plot);
+        root.Add(learn);
         root.Add(analyse);
         root.Add(compare);
         root.Add(run);

@@ -84,4 +84,36 @@ public class ExperimentSessionTests
         Assert.Contains(summary.ThetaMean, t => t != 0); // the meta-gradient moved θ
         Assert.Contains("dnms", summary.Data);
     }
+
+    [Fact]
+    public void Held_out_learning_records_every_trial_and_its_criterion()
+    {
+        var session = Load("experiment rnn_heldout\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  task = go-nogo\n  units = 12\n  output = unused\n");
+        var records = HeldOutLearning.LearnAll([(session, [], "miconi")], [7, 8], trials: 150, task: "dnms");
+        Assert.Equal(2, records.Count);
+        foreach (var r in records)
+        {
+            Assert.Equal("dnms", r.Task); // the held-out task, not the experiment's
+            Assert.Equal(150, r.Correct.Length);
+            // Trials to criterion is the first n with ≥ 90 of trials n−99..n correct, recomputed here.
+            int? expected = null;
+            for (int n = 100; n <= r.Correct.Length && expected is null; n++)
+                if (r.Correct.Skip(n - 100).Take(100).Count(c => c) >= 90) expected = n;
+            Assert.Equal(expected, r.TrialsToCriterion);
+        }
+        // The same seed learns the same way (noise and task streams are seeded).
+        var again = HeldOutLearning.Learn(session, [], "miconi", 7, 150, "dnms");
+        Assert.Equal(records.Single(r => r.Seed == 7).Correct, again.Correct);
+    }
+
+    [Fact]
+    public void Fewer_trials_to_criterion_is_a_one_sided_rank_test_with_unreached_runs_last()
+    {
+        LearningRecord R(string name, int? n) => new(name, "dnms", 0, new bool[3000], n);
+        var fast = new[] { R("a", 400), R("a", 500), R("a", 600), R("a", 700), R("a", 800), R("a", 900) };
+        var slow = new[] { R("b", 1500), R("b", 2000), R("b", null), R("b", null), R("b", 2500), R("b", 1000) };
+        Assert.True(HeldOutLearning.Fewer(fast, slow).P < 0.01);
+        Assert.True(HeldOutLearning.Fewer(slow, fast).P > 0.9);
+        Assert.Equal(3001, R("b", null).RankValue);
+    }
 }
