@@ -38,7 +38,35 @@ public static class RunPlots
             Plotter.CurvesWithBands(path, new PlotText($"{name}: {title}", "episode", ylabel), series);
             written.Add(path);
         }
+        if (ThetaGrid(table) is { } grid)
+        {
+            var path = run.File("theta_grid.png");
+            Plotter.HeatMap(path, new PlotText($"{name}: θ[k,l] after the last episode (mean over trials)", "l (power of x̄ − x)", "k (power of r)"),
+                grid.Values, grid.Ls, grid.Ks, "θ");
+            written.Add(path);
+        }
         return written;
+    }
+
+    /// <summary>A two-index family theta[k,l] (the neo-Hebbian grid) as a matrix: the last episode of
+    /// each trial, averaged over trials; null when the run's θ is not such a grid.</summary>
+    public static (double[,] Values, double[] Ks, double[] Ls)? ThetaGrid(CsvTable table)
+    {
+        var cells = table.Header
+            .Select(h => System.Text.RegularExpressions.Regex.Match(h, @"^theta\[(\d+),(\d+)\]$"))
+            .Where(m => m.Success)
+            .Select(m => (Column: m.Value, K: int.Parse(m.Groups[1].Value), L: int.Parse(m.Groups[2].Value)))
+            .ToArray();
+        if (cells.Length < 2) return null;
+        int kMax = cells.Max(c => c.K), lMax = cells.Max(c => c.L);
+        var values = new double[kMax + 1, lMax + 1];
+        for (int k = 0; k <= kMax; k++) for (int l = 0; l <= lMax; l++) values[k, l] = double.NaN;
+        foreach (var c in cells)
+        {
+            var curve = EpisodeCurves.FromTable(table, c.Column);
+            values[c.K, c.L] = curve.Trials.Select(t => t.LastOrDefault(double.IsFinite, double.NaN)).Where(double.IsFinite).DefaultIfEmpty(double.NaN).Average();
+        }
+        return (values, Enumerable.Range(0, kMax + 1).Select(k => (double)k).ToArray(), Enumerable.Range(0, lMax + 1).Select(l => (double)l).ToArray());
     }
 
     /// <summary>One column of several runs in one plot (e.g. accuracy of FA, bio and BP), each with its 98 % band.</summary>

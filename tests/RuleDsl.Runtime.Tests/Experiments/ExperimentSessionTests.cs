@@ -83,6 +83,14 @@ public class ExperimentSessionTests
         Assert.Equal(9, summary.ThetaMean.Length);
         Assert.Contains(summary.ThetaMean, t => t != 0); // the meta-gradient moved θ
         Assert.Contains("dnms", summary.Data);
+
+        // The θ grid of the run, as the heat map draws it: θ[k,l] of the last episode at row k, column l.
+        var grid = Runtime.Plots.RunPlots.ThetaGrid(RunFolder.Open(output).ReadEpisodes());
+        Assert.NotNull(grid);
+        for (int k = 0; k < 3; k++)
+            for (int l = 0; l < 3; l++)
+                Assert.Equal(summary.ThetaMean[Array.IndexOf(summary.Theta, $"theta[{k},{l}]")], grid.Value.Values[k, l], 12);
+        Assert.Contains(Runtime.Plots.RunPlots.Standard(RunFolder.Open(output)), f => f.EndsWith("theta_grid.png"));
     }
 
     [Fact]
