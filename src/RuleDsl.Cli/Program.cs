@@ -89,6 +89,18 @@ public static class Program
         };
         run.SetAction(pr => RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck)));
 
+        // settings
+        var settings = new Command("settings", "List every setting an .experiment file may give, with its default and meaning (a Markdown table: the README's is this output).");
+        settings.SetAction(_ =>
+        {
+            Console.WriteLine("| setting | default | meaning |");
+            Console.WriteLine("|---|---|---|");
+            foreach (var (key, def, meaning) in RuleDsl.Syntax.Experiment.schema)
+                Console.WriteLine($"| `{key}` | {def} | {meaning} |");
+            return 0;
+        });
+        root.Add(settings);
+
         // gradcheck
         var gcFile = new Argument<string>("file") { Description = "A .experiment file." };
         var gcEpisode = new Option<int>("--episode") { Description = "Which episode to check (default 0)." };

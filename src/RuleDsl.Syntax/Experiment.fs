@@ -5,7 +5,7 @@ open System.Globalization
 
 /// An experiment, as written in a `.experiment` file: every setting with its value (the default
 /// where the file is silent). The settings, their types, defaults and meaning are the table
-/// `Experiment.schema`; `ruledsl run --settings` prints it.
+/// `Experiment.schema`; `ruledsl settings` prints it.
 type ExperimentSpec =
     { Name: string
       File: string
