@@ -162,15 +162,28 @@ module RuleOf =
                 |> List.distinct
                 |> List.filter (fun s -> not (traceNames.Contains s.Name) && not (rule.Params |> List.exists (fun p -> p.Symbol = s))) }
 
-    /// The rule a run discovered: θ replaced by its learned values, terms whose |θ| falls below
-    /// `threshold` dropped, then simplified — the update in math form with only the surviving terms.
-    [<CompiledName "Discovered">]
-    let discovered (rule: Rule) (theta: float list) (threshold: float) : Expr =
-        let values = List.zip (rule.Params |> List.map (fun p -> p.Symbol)) theta |> Map.ofList
-        rule.Update
+    /// `x` to four significant digits: a discovered rule is read by people; the exact θ is in the CSV.
+    let private readable (x: float) =
+        if x = 0.0 || not (System.Double.IsFinite x) then x
+        else
+            let scale = 10.0 ** (3.0 - floor (log10 (abs x)))
+            round (x * scale) / scale
+
+    /// An expression of a rule (its update, a trace's rate) with θ replaced by learned values (four
+    /// significant digits): terms whose |θ| falls below `threshold` dropped, then simplified.
+    [<CompiledName "DiscoveredExpr">]
+    let discoveredExpr (rule: Rule) (theta: float list) (threshold: float) (e: Expr) : Expr =
+        let values = List.zip (rule.Params |> List.map (fun p -> p.Symbol)) (theta |> List.map readable) |> Map.ofList
+        e
         |> Expr.substitute (fun s ->
             match values.TryFind s with
             | Some v when abs v < threshold -> Some Expr.zero
             | Some v -> Some (Num v)
             | None -> None)
         |> Simplify.simplify
+
+    /// The rule a run discovered: θ replaced by its learned values, terms whose |θ| falls below
+    /// `threshold` dropped, then simplified — the update in math form with only the surviving terms.
+    [<CompiledName "Discovered">]
+    let discovered (rule: Rule) (theta: float list) (threshold: float) : Expr =
+        discoveredExpr rule theta threshold rule.Update

@@ -196,11 +196,16 @@ public sealed class ExperimentSession
         // Each distinct rule with its own θ (by name) from the union; per-layer rules are printed per layer.
         var index = ThetaNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
         Expr Discovered(Rule r) => RuleOf.Discovered(r, Microsoft.FSharp.Collections.ListModule.OfSeq(r.Params.Select(p => thetaMean[index[p.Symbol.Name]])), threshold);
+        // Where θ sits in a trace (the neo-Hebbian family), the trace is part of the discovered rule.
+        Expr DiscoveredRate(Rule r, Semantics.Trace t) => RuleOf.DiscoveredExpr(r, Microsoft.FSharp.Collections.ListModule.OfSeq(r.Params.Select(p => thetaMean[index[p.Symbol.Name]])), threshold, t.Rate);
         string text, latex, ruleName;
         if (Rules.Distinct().Count() == 1)
         {
             var d = Discovered(Rule);
-            (text, latex, ruleName) = ("dW = " + Print.Text(d), "\\Delta W = " + Print.Latex(d), Rule.Name);
+            var traces = Rule.Traces.Select(t => (Text: $"{t.Symbol.Name}{(t.Continuous ? "' =" : " +=")} {Print.Text(DiscoveredRate(Rule, t))}; ",
+                Latex: $"{(t.Continuous ? $"\\dot{{{Print.latexName(t.Symbol.Name)}}} =" : $"{Print.latexName(t.Symbol.Name)} \\mathrel{{+}}=")} {Print.Latex(DiscoveredRate(Rule, t))}, \\quad ")).ToArray();
+            (text, latex, ruleName) = (string.Concat(traces.Select(t => t.Text)) + "dW = " + Print.Text(d),
+                string.Concat(traces.Select(t => t.Latex)) + "\\Delta W = " + Print.Latex(d), Rule.Name);
         }
         else
         {

@@ -83,6 +83,9 @@ public class ExperimentSessionTests
         Assert.Equal(9, summary.ThetaMean.Length);
         Assert.Contains(summary.ThetaMean, t => t != 0); // the meta-gradient moved θ
         Assert.Contains("dnms", summary.Data);
+        // θ lives in the trace, so the discovered rule prints the trace with the learned θ, then ΔW.
+        Assert.StartsWith("E' = ", summary.Discovered);
+        Assert.Contains("; dW = 0.001 * E * (R - Rbar)", summary.Discovered);
 
         // The θ grid of the run, as the heat map draws it: θ[k,l] of the last episode at row k, column l.
         var grid = Runtime.Plots.RunPlots.ThetaGrid(RunFolder.Open(output).ReadEpisodes());
