@@ -85,7 +85,7 @@ public static class MetaBench
         var rule = LoadRule(file, ruleName);
         int[] layers = [784, 170, 130, 100, 70, 5];
         var data = new RandomEpisodes(784, 5, k, 10);
-        var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), FeedforwardModelModule.standard(10.0),
+        var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), ModelFile.Feedforward(10.0),
             rule, data, new SpecBackend(), seed: 1) { FuseForward = Environment.GetEnvironmentVariable("RULEDSL_NOFUSE") != "1" };
         var theta = rule.Params.Select(p => p.Init).ToArray();
         var rng = RuleDsl.Runtime.Data.Rng.For(7, 1, 1);
@@ -122,7 +122,7 @@ public static class MetaBench
         foreach (var (file, name, feedback) in new[] { ("fa", "fa", "fa"), ("bio", "bio", "fa"), ("pool", "pool", "fa"), ("pool", "pool", "bp"), ("pool", "pool", "dfa") })
         {
             var rule = LoadRule(file, name);
-            var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), FeedforwardModelModule.standard(10.0),
+            var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), ModelFile.Feedforward(10.0),
                 rule, data, new SpecBackend(), seed: 1);
             // Every θ non-zero, so that every term and its tangent is exercised.
             var theta = rule.Params.Select((p, r) => r == 0 ? 1e-2 : 1e-4 * (r % 3 - 1 + 0.5)).ToArray();
@@ -147,7 +147,7 @@ public static class MetaBench
         var rule = directions == 0 ? LoadRule("miconi", "miconi") : LoadRule("neo_hebbian", "neo_hebbian4");
         const double dt = 0.005;
         var task = RuleDsl.Runtime.Tasks.Cognitive.CognitiveTasks.Create("dnms", dt * 1000);
-        var model = RecurrentModelModule.standard(dt, 0.03, 0.05, 0.75);
+        var model = ModelFile.Recurrent(dt, 0.03, 0.05, 0.75);
         var config = new RecurrentConfig(Units: units, Horizon: horizon, Dt: dt,
             PerturbationProbability: 3.0 * dt, PerturbationAmplitude: 16, Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)]);
         var learner = new RecurrentLearner(config, model, rule, new CognitiveTrials(task, 5), new SpecBackend(), seed: 5);

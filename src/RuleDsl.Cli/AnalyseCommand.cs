@@ -15,10 +15,9 @@ static class AnalyseCommand
         {
             foreach (var file in files)
             {
-                var loaded = Commands.LoadExperiment(fs, Console.Error, file);
-                if (loaded.IsError) return Commands.exitInputError;
-                var (spec, rule) = loaded.ResultValue;
-                var session = new ExperimentSession(spec, rule, File.ReadAllText(file));
+                var session = RunCommands.Load(fs, file);
+                if (session is null) return Commands.exitInputError;
+                var (spec, rule) = (session.Spec, session.Rule);
                 var (theta, from) = Theta(session);
                 Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {spec.Horizon} learning trials of {spec.Task}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
                 var r = NetworkAnalysis.Analyse(session, theta, spec.Name, trial);
@@ -71,11 +70,10 @@ static class LearnCommand
             var rules = new List<(ExperimentSession, double[], string)>();
             foreach (var file in files)
             {
-                var loaded = Commands.LoadExperiment(fs, Console.Error, file);
-                if (loaded.IsError) return Commands.exitInputError;
-                var (spec, rule) = loaded.ResultValue;
+                var session = RunCommands.Load(fs, file);
+                if (session is null) return Commands.exitInputError;
+                var (spec, rule) = (session.Spec, session.Rule);
                 if (spec.Setting != "recurrent") { Console.Error.WriteLine($"error: {file}: `learn` runs recurrent experiments"); return Commands.exitInputError; }
-                var session = new ExperimentSession(spec, rule, File.ReadAllText(file));
                 var (theta, from) = AnalyseCommand.Theta(session);
                 Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from})");
                 rules.Add((session, theta, spec.Name));

@@ -8,12 +8,15 @@ namespace RuleDsl.Cli;
 /// `ruledsl run` and `ruledsl gradcheck`: load, call the library, render progress and results.
 static class RunCommands
 {
-    static ExperimentSession? Load(FileSystem fs, string file)
+    /// The experiment, its rules and its model, checked; diagnostics printed. Null on bad input.
+    internal static ExperimentSession? Load(FileSystem fs, string file)
     {
         var loaded = Commands.LoadExperimentRules(fs, Console.Error, file);
         if (loaded.IsError) return null;
         var (spec, rules) = loaded.ResultValue;
-        return new ExperimentSession(spec, rules.ToList(), File.ReadAllText(file));
+        var model = Commands.LoadExperimentModel(fs, Console.Error, spec);
+        if (model.IsError) return null;
+        return new ExperimentSession(spec, rules.ToList(), File.ReadAllText(file), model.ResultValue);
     }
 
     /// Errors in the user's input or data (not bugs) end with exit code 2 and a plain message.

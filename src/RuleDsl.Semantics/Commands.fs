@@ -38,9 +38,47 @@ module Commands =
                      else sprintf "no rule named %s (the file defines %s)" name (String.Join (", ", defined)))
             Error (match Suggest.nearest name defined with n :: _ -> Diagnostic.withHint (sprintf "did you mean --rule %s?" n) d | [] -> d)
 
+    let private isModel (f: string) = f.EndsWith (".model", StringComparison.Ordinal)
+
+    /// Reads and checks a .model file; errors and warnings are printed (file:line:col, caret, hint).
+    [<CompiledName "LoadModelFile">]
+    let loadModelFile (fs: FileSystem) (err: TextWriter) (path: string) (overrides: Map<string, float>) : Result<LoadedModel, int> =
+        match fs.Read path with
+        | None ->
+            err.WriteLine (Diagnostic.render (fun _ _ -> None) (Diagnostic.inFile Codes.FileNotFound path (sprintf "cannot read %s: no such file" path)))
+            Error exitInputError
+        | Some text ->
+            let lineOf = Experiment.lineOf text
+            match ModelFile.parse path text overrides with
+            | Result.Ok m, warnings ->
+                for w in warnings do err.WriteLine (Diagnostic.render lineOf w)
+                Ok m
+            | Result.Error ds, warnings ->
+                for d in ds @ warnings do err.WriteLine (Diagnostic.render lineOf d)
+                err.WriteLine (Diagnostic.summary (ds @ warnings))
+                Error exitInputError
+
+    /// `ruledsl check FILE.model`: the model's equations checked, then every tangent it yields verified.
+    let private checkModels (fs: FileSystem) (out: TextWriter) (err: TextWriter) (files: string list) : int =
+        let results = files |> List.map (fun f -> f, loadModelFile fs err (Loader.normalize f) Map.empty)
+        let rows =
+            results |> List.collect (fun (f, r) ->
+                match r with
+                | Ok m ->
+                    out.WriteLine (sprintf "%s: model with %s" f (String.Join (", ", ModelFile.equations m |> List.map fst)))
+                    ModelFile.verify f m
+                | Error _ -> [])
+        if not rows.IsEmpty then out.WriteLine (Verify.renderTable rows)
+        if results |> List.exists (fun (_, r) -> Result.isError r) then exitInputError
+        elif rows |> List.exists (fun r -> not r.Passed) then exitCheckFailed
+        else exitOk
+
     /// `ruledsl check FILE...`: parse and check, then verify every derivative numerically.
     [<CompiledName "Check">]
     let check (fs: FileSystem) (out: TextWriter) (err: TextWriter) (files: string list) (json: bool) : int =
+        let models, files = files |> List.partition isModel
+        if not models.IsEmpty && files.IsEmpty then checkModels fs out err models else
+        let modelCode = if models.IsEmpty then exitOk else checkModels fs out err models
         let result = Check.checkFiles fs files
         writeDiagnostics err result.Program result.Diagnostics
         let rows = result.Rules |> List.collect Verify.verifyRule
@@ -53,13 +91,30 @@ module Commands =
                 if f.Rules.IsEmpty && errors = 0 then
                     out.WriteLine (sprintf "%s: no rules (its top-level definitions checked)" f.Path)
             if not rows.IsEmpty then out.WriteLine (Verify.renderTable rows)
-        if errors > 0 then exitInputError
-        elif rows |> List.exists (fun r -> not r.Passed) then exitCheckFailed
+        if errors > 0 || modelCode = exitInputError then exitInputError
+        elif rows |> List.exists (fun r -> not r.Passed) || modelCode = exitCheckFailed then exitCheckFailed
         else exitOk
+
+    /// `ruledsl derive FILE.model [--latex]`: each equation and the tangent equation the engine
+    /// propagates through it (δ of every symbol it reads).
+    let private deriveModel (fs: FileSystem) (out: TextWriter) (err: TextWriter) (file: string) (latex: bool) : int =
+        match loadModelFile fs err (Loader.normalize file) Map.empty with
+        | Error code -> code
+        | Ok m ->
+            for (name, e) in ModelFile.equations m do
+                let d = Simplify.simplify (Differentiate.differential (Expr.symbols e) e)
+                if latex then
+                    out.WriteLine (sprintf "\\text{%s}: \\quad %s" name (Print.latex e))
+                    out.WriteLine (sprintf "\\delta(\\text{%s}) = %s" name (Print.latex d))
+                else
+                    out.WriteLine (sprintf "%s = %s" name (Print.text e))
+                    out.WriteLine (sprintf "  δ(%s) = %s" name (Print.text d))
+            exitOk
 
     /// `ruledsl derive FILE [--rule NAME] [--latex]`: the rule and every derived tangent equation.
     [<CompiledName "Derive">]
     let derive (fs: FileSystem) (out: TextWriter) (err: TextWriter) (file: string) (ruleName: string | null) (latex: bool) : int =
+        if isModel file then deriveModel fs out err file latex else
         let result = Check.checkFiles fs [ file ]
         writeDiagnostics err result.Program result.Diagnostics
         match selectRules result file ruleName with
@@ -183,10 +238,37 @@ module Commands =
     let loadExperiment (fs: FileSystem) (err: TextWriter) (file: string) : Result<ExperimentSpec * Rule, int> =
         loadExperimentRules fs err file |> Result.map (fun (spec, rules) -> spec, List.head rules)
 
+    /// The network an experiment names (`model = FILE`, relative to the experiment file), with the
+    /// experiment's beta, dt and tau in place of the model's constants of those names; the shipped
+    /// model of the setting when it names none. A model of the other setting is an error.
+    [<CompiledName "LoadExperimentModel">]
+    let loadExperimentModel (fs: FileSystem) (err: TextWriter) (spec: ExperimentSpec) : Result<LoadedModel, int> =
+        let overrides = Map [ "beta", spec.Beta; "dt", spec.Dt; "tau", spec.Tau ]
+        let loaded =
+            if spec.ModelFile = "" then
+                let name = if spec.Setting = "recurrent" then "rnn" else "mlp"
+                match ModelFile.parse ("models/" + name + ".model") (ModelFile.shippedText name) overrides with
+                | Result.Ok m, _ -> Ok m
+                | Result.Error ds, _ -> (for d in ds do err.WriteLine (Diagnostic.render (fun _ _ -> None) d)); Error exitInputError
+            else
+                let dir = Path.GetDirectoryName spec.File |> string
+                let path = [ Path.Combine (dir, spec.ModelFile); spec.ModelFile ] |> List.map Loader.normalize |> List.tryFind (fun p -> (fs.Read p).IsSome) |> Option.defaultValue spec.ModelFile
+                loadModelFile fs err path overrides
+        match loaded, spec.Setting with
+        | Ok (RecurrentNet _), "feedforward" | Ok (FeedforwardNet _), "recurrent" ->
+            err.WriteLine (sprintf "%s: error %s: %s is a model of the other setting; the experiment's setting is %s" spec.File Codes.WrongSetting.Id spec.ModelFile spec.Setting)
+            Error exitInputError
+        | Ok (FeedforwardNet m), _ when not (m.Feedback.ContainsKey spec.Feedback) ->
+            let modes = m.Feedback |> Map.keys |> List.ofSeq
+            let hint = match Suggest.nearest spec.Feedback modes with n :: _ -> sprintf " (did you mean %s?)" n | [] -> ""
+            err.WriteLine (sprintf "%s: error %s: feedback = %s, but model %s defines feedback %s%s" spec.File Codes.BadSetting.Id spec.Feedback m.Name (String.Join (", ", modes)) hint)
+            Error exitInputError
+        | r, _ -> r
+
     /// `ruledsl run FILE --check`: validates an experiment file without running it.
     [<CompiledName "CheckExperiment">]
     let checkExperiment (fs: FileSystem) (out: TextWriter) (err: TextWriter) (file: string) : int =
-        match loadExperimentRules fs err file with
+        match loadExperimentRules fs err file |> Result.bind (fun (spec, rules) -> loadExperimentModel fs err spec |> Result.map (fun _ -> spec, rules)) with
         | Ok (spec, [ rule ]) ->
             out.WriteLine (sprintf "experiment %s: %s rule %s with %d parameters, %d episodes × %d trials → %s" spec.Name spec.Setting rule.Name rule.Params.Length spec.Episodes spec.Trials spec.Output)
             exitOk

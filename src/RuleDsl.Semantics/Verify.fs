@@ -60,7 +60,8 @@ module Verify =
         let rng = Random (seedOf (rule.File + "/" + rule.Name))
         let post = 2 + rng.Next 4
         let pre = [ 2..5 ] |> List.filter (fun d -> d <> post) |> fun ds -> ds.[rng.Next ds.Length]
-        let dims = Map [ "post", post; "pre", pre ]
+        // "out" and "in" are the output layer and the input channels of models (fixed small sizes).
+        let dims = Map [ "post", post; "pre", pre; "out", 3; "in", 2 ]
         let symbols =
             rule.Inputs @ (rule.Traces |> List.map (fun t -> t.Symbol)) @ (rule.Params |> List.map (fun p -> p.Symbol))
         let evalAt (values: Map<string, Value>) (e: Expr) = Eval.evalNamed values e

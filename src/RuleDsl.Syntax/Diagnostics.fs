@@ -93,6 +93,11 @@ module Codes =
     let BadSetting = c "RD0702" "bad setting value" Severity.Error
     let ExperimentStructure = c "RD0703" "bad experiment file structure" Severity.Error
     let MissingSetting = c "RD0704" "required setting missing" Severity.Error
+    // model files
+    let UnknownRole = c "RD0801" "unknown model equation" Severity.Error
+    let MissingRole = c "RD0802" "model equation missing" Severity.Error
+    let ModelStructure = c "RD0803" "bad model file structure" Severity.Error
+    let ErrorNotGradient = c "RD0804" "output error is not the loss's derivative" Severity.Warning
     // warnings
     let UnusedParam = c "RD0901" "parameter never used" Severity.Warning
     let UnusedTerm = c "RD0902" "term never used" Severity.Warning
@@ -106,6 +111,7 @@ module Codes =
           NoUpdate; TwoUpdates; TraceSetting; NoSuchRule; BadInit
           PointMissing; PointSize; PointJson; PointUnknown
           UnknownSetting; BadSetting; ExperimentStructure; MissingSetting
+          UnknownRole; MissingRole; ModelStructure; ErrorNotGradient
           UnusedParam; UnusedTerm ]
 
 /// A located message with an optional hint. `Range` is None for whole-file problems.

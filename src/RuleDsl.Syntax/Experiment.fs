@@ -13,6 +13,8 @@ type ExperimentSpec =
       /// rule file (relative to the experiment file) and the rule's name in it
       RuleFile: string
       RuleName: string
+      /// The .model file ("" = the shipped model of the setting).
+      ModelFile: string
       /// feedforward: one rule name per layer of weights, layer 1 first (Table 1 of Shervani-Tabar &
       /// Rosenbaum: `rule = FILE fa, ehebb, ehebb, ehebb, ehebb`); empty when one rule serves every layer
       LayerRules: string list
@@ -64,8 +66,9 @@ module Experiment =
     let private fields =
         [ f "setting" (Word [ "feedforward"; "recurrent" ]) (Some "feedforward") "which research setting the experiment runs"
           f "rule" Text None "the rule file and the rule in it: `rules/bio.rule bio` (the name may be left out when the file has one rule); feedforward: one rule per layer of weights, layer 1 first: `rules/table1.rule fa, ehebb, ehebb, ehebb, ehebb` (θ is the union of their parameters by name)"
+          f "model" Text (Some "(shipped)") "the network: a .model file and the model in it, `../models/mlp.model` (default: models/mlp.model or models/rnn.model, shipped with RuleDsl)"
           f "layers" Ints (Some "784 170 130 100 70 5") "feedforward: layer sizes, input first (Shervani-Tabar & Rosenbaum 4.1)"
-          f "feedback" (Word [ "fa"; "bp"; "dfa" ]) (Some "fa") "feedforward: feedback alignment, backprop (B = Wᵀ) or direct feedback alignment"
+          f "feedback" Text (Some "fa") "feedforward: the feedback pass, one the model defines (the shipped model: fa = feedback alignment, bp = backprop, dfa = direct feedback alignment)"
           f "beta" Float (Some "10") "feedforward: softplus sharpness β"
           f "data" Text (Some "fashion-mnist") "feedforward: data set (fashion-mnist, fashion-mnist:subset, mnist, emnist:PATH, idx:IMAGES,LABELS)"
           f "classes" (Int 2) (Some "5") "feedforward: classes per episode M"
@@ -218,6 +221,7 @@ module Experiment =
               Setting = asWord "setting"
               RuleFile = ruleFile
               RuleName = ruleName
+              ModelFile = (match asText "model" with "(shipped)" -> "" | m -> m)
               LayerRules = layerRules
               Layers = layers
               Feedback = asWord "feedback"

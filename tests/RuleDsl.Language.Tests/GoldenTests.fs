@@ -13,7 +13,7 @@ open TestSupport
 let badDir = Path.Combine (repoRoot, "tests", "bad")
 
 let cases () : obj[] seq =
-    Array.append (Directory.GetFiles (badDir, "*.rule")) (Directory.GetFiles (badDir, "*.experiment"))
+    Array.concat [ Directory.GetFiles (badDir, "*.rule"); Directory.GetFiles (badDir, "*.experiment"); Directory.GetFiles (badDir, "*.model") ]
     |> Array.sort
     |> Seq.map (fun p -> [| (Path.GetFileName p |> string) :> obj |])
 

@@ -32,12 +32,24 @@ public sealed class ExperimentSession
     public string DataMessage { get; private set; } = "";
     readonly string _text;
 
-    public ExperimentSession(ExperimentSpec spec, Rule rule, string experimentText) : this(spec, [rule], experimentText) { }
+    /// <summary>The network's equations, from the experiment's .model file (or the shipped model).</summary>
+    public LoadedModel Model { get; }
 
-    /// <summary>A session whose layers learn with <paramref name="rules"/> (one rule for all, or one per layer).</summary>
-    public ExperimentSession(ExperimentSpec spec, IReadOnlyList<Rule> rules, string experimentText)
+    public ExperimentSession(ExperimentSpec spec, Rule rule, string experimentText, LoadedModel? model = null) : this(spec, [rule], experimentText, model) { }
+
+    /// <summary>A session whose layers learn with <paramref name="rules"/> (one rule for all, or one per layer).
+    /// Without <paramref name="model"/>, the experiment's model file is read (the CLI reads it first, to
+    /// print its diagnostics).</summary>
+    public ExperimentSession(ExperimentSpec spec, IReadOnlyList<Rule> rules, string experimentText, LoadedModel? model = null)
     {
         if (rules.Count == 0) throw new ArgumentException("an experiment needs a rule");
+        if (model is null)
+        {
+            var errors = new StringWriter();
+            var loaded = Commands.LoadExperimentModel(FileSystemModule.disk, errors, spec);
+            model = loaded.IsOk ? loaded.ResultValue : throw new ArgumentException(errors.ToString().Trim());
+        }
+        Model = model;
         Spec = spec;
         Rule = rules[0];
         Rules = rules;
@@ -76,7 +88,7 @@ public sealed class ExperimentSession
             throw new ArgumentException($"{Spec.File}: layers start with {Spec.Layers.Head} inputs but {data.Name} images have {data.Rows * data.Cols} pixels");
         if (Spec.Layers.Last() != Spec.Classes)
             throw new ArgumentException($"{Spec.File}: the output layer has {Spec.Layers.Last()} units but episodes have {Spec.Classes} classes");
-        var model = FeedforwardModelModule.standard(Spec.Beta);
+        var model = Model is LoadedModel.FeedforwardNet ff ? ff.Item : throw new ArgumentException($"{Spec.File}: the model is not a feedforward network");
         var config = new FeedforwardConfig(Spec.Layers.ToArray(), Spec.Feedback);
         if (Rules.Count != 1 && Rules.Count != config.Depth)
             throw new ArgumentException($"{Spec.File}: {Rules.Count} rules for {config.Depth} layers of weights; name one rule, or one per layer");
@@ -120,7 +132,8 @@ public sealed class ExperimentSession
     }
 
     /// <summary>The network's equations (the recurrent setting).</summary>
-    public RecurrentModel RecurrentModel() => Semantics.RecurrentModelModule.standard(Spec.Dt, Spec.Tau, 0.05, 0.75);
+    public RecurrentModel RecurrentModel() =>
+        Model is LoadedModel.RecurrentNet rnn ? rnn.Item : throw new ArgumentException($"{Spec.File}: the model is not a recurrent network");
 
     /// <summary>Network size and conventions (the recurrent setting).</summary>
     public Engine.Recurrent.RecurrentConfig RecurrentConfig() => new(

@@ -23,7 +23,7 @@ sealed class RandomTask(int inputs, int classes, int train, int query) : IEpisod
 public class FeedforwardGradientTests
 {
     static readonly int[] Layers = [6, 5, 4, 3];
-    static readonly FeedforwardModel Model = FeedforwardModelModule.standard(10.0);
+    static readonly FeedforwardModel Model = ModelFile.Feedforward(10.0);
 
     public static IKernelBackend BackendNamed(string name) => name switch
     {

@@ -64,7 +64,7 @@ public class RecurrentGradientTests
 {
     static readonly RecurrentConfig Config = new(Units: 6, Horizon: 5, Gamma: 0.9, PerturbationProbability: 0.2, PerturbationAmplitude: 2, Dt: 0.01,
         Clamped: [(5, 1.0)]);
-    static readonly RecurrentModel Model = RecurrentModelModule.standard(0.01, 0.03, 0.5, 0.75);
+    static readonly RecurrentModel Model = ModelFile.Recurrent(0.01, 0.03, 0.5, 0.75);
 
     static RecurrentLearner Learner(Rule rule, string backend = "interpreter") =>
         new(Config, Model, rule, new CueTask(steps: 10), FeedforwardGradientTests.BackendNamed(backend), seed: 5);

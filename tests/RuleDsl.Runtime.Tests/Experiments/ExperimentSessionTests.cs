@@ -127,4 +127,16 @@ public class ExperimentSessionTests
         Assert.True(HeldOutLearning.Fewer(slow, fast).P > 0.9);
         Assert.Equal(3001, R("b", null).RankValue);
     }
+
+    [Fact]
+    public void A_network_written_as_a_model_file_has_exact_meta_gradients()
+    {
+        // tanh units and a feedback pass halfway between FA and BP, defined in text only.
+        var session = Load("experiment custom\n  model = ../models/tanh_mixed.model\n  feedback = half\n  rule = rules/bio.rule bio\n" +
+                           "  layers = 784 9 7 5\n  data = fashion-mnist:subset\n  train = 3\n  query = 2\n  output = unused\n");
+        Assert.Equal("tanh_mixed", ((LoadedModel.FeedforwardNet)session.Model).Item.Name);
+        var rows = session.GradientCheck(episode: 0, theta: [0.05, 0.02, -0.01]);
+        Assert.All(rows, r => Assert.True(r.Pass, $"{r.Name}: tangent {r.Tangent:G10} vs finite difference {r.FiniteDifference:G10} ({r.RelativeError:G3})"));
+        Assert.Contains(rows, r => Math.Abs(r.Tangent) > 1e-6);
+    }
 }

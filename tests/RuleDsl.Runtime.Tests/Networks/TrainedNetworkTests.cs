@@ -13,7 +13,7 @@ public class TrainedNetworkTests
     static TrainedNetwork Network(string backend, int n = 7, int inputs = 2, int seed = 3)
     {
         var config = new RecurrentConfig(Units: n, Dt: 0.005, Clamped: [(n - 1, 1.0)]);
-        var model = RecurrentModelModule.standard(0.005, 0.03, 0.05, 0.75);
+        var model = ModelFile.Recurrent(0.005, 0.03, 0.05, 0.75);
         var rng = new Random(seed);
         var w = Enumerable.Range(0, n * n).Select(_ => 1.5 / Math.Sqrt(n) * (2 * rng.NextDouble() - 1)).ToArray();
         var win = Enumerable.Range(0, n * inputs).Select(_ => 2 * rng.NextDouble() - 1).ToArray();

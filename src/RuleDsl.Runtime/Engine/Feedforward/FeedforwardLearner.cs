@@ -96,7 +96,12 @@ public sealed class FeedforwardLearner : IInnerLoop
         _seed = seed;
         _needsPreError = _rules[0].Inputs.Any(s => s.Name == "e_pre");
         _k = new Kernels(model, config.Feedback, backend);
+        // A feedback pass that reads a pre × out matrix B carries the error straight from the output
+        // layer (direct feedback alignment): its B has the output layer's size, whatever the mode's name.
+        _directFeedback = ExprModule.symbols(model.Feedback[config.Feedback]).Any(x => x.Name == "B" && x.Shape.Equals(Shape.NewMatrix("pre", "out")));
     }
+
+    readonly bool _directFeedback;
 
     /// <summary>The parameters of several rules by name (first appearance first); a name whose shape or
     /// starting value differs between two rules is an error, since it would be one θ.</summary>
@@ -234,14 +239,14 @@ public sealed class FeedforwardLearner : IInnerLoop
         public readonly Tensor[][] V; // per direction, per θ: the θ-tangent
         readonly Dictionary<string, int> _paramIndex = [];
 
-        public State(int[] n, string feedback, IReadOnlyList<Param> ps, int directions)
+        public State(int[] n, bool directFeedback, IReadOnlyList<Param> ps, int directions)
         {
             L = n.Length - 1; D = directions;
             W = new Tensor[L + 1]; B = new Tensor[L + 1];
             for (int l = 1; l <= L; l++)
             {
                 W[l] = Tensor.Matrix(n[l], n[l - 1]);
-                B[l] = feedback == "dfa" ? Tensor.Matrix(n[l - 1], n[L]) : Tensor.Matrix(n[l - 1], n[l]);
+                B[l] = directFeedback ? Tensor.Matrix(n[l - 1], n[L]) : Tensor.Matrix(n[l - 1], n[l]);
             }
             Ys = [.. Enumerable.Range(0, 2).Select(_ => n.Select(Tensor.Vector).ToArray())];
             Zs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(Tensor.Vector).ToArray())];
@@ -385,7 +390,7 @@ public sealed class FeedforwardLearner : IInnerLoop
 
     Tuple<State, Plan[]> NewState(int directions)
     {
-        var s = new State(_config.Layers, _config.Feedback, _params, directions);
+        var s = new State(_config.Layers, _directFeedback, _params, directions);
         return Tuple.Create(s, new[] { new Plan(_k, s, _rules, _needsPreError, 0), new Plan(_k, s, _rules, _needsPreError, 1) });
     }
 
