@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-data.sh
 ruledsl=${RULEDSL:-"dotnet run --project src/RuleDsl.Cli -c Release --"}
-names=${*:-"fa bp bio oja ehebb pool dfa"}
+names=${*:-"fa bp ehebb dfa bio_scaled oja_scaled pool_scaled bio oja pool"}
 for n in $names; do
   out=results/paper/$n
   if [ -f "$out/summary.json" ]; then echo "paper: $n done ($out)"; continue; fi
@@ -16,6 +16,6 @@ for n in $names; do
 done
 for n in $names; do $ruledsl plot results/paper/$n >/dev/null; done
 # The findings: BP above FA; bio, Oja, eHebb and the pool above FA (one-sided, one sample per trial).
-for n in bp bio oja ehebb pool dfa; do
+for n in bp ehebb dfa bio_scaled oja_scaled pool_scaled bio oja pool; do
   [ -f results/paper/$n/summary.json ] && $ruledsl compare results/paper/$n results/paper/fa --window 50
 done

@@ -104,13 +104,14 @@ public static class Program
         // gradcheck
         var gcFile = new Argument<string>("file") { Description = "A .experiment file." };
         var gcEpisode = new Option<int>("--episode") { Description = "Which episode to check (default 0)." };
+        var gcStep = new Option<double>("--step") { Description = "Finite-difference step h, relative to max(1, |θ|) (default 1e-5; Richardson-extrapolated from h and h/2).", DefaultValueFactory = _ => 1e-5 };
         var gradcheck = new Command("gradcheck",
             "Check the meta-gradient of one episode: tangent propagation through the whole inner loop against central " +
             "finite differences of the meta-loss, per θ (relative error ≤ 1e-6 passes; exit 1 if any fails).")
         {
-            gcFile, gcEpisode,
+            gcFile, gcEpisode, gcStep,
         };
-        gradcheck.SetAction(pr => RunCommands.GradCheck(fs, pr.GetValue(gcFile)!, pr.GetValue(gcEpisode)));
+        gradcheck.SetAction(pr => RunCommands.GradCheck(fs, pr.GetValue(gcFile)!, pr.GetValue(gcEpisode), pr.GetValue(gcStep)));
 
         // plot
         var plotRuns = new Argument<string[]>("runs") { Description = "One or more results folders.", Arity = ArgumentArity.OneOrMore };

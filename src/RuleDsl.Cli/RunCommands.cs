@@ -109,13 +109,13 @@ static class RunCommands
         }
     }
 
-    public static int GradCheck(FileSystem fs, string file, int episode)
+    public static int GradCheck(FileSystem fs, string file, int episode, double step = 1e-5)
     {
         var session = Load(fs, file);
         if (session is null) return Commands.exitInputError;
         try
         {
-            var rows = session.GradientCheck(episode);
+            var rows = session.GradientCheck(episode, step: step);
             Console.WriteLine($"meta-gradient of episode {episode} ({session.Spec.Name}, rule {session.Rule.Name}): tangent propagation vs central differences");
             Console.WriteLine($"{"θ",-14} {"tangent",16} {"finite diff.",16} {"rel. error",10}  ");
             foreach (var r in rows)

@@ -30,6 +30,7 @@ type ExperimentSpec =
       Task: string
       Units: int
       Horizon: int
+      LearnAfter: int
       Gamma: float
       Tau: float
       Dt: float
@@ -77,6 +78,7 @@ module Experiment =
           f "task" Text (Some "dnms") "recurrent: cognitive task (dnms, perceptual-decision, context-integration, go-nogo)"
           f "units" (Int 2) (Some "100") "recurrent: number of units N"
           f "horizon" (Int 1) (Some "100") "recurrent: learning trials per meta-step"
+          f "learn_after" (Int 0) (Some "0") "recurrent: learning trials before the first weight change (Miconi: 100, while the reward baselines settle)"
           f "gamma" Float (Some "1") "recurrent: discount γ of J = Σ_h γ^h R^h"
           f "tau" Float (Some "0.03") "recurrent: membrane time constant τ (s)"
           f "dt" Float (Some "0.005") "recurrent: Euler step (s)"
@@ -233,6 +235,7 @@ module Experiment =
               Task = asText "task"
               Units = asInt "units"
               Horizon = asInt "horizon"
+              LearnAfter = asInt "learn_after"
               Gamma = asFloat "gamma"
               Tau = asFloat "tau"
               Dt = asFloat "dt"

@@ -138,8 +138,10 @@ public sealed class ExperimentSession
     /// <summary>Network size and conventions (the recurrent setting).</summary>
     public Engine.Recurrent.RecurrentConfig RecurrentConfig() => new(
         Units: Spec.Units, Horizon: Spec.Horizon, Gamma: Spec.Gamma, Dt: Spec.Dt,
-        PerturbationProbability: 3.0 * Spec.Dt, PerturbationAmplitude: 16,
-        Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)]);
+        // Miconi's kicks: 3 Hz per unit, each moving x by up to 16·(1 ms)/τ whatever the step
+        // (amplitude 16 at dt = 1 ms, scaled by 1 ms/dt), from the fourth step of a trial.
+        PerturbationProbability: 3.0 * Spec.Dt, PerturbationAmplitude: 16 * 0.001 / Spec.Dt,
+        Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)], LearnAfterTrial: Spec.LearnAfter);
 
     /// <summary>Runs (or resumes) the experiment into its output folder.</summary>
     public RunSummary Run(bool resume, Action<Progress>? progress = null, CancellationToken cancel = default)
@@ -178,10 +180,18 @@ public sealed class ExperimentSession
             .Add("meta_loss", step.Objective).Add("penalised", step.Penalised);
         foreach (var key in new[] { "accuracy" }) row.Add(key, step.Metrics.TryGetValue(key, out var v) ? v : double.NaN);
         for (int r = 0; r < ThetaNames.Length; r++) row.Add(ThetaNames[r], step.ThetaAfter[r]);
-        foreach (var (k, v) in step.Metrics.Where(m => m.Key != "accuracy" && m.Key != "meta_loss").OrderBy(m => m.Key, StringComparer.Ordinal))
-            row.Add(k, v);
+        // The same columns on every row, failed episodes included (NaN where an episode measured nothing).
+        foreach (var k in MetricColumns()) row.Add(k, step.Metrics.TryGetValue(k, out var v) ? v : double.NaN);
         return row.Add("grad_norm", step.GradientNorm).Add("lr", step.LearningRate).Add("seconds", step.Seconds)
             .Add("failure", step.Failure ?? "");
+    }
+
+    /// <summary>The per-episode measurements of this setting, besides accuracy and the meta-loss.</summary>
+    public IReadOnlyList<string> MetricColumns()
+    {
+        if (Spec.Setting == "recurrent") return ["J", "final_reward", "trials_to_criterion"];
+        int L = Spec.Layers.Length - 1;
+        return [.. Enumerable.Range(1, L - 1).Select(l => $"angle_{l}"), .. Enumerable.Range(1, L).Select(l => $"orth_{l}")];
     }
 
     /// <summary>What a researcher reads first: final accuracy over trials and the rule that was learned.</summary>
@@ -238,9 +248,9 @@ public sealed class ExperimentSession
 
     /// <summary>`ruledsl gradcheck`: the meta-gradient of one episode by tangent propagation against
     /// central differences of its meta-loss, per θ.</summary>
-    public IReadOnlyList<GradientCheckRow> GradientCheck(int episode, double[]? theta = null)
+    public IReadOnlyList<GradientCheckRow> GradientCheck(int episode, double[]? theta = null, double step = 1e-5)
     {
         var loop = LoopFactory()(0);
-        return Meta.GradientCheck.Run(loop, theta ?? InitialTheta, ThetaNames, episode);
+        return Meta.GradientCheck.Run(loop, theta ?? InitialTheta, ThetaNames, episode, step);
     }
 }

@@ -38,7 +38,14 @@ public sealed record RecurrentConfig(
     /// <summary>The unit whose rate is the output; it receives no external input.</summary>
     int OutputUnit = 0,
     /// <summary>Units held at a fixed state throughout (Miconi's bias units: 1, 1, −1).</summary>
-    (int Unit, double Value)[]? Clamped = null);
+    (int Unit, double Value)[]? Clamped = null,
+    /// <summary>Perturbations only at steps ≥ this (Miconi: from the fourth step).</summary>
+    int PerturbationFromStep = 4,
+    /// <summary>Traces accumulate only at steps ≥ this (Miconi: from the third step).</summary>
+    int TraceFromStep = 3,
+    /// <summary>Weights change only after this many learning trials (Miconi: 100, while the reward
+    /// baselines settle); the baselines are updated from the first trial.</summary>
+    int LearnAfterTrial = 0);
 
 /// <summary>
 /// Learning trials of a rate RNN with a three-factor rule, carrying forward-mode sensitivities along
@@ -181,6 +188,7 @@ public sealed class RecurrentLearner : IInnerLoop
         double objective = 0, weight = 1;
         var dObjective = new double[D];
         int correct = 0, counted = 0;
+        var criterion = new Reference.CriterionTracker(100, 90);
         double lastRewards = 0;
         int H = _config.Horizon;
         for (int h = 0; h < H; h++)
@@ -209,13 +217,16 @@ public sealed class RecurrentLearner : IInnerLoop
                 s.Mask.Value = trial.Mask[t];
                 scored += trial.Mask[t];
                 for (int i = 0; i < n; i++)
-                    s.Noise[i] = noise.NextDouble() < _config.PerturbationProbability ? _config.PerturbationAmplitude * (2 * noise.NextDouble() - 1) : 0;
+                    s.Noise[i] = t >= _config.PerturbationFromStep && noise.NextDouble() < _config.PerturbationProbability
+                        ? _config.PerturbationAmplitude * (2 * noise.NextDouble() - 1) : 0;
                 foreach (var k in dRate) k.Run(); rate.Run();
                 foreach (var k in dReadout) k.Run(); readout.Run();
                 output[t] = s.Z.Value;
                 foreach (var k in dReward) k.Run(); reward.Run();
-                if (traces is not null) { foreach (var k in dTraces) k.Run(); traces.Run(); }
                 foreach (var k in dStep) k.Run(); step.Run();
+                // Traces see the state after the step: x = x(t), xbar = x̄(t−1) (the step updates it
+                // from the old x), r = r(t−1), the rates that drove the step — Miconi's (r_j(t−1) δx_i(t)).
+                if (traces is not null && t >= _config.TraceFromStep) { foreach (var k in dTraces) k.Run(); traces.Run(); }
             }
             if (!s.X.AllFinite()) return EpisodeOutcome.Failed($"the network state became non-finite in learning trial {h + 1}");
             double R = s.Racc.Value / Math.Max(scored, 1);
@@ -224,7 +235,7 @@ public sealed class RecurrentLearner : IInnerLoop
             // The weight change uses the baseline of this trial type as it was before this trial.
             s.Rbar.Value = s.RbarByCondition[trial.Condition].Value;
             for (int d = 0; d < D; d++) s.DRbar[d].Value = s.DRbarByCondition[trial.Condition][d].Value;
-            foreach (var k in dUpdate) k.Run(); update.Run();
+            if (h >= _config.LearnAfterTrial) { foreach (var k in dUpdate) k.Run(); update.Run(); }
             foreach (var k in dBaseline) k.Run(); baseline.Run();
             s.RbarByCondition[trial.Condition].Value = s.Rbar.Value;
             for (int d = 0; d < D; d++) s.DRbarByCondition[trial.Condition][d].Value = s.DRbar[d].Value;
@@ -237,6 +248,7 @@ public sealed class RecurrentLearner : IInnerLoop
             weight *= _config.Gamma;
             bool ok = _task.IsCorrect(trial, R, output);
             if (h >= H - Math.Min(H, 100)) { counted++; if (ok) correct++; lastRewards += R; }
+            criterion.Add(ok);
             OnTrial?.Invoke(h, R, ok);
         }
         OnTrained?.Invoke((double[])s.W.Data.Clone(), (double[])s.Win.Data.Clone());
@@ -245,6 +257,8 @@ public sealed class RecurrentLearner : IInnerLoop
             ["J"] = objective,
             ["accuracy"] = counted == 0 ? 0 : (double)correct / counted,
             ["final_reward"] = counted == 0 ? 0 : lastRewards / counted,
+            // The first trial at which ≥ 90 of the last 100 were correct; NaN if never within the horizon.
+            ["trials_to_criterion"] = criterion.TrialsToCriterion ?? double.NaN,
         };
         // Minimise −J/H: the mean discounted reward, negated.
         return new EpisodeOutcome(-objective / H, dObjective.Select(x => -x / H).ToArray(), metrics);
