@@ -109,7 +109,7 @@ static class RunCommands
         }
     }
 
-    public static int GradCheck(FileSystem fs, string file, int episode, double step = 1e-5)
+    public static int GradCheck(FileSystem fs, string file, int episode, double? step = null)
     {
         var session = Load(fs, file);
         if (session is null) return Commands.exitInputError;
@@ -117,9 +117,9 @@ static class RunCommands
         {
             var rows = session.GradientCheck(episode, step: step);
             Console.WriteLine($"meta-gradient of episode {episode} ({session.Spec.Name}, rule {session.Rule.Name}): tangent propagation vs central differences");
-            Console.WriteLine($"{"θ",-14} {"tangent",16} {"finite diff.",16} {"rel. error",10}  ");
+            Console.WriteLine($"{"θ",-14} {"tangent",16} {"finite diff.",16} {"step",6} {"rel. error",10}  ");
             foreach (var r in rows)
-                Console.WriteLine($"{r.Name,-14} {r.Tangent,16:G9} {r.FiniteDifference,16:G9} {r.RelativeError,10:G3}  {(r.Pass ? "pass" : "FAIL")}");
+                Console.WriteLine($"{r.Name,-14} {r.Tangent,16:G9} {r.FiniteDifference,16:G9} {r.Step,6:G1} {r.RelativeError,10:G3}  {(r.Pass ? "pass" : "FAIL")}");
             return rows.All(r => r.Pass) ? 0 : 1;
         }
         catch (Exception ex) when (ex is DataException or ArgumentException or InvalidOperationException or IOException)

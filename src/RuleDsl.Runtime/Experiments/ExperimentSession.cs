@@ -248,7 +248,7 @@ public sealed class ExperimentSession
 
     /// <summary>`ruledsl gradcheck`: the meta-gradient of one episode by tangent propagation against
     /// central differences of its meta-loss, per θ.</summary>
-    public IReadOnlyList<GradientCheckRow> GradientCheck(int episode, double[]? theta = null, double step = 1e-5)
+    public IReadOnlyList<GradientCheckRow> GradientCheck(int episode, double[]? theta = null, double? step = null)
     {
         var loop = LoopFactory()(0);
         return Meta.GradientCheck.Run(loop, theta ?? InitialTheta, ThetaNames, episode, step);
