@@ -132,3 +132,43 @@ static class LearnCommand
         return seeds.Length > 0 ? seeds : throw new FormatException("no seeds given: e.g. --seeds 100-105");
     }
 }
+
+/// `ruledsl samples`: accuracy vs number of training samples for feedforward rules at their learned θ.
+static class SamplesCommand
+{
+    public static int Run(FileSystem fs, string[] files, string samplesText, int networks, string output)
+    {
+        try
+        {
+            var ns = samplesText.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+            Directory.CreateDirectory(output);
+            var all = new List<SampleCurvePoint>();
+            string csvPath = Path.Combine(output, "samples.csv");
+            using var csv = new StreamWriter(csvPath);
+            csv.WriteLine("rule,samples_per_class,network,accuracy");
+            foreach (var file in files)
+            {
+                var session = RunCommands.Load(fs, file);
+                if (session is null) return Commands.exitInputError;
+                var (theta, from) = AnalyseCommand.Theta(session);
+                Console.WriteLine($"{session.Spec.Name}: rule {string.Join(", ", session.Rules.Select(r => r.Name).Distinct())} ({from}), feedback {session.Spec.Feedback}, {networks} fresh networks per point");
+                var points = SampleCurve.Measure(session, theta, session.Spec.Name, ns, networks);
+                foreach (var p in points)
+                    csv.WriteLine($"{p.Name},{p.SamplesPerClass},{p.Network},{p.Accuracy.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}");
+                csv.Flush();
+                Console.WriteLine("  " + string.Join("  ", points.GroupBy(p => p.SamplesPerClass).Select(g => $"n={g.Key}: {100 * g.Where(p => double.IsFinite(p.Accuracy)).Select(p => p.Accuracy).DefaultIfEmpty(double.NaN).Average():F1} %")));
+                all.AddRange(points);
+            }
+            string png = Path.Combine(output, "samples.png");
+            SampleCurve.Plot(png, all);
+            Console.WriteLine(csvPath);
+            Console.WriteLine(png);
+            return 0;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or Runtime.Data.DataException)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return Commands.exitInputError;
+        }
+    }
+}

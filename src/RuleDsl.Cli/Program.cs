@@ -154,6 +154,18 @@ public static class Program
         };
         learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!));
 
+        // samples
+        var smFiles = new Argument<string[]>("experiments") { Description = "Feedforward experiment files; each rule at its meta-learned θ (when the experiment has been run) or its initial θ.", Arity = ArgumentArity.OneOrMore };
+        var smN = new Option<string>("--samples") { Description = "Training samples per class, e.g. \"5,10,25,50,100\" (default).", DefaultValueFactory = _ => "5,10,25,50,100" };
+        var smNets = new Option<int>("--networks") { Description = "Fresh networks per point (default 10).", DefaultValueFactory = _ => 10 };
+        var smOut = new Option<string>("--out") { Description = "Folder for samples.csv and samples.png (default results/samples).", DefaultValueFactory = _ => "results/samples" };
+        var samples = new Command("samples", "Accuracy vs number of training samples (the paper's Fig. 1a): each rule at fixed θ trains fresh networks online on new episodes with n samples per class; query accuracy per n, mean and 98 % band over networks.")
+        {
+            smFiles, smN, smNets, smOut,
+        };
+        samples.SetAction(pr => SamplesCommand.Run(fs, pr.GetValue(smFiles) ?? [], pr.GetValue(smN)!, pr.GetValue(smNets), pr.GetValue(smOut)!));
+        root.Add(samples);
+
         root.Add(plot);
         root.Add(learn);
         root.Add(analyse);

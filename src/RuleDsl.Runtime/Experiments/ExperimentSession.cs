@@ -92,15 +92,20 @@ public sealed class ExperimentSession
         var config = new FeedforwardConfig(Spec.Layers.ToArray(), Spec.Feedback);
         if (Rules.Count != 1 && Rules.Count != config.Depth)
             throw new ArgumentException($"{Spec.File}: {Rules.Count} rules for {config.Depth} layers of weights; name one rule, or one per layer");
-        var backend = Backend();
-        return trial =>
-        {
-            int seed = Spec.Seed + 1000 * trial;
-            var sampler = new EpisodeSampler(data, (ulong)seed, Spec.Classes, Spec.Train, Spec.Query);
-            return Rules.Count == 1
-                ? new FeedforwardLearner(config, model, Rule, new SampledEpisodes(sampler), backend, seed)
-                : new FeedforwardLearner(config, model, Rules, new SampledEpisodes(sampler), backend, seed);
-        };
+        return trial => FeedforwardLoop(Spec.Seed + 1000 * trial, Spec.Train, data);
+    }
+
+    /// <summary>A fresh feedforward inner loop: network and episodes from <paramref name="seed"/>,
+    /// <paramref name="trainPerClass"/> online samples per class (the experiment's K unless told).</summary>
+    public FeedforwardLearner FeedforwardLoop(int seed, int trainPerClass, Dataset? data = null)
+    {
+        data ??= DataCatalog.Default().Resolve(Spec.Data).Dataset;
+        var model = Model is LoadedModel.FeedforwardNet ff ? ff.Item : throw new ArgumentException($"{Spec.File}: the model is not a feedforward network");
+        var config = new FeedforwardConfig(Spec.Layers.ToArray(), Spec.Feedback);
+        var sampler = new EpisodeSampler(data, (ulong)seed, Spec.Classes, trainPerClass, Spec.Query);
+        return Rules.Count == 1
+            ? new FeedforwardLearner(config, model, Rule, new SampledEpisodes(sampler), Backend(), seed)
+            : new FeedforwardLearner(config, model, Rules, new SampledEpisodes(sampler), Backend(), seed);
     }
 
     /// <summary>Rate RNNs on a cognitive task with Miconi's (2017) network conventions: an output unit
