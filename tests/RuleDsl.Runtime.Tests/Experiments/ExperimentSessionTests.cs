@@ -139,4 +139,16 @@ public class ExperimentSessionTests
         Assert.All(rows, r => Assert.True(r.Pass, $"{r.Name}: tangent {r.Tangent:G10} vs finite difference {r.FiniteDifference:G10} ({r.RelativeError:G3})"));
         Assert.Contains(rows, r => Math.Abs(r.Tangent) > 1e-6);
     }
+
+    [Fact]
+    public void Accuracy_vs_samples_trains_fresh_networks_per_point_reproducibly()
+    {
+        var session = Load("experiment samples\n  rule = rules/fa.rule fa\n  feedback = bp\n  layers = 784 12 5\n  data = fashion-mnist:subset\n  query = 4\n  output = unused\n");
+        var points = SampleCurve.Measure(session, [0.05], "bp", [2, 20], networks: 3);
+        Assert.Equal(6, points.Count);
+        Assert.All(points, p => Assert.InRange(p.Accuracy, 0, 1));
+        Assert.Equal(points.Select(p => p.Accuracy), SampleCurve.Measure(session, [0.05], "bp", [2, 20], networks: 3).Select(p => p.Accuracy));
+        // More samples train the network further: with BP and 20 samples per class it beats chance on average.
+        Assert.True(points.Where(p => p.SamplesPerClass == 20).Average(p => p.Accuracy) > 0.3);
+    }
 }
