@@ -8,7 +8,7 @@ namespace RuleDsl.Cli;
 /// `ruledsl analyse`: the networks that recurrent experiments' rules produce, side by side.
 static class AnalyseCommand
 {
-    public static int Run(FileSystem fs, string[] files, string output, int trial)
+    public static int Run(FileSystem fs, string[] files, string output, int trial, int? learningTrials = null)
     {
         var reports = new List<NetworkReport>();
         try
@@ -19,8 +19,8 @@ static class AnalyseCommand
                 if (session is null) return Commands.exitInputError;
                 var (spec, rule) = (session.Spec, session.Rule);
                 var (theta, from) = Theta(session);
-                Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {spec.Horizon} learning trials of {spec.Task}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
-                var r = NetworkAnalysis.Analyse(session, theta, spec.Name, trial);
+                Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {learningTrials ?? spec.Horizon} learning trials of {spec.Task}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
+                var r = NetworkAnalysis.Analyse(session, theta, spec.Name, trial, learningTrials: learningTrials);
                 int fixedCount = r.FixedPoints.Points.Count(p => p.Kind == Runtime.Analysis.Dynamics.PointKind.Fixed);
                 Console.WriteLine($"  trials to criterion (≥ {NetworkAnalysis.CriterionRequired} % of {NetworkAnalysis.CriterionWindow}): {r.TrialsToCriterion?.ToString() ?? "not reached"}; held-out accuracy {100 * r.HeldOutAccuracy:F1} %");
                 Console.WriteLine($"  PCA: {string.Join(", ", r.Pca.ExplainedRatio.Select(x => $"{100 * x:F1} %"))} of variance in PC1–PC{r.Pca.ExplainedRatio.Length}");

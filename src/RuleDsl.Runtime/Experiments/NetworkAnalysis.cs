@@ -36,12 +36,13 @@ public static class NetworkAnalysis
     public const int CriterionWindow = 100, CriterionRequired = 90;
 
     public static NetworkReport Analyse(ExperimentSession session, double[] theta, string name,
-        int trial = 0, int heldOutPerCondition = 8, int starts = 48)
+        int trial = 0, int heldOutPerCondition = 8, int starts = 48, int? learningTrials = null)
     {
         if (session.Spec.Setting != "recurrent") throw new ArgumentException($"{session.Spec.File}: analyse works on recurrent experiments");
         var task = session.RecurrentTask();
-        var config = session.RecurrentConfig();
-        var loop = (RecurrentLearner)session.LoopFactory()(trial);
+        var config = session.RecurrentConfig() with { Horizon = learningTrials ?? session.Spec.Horizon };
+        int seed = session.TrialSeed(trial);
+        var loop = new RecurrentLearner(config, session.RecurrentModel(), session.Rule, new CognitiveTrials(task, (ulong)seed), session.Backend(), seed);
         double[]? w = null, win = null;
         var criterion = new CriterionTracker(CriterionWindow, CriterionRequired);
         loop.OnTrial = (_, _, ok) => criterion.Add(ok);
@@ -75,7 +76,7 @@ public static class NetworkAnalysis
             new TaskRng((ulong)session.TrialSeed(trial), 0xf1edUL));
         var search = FixedPointFinder.Find(x => net.Step(x, noInput), x => net.Jacobian(x, noInput), startPoints, options);
 
-        return new NetworkReport(name, session.Rule.Name, session.Spec.Task, session.Spec.Horizon, criterion.TrialsToCriterion,
+        return new NetworkReport(name, session.Rule.Name, session.Spec.Task, config.Horizon, criterion.TrialsToCriterion,
             (double)correct / total, averages, pca, search);
     }
 
