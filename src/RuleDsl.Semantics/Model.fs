@@ -172,7 +172,7 @@ module RuleOf =
     /// An expression of a rule (its update, a trace's rate) with θ replaced by learned values (four
     /// significant digits): terms whose |θ| falls below `threshold` dropped, then simplified.
     [<CompiledName "DiscoveredExpr">]
-    let discoveredExpr (rule: Rule) (theta: float list) (threshold: float) (e: Expr) : Expr =
+    let rec discoveredExpr (rule: Rule) (theta: float list) (threshold: float) (e: Expr) : Expr =
         let values = List.zip (rule.Params |> List.map (fun p -> p.Symbol)) (theta |> List.map readable) |> Map.ofList
         e
         |> Expr.substitute (fun s ->
@@ -181,6 +181,17 @@ module RuleOf =
             | Some v -> Some (Num v)
             | None -> None)
         |> Simplify.simplify
+        |> tidy
+
+    /// Products of rounded numbers (a scale times θ) rounded again, for printing.
+    and private tidy (e: Expr) : Expr =
+        match e with
+        | Num x -> Num (readable x)
+        | Sym _ -> e
+        | Add xs -> Add (List.map tidy xs)
+        | Mul xs -> Mul (List.map tidy xs)
+        | Pow (a, b) -> Pow (tidy a, tidy b)
+        | Call (f, xs) -> Call (f, List.map tidy xs)
 
     /// The rule a run discovered: θ replaced by its learned values, terms whose |θ| falls below
     /// `threshold` dropped, then simplified — the update in math form with only the surviving terms.
