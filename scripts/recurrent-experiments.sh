@@ -16,6 +16,6 @@ if [ -f results/neo_hebbian_discovery/summary.json ]; then echo "discovery done"
 elif [ -d results/neo_hebbian_discovery ]; then $ruledsl run examples/neo_hebbian_discovery.experiment --resume
 else $ruledsl run examples/neo_hebbian_discovery.experiment; fi
 $ruledsl plot results/neo_hebbian_discovery
-$ruledsl learn examples/neo_hebbian_discovery.experiment examples/miconi_dnms.experiment --seeds 101-106 --trials 3000 --out results/learn/heldout_dnms
-$ruledsl learn examples/neo_hebbian_discovery.experiment examples/miconi_dnms.experiment --seeds 101-106 --trials 3000 --task go-nogo --out results/learn/heldout_gonogo
+$ruledsl learn examples/neo_hebbian_discovery.experiment examples/miconi_dnms.experiment --seeds 101-106 --trials 3000 --learn-after 0 --out results/learn/heldout_dnms
+$ruledsl learn examples/neo_hebbian_discovery.experiment examples/miconi_dnms.experiment --seeds 101-106 --trials 3000 --task go-nogo --learn-after 0 --out results/learn/heldout_gonogo
 $ruledsl analyse examples/miconi_dnms.experiment examples/neo_hebbian_discovery.experiment --trials 3000 --out results/analysis

@@ -62,7 +62,7 @@ static class AnalyseCommand
 /// rank test between the first rule and each other.
 static class LearnCommand
 {
-    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output)
+    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null)
     {
         try
         {
@@ -83,13 +83,15 @@ static class LearnCommand
             Directory.CreateDirectory(output);
             string csvPath = Path.Combine(output, "learning.csv");
             using var csv = new StreamWriter(csvPath);
-            csv.WriteLine("rule,task,seed,trials_to_criterion,final_accuracy");
+            csv.WriteLine("rule,task,seed,trials_to_criterion,final_accuracy,failure");
+            if (learnAfter is int wait) Console.WriteLine($"every rule's weights change from learning trial {wait + 1} on");
             var records = HeldOutLearning.LearnAll(rules, seeds, trials, task, r =>
             {
-                Console.WriteLine($"  {r.Name,-24} seed {r.Seed,6}: criterion {(r.TrialsToCriterion?.ToString() ?? "not reached"),12}, last 100 trials {100 * r.FinalAccuracy:F0} % correct");
-                csv.WriteLine($"{r.Name},{r.Task},{r.Seed},{r.TrialsToCriterion?.ToString() ?? ""},{r.FinalAccuracy.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}");
+                Console.WriteLine($"  {r.Name,-24} seed {r.Seed,6}: criterion {(r.TrialsToCriterion?.ToString() ?? "not reached"),12}, last 100 trials {100 * r.FinalAccuracy:F0} % correct"
+                    + (r.Failure is null ? "" : $" — stopped: {r.Failure}"));
+                csv.WriteLine($"{r.Name},{r.Task},{r.Seed},{r.TrialsToCriterion?.ToString() ?? ""},{r.FinalAccuracy.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)},\"{r.Failure ?? ""}\"");
                 csv.Flush();
-            });
+            }, learnAfter: learnAfter);
             Console.WriteLine($"{"rule",-24} {"reached",8} {"median trials",14} {"mean final %",13}");
             foreach (var g in records.GroupBy(r => r.Name))
             {

@@ -148,12 +148,13 @@ public static class Program
         var lnSeeds = new Option<string>("--seeds") { Description = "Held-out seeds: a range 100-105 or a list \"1 2 3\" (default 100-105).", DefaultValueFactory = _ => "100-105" };
         var lnTrials = new Option<int>("--trials") { Description = "Learning trials per network (default 3000).", DefaultValueFactory = _ => 3000 };
         var lnTask = new Option<string?>("--task") { Description = "Run this task instead of the first experiment's (a held-out task)." };
+        var lnWait = new Option<int?>("--learn-after") { Description = "Learning trials before any rule changes weights, for every rule alike (default: each experiment's learn_after)." };
         var lnOut = new Option<string>("--out") { Description = "Folder for learning.csv and learning.png (default results/learn).", DefaultValueFactory = _ => "results/learn" };
         var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (≥ 90 % correct over 100 trials) per seed, and a one-sided Mann–Whitney test that the first rule needs fewer trials than each other.")
         {
-            lnFiles, lnSeeds, lnTrials, lnTask, lnOut,
+            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait,
         };
-        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!));
+        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait)));
 
         // samples
         var smFiles = new Argument<string[]>("experiments") { Description = "Feedforward experiment files; each rule at its meta-learned θ (when the experiment has been run) or its initial θ.", Arity = ArgumentArity.OneOrMore };

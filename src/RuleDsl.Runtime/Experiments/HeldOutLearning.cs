@@ -6,7 +6,7 @@ using RuleDsl.Runtime.Reference;
 namespace RuleDsl.Runtime.Experiments;
 
 /// <summary>One fresh network learning with a rule: correct/incorrect per trial, trials to criterion.</summary>
-public sealed record LearningRecord(string Name, string Task, int Seed, bool[] Correct, int? TrialsToCriterion)
+public sealed record LearningRecord(string Name, string Task, int Seed, bool[] Correct, int? TrialsToCriterion, string? Failure = null)
 {
     /// <summary>Percent correct over the last 100 trials.</summary>
     public double FinalAccuracy => Correct.Length == 0 ? double.NaN : Correct.TakeLast(100).Average(c => c ? 1.0 : 0.0);
@@ -25,7 +25,7 @@ public sealed record LearningRecord(string Name, string Task, int Seed, bool[] C
 public static class HeldOutLearning
 {
     public static LearningRecord Learn(ExperimentSession session, double[] theta, string name, int seed, int trials, string? task = null,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, int? learnAfter = null)
     {
         var spec = session.Spec;
         string taskName = task ?? spec.Task;
@@ -33,18 +33,20 @@ public static class HeldOutLearning
             throw new ArgumentException($"unknown task '{taskName}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})");
         var taskObj = Tasks.Cognitive.CognitiveTasks.Create(taskName, spec.Dt * 1000);
         var config = session.RecurrentConfig() with { Horizon = trials };
+        if (learnAfter is int wait) config = config with { LearnAfterTrial = wait };
         var learner = new RecurrentLearner(config, session.RecurrentModel(), session.Rule, new CognitiveTrials(taskObj, (ulong)seed), session.Backend(), seed);
         var correct = new bool[trials];
         var tracker = new CriterionTracker(NetworkAnalysis.CriterionWindow, NetworkAnalysis.CriterionRequired);
         learner.OnTrial = (h, _, ok) => { correct[h] = ok; tracker.Add(ok); };
         var outcome = learner.Run(theta, [], 0, cancel);
-        if (outcome.Failure is not null) throw new InvalidOperationException($"{name}, seed {seed}: {outcome.Failure}");
-        return new LearningRecord(name, taskName, seed, correct, tracker.TrialsToCriterion);
+        // A network whose weights explode has failed to learn: it counts as never reaching criterion
+        // (the trials it did not run count as wrong), and the failure is reported with it.
+        return new LearningRecord(name, taskName, seed, correct, outcome.Failure is null ? tracker.TrialsToCriterion : null, outcome.Failure);
     }
 
     /// <summary>Every (rule, seed) pair, in parallel over the machine's cores.</summary>
     public static IReadOnlyList<LearningRecord> LearnAll(IReadOnlyList<(ExperimentSession Session, double[] Theta, string Name)> rules,
-        IReadOnlyList<int> seeds, int trials, string? task, Action<LearningRecord>? done = null, CancellationToken cancel = default)
+        IReadOnlyList<int> seeds, int trials, string? task, Action<LearningRecord>? done = null, CancellationToken cancel = default, int? learnAfter = null)
     {
         var jobs = rules.SelectMany(r => seeds.Select(s => (r.Session, r.Theta, r.Name, Seed: s))).ToArray();
         var results = new LearningRecord[jobs.Length];
@@ -52,7 +54,7 @@ public static class HeldOutLearning
         Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancel }, i =>
         {
             var j = jobs[i];
-            results[i] = Learn(j.Session, j.Theta, j.Name, j.Seed, trials, task, cancel);
+            results[i] = Learn(j.Session, j.Theta, j.Name, j.Seed, trials, task, cancel, learnAfter);
             lock (gate) done?.Invoke(results[i]);
         });
         return results;
