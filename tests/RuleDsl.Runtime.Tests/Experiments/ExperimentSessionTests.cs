@@ -151,4 +151,15 @@ public class ExperimentSessionTests
         // More samples train the network further: with BP and 20 samples per class it beats chance on average.
         Assert.True(points.Where(p => p.SamplesPerClass == 20).Average(p => p.Accuracy) > 0.3);
     }
+
+    [Fact]
+    public void A_network_that_explodes_in_held_out_learning_is_a_failed_run_not_an_error()
+    {
+        var session = Load("experiment explode\n  setting = recurrent\n  rule = rules/neo_hebbian.rule neo_hebbian4\n  task = go-nogo\n  units = 10\n  output = unused\n");
+        var theta = Enumerable.Repeat(1e4, 16).ToArray();
+        var record = HeldOutLearning.Learn(session, theta, "huge", seed: 3, trials: 200);
+        Assert.NotNull(record.Failure);
+        Assert.Null(record.TrialsToCriterion);
+        Assert.Equal(201, record.RankValue);
+    }
 }
