@@ -165,9 +165,7 @@ module RuleOf =
     /// `x` to four significant digits: a discovered rule is read by people; the exact θ is in the CSV.
     let private readable (x: float) =
         if x = 0.0 || not (System.Double.IsFinite x) then x
-        else
-            let scale = 10.0 ** (3.0 - floor (log10 (abs x)))
-            round (x * scale) / scale
+        else System.Double.Parse (x.ToString ("G4", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture)
 
     /// An expression of a rule (its update, a trace's rate) with θ replaced by learned values (four
     /// significant digits): terms whose |θ| falls below `threshold` dropped, then simplified.
