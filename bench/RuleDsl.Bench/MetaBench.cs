@@ -86,7 +86,8 @@ public static class MetaBench
         int[] layers = [784, 170, 130, 100, 70, 5];
         var data = new RandomEpisodes(784, 5, k, 10);
         var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), ModelFile.Feedforward(10.0),
-            rule, data, new SpecBackend(), seed: 1) { FuseForward = Environment.GetEnvironmentVariable("RULEDSL_NOFUSE") != "1" };
+            rule, data, new SpecBackend(), seed: 1)
+        { FuseForward = Environment.GetEnvironmentVariable("RULEDSL_NOFUSE") != "1" };
         var theta = rule.Params.Select(p => p.Init).ToArray();
         var rng = RuleDsl.Runtime.Data.Rng.For(7, 1, 1);
         double[][] Dirs() => Directions.Draw(projections > 0 ? GradientEstimator.RandomProjection : GradientEstimator.Exact, theta.Length, projections, rng);

@@ -108,7 +108,7 @@ public sealed class MetaTrainer
     public IEnumerable<MetaStep> Run(CancellationToken cancel = default)
     {
         var penalty = _settings.Penalty;
-        for (; _next < _settings.Episodes; )
+        for (; _next < _settings.Episodes;)
         {
             cancel.ThrowIfCancellationRequested();
             int episode = _next;

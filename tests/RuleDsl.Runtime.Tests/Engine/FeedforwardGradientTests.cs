@@ -119,7 +119,8 @@ public class FeedforwardGradientTests
         double[] theta = [0.5, 0.05, 0.1, 0.05, 0.02, 0.03, 0.04, 0.05, 0.06, 0.1];
         var dirs = Enumerable.Range(0, 10).Select(r => Enumerable.Range(0, 10).Select(c => r == c ? 1.0 : 0.0).ToArray()).ToArray();
         EpisodeOutcome Run(bool fuse) => new FeedforwardLearner(new FeedforwardConfig(Layers, feedback), Model, TestRules.PoolRule(),
-            new RandomTask(6, 3, train: 9, query: 6), BackendNamed(backend), seed: 3) { FuseForward = fuse }.Run(theta, dirs, 2, default);
+            new RandomTask(6, 3, train: 9, query: 6), BackendNamed(backend), seed: 3)
+        { FuseForward = fuse }.Run(theta, dirs, 2, default);
         var (a, b) = (Run(true), Run(false));
         Assert.Null(a.Failure);
         Assert.Equal(b.Objective, a.Objective);
@@ -154,7 +155,8 @@ public class FeedforwardGradientTests
     public void A_diverging_episode_is_reported_not_returned()
     {
         var learner = new FeedforwardLearner(new FeedforwardConfig(Layers, "fa"), Model, TestRules.PoolRule(),
-            new RandomTask(6, 3, train: 30, query: 6), new InterpretedBackend(), seed: 3) { ExplosionThreshold = 50 };
+            new RandomTask(6, 3, train: 30, query: 6), new InterpretedBackend(), seed: 3)
+        { ExplosionThreshold = 50 };
         var outcome = learner.Run([0, 0, 0, -5, 0, 0, 0, 0, 0, 0], [], 0, default); // θ3·(−W) with θ3 = −5: W grows ×6 per step
         Assert.NotNull(outcome.Failure);
         Assert.Contains("exploded", outcome.Failure);

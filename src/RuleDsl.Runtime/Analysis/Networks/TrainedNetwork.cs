@@ -41,7 +41,13 @@ public sealed class TrainedNetwork
             "r" or "r_post" => _rate,
             "δx" or "δx_pre" => _dx,
             "δr" or "δr_post" => _dRate,
-            "W" => _w, "W_in" => _win, "u" => _u, "noise" => _noise, "free" => _free, "clamp" => _clamp, "dt" => dt,
+            "W" => _w,
+            "W_in" => _win,
+            "u" => _u,
+            "noise" => _noise,
+            "free" => _free,
+            "clamp" => _clamp,
+            "dt" => dt,
             _ => null,
         };
         BoundKernel K(string name, KernelOutput output) => BoundKernel.Bind(backend.Compile(name, [output]), Lookup);

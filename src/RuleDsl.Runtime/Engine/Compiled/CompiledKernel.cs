@@ -445,18 +445,18 @@ sealed class CompiledKernel : IKernel
                 case Expr.Num n:
                     return L.Constant(n.Item);
                 case Expr.Sym s:
-                {
-                    var sym = s.Item;
-                    if (sym.Shape.IsScalar) return _scalar.TryGetValue(sym.Name, out var sv) ? sv : L.ArrayIndex(_array[sym.Name], L.Constant(0));
-                    if (sym.Shape.IsVector)
                     {
-                        // In a matrix context a vector can only stand under outer(), which sets the index.
-                        if (ctx.I is null) throw new KernelCompileException(_kernel, $"vector {sym.Name} used where a scalar is computed");
-                        return L.ArrayIndex(_array[sym.Name], ctx.I);
+                        var sym = s.Item;
+                        if (sym.Shape.IsScalar) return _scalar.TryGetValue(sym.Name, out var sv) ? sv : L.ArrayIndex(_array[sym.Name], L.Constant(0));
+                        if (sym.Shape.IsVector)
+                        {
+                            // In a matrix context a vector can only stand under outer(), which sets the index.
+                            if (ctx.I is null) throw new KernelCompileException(_kernel, $"vector {sym.Name} used where a scalar is computed");
+                            return L.ArrayIndex(_array[sym.Name], ctx.I);
+                        }
+                        var ms = (Shape.Matrix)sym.Shape;
+                        return L.ArrayIndex(_array[sym.Name], L.Add(L.Multiply(ctx.I!, Dim(ms.cols)), ctx.J!));
                     }
-                    var ms = (Shape.Matrix)sym.Shape;
-                    return L.ArrayIndex(_array[sym.Name], L.Add(L.Multiply(ctx.I!, Dim(ms.cols)), ctx.J!));
-                }
                 case Expr.Add a:
                     return a.Item.Select(x => Gen(x, ctx)).Aggregate(L.Add);
                 case Expr.Mul m:

@@ -138,9 +138,17 @@ public sealed class RecurrentLearner : IInnerLoop
             {
                 var m = new Dictionary<string, Tensor>
                 {
-                    ["δx"] = DX[d], ["δx_pre"] = DX[d], ["δxbar"] = DXBar[d], ["δxbar_pre"] = DXBar[d],
-                    ["δr"] = DRate[d], ["δr_post"] = DRate[d], ["δz"] = DZ[d], ["δRacc"] = DRacc[d],
-                    ["δR"] = DR[d], ["δRbar"] = DRbar[d], ["δW"] = UW[d],
+                    ["δx"] = DX[d],
+                    ["δx_pre"] = DX[d],
+                    ["δxbar"] = DXBar[d],
+                    ["δxbar_pre"] = DXBar[d],
+                    ["δr"] = DRate[d],
+                    ["δr_post"] = DRate[d],
+                    ["δz"] = DZ[d],
+                    ["δRacc"] = DRacc[d],
+                    ["δR"] = DR[d],
+                    ["δRbar"] = DRbar[d],
+                    ["δW"] = UW[d],
                 };
                 foreach (var tr in rule.Traces)
                 {
