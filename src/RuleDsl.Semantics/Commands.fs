@@ -20,7 +20,11 @@ module Commands =
         if not ds.IsEmpty then err.WriteLine (Diagnostic.summary ds)
 
     /// Pick the rules a command works on: the one named, or all of the file's.
-    let private selectRules (result: CheckResult) (file: string) (ruleName: string | null) : Result<Rule list, Diagnostic> =
+    let rec private selectRules (result: CheckResult) (file: string) (ruleName: string | null) : Result<Rule list, Diagnostic> =
+        selectRulesHinting (sprintf "did you mean --rule %s?") result file ruleName
+
+    /// As selectRules, with the "did you mean" hint worded for where the name was written.
+    and private selectRulesHinting (hint: string -> string) (result: CheckResult) (file: string) (ruleName: string | null) : Result<Rule list, Diagnostic> =
         let key = Loader.normalize file
         let checkedRules = result.Files |> List.tryFind (fun f -> f.Path = key) |> Option.map (fun f -> f.Rules) |> Option.defaultValue []
         // Every rule the file defines (also those that did not check), to tell "no such rule" apart.
@@ -36,7 +40,7 @@ module Commands =
                 Diagnostic.inFile Codes.NoSuchRule key
                     (if defined.IsEmpty then sprintf "no rule named %s: the file defines no rules" name
                      else sprintf "no rule named %s (the file defines %s)" name (String.Join (", ", defined)))
-            Error (match Suggest.nearest name defined with n :: _ -> Diagnostic.withHint (sprintf "did you mean --rule %s?" n) d | [] -> d)
+            Error (match Suggest.nearest name defined with n :: _ -> Diagnostic.withHint (hint n) d | [] -> d)
 
     let private isModel (f: string) = f.EndsWith (".model", StringComparison.Ordinal)
 
@@ -212,7 +216,11 @@ module Commands =
                 else
                     let wanted = if spec.Setting = "recurrent" then Setting.Recurrent else Setting.Feedforward
                     let one (name: string) : Result<Rule, int> =
-                        match selectRules result ruleFile name with
+                        // In an experiment file the rule is named on its `rule =` line, not with --rule.
+                        let hint n =
+                            if spec.LayerRules.Length > 1 then sprintf "did you mean %s? (one rule per layer on the `rule =` line)" n
+                            else sprintf "did you mean `rule = %s %s`?" spec.RuleFile n
+                        match selectRulesHinting hint result ruleFile name with
                         | Error d ->
                             writeDiagnostics err result.Program [ d ]
                             Error exitInputError
