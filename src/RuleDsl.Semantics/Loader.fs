@@ -75,6 +75,9 @@ module Loader =
         | -1 -> ""
         | i -> path.Substring (0, i)
 
+    let private isRooted (path: string) =
+        path.StartsWith "/" || path.StartsWith "\\" || (path.Length >= 3 && path.[1] = ':' && (path.[2] = '/' || path.[2] = '\\'))
+
     let create () : Program = { Files = Dictionary (); Order = List (); Diagnostics = List () }
 
     /// Load a file and everything it includes into the program. Returns the file's key, or None
@@ -95,7 +98,8 @@ module Loader =
                     source.Items
                     |> List.choose (function
                         | Ast.TopStatement { Stmt = Ast.Include (rel, range) } ->
-                            let target = normalize (if dirOf key = "" then rel else dirOf key + "/" + rel)
+                            // An absolute include stands on its own; a relative one is relative to the including file.
+                            let target = normalize (if dirOf key = "" || isRooted rel then rel else dirOf key + "/" + rel)
                             if target = key || List.contains target stack then
                                 let chain = (List.rev (key :: stack) |> List.skipWhile (fun s -> s <> target)) @ [ target ]
                                 program.Diagnostics.Add (

@@ -88,6 +88,16 @@ let ``includes are relative to the including file, each file loaded once`` () =
     Assert.Equal ("rules/lib/terms.rule", (rule.Terms |> List.find (fun t -> t.Name = "G")).Loc.File)
 
 [<Fact>]
+let ``an absolute include is not joined to the including file's folder`` () =
+    // A rule file in one folder including a shared terms file by its absolute path.
+    let files =
+        [ "/home/u/exp/mine.rule", "include \"/srv/rules/terms.rule\"\nrule a : feedforward\n  param t = 1\n  dW = t * G\n"
+          "/srv/rules/terms.rule", "term G = -outer(e_post, y_pre)\n" ]
+    let r = checkMany files [ "/home/u/exp/mine.rule" ]
+    Assert.True (r.Diagnostics.IsEmpty, Check.render r)
+    Assert.Equal<string list> ([ "/home/u/exp/mine.rule"; "/srv/rules/terms.rule" ], List.ofSeq r.Program.Order)
+
+[<Fact>]
 let ``term families over ranges, and local terms reading parameters`` () =
     let r = one "rule r : feedforward\n  param theta[k in 0..2] = 0\n  term P[k in 0..2] = theta[k] * y_post^k\n  dW = outer(sum(k in 0..2, P[k]), y_pre)\n"
     Assert.Equal (3, r.Terms.Length)
