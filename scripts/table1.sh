@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Table 1 of the README: the seven per-layer rule assignments (examples/paper/table1_row*.experiment),
-# then each row's alignment angles over episodes 100–149. About 5 minutes on 2 cores; resumable.
+# then each row's alignment angles over episodes 100–149. About 15 minutes on 2 cores; resumable.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-data.sh >/dev/null
