@@ -71,7 +71,7 @@ module Experiment =
           f "layers" Ints (Some "784 170 130 100 70 5") "feedforward: layer sizes, input first (Shervani-Tabar & Rosenbaum 4.1)"
           f "feedback" Text (Some "fa") "feedforward: the feedback pass, one the model defines (the shipped model: fa = feedback alignment, bp = backprop, dfa = direct feedback alignment)"
           f "beta" Float (Some "10") "feedforward: softplus sharpness β"
-          f "data" Text (Some "fashion-mnist") "feedforward: data set (fashion-mnist, fashion-mnist:subset, mnist, emnist:PATH, idx:IMAGES,LABELS)"
+          f "data" Text (Some "fashion-mnist") "feedforward: data set (fashion-mnist, fashion-mnist:train, fashion-mnist:subset, mnist, mnist:full, emnist:PATH, idx:IMAGES,LABELS)"
           f "classes" (Int 2) (Some "5") "feedforward: classes per episode M"
           f "train" (Int 1) (Some "50") "feedforward: training samples per class K (online, batch 1)"
           f "query" (Int 1) (Some "10") "feedforward: query samples per class Q"

