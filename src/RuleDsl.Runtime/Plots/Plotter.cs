@@ -1,4 +1,5 @@
 using RuleDsl.Runtime.Analysis;
+using System.Globalization;
 using ScottPlot;
 
 namespace RuleDsl.Runtime.Plots;
@@ -131,10 +132,15 @@ public static class Plotter
             hm.NaNCellColor = Colors.LightGray;
             double dx = cols > 1 ? (xs[cols - 1] - xs[0]) / (cols - 1) : 1;
             double dy = rows > 1 ? (ys[rows - 1] - ys[0]) / (rows - 1) : 1;
-            hm.Extent = new CoordinateRect(xs[0] - dx / 2, xs[cols - 1] + dx / 2, ys[0] - dy / 2, ys[rows - 1] + dy / 2);
+            // Rectangle sets the image's edges (Extent would set the corner cells' centres): each cell is
+            // centred on its grid value.
+            hm.Rectangle = new CoordinateRect(xs[0] - dx / 2, xs[cols - 1] + dx / 2, ys[0] - dy / 2, ys[rows - 1] + dy / 2);
             var bar = plot.Add.ColorBar(hm);
             bar.Label = colorBarLabel;
             Decorate(plot, text, legend: false);
+            // A small grid (a θ[k,l] family) is labelled cell by cell; a fine one keeps automatic ticks.
+            if (cols <= 12) plot.Axes.Bottom.SetTicks(xs.ToArray(), xs.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)).ToArray());
+            if (rows <= 12) plot.Axes.Left.SetTicks(ys.ToArray(), ys.Select(v => v.ToString("G4", CultureInfo.InvariantCulture)).ToArray());
             plot.Axes.Margins(0, 0);
         });
     }
