@@ -44,6 +44,7 @@ type ExperimentSpec =
       Estimator: string
       Projections: int
       Sigma: float
+      Batch: int
       OnDivergence: string
       Backend: string
       Output: string }
@@ -91,6 +92,7 @@ module Experiment =
           f "estimator" (Word [ "exact"; "projections"; "reinforce" ]) (Some "exact") "meta-gradient: exact tangents (one per θ), random projections of them, or REINFORCE on a Gaussian search distribution over θ (no tangents)"
           f "projections" (Int 1) (Some "2") "random directions per meta-step (estimator = projections), antithetic pairs (estimator = reinforce)"
           f "sigma" Float (Some "0.01") "estimator = reinforce: standard deviation σ of the θ perturbations"
+          f "batch" (Int 1) (Some "1") "inner runs (fresh networks) per meta-step, their gradients averaged: less noise for noisy objectives such as reward over learning trials"
           f "on_divergence" (Word [ "skip"; "reduce"; "stop" ]) (Some "skip") "when an episode diverges: skip its meta-step, also halve the meta step, or stop"
           f "backend" (Word [ "simd"; "compiled"; "interpreter" ]) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Compiler), plain compiled kernels (Engine/Compiled) or the reference interpreter"
           f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
@@ -248,6 +250,7 @@ module Experiment =
               Estimator = asWord "estimator"
               Projections = asInt "projections"
               Sigma = asFloat "sigma"
+              Batch = asInt "batch"
               OnDivergence = asWord "on_divergence"
               Backend = asWord "backend"
               Output = (match asText "output" with "" -> "results/" + defaultArg name "run" | o -> o) }

@@ -71,6 +71,7 @@ public sealed class ExperimentSession
         Estimator: Spec.Estimator switch { "projections" => GradientEstimator.RandomProjection, "reinforce" => GradientEstimator.Reinforce, _ => GradientEstimator.Exact },
         Projections: Spec.Projections,
         Sigma: Spec.Sigma,
+        Batch: Spec.Batch,
         OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
         Seed: Spec.Seed);
 
@@ -194,9 +195,11 @@ public sealed class ExperimentSession
     /// <summary>The per-episode measurements of this setting, besides accuracy and the meta-loss.</summary>
     public IReadOnlyList<string> MetricColumns()
     {
-        if (Spec.Setting == "recurrent") return ["J", "final_reward", "trials_to_criterion"];
+        // With a batch, each row is the mean over its networks and says how many of them diverged.
+        string[] batch = Spec.Batch > 1 ? ["batch_failed"] : [];
+        if (Spec.Setting == "recurrent") return ["J", "final_reward", "trials_to_criterion", .. batch];
         int L = Spec.Layers.Length - 1;
-        return [.. Enumerable.Range(1, L - 1).Select(l => $"angle_{l}"), .. Enumerable.Range(1, L).Select(l => $"orth_{l}")];
+        return [.. Enumerable.Range(1, L - 1).Select(l => $"angle_{l}"), .. Enumerable.Range(1, L).Select(l => $"orth_{l}"), .. batch];
     }
 
     /// <summary>What a researcher reads first: final accuracy over trials and the rule that was learned.</summary>

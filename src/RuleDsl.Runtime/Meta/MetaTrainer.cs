@@ -47,7 +47,8 @@ public sealed record MetaSettings(
     int Projections = 2,
     double Sigma = 0.01,
     DivergencePolicy OnDivergence = DivergencePolicy.Skip,
-    int Seed = 0);
+    int Seed = 0,
+    int Batch = 1);
 
 /// <summary>One row of a run's log: the episode as it happened, and θ after its meta-step.</summary>
 public sealed record MetaStep(
@@ -68,7 +69,9 @@ public sealed record MetaStep(
 public sealed record MetaCheckpoint(int NextEpisode, double[] Theta, AdamState Adam, double LearningRate, int Failures);
 
 /// <summary>The outer loop of Algorithm 1: for each episode, draw directions, run the inner loop with
-/// tangents, turn directional derivatives into a gradient, add the penalty, take an Adam step.</summary>
+/// tangents, turn directional derivatives into a gradient, add the penalty, take an Adam step.
+/// With a batch of B, a meta-step runs B inner loops (inner episodes e·B … e·B + B − 1, each with its
+/// own directions) and averages their objectives, gradients and metrics; B = 1 is Algorithm 1.</summary>
 public sealed class MetaTrainer
 {
     readonly IInnerLoop _inner;
@@ -113,28 +116,37 @@ public sealed class MetaTrainer
             cancel.ThrowIfCancellationRequested();
             int episode = _next;
             var sw = Stopwatch.StartNew();
-            var directions = Directions.Draw(_settings.Estimator, _theta.Length, _settings.Projections, DirectionStream(_settings.Seed, episode));
             var before = Theta;
-            EpisodeOutcome outcome;
-            try
+            var members = new List<(double Objective, double[] Gradient, double[] Se, IReadOnlyDictionary<string, double> Metrics)>();
+            string? failure = null;
+            EpisodeOutcome? lastFailed = null;
+            int batch = Math.Max(1, _settings.Batch);
+            for (int b = 0; b < batch; b++)
             {
-                outcome = _settings.Estimator == GradientEstimator.Reinforce
-                    ? Reinforce.Run(_inner, Theta, directions, _settings.Sigma, episode, cancel)
-                    : _inner.Run(Theta, directions, episode, cancel);
+                int inner = episode * batch + b;
+                var (m, outcome, why) = RunMember(inner, cancel);
+                if (m is { } ok) members.Add(ok);
+                else { failure ??= why; lastFailed = outcome; }
             }
-            catch (ArithmeticException ex) { outcome = EpisodeOutcome.Failed(ex.Message); }
-
-            string? failure = outcome.Failure;
-            if (failure is null && (!double.IsFinite(outcome.Objective) || outcome.Directional.Any(d => !double.IsFinite(d))))
-                failure = "the meta-loss or its gradient is not finite";
-            if (failure is null && outcome.Directional.Length != directions.Length)
-                throw new InvalidOperationException($"the inner loop returned {outcome.Directional.Length} directional derivatives for {directions.Length} directions");
+            // A batch meta-step goes on with the members that did not diverge; it fails only when all did.
+            if (members.Count > 0) failure = null;
 
             double[] grad = new double[_theta.Length], se = new double[_theta.Length];
-            double objective = outcome.Objective, penalised = double.NaN;
+            // A failed step logs what its (last) failed run measured, as far as it got.
+            double objective = lastFailed?.Objective ?? double.NaN, penalised = double.NaN;
+            var metrics = members.Count > 0 ? MeanMetrics(members.Select(m => m.Metrics).ToList())
+                : new Dictionary<string, double>(lastFailed?.Metrics ?? new Dictionary<string, double>());
+            if (batch > 1) metrics["batch_failed"] = batch - members.Count;
             if (failure is null)
             {
-                (grad, se) = Directions.Combine(_settings.Estimator, directions, outcome.Directional);
+                objective = members.Average(m => m.Objective);
+                for (int i = 0; i < grad.Length; i++)
+                {
+                    grad[i] = members.Average(m => m.Gradient[i]);
+                    // One member: the estimator's own standard error; several: the spread of their gradients.
+                    se[i] = members.Count == 1 ? members[0].Se[i]
+                        : Math.Sqrt(members.Sum(m => (m.Gradient[i] - grad[i]) * (m.Gradient[i] - grad[i])) / (members.Count - 1) / members.Count);
+                }
                 penalty.AddGradient(_theta, grad);
                 penalised = objective + penalty.Value(_theta);
                 _adam.Step(_theta, grad);
@@ -147,8 +159,45 @@ public sealed class MetaTrainer
             _next = episode + 1;
             double norm = Math.Sqrt(grad.Sum(g => g * g));
             yield return new MetaStep(episode, objective, penalised, before, Theta, grad, se, norm, _adam.LearningRate,
-                outcome.Metrics, failure, sw.Elapsed.TotalSeconds);
+                metrics, failure, sw.Elapsed.TotalSeconds);
             if (failure is not null && _settings.OnDivergence == DivergencePolicy.Stop) yield break;
         }
+    }
+
+    /// <summary>One inner loop of a meta-step: its objective, gradient estimate and metrics, or why it failed.</summary>
+    ((double Objective, double[] Gradient, double[] Se, IReadOnlyDictionary<string, double> Metrics)?, EpisodeOutcome, string?) RunMember(int inner, CancellationToken cancel)
+    {
+        var directions = Directions.Draw(_settings.Estimator, _theta.Length, _settings.Projections, DirectionStream(_settings.Seed, inner));
+        EpisodeOutcome outcome;
+        try
+        {
+            outcome = _settings.Estimator == GradientEstimator.Reinforce
+                ? Reinforce.Run(_inner, Theta, directions, _settings.Sigma, inner, cancel)
+                : _inner.Run(Theta, directions, inner, cancel);
+        }
+        catch (ArithmeticException ex) { outcome = EpisodeOutcome.Failed(ex.Message); }
+
+        string? failure = outcome.Failure;
+        if (failure is null && (!double.IsFinite(outcome.Objective) || outcome.Directional.Any(d => !double.IsFinite(d))))
+            failure = "the meta-loss or its gradient is not finite";
+        if (failure is null && outcome.Directional.Length != directions.Length)
+            throw new InvalidOperationException($"the inner loop returned {outcome.Directional.Length} directional derivatives for {directions.Length} directions");
+        if (failure is not null) return (null, outcome, failure);
+        var (grad, se) = Directions.Combine(_settings.Estimator, directions, outcome.Directional);
+        return ((outcome.Objective, grad, se, outcome.Metrics), outcome, null);
+    }
+
+    /// <summary>Each metric's mean over the members that have a finite value of it (NaN when none has:
+    /// e.g. trials to criterion when no network reached it).</summary>
+    static Dictionary<string, double> MeanMetrics(IReadOnlyList<IReadOnlyDictionary<string, double>> all)
+    {
+        if (all.Count == 1) return new Dictionary<string, double>(all[0]);
+        var result = new Dictionary<string, double>();
+        foreach (var key in all.SelectMany(m => m.Keys).Distinct())
+        {
+            var finite = all.Where(m => m.TryGetValue(key, out var v) && double.IsFinite(v)).Select(m => m[key]).ToList();
+            result[key] = finite.Count > 0 ? finite.Average() : double.NaN;
+        }
+        return result;
     }
 }

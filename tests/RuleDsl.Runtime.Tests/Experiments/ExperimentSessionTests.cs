@@ -97,6 +97,25 @@ public class ExperimentSessionTests
     }
 
     [Fact]
+    public void A_batch_of_networks_per_meta_step_is_one_csv_row_and_resumes()
+    {
+        var output = Directory.CreateTempSubdirectory().FullName;
+        var text = $"experiment rnn_batch\n  setting = recurrent\n  rule = rules/neo_hebbian.rule neo_hebbian\n  task = go-nogo\n" +
+                   $"  units = 8\n  horizon = 3\n  episodes = 3\n  trials = 1\n  batch = 2\n  lr = 0.01\n  output = {output}\n";
+        var full = Load(text).Run(resume: false);
+        var rows = RunFolder.Open(output).ReadEpisodes();
+        Assert.Equal(3, rows.Doubles("meta_loss").Length);
+        Assert.True(rows.HasColumn("batch_failed"));
+
+        // Interrupted after its first meta-step, then resumed: the same θ as the uninterrupted run.
+        var again = text.Replace(output, Directory.CreateTempSubdirectory().FullName);
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => Load(again).Run(resume: false, progress: _ => cts.Cancel(), cancel: cts.Token));
+        var resumed = Load(again).Run(resume: true);
+        Assert.Equal(full.ThetaMean, resumed.ThetaMean);
+    }
+
+    [Fact]
     public void Held_out_learning_records_every_trial_and_its_criterion()
     {
         var session = Load("experiment rnn_heldout\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  task = go-nogo\n  units = 12\n  output = unused\n");

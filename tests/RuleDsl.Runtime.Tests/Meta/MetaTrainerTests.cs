@@ -23,6 +23,63 @@ public class MetaTrainerTests
 {
     static readonly double[] Centre = [0.3, -0.2, 0.05];
 
+    /// A bowl whose centre moves with the inner episode (a different network each run): the gradient of one
+    /// run is 2 (θ − c − s_e), with a shift s_e drawn from the episode number.
+    sealed class NoisyBowl(double[] centre) : IInnerLoop
+    {
+        public List<int> Episodes { get; } = [];
+        public HashSet<int> FailAt { get; } = [];
+        public int ParameterCount => centre.Length;
+        public static double Shift(int episode, int i) => 0.1 * Math.Sin(7.3 * episode + 1.1 * i);
+        public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
+        {
+            Episodes.Add(episode);
+            if (FailAt.Contains(episode)) return EpisodeOutcome.Failed("weights exploded (test)", new Dictionary<string, double> { ["accuracy"] = 0.25 });
+            var g = theta.Select((x, i) => 2 * (x - centre[i] - Shift(episode, i))).ToArray();
+            double f = theta.Select((x, i) => (x - centre[i] - Shift(episode, i)) * (x - centre[i] - Shift(episode, i))).Sum();
+            var metrics = new Dictionary<string, double> { ["accuracy"] = episode, ["criterion"] = episode % 2 == 0 ? episode : double.NaN };
+            return new EpisodeOutcome(f, directions.Select(v => v.Select((vi, i) => g[i] * vi).Sum()).ToArray(), metrics);
+        }
+    }
+
+    [Fact]
+    public void A_batch_meta_step_averages_its_members_runs()
+    {
+        double[] theta0 = [1.0, -0.5, 0.25];
+        var bowl = new NoisyBowl(Centre);
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 2, LearningRate: 1e-2, Batch: 3), theta0);
+        var steps = t.Run().ToList();
+        // Meta-step e runs inner episodes 3e, 3e+1, 3e+2: distinct networks, none reused.
+        Assert.Equal([0, 1, 2, 3, 4, 5], bowl.Episodes);
+        var first = steps[0];
+        for (int i = 0; i < 3; i++)
+        {
+            double expected = Enumerable.Range(0, 3).Average(e => 2 * (theta0[i] - Centre[i] - NoisyBowl.Shift(e, i)));
+            Assert.Equal(expected, first.Gradient[i], 12);
+            Assert.True(first.StandardError[i] > 0, "the members' spread is reported");
+        }
+        Assert.Equal(1.0, first.Metrics["accuracy"], 12);       // mean of 0, 1, 2
+        Assert.Equal(1.0, first.Metrics["criterion"], 12);      // mean of the finite ones: 0 and 2
+        Assert.Equal(0.0, first.Metrics["batch_failed"]);
+    }
+
+    [Fact]
+    public void A_batch_goes_on_without_its_diverged_members_and_fails_only_when_all_diverge()
+    {
+        var bowl = new NoisyBowl(Centre);
+        bowl.FailAt.UnionWith([1, 4, 5]);
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 3, LearningRate: 1e-2, Batch: 2), [0, 0, 0]);
+        var steps = t.Run().ToList();
+        Assert.Null(steps[0].Failure);                           // episodes 0 (ok) and 1 (diverged)
+        Assert.Equal(1.0, steps[0].Metrics["batch_failed"]);
+        Assert.Equal(2 * (0 - Centre[0] - NoisyBowl.Shift(0, 0)), steps[0].Gradient[0], 12);
+        Assert.Null(steps[1].Failure);
+        Assert.NotNull(steps[2].Failure);                        // episodes 4 and 5 both diverged
+        Assert.Equal(steps[2].ThetaBefore, steps[2].ThetaAfter);
+        Assert.Equal(0.25, steps[2].Metrics["accuracy"]);        // what the failed run measured is kept
+        Assert.Equal(1, t.Failures);
+    }
+
     [Fact]
     public void Exact_gradient_descends_to_the_minimum()
     {
