@@ -980,7 +980,7 @@ module Check =
             | Trace (id, kind, body) ->
                 if declare id "a trace" then
                     rs.Traces.[id.Name] <- { Name = id.Name; Kind = kind; Body = body; Loc = s.Range; Shape = None; UsedBeforeKnown = false; Failed = false }
-            | Param (id, bindings, _) ->
+            | Param (id, bindings, _, _) ->
                 if declare id "a parameter" then
                     let axes =
                         bindings
@@ -1003,9 +1003,20 @@ module Check =
         // 3. parameters: expand, defaults
         for s in block.Body do
             match s.Stmt with
-            | Param (id, bindings, dflt) when rs.Params.ContainsKey id.Name && rs.Params.[id.Name].Loc = id.Range ->
+            | Param (id, bindings, dflt, stepExpr) when rs.Params.ContainsKey id.Name && rs.Params.[id.Name].Loc = id.Range ->
                 let fam = rs.Params.[id.Name]
                 let init = evalConst ctx (sprintf "the initial value of %s" id.Name) dflt
+                let step =
+                    match stepExpr with
+                    | None -> 1.0
+                    | Some e ->
+                        match evalConst ctx (sprintf "the meta step of %s" id.Name) e with
+                        | Some v when v > 0.0 && Double.IsFinite v -> v
+                        | Some v ->
+                            report ctx Codes.BadStep (Ast.rangeOf e) (sprintf "the meta step of %s must be a positive number, got %g" id.Name v)
+                                (Some "step scales the meta-optimizer's steps in this parameter: step 0.01 makes them a hundred times smaller")
+                            1.0
+                        | None -> 1.0
                 let rec combos (axes: (string * int * int) list) =
                     match axes with
                     | [] -> [ [] ]
@@ -1017,6 +1028,7 @@ module Check =
                           Family = id.Name
                           Index = ks
                           Init = defaultArg init 0.0
+                          Step = step
                           Loc = toLoc id.Range }
             | _ -> ()
         // 4. inits

@@ -27,6 +27,10 @@ type Param =
       Index: int list
       /// Initial value (the default, or the `init` line that names it).
       Init: float
+      /// Scale of the meta-optimizer's steps in it (`step`, default 1): Adam moves every θ by about
+      /// its learning rate whatever the gradient's size, so a term that acts at a smaller scale is
+      /// given smaller steps here, and the rule keeps its real coefficient.
+      Step: float
       Loc: SourceLoc }
 
 /// A constant: not meta-learned; its value is substituted into the IR, kept here for printing.

@@ -61,7 +61,8 @@ module Ast =
     type Statement =
         | RuleHeader of Ident * setting: Ident option
         | Include of path: string * pathRange: SourceRange
-        | Param of Ident * Binding list * Expr
+        /// param NAME[bindings] = INIT [step SCALE]: SCALE multiplies the meta-optimizer's steps in it.
+        | Param of Ident * Binding list * Expr * Expr option
         | Init of Ident * Expr list * Expr
         | Const of Ident * Expr
         | Term of Ident * IndexSpec list * Expr

@@ -126,8 +126,8 @@ module Grammar =
         let includeStmt =
             keyword "include" .>>. stringLit |>> fun (kw, (path, r)) -> located kw (Include (path, r)) r
         let paramStmt =
-            pipe4 (keyword "param") ident (opt (brackets binding)) (eq >>. expr) (fun kw name bs value ->
-                located kw (Param (name, defaultArg bs [], value)) (exprEnd value))
+            pipe5 (keyword "param") ident (opt (brackets binding)) (eq >>. expr) (opt (keyword "step" >>. expr)) (fun kw name bs value step ->
+                located kw (Param (name, defaultArg bs [], value, step)) (exprEnd (defaultArg step value)))
         let initStmt =
             pipe4 (keyword "init") ident (opt (brackets expr)) (eq >>. expr) (fun kw name ix value ->
                 located kw (Init (name, defaultArg ix [], value)) (exprEnd value))

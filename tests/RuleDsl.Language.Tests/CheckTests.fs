@@ -28,6 +28,12 @@ let ``parameter families expand in declaration order, row-major, with their init
     Assert.Equal ("theta", (r.Params |> List.last).Family)
 
 [<Fact>]
+let ``a parameter's meta step is 1 unless it says step s, and a family shares its step`` () =
+    let r = one "rule r : feedforward\n  param a = 1e-3\n  param b = 0 step 0.01\n  param c[k in 0..1] = 0 step 1e-2 * 5\n  dW = (a + b + c[0] + c[1]) * outer(e_post, y_pre)\n"
+    Assert.Equal<(string * float) list> ([ "a", 1.0; "b", 0.01; "c[0]", 0.05; "c[1]", 0.05 ], r.Params |> List.map (fun p -> p.Symbol.Name, p.Step))
+    Assert.Equal<string list> ([ "RD0506" ], codes "rule r : feedforward\n  param b = 0 step 0\n  dW = b * outer(e_post, y_pre)\n")
+
+[<Fact>]
 let ``consts become numbers in the IR and are listed`` () =
     let r = one "rule r : recurrent\n  const eta = 2 * 1e-3\n  dW = eta * outer(x, r)\n"
     Assert.Equal (Mul [ Num 0.002; Call (Fn.Outer, [ Expr.sym "x" (Shape.Vector "post"); Expr.sym "r" (Shape.Vector "pre") ]) ], r.Update)

@@ -71,6 +71,17 @@ let private symbols =
     |> Map.ofList
 
 [<Fact>]
+let ``a param may give its meta step after its initial value`` () =
+    let f, ds = Parser.parseFile "t.rule" "rule r : feedforward\n  param theta9 = 0 step 0.01\n  dW = theta9 * outer(y_post, y_pre)\n"
+    Assert.Empty ds
+    match f.Items with
+    | [ TopRule r ] ->
+        match (List.head r.Body).Stmt with
+        | Param (t, [], Number (0.0, _, _), Some (Number (0.01, _, _))) -> Assert.Equal ("theta9", t.Name)
+        | other -> failwithf "unexpected %A" other
+    | other -> failwithf "unexpected %A" other
+
+[<Fact>]
 let ``parseExpression builds the IR the printer writes`` () =
     let sym n = SE.Sym symbols.[n]
     match Parser.parseExpression symbols "-theta[1,2] * outer(e_post, δy_pre) - theta0 * δW @ W' @ W / 2" with
@@ -124,7 +135,7 @@ rule r : recurrent
         Assert.Equal ("r", r.Name.Name)
         Assert.Equal (Some "recurrent", r.Setting |> Option.map (fun s -> s.Name))
         match r.Body |> List.map (fun s -> s.Stmt) with
-        | [ Param (t, [ _; _ ], _); Init (_, [ _; _ ], _); Const (c, _); Trace (e, Continuous, body); Trace (_, Accumulate, _); Assign (dw, upd) ] ->
+        | [ Param (t, [ _; _ ], _, None); Init (_, [ _; _ ], _); Const (c, _); Trace (e, Continuous, body); Trace (_, Accumulate, _); Assign (dw, upd) ] ->
             Assert.Equal ("theta", t.Name)
             Assert.Equal ("eta", c.Name)
             Assert.Equal ("E", e.Name)

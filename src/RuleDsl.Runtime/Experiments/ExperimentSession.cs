@@ -72,6 +72,7 @@ public sealed class ExperimentSession
         Projections: Spec.Projections,
         Sigma: Spec.Sigma,
         Batch: Spec.Batch,
+        StepScale: Params.Select(p => p.Step).ToArray(),
         OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
         Seed: Spec.Seed);
 

@@ -26,19 +26,23 @@ public sealed class Adam
         State = state with { M = (double[])state.M.Clone(), V = (double[])state.V.Clone() };
     }
 
-    /// <summary>One descent step: theta ← theta − lr · m̂ / (√v̂ + ε).</summary>
-    public void Step(double[] theta, ReadOnlySpan<double> gradient)
+    /// <summary>One descent step: theta ← theta − lr · m̂ / (√v̂ + ε). With per-parameter step scales s
+    /// (a rule's <c>param … step s</c>) it is Adam on φ = θ / s: the moments see s·g and θ moves by s·Δφ,
+    /// so θᵢ's steps are sᵢ times the learning rate. No scales (or all 1) is plain Adam, bit for bit.</summary>
+    public void Step(double[] theta, ReadOnlySpan<double> gradient, ReadOnlySpan<double> scale = default)
     {
         if (gradient.Length != theta.Length) throw new ArgumentException("gradient and parameters differ in size");
+        if (!scale.IsEmpty && scale.Length != theta.Length) throw new ArgumentException("step scales and parameters differ in size");
         int t = State.Step + 1;
         var m = State.M;
         var v = State.V;
         double c1 = 1 - Math.Pow(Beta1, t), c2 = 1 - Math.Pow(Beta2, t);
         for (int i = 0; i < theta.Length; i++)
         {
-            m[i] = Beta1 * m[i] + (1 - Beta1) * gradient[i];
-            v[i] = Beta2 * v[i] + (1 - Beta2) * gradient[i] * gradient[i];
-            theta[i] -= LearningRate * (m[i] / c1) / (Math.Sqrt(v[i] / c2) + Epsilon);
+            double s = scale.IsEmpty ? 1 : scale[i], g = s * gradient[i];
+            m[i] = Beta1 * m[i] + (1 - Beta1) * g;
+            v[i] = Beta2 * v[i] + (1 - Beta2) * g * g;
+            theta[i] -= s * (LearningRate * (m[i] / c1) / (Math.Sqrt(v[i] / c2) + Epsilon));
         }
         State = State with { Step = t };
     }

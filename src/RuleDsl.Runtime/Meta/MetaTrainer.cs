@@ -48,7 +48,8 @@ public sealed record MetaSettings(
     double Sigma = 0.01,
     DivergencePolicy OnDivergence = DivergencePolicy.Skip,
     int Seed = 0,
-    int Batch = 1);
+    int Batch = 1,
+    double[]? StepScale = null);
 
 /// <summary>One row of a run's log: the episode as it happened, and θ after its meta-step.</summary>
 public sealed record MetaStep(
@@ -149,7 +150,7 @@ public sealed class MetaTrainer
                 }
                 penalty.AddGradient(_theta, grad);
                 penalised = objective + penalty.Value(_theta);
-                _adam.Step(_theta, grad);
+                _adam.Step(_theta, grad, _settings.StepScale);
             }
             else
             {

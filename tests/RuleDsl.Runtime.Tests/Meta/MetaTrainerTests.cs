@@ -43,6 +43,26 @@ public class MetaTrainerTests
     }
 
     [Fact]
+    public void A_parameter_step_scales_adams_steps_in_it_and_nothing_else()
+    {
+        var plain = new Adam(2, 1e-3);
+        var scaled = new Adam(2, 1e-3);
+        double[] a = [0.5, 0.5], b = [0.5, 0.5];
+        double[][] grads = [[1.0, -3.0], [0.5, -2.0], [2.0, 1.0]];
+        foreach (var g in grads)
+        {
+            plain.Step(a, g);
+            scaled.Step(b, g, [1.0, 0.01]);
+        }
+        Assert.Equal(a[0], b[0], 15);                                   // step 1: plain Adam, bit for bit
+        Assert.Equal((a[1] - 0.5) * 0.01, b[1] - 0.5, 9);               // step 0.01: a hundredth of the move
+        var t = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 1, LearningRate: 1e-2, StepScale: [1, 0.1, 1]), [0, 0, 0]);
+        var step = t.Run().Single();
+        Assert.Equal(0.01 * Math.Sign(Centre[0]), step.ThetaAfter[0], 6);  // Adam's first step is ±lr
+        Assert.Equal(0.001 * Math.Sign(Centre[1]), step.ThetaAfter[1], 6);
+    }
+
+    [Fact]
     public void A_batch_meta_step_averages_its_members_runs()
     {
         double[] theta0 = [1.0, -0.5, 0.25];

@@ -116,6 +116,8 @@ public sealed class FeedforwardLearner : IInnerLoop
                 {
                     if (seen.P.Init != p.Init)
                         throw new ArgumentException($"parameter {p.Symbol.Name} starts at {p.Init:G} in rule {rule.Name} but at {seen.P.Init:G} in rule {seen.R.Name}; a shared θ needs one starting value");
+                    if (seen.P.Step != p.Step)
+                        throw new ArgumentException($"parameter {p.Symbol.Name} has step {p.Step:G} in rule {rule.Name} but {seen.P.Step:G} in rule {seen.R.Name}; a shared θ needs one meta step");
                     continue;
                 }
                 byName[p.Symbol.Name] = (p, rule);
