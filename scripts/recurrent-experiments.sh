@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The recurrent results of the README (issue 6), about 30 minutes on 2 cores:
+# The recurrent results of the README (issue 6), about an hour on 2 cores:
 #   1. Miconi's rule on the four tasks, 6 seeds each (N = 100, dt = 5 ms), trials to criterion;
 #   2. Miconi's DNMS at his own settings (N = 200, dt = 1 ms), 6 seeds;
 #   3. discovery: the neo-Hebbian family meta-learned from Miconi's point (resumable);
 #   4. the learned rule against Miconi's on held-out seeds and on a task it was not trained on;
-#   5. analyses of the networks both rules produce (PCA, fixed points, CKA/RSA).
+#   5. analyses of the networks both rules produce (PCA, fixed points, CKA/RSA);
+#   6. the Miconi-form family discovered on Go/NoGo and on perceptual decisions, held out on 20 seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ruledsl=${RULEDSL:-"dotnet run --project src/RuleDsl.Cli -c Release --"}
@@ -12,10 +13,22 @@ for t in dnms go-nogo perceptual-decision context-integration; do
   $ruledsl learn examples/miconi_$t.experiment --seeds 1-6 --trials 3000 --out results/learn/miconi_$t
 done
 $ruledsl learn examples/miconi_dnms_paper.experiment --seeds 1-6 --trials 2500 --out results/learn/miconi_dnms_paper
-if [ -f results/neo_hebbian_discovery/summary.json ]; then echo "discovery done"
-elif [ -d results/neo_hebbian_discovery ]; then $ruledsl run examples/neo_hebbian_discovery.experiment --resume
-else $ruledsl run examples/neo_hebbian_discovery.experiment; fi
-$ruledsl plot results/neo_hebbian_discovery
+# Runs (or resumes) a discovery experiment whose output folder is results/NAME, then plots it.
+discover() {
+  if [ -f results/$1/summary.json ]; then echo "$1: done"
+  elif [ -d results/$1 ]; then $ruledsl run examples/$1.experiment --resume
+  else $ruledsl run examples/$1.experiment; fi
+  $ruledsl plot results/$1
+}
+discover neo_hebbian_discovery
 $ruledsl learn examples/neo_hebbian_discovery.experiment examples/miconi_dnms.experiment --seeds 101-106 --trials 3000 --learn-after 0 --out results/learn/heldout_dnms
 $ruledsl learn examples/neo_hebbian_discovery.experiment examples/miconi_dnms.experiment --seeds 101-106 --trials 3000 --task go-nogo --learn-after 0 --out results/learn/heldout_gonogo
 $ruledsl analyse examples/miconi_dnms.experiment examples/neo_hebbian_discovery.experiment --trials 3000 --out results/analysis
+# The Miconi-form family: discovered on Go/NoGo, then on perceptual decisions; held out on 20 seeds.
+discover miconi_family_discovery
+$ruledsl learn examples/miconi_family_discovery.experiment examples/miconi_go-nogo.experiment --seeds 101-120 --learn-after 0 --out results/learn/family_heldout_gonogo
+$ruledsl learn examples/miconi_family_discovery.experiment examples/miconi_go-nogo.experiment --task dnms --seeds 101-112 --learn-after 0 --out results/learn/family_heldout_dnms
+discover miconi_family_perceptual
+for t in perceptual-decision go-nogo; do
+  $ruledsl learn examples/miconi_family_perceptual.experiment examples/miconi_perceptual-decision.experiment --task $t --seeds 101-120 --learn-after 0 --out results/learn/family_perceptual_$t
+done

@@ -31,6 +31,20 @@ public static class Program
         var stdout = Console.Out;
         var stderr = Console.Error;
 
+        // Experiment files are checked as `run --check` does (the file, its rule and its model);
+        // rule and model files by the language's checker. The worst exit code wins.
+        int CheckFiles(string[] files, bool json)
+        {
+            var experiments = files.Where(f => f.EndsWith(".experiment", StringComparison.Ordinal)).ToArray();
+            var others = files.Except(experiments).ToArray();
+            int code = 0;
+            foreach (var e in experiments)
+                code = Math.Max(code, Commands.CheckExperiment(fs, stdout, stderr, e));
+            if (others.Length > 0)
+                code = Math.Max(code, Commands.Check(fs, stdout, stderr, ListModule.OfArray(others), json));
+            return code;
+        }
+
         var root = new RootCommand(
             "ruledsl: write plasticity rules as text, see the sensitivities derived from them, check them numerically.");
 
@@ -48,15 +62,15 @@ public static class Program
         derive.SetAction(pr => Commands.Derive(fs, stdout, stderr, pr.GetValue(deriveFile)!, pr.GetValue(deriveRule), pr.GetValue(deriveLatex)));
 
         // check
-        var checkFiles = new Argument<string[]>("files") { Description = "One or more .rule files.", Arity = ArgumentArity.OneOrMore };
+        var checkFiles = new Argument<string[]>("files") { Description = "One or more .rule, .model or .experiment files.", Arity = ArgumentArity.OneOrMore };
         var checkJson = new Option<bool>("--json") { Description = "Print the table of checks as JSON." };
         var check = new Command("check",
-            "Parse and check rule files, then verify every derived derivative against central finite differences " +
+            "Parse and check rule and model files (experiment files as `run --check` does), then verify every derived derivative against central finite differences " +
             "at a random point (relative error ≤ 1e-6 passes). Exit 0 when all pass, 1 when a check fails, 2 on errors in the input.")
         {
             checkFiles, checkJson,
         };
-        check.SetAction(pr => Commands.Check(fs, stdout, stderr, ListModule.OfArray(pr.GetValue(checkFiles) ?? []), pr.GetValue(checkJson)));
+        check.SetAction(pr => CheckFiles(pr.GetValue(checkFiles) ?? [], pr.GetValue(checkJson)));
 
         // eval
         var evalFile = new Argument<string>("file") { Description = "A .rule file." };
@@ -126,7 +140,7 @@ public static class Program
         var cmpB = new Argument<string>("b") { Description = "The results folder to compare against." };
         var cmpColumn = new Option<string>("--column") { Description = "The episodes.csv column to compare (default accuracy).", DefaultValueFactory = _ => "accuracy" };
         var cmpWindow = new Option<int>("--window") { Description = "Episodes per window (default 50).", DefaultValueFactory = _ => 50 };
-        var compare = new Command("compare", "Mann–Whitney U test per episode window between two runs: each trial's mean over the window is one sample; prints one-sided (A > B) and two-sided p-values and draws compare.png and p_values.png in A.")
+        var compare = new Command("compare", "Mann–Whitney U test per episode window between two runs: each trial's mean over the window is one sample; prints one-sided (A > B) and two-sided p-values and draws compare_vs_B_COLUMN.png and p_values_vs_B_COLUMN.png in A.")
         {
             cmpA, cmpB, cmpColumn, cmpWindow,
         };

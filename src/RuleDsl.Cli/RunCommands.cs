@@ -98,9 +98,12 @@ static class RunCommands
             Console.WriteLine($"{"episodes",-12} {na,12} {nb,12} {"U",8} {"p (A > B)",11} {"p (two-sided)",14}");
             foreach (var r in rows)
                 Console.WriteLine($"{$"{r.From}-{r.To}",-12} {r.MeanA,12:G4} {r.MeanB,12:G4} {r.U,8:G4} {r.PGreater,11:G3} {r.PTwoSided,14:G3}");
-            Runtime.Plots.RunPlots.Compare(Path.Combine(a, "compare.png"), [(na, ra), (nb, rb)], column);
-            Runtime.Plots.RunPlots.MannWhitneyPlot(Path.Combine(a, "p_values.png"), (na, ra), (nb, rb), column);
-            Console.WriteLine($"figures: {Path.Combine(a, "compare.png")}, {Path.Combine(a, "p_values.png")}");
+            // Named for what they compare, so that comparing A with several runs or columns keeps every figure.
+            string stem = $"vs_{nb}_{column}";
+            string curves = Path.Combine(a, $"compare_{stem}.png"), pValues = Path.Combine(a, $"p_values_{stem}.png");
+            Runtime.Plots.RunPlots.Compare(curves, [(na, ra), (nb, rb)], column);
+            Runtime.Plots.RunPlots.MannWhitneyPlot(pValues, (na, ra), (nb, rb), column);
+            Console.WriteLine($"figures: {curves}, {pValues}");
             return 0;
         }
         catch (Exception ex) when (ex is ResultsException or IOException or ArgumentException or Runtime.Plots.PlotException)

@@ -85,7 +85,7 @@ public sealed class DataCatalog
                     throw new DataException("idx needs a path: idx:IMAGES-FILE[,LABELS-FILE]");
                 return ResolveIdx(arg);
             default:
-                throw new DataException($"unknown data set '{spec}'; known: fashion-mnist[:test|:train|:subset], mnist[:subset], emnist:PATH, idx:IMAGES[,LABELS]");
+                throw new DataException($"unknown data set '{spec}'; known: fashion-mnist[:test|:train|:subset], mnist[:full|:subset], emnist:PATH, idx:IMAGES[,LABELS]");
         }
     }
 
