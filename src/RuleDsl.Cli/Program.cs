@@ -31,20 +31,6 @@ public static class Program
         var stdout = Console.Out;
         var stderr = Console.Error;
 
-        // Experiment files are checked as `run --check` does (the file, its rule and its model);
-        // rule and model files by the language's checker. The worst exit code wins.
-        int CheckFiles(string[] files, bool json)
-        {
-            var experiments = files.Where(f => f.EndsWith(".experiment", StringComparison.Ordinal)).ToArray();
-            var others = files.Except(experiments).ToArray();
-            int code = 0;
-            foreach (var e in experiments)
-                code = Math.Max(code, Commands.CheckExperiment(fs, stdout, stderr, e));
-            if (others.Length > 0)
-                code = Math.Max(code, Commands.Check(fs, stdout, stderr, ListModule.OfArray(others), json));
-            return code;
-        }
-
         var root = new RootCommand(
             "ruledsl: write plasticity rules as text, see the sensitivities derived from them, check them numerically.");
 
@@ -70,7 +56,7 @@ public static class Program
         {
             checkFiles, checkJson,
         };
-        check.SetAction(pr => CheckFiles(pr.GetValue(checkFiles) ?? [], pr.GetValue(checkJson)));
+        check.SetAction(pr => Commands.CheckFiles(fs, stdout, stderr, ListModule.OfArray(pr.GetValue(checkFiles) ?? []), pr.GetValue(checkJson)));
 
         // eval
         var evalFile = new Argument<string>("file") { Description = "A .rule file." };

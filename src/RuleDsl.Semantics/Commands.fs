@@ -285,3 +285,13 @@ module Commands =
             out.WriteLine (sprintf "experiment %s: %s rules %s (one per layer) with %d parameters, %d episodes × %d trials → %s" spec.Name spec.Setting (String.Join (", ", rules |> List.map (fun r -> r.Name))) ps.Length spec.Episodes spec.Trials spec.Output)
             exitOk
         | Error code -> code
+
+    /// `ruledsl check FILE...`: experiment files are checked as `run --check` does (the file, its
+    /// rule and its model), rule and model files by `check`; the worst exit code wins. With --json,
+    /// stdout holds only the JSON table and the experiments' one-line summaries go to stderr.
+    [<CompiledName "CheckFiles">]
+    let checkFiles (fs: FileSystem) (out: TextWriter) (err: TextWriter) (files: string list) (json: bool) : int =
+        let experiments, others = files |> List.partition (fun f -> f.EndsWith (".experiment", StringComparison.Ordinal))
+        let codes = experiments |> List.map (checkExperiment fs (if json then err else out) err)
+        let codes = if others.IsEmpty then codes else check fs out err others json :: codes
+        List.fold max exitOk codes

@@ -25,6 +25,24 @@ let ``ruledsl check rules/*.rule passes`` () =
     Assert.Contains ("all passed", out)
 
 [<Fact>]
+let ``ruledsl check takes experiment files beside rule files`` () =
+    let files = [ "examples/miconi_pruned_perceptual.experiment"; "rules/fa.rule" ]
+    let code, out, err = runArgs ("check" :: files)
+    Assert.Equal ("", err)
+    Assert.Equal (0, code)
+    Assert.Contains ("experiment miconi_pruned_perceptual: recurrent rule miconi_pruned with 2 parameters", out)
+    Assert.Contains ("all passed", out)
+    // --json: stdout is the JSON table alone, the experiment's summary goes to stderr
+    let code, out, err = runArgs ("check" :: "--json" :: files)
+    Assert.Equal (0, code)
+    use doc = JsonDocument.Parse out
+    Assert.Contains ("experiment miconi_pruned_perceptual", err)
+    // a bad experiment is an input error (2) even when the rule files pass
+    let code, _, err = runArgs [ "check"; "tests/bad/experiment_bad_value.experiment"; "rules/fa.rule" ]
+    Assert.Equal (2, code)
+    Assert.Contains ("tests/bad/experiment_bad_value.experiment:", err)
+
+[<Fact>]
 let ``every shipped rule checks clean and every derivative verifies`` () =
     let r = checkedRules.Value
     Assert.True (r.Diagnostics.IsEmpty, Check.render r)

@@ -38,7 +38,7 @@ let runArgs (args: string list) =
         let o, pos = opts Map.empty [] rest
         let rule : string | null = match o.TryFind "--rule" with Some r -> r | None -> null
         match cmd with
-        | "check" -> run (fun out err -> Commands.check fs out err pos (o.ContainsKey "--json"))
+        | "check" -> run (fun out err -> Commands.checkFiles fs out err pos (o.ContainsKey "--json"))
         | "derive" -> run (fun out err -> Commands.derive fs out err pos.Head rule (o.ContainsKey "--latex"))
         | "eval" -> run (fun out err -> Commands.eval fs out err pos.Head rule o.["--at"])
         | "vars" -> run (fun out _ -> Commands.vars out)
