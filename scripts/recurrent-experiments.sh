@@ -5,7 +5,8 @@
 #   3. discovery: the neo-Hebbian family meta-learned from Miconi's point (resumable);
 #   4. the learned rule against Miconi's on held-out seeds and on a task it was not trained on;
 #   5. analyses of the networks both rules produce (PCA, fixed points, CKA/RSA);
-#   6. the Miconi-form family discovered on Go/NoGo and on perceptual decisions, held out on 20 seeds.
+#   6. the Miconi-form family discovered on Go/NoGo and on perceptual decisions, and the pruned
+#      two-term rule, each held out on 20 seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ruledsl=${RULEDSL:-"dotnet run --project src/RuleDsl.Cli -c Release --"}
@@ -31,4 +32,8 @@ $ruledsl learn examples/miconi_family_discovery.experiment examples/miconi_go-no
 discover miconi_family_perceptual
 for t in perceptual-decision go-nogo; do
   $ruledsl learn examples/miconi_family_perceptual.experiment examples/miconi_perceptual-decision.experiment --task $t --seeds 101-120 --learn-after 0 --out results/learn/family_perceptual_$t
+done
+discover miconi_pruned_perceptual
+for t in perceptual-decision go-nogo dnms; do
+  $ruledsl learn examples/miconi_pruned_perceptual.experiment examples/miconi_perceptual-decision.experiment --task $t --seeds 101-120 --learn-after 0 --out results/learn/pruned_perceptual_$t
 done
