@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recurrent results of the README (issue 6), about an hour on 2 cores:
+# The recurrent results of the README (issue 6), about 1.5 hours on 2 cores:
 #   1. Miconi's rule on the four tasks, 6 seeds each (N = 100, dt = 5 ms), trials to criterion;
 #   2. Miconi's DNMS at his own settings (N = 200, dt = 1 ms), 6 seeds;
 #   3. discovery: the neo-Hebbian family meta-learned from Miconi's point (resumable);
@@ -36,4 +36,9 @@ done
 discover miconi_pruned_perceptual
 for t in perceptual-decision go-nogo dnms; do
   $ruledsl learn examples/miconi_pruned_perceptual.experiment examples/miconi_perceptual-decision.experiment --task $t --seeds 101-120 --learn-after 0 --out results/learn/pruned_perceptual_$t
+done
+discover miconi_pruned_gonogo
+for t in go-nogo perceptual-decision; do
+  $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.experiment --task $t --seeds 101-120 --learn-after 0 --out results/learn/pruned_gonogo_$t
+  $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.experiment --task $t --seeds 201-260 --learn-after 0 --out results/learn/pruned_gonogo_${t}_201
 done
