@@ -77,9 +77,9 @@ module Commands =
         elif rows |> List.exists (fun r -> not r.Passed) then exitCheckFailed
         else exitOk
 
-    /// `ruledsl check FILE...`: parse and check, then verify every derivative numerically.
-    [<CompiledName "Check">]
-    let check (fs: FileSystem) (out: TextWriter) (err: TextWriter) (files: string list) (json: bool) : int =
+    /// Rule and model files for `ruledsl check` (see checkFiles): parse and check, then verify every
+    /// derivative numerically.
+    let private checkRulesAndModels (fs: FileSystem) (out: TextWriter) (err: TextWriter) (files: string list) (json: bool) : int =
         let models, files = files |> List.partition isModel
         if not models.IsEmpty && files.IsEmpty then checkModels fs out err models else
         let modelCode = if models.IsEmpty then exitOk else checkModels fs out err models
@@ -287,11 +287,11 @@ module Commands =
         | Error code -> code
 
     /// `ruledsl check FILE...`: experiment files are checked as `run --check` does (the file, its
-    /// rule and its model), rule and model files by `check`; the worst exit code wins. With --json,
+    /// rule and its model), rule and model files by checkRulesAndModels; the worst exit code wins. With --json,
     /// stdout holds only the JSON table and the experiments' one-line summaries go to stderr.
     [<CompiledName "CheckFiles">]
     let checkFiles (fs: FileSystem) (out: TextWriter) (err: TextWriter) (files: string list) (json: bool) : int =
         let experiments, others = files |> List.partition (fun f -> f.EndsWith (".experiment", StringComparison.Ordinal))
         let codes = experiments |> List.map (checkExperiment fs (if json then err else out) err)
-        let codes = if others.IsEmpty then codes else check fs out err others json :: codes
+        let codes = if others.IsEmpty then codes else checkRulesAndModels fs out err others json :: codes
         List.fold max exitOk codes
