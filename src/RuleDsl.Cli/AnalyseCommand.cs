@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using JsonNode = System.Text.Json.Nodes.JsonNode;
 using RuleDsl.Runtime.Experiments;
 using RuleDsl.Runtime.Results;
 using RuleDsl.Semantics;
@@ -58,11 +59,13 @@ static class AnalyseCommand
     }
 }
 
-/// `ruledsl learn`: rules at fixed θ learning on held-out seeds (and tasks); trials to criterion and a
-/// rank test between the first rule and each other.
+/// `ruledsl learn`: rules at fixed θ learning on held-out seeds (and tasks); trials to criterion and
+/// rank tests between the first rule and each other. Each network's result is written as it finishes
+/// (learning.csv, and its trial-by-trial record in learning_trials.csv), so `--resume` continues an
+/// interrupted comparison and recomputes the statistics without learning anything twice.
 static class LearnCommand
 {
-    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null)
+    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null, bool resume = false)
     {
         try
         {
@@ -79,32 +82,66 @@ static class LearnCommand
                 rules.Add((session, theta, spec.Name));
             }
             string taskName = task ?? rules[0].Item1.Spec.Task;
-            Console.WriteLine($"{taskName}: {trials} learning trials per network, seeds {string.Join(" ", seeds)}; criterion ≥ {NetworkAnalysis.CriterionRequired} % correct over {NetworkAnalysis.CriterionWindow} successive trials");
-            Directory.CreateDirectory(output);
-            string csvPath = Path.Combine(output, "learning.csv");
-            using var csv = new StreamWriter(csvPath);
-            csv.WriteLine("rule,task,seed,trials_to_criterion,final_accuracy,failure");
+            Console.WriteLine($"{taskName}: {trials} learning trials per network, seeds {SeedsText(seeds)}; criterion ≥ {NetworkAnalysis.CriterionRequired} % correct over {NetworkAnalysis.CriterionWindow} successive trials");
             if (learnAfter is int wait) Console.WriteLine($"every rule's weights change from learning trial {wait + 1} on");
-            var records = HeldOutLearning.LearnAll(rules, seeds, trials, task, r =>
+
+            Directory.CreateDirectory(output);
+            string csvPath = Path.Combine(output, "learning.csv"), trialsPath = Path.Combine(output, "learning_trials.csv"), setupPath = Path.Combine(output, "learn.json");
+            var setup = new JsonObject
             {
-                Console.WriteLine($"  {r.Name,-24} seed {r.Seed,6}: criterion {(r.TrialsToCriterion?.ToString() ?? "not reached"),12}, last 100 trials {100 * r.FinalAccuracy:F0} % correct"
-                    + (r.Failure is null ? "" : $" — stopped: {r.Failure}"));
-                csv.WriteLine($"{r.Name},{r.Task},{r.Seed},{r.TrialsToCriterion?.ToString() ?? ""},{r.FinalAccuracy.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)},\"{r.Failure ?? ""}\"");
-                csv.Flush();
-            }, learnAfter: learnAfter);
+                ["task"] = taskName,
+                ["trials"] = trials,
+                ["learn_after"] = learnAfter,
+                ["rules"] = new JsonArray(rules.Select(r => (JsonNode)new JsonObject { ["name"] = r.Item3, ["theta"] = new JsonArray(r.Item2.Select(t => (JsonNode)t).ToArray()) }).ToArray()),
+            };
+            var done = new List<LearningRecord>();
+            if (resume && File.Exists(csvPath))
+            {
+                if (!File.Exists(setupPath) || JsonNode.Parse(File.ReadAllText(setupPath))?.ToJsonString() != setup.ToJsonString())
+                    throw new InvalidOperationException($"{output} holds a comparison with other rules, θ, task, trial count or --learn-after (see {setupPath}); give another --out, or drop --resume to start again");
+                done = LearningLog.Read(csvPath, trialsPath, rules.Select(r => r.Item3).ToHashSet(), seeds.ToHashSet(), trials);
+                Console.WriteLine($"resuming: {done.Count} networks already learned in {output}");
+            }
+            else if (!resume && File.Exists(csvPath))
+                Console.WriteLine($"starting again: {csvPath} is replaced (use --resume to continue it)");
+            File.WriteAllText(setupPath, setup.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+
+            using var csv = new StreamWriter(csvPath);
+            using var bits = new StreamWriter(trialsPath);
+            csv.WriteLine(LearningLog.CsvHeader);
+            bits.WriteLine(LearningLog.TrialsHeader);
+            foreach (var r in done) LearningLog.Append(csv, bits, r);
+            csv.Flush(); bits.Flush();
+            var finished = done.Select(r => (r.Name, r.Seed)).ToHashSet();
+            var todo = rules.Select(r => (r, seeds.Where(s => !finished.Contains((r.Item3, s))).ToArray())).ToArray();
+            var fresh = new List<LearningRecord>();
+            foreach (var group in todo.Where(t => t.Item2.Length > 0).GroupBy(t => string.Join(" ", t.Item2)))
+                fresh.AddRange(HeldOutLearning.LearnAll(group.Select(t => t.r).ToArray(), group.First().Item2, trials, task, r =>
+                {
+                    Console.WriteLine($"  {r.Name,-24} seed {r.Seed,6}: criterion {(r.TrialsToCriterion?.ToString() ?? "not reached"),12}, last 100 trials {100 * r.FinalAccuracy:F0} % correct"
+                        + (r.Failure is null ? "" : $" — stopped: {r.Failure}"));
+                    LearningLog.Append(csv, bits, r);
+                    csv.Flush(); bits.Flush();
+                }, learnAfter: learnAfter));
+            var records = done.Concat(fresh).ToArray();
+
             Console.WriteLine($"{"rule",-24} {"reached",8} {"median trials",14} {"mean final %",13}");
             foreach (var g in records.GroupBy(r => r.Name))
             {
-                var reached = g.Where(r => r.TrialsToCriterion.HasValue).Select(r => (double)r.TrialsToCriterion!.Value).OrderBy(x => x).ToArray();
+                var reached = g.Count(r => r.TrialsToCriterion.HasValue);
                 var median = g.Select(r => r.RankValue).OrderBy(x => x).ToArray();
                 double med = median.Length % 2 == 1 ? median[median.Length / 2] : (median[median.Length / 2 - 1] + median[median.Length / 2]) / 2;
-                Console.WriteLine($"{g.Key,-24} {reached.Length,4}/{g.Count(),-3} {(med > trials ? "> " + trials : med.ToString("F0")),14} {100 * g.Average(r => r.FinalAccuracy),13:F1}");
+                Console.WriteLine($"{g.Key,-24} {reached,4}/{g.Count(),-3} {(med > trials ? "> " + trials : med.ToString("F0")),14} {100 * g.Average(r => r.FinalAccuracy),13:F1}");
             }
             var first = records.Where(r => r.Name == rules[0].Item3).ToArray();
             foreach (var other in rules.Skip(1))
             {
-                var mw = HeldOutLearning.Fewer(first, records.Where(r => r.Name == other.Item3));
-                Console.WriteLine($"Mann–Whitney, {rules[0].Item3} reaches criterion in fewer trials than {other.Item3}: U = {mw.U:G4}, one-sided p = {mw.P:G3} ({mw.Method}{(mw.HasTies ? ", ties" : "")})");
+                var theirs = records.Where(r => r.Name == other.Item3).ToArray();
+                var (w, faster, slower, tied) = HeldOutLearning.FewerPaired(first, theirs);
+                Console.WriteLine($"Wilcoxon signed-rank (paired by seed), {rules[0].Item3} reaches criterion in fewer trials than {other.Item3}: "
+                    + $"faster on {faster}, slower on {slower}, tied on {tied} seeds; W+ = {w.W:G4} over {w.N} untied pairs, one-sided p = {w.P:G3} ({w.Method}{(w.HasTies ? ", ties" : "")})");
+                var mw = HeldOutLearning.Fewer(first, theirs);
+                Console.WriteLine($"Mann–Whitney (unpaired), the same question: U = {mw.U:G4}, one-sided p = {mw.P:G3} ({mw.Method}{(mw.HasTies ? ", ties" : "")})");
             }
             string png = Path.Combine(output, "learning.png");
             HeldOutLearning.PlotCurves(png, records);
@@ -112,12 +149,15 @@ static class LearnCommand
             Console.WriteLine(png);
             return 0;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or System.Text.Json.JsonException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return Commands.exitInputError;
         }
     }
+
+    static string SeedsText(int[] seeds) =>
+        seeds.Length > 2 && seeds.Zip(seeds.Skip(1)).All(p => p.Second == p.First + 1) ? $"{seeds[0]}–{seeds[^1]}" : string.Join(" ", seeds);
 
     /// "100-105" or "1 2 3" or "1,2,3".
     static int[] ParseSeeds(string text)

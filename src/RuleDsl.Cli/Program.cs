@@ -149,12 +149,13 @@ public static class Program
         var lnTrials = new Option<int>("--trials") { Description = "Learning trials per network (default 3000).", DefaultValueFactory = _ => 3000 };
         var lnTask = new Option<string?>("--task") { Description = "Run this task instead of the first experiment's (a held-out task)." };
         var lnWait = new Option<int?>("--learn-after") { Description = "Learning trials before any rule changes weights, for every rule alike (default: each experiment's learn_after)." };
-        var lnOut = new Option<string>("--out") { Description = "Folder for learning.csv and learning.png (default results/learn).", DefaultValueFactory = _ => "results/learn" };
-        var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (≥ 90 % correct over 100 trials) per seed, and a one-sided Mann–Whitney test that the first rule needs fewer trials than each other.")
+        var lnOut = new Option<string>("--out") { Description = "Folder for learning.csv, learning_trials.csv and learning.png (default results/learn).", DefaultValueFactory = _ => "results/learn" };
+        var lnResume = new Option<bool>("--resume") { Description = "Continue the comparison in --out: networks already learned there are read back, not learned again." };
+        var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (≥ 90 % correct over 100 trials) per seed, and one-sided tests that the first rule needs fewer trials than each other: Wilcoxon signed-rank paired by seed (every rule learns the same fresh network, trials and noise on a seed) and Mann–Whitney unpaired.")
         {
-            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait,
+            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume,
         };
-        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait)));
+        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume)));
 
         // samples
         var smFiles = new Argument<string[]>("experiments") { Description = "Feedforward experiment files; each rule at its meta-learned θ (when the experiment has been run) or its initial θ.", Arity = ArgumentArity.OneOrMore };

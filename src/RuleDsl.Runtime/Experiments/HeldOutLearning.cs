@@ -20,7 +20,8 @@ public sealed record LearningRecord(string Name, string Task, int Seed, bool[] C
 /// Held-out evaluation of learning rules in the recurrent setting: fresh networks on seeds (and, if
 /// asked, a task) the rule was not meta-trained on, each learning for a number of trials with the
 /// rule at fixed θ; trials to criterion (≥ 90 % correct over 100 successive trials) per seed, and a
-/// one-sided Mann–Whitney test of whether one rule reaches criterion in fewer trials than another.
+/// one-sided test of whether one rule reaches criterion in fewer trials than another: Wilcoxon
+/// signed-rank on the seeds both learned (the paired design), and Mann–Whitney ignoring the pairing.
 /// </summary>
 public static class HeldOutLearning
 {
@@ -64,6 +65,21 @@ public static class HeldOutLearning
     public static MannWhitneyResult Fewer(IEnumerable<LearningRecord> a, IEnumerable<LearningRecord> b) =>
         MannWhitney.Test(a.Select(r => r.RankValue).ToArray(), b.Select(r => r.RankValue).ToArray(), Alternative.Less);
 
+    /// <summary>
+    /// One-sided Wilcoxon signed-rank test on seeds both rules learned: does <paramref name="a"/> reach
+    /// criterion in fewer trials than <paramref name="b"/> on the same seed? A seed gives both rules the
+    /// same fresh network, trial sequence and noise stream, so the per-seed differences are the paired
+    /// samples. Also counts the seeds where a is faster, slower, or tied.
+    /// </summary>
+    public static (WilcoxonResult Test, int Faster, int Slower, int Tied) FewerPaired(IEnumerable<LearningRecord> a, IEnumerable<LearningRecord> b)
+    {
+        var bySeed = b.GroupBy(r => r.Seed).ToDictionary(g => g.Key, g => g.First().RankValue);
+        var pairs = a.Where(r => bySeed.ContainsKey(r.Seed)).OrderBy(r => r.Seed).Select(r => (A: r.RankValue, B: bySeed[r.Seed])).ToArray();
+        if (pairs.Length == 0) throw new ArgumentException("the two rules share no seed: a paired test needs both on the same seeds");
+        var test = Wilcoxon.Test(pairs.Select(p => p.A).ToArray(), pairs.Select(p => p.B).ToArray(), Alternative.Less);
+        return (test, pairs.Count(p => p.A < p.B), pairs.Count(p => p.A > p.B), pairs.Count(p => p.A == p.B));
+    }
+
     /// <summary>Rolling percent correct (window 100) per rule, mean with a 98 % bootstrap band over seeds.</summary>
     public static void PlotCurves(string path, IReadOnlyList<LearningRecord> records)
     {
@@ -84,5 +100,49 @@ public static class HeldOutLearning
             y[t] = 100.0 * sum / Math.Min(t + 1, window);
         }
         return y;
+    }
+}
+
+/// <summary>
+/// The files `ruledsl learn` writes as each network finishes: learning.csv (trials to criterion,
+/// final accuracy, failure) and learning_trials.csv (each network's trials as a string of 0/1), from
+/// which an interrupted comparison is read back whole.
+/// </summary>
+public static class LearningLog
+{
+    public const string CsvHeader = "rule,task,seed,trials_to_criterion,final_accuracy,failure";
+    public const string TrialsHeader = "rule,task,seed,correct";
+
+    public static void Append(TextWriter csv, TextWriter trials, LearningRecord r)
+    {
+        csv.WriteLine($"{r.Name},{r.Task},{r.Seed},{r.TrialsToCriterion?.ToString() ?? ""},{r.FinalAccuracy.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)},\"{r.Failure?.Replace("\"", "'") ?? ""}\"");
+        trials.WriteLine($"{r.Name},{r.Task},{r.Seed},{new string(r.Correct.Select(c => c ? '1' : '0').ToArray())}");
+    }
+
+    /// <summary>The records of rules <paramref name="names"/> on <paramref name="seeds"/> with
+    /// <paramref name="trials"/> trials; lines cut short by an interruption, and networks whose trial
+    /// record is missing, are left out (they are learned again).</summary>
+    public static List<LearningRecord> Read(string csvPath, string trialsPath, ISet<string> names, ISet<int> seeds, int trials)
+    {
+        var correct = new Dictionary<(string, int), bool[]>();
+        if (File.Exists(trialsPath))
+            foreach (var line in File.ReadLines(trialsPath).Skip(1))
+            {
+                var f = line.Split(',');
+                if (f.Length != 4 || f[3].Length != trials || !int.TryParse(f[2], out int seed)) continue;
+                correct[(f[0], seed)] = f[3].Select(c => c == '1').ToArray();
+            }
+        var records = new List<LearningRecord>();
+        var seen = new HashSet<(string, int)>();
+        foreach (var line in File.ReadLines(csvPath).Skip(1))
+        {
+            var f = line.Split(',', 6);
+            if (f.Length != 6 || !f[5].EndsWith('"') || !int.TryParse(f[2], out int seed) || !names.Contains(f[0]) || !seeds.Contains(seed)) continue;
+            if (!correct.TryGetValue((f[0], seed), out var c) || !seen.Add((f[0], seed))) continue;
+            int? ttc = int.TryParse(f[3], out int t) ? t : null;
+            string failure = f[5].Trim().Trim('"');
+            records.Add(new LearningRecord(f[0], f[1], seed, c, ttc, failure.Length == 0 ? null : failure));
+        }
+        return records;
     }
 }

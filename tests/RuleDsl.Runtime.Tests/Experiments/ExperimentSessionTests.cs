@@ -148,6 +148,52 @@ public class ExperimentSessionTests
     }
 
     [Fact]
+    public void The_paired_test_matches_seeds_and_sees_what_the_unpaired_one_misses()
+    {
+        // Seeds differ a lot (how good the initial network is), the rule a little: a is 30 trials
+        // faster on every seed. Pairing by seed sees it; ranking all runs together does not.
+        LearningRecord R(string name, int seed, int n) => new(name, "go-nogo", seed, new bool[3000], n);
+        var seeds = Enumerable.Range(0, 12).ToArray();
+        var a = seeds.Select(s => R("a", s, 200 + 150 * s - 30)).ToArray();
+        var b = seeds.Reverse().Select(s => R("b", s, 200 + 150 * s)).ToArray(); // order does not matter
+        var (test, faster, slower, tied) = HeldOutLearning.FewerPaired(a, b);
+        Assert.Equal((12, 0, 0), (faster, slower, tied));
+        Assert.True(test.P < 0.001, $"paired p = {test.P}");
+        Assert.True(HeldOutLearning.Fewer(a, b).P > 0.3);
+        // Only shared seeds pair; none shared is an error, not p = 1.
+        Assert.Equal(6, HeldOutLearning.FewerPaired(a.Take(6), b).Test.N);
+        Assert.Throws<ArgumentException>(() => HeldOutLearning.FewerPaired(a.Take(3), b.Where(r => r.Seed > 5)));
+    }
+
+    [Fact]
+    public void A_learning_log_reads_back_every_finished_network_and_drops_a_cut_line()
+    {
+        var session = Load("experiment rnn_log\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  task = go-nogo\n  units = 12\n  output = unused\n");
+        var records = HeldOutLearning.LearnAll([(session, [], "miconi")], [3, 4], trials: 120, task: null);
+        string dir = Path.Combine(Path.GetTempPath(), $"ruledsl-learnlog-{Environment.ProcessId}");
+        Directory.CreateDirectory(dir);
+        string csv = Path.Combine(dir, "learning.csv"), bits = Path.Combine(dir, "learning_trials.csv");
+        using (var c = new StreamWriter(csv))
+        using (var t = new StreamWriter(bits))
+        {
+            c.WriteLine(LearningLog.CsvHeader); t.WriteLine(LearningLog.TrialsHeader);
+            foreach (var r in records) LearningLog.Append(c, t, r);
+            t.Write("miconi,go-nogo,5,0101"); // a network interrupted while its line was written
+        }
+        var back = LearningLog.Read(csv, bits, new HashSet<string> { "miconi" }, new HashSet<int> { 3, 4, 5 }, 120);
+        Assert.Equal(2, back.Count);
+        foreach (var r in records)
+        {
+            var b = back.Single(x => x.Seed == r.Seed);
+            Assert.Equal((r.Name, r.Task, r.TrialsToCriterion, r.Failure), (b.Name, b.Task, b.TrialsToCriterion, b.Failure));
+            Assert.Equal(r.Correct, b.Correct);
+        }
+        // Another trial count is another comparison: nothing is read back.
+        Assert.Empty(LearningLog.Read(csv, bits, new HashSet<string> { "miconi" }, new HashSet<int> { 3, 4 }, 200));
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     public void A_network_written_as_a_model_file_has_exact_meta_gradients()
     {
         // tanh units and a feedback pass halfway between FA and BP, defined in text only.
