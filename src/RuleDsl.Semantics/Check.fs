@@ -1003,11 +1003,30 @@ module Check =
         // 3. parameters: expand, defaults
         for s in block.Body do
             match s.Stmt with
-            | Param (id, bindings, dflt, stepExpr) when rs.Params.ContainsKey id.Name && rs.Params.[id.Name].Loc = id.Range ->
+            | Param (id, bindings, dflt, opts) when rs.Params.ContainsKey id.Name && rs.Params.[id.Name].Loc = id.Range ->
                 let fam = rs.Params.[id.Name]
                 let init = evalConst ctx (sprintf "the initial value of %s" id.Name) dflt
+                let bound (e: Expr option) what (fallback: float) =
+                    match e with
+                    | None -> fallback
+                    | Some e ->
+                        match evalConst ctx (sprintf "the %s of %s" what id.Name) e with
+                        | Some v when not (Double.IsNaN v) -> v
+                        | _ -> fallback
+                let lo, hi = bound opts.Min "lower bound" -infinity, bound opts.Max "upper bound" infinity
+                let boundsRange = [ opts.Min; opts.Max ] |> List.choose (fun b -> b) |> List.map Ast.rangeOf
+                if lo >= hi then
+                    report ctx Codes.BadBounds (List.reduce SourceRange.union boundsRange)
+                        (sprintf "the bounds of %s leave no room: min %g is not below max %g" id.Name lo hi) None
+                match init with
+                | Some v when (v < lo || v > hi) && lo < hi ->
+                    report ctx Codes.BadBounds (Ast.rangeOf dflt)
+                        (sprintf "the initial value of %s, %g, is outside its bounds %s .. %s" id.Name v
+                            (if Double.IsNegativeInfinity lo then "-inf" else sprintf "%g" lo) (if Double.IsPositiveInfinity hi then "inf" else sprintf "%g" hi))
+                        (Some "start the parameter inside min .. max; meta-learning keeps it there")
+                | _ -> ()
                 let step =
-                    match stepExpr with
+                    match opts.Step with
                     | None -> 1.0
                     | Some e ->
                         match evalConst ctx (sprintf "the meta step of %s" id.Name) e with
@@ -1029,6 +1048,8 @@ module Check =
                           Index = ks
                           Init = defaultArg init 0.0
                           Step = step
+                          Min = lo
+                          Max = hi
                           Loc = toLoc id.Range }
             | _ -> ()
         // 4. inits

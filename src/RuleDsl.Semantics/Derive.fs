@@ -37,6 +37,10 @@ module Derive =
 
     /// " step s" when a parameter's meta step is not 1 (a family shares one).
     let private stepOf (s: float) = if s = 1.0 then "" else " step " + num s
+    let private clauses (p: Param) =
+        stepOf p.Step
+        + (if Double.IsNegativeInfinity p.Min then "" else " min " + num p.Min)
+        + (if Double.IsPositiveInfinity p.Max then "" else " max " + num p.Max)
 
     /// Parameters grouped by family: "theta[0..9] = 0" plus the elements that differ.
     let private paramLines (rule: Rule) : (string * string) list =
@@ -44,7 +48,7 @@ module Derive =
         |> List.groupBy (fun p -> p.Family)
         |> List.collect (fun (family, ps) ->
             match ps with
-            | [ p ] when p.Index.IsEmpty -> [ sprintf "param %s = %s%s" p.Symbol.Name (num p.Init) (stepOf p.Step), p.Symbol.Name ]
+            | [ p ] when p.Index.IsEmpty -> [ sprintf "param %s = %s%s" p.Symbol.Name (num p.Init) (clauses p), p.Symbol.Name ]
             | ps ->
                 let axes = ps.Head.Index.Length
                 let ranges =
@@ -52,7 +56,7 @@ module Derive =
                           let ks = ps |> List.map (fun p -> p.Index.[a])
                           sprintf "%d..%d" (List.min ks) (List.max ks) ]
                 let common = ps |> List.countBy (fun p -> p.Init) |> List.maxBy snd |> fst
-                (sprintf "param %s[%s] = %s%s" family (String.Join (", ", ranges)) (num common) (stepOf ps.Head.Step), family)
+                (sprintf "param %s[%s] = %s%s" family (String.Join (", ", ranges)) (num common) (clauses ps.Head), family)
                 :: [ for p in ps do
                          if p.Init <> common then yield sprintf "init %s = %s" p.Symbol.Name (num p.Init), p.Symbol.Name ])
 

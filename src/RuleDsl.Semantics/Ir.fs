@@ -31,6 +31,10 @@ type Param =
       /// its learning rate whatever the gradient's size, so a term that acts at a smaller scale is
       /// given smaller steps here, and the rule keeps its real coefficient.
       Step: float
+      /// Bounds (`min`, `max`; −∞ and +∞ when not given): the meta-optimizer projects every step
+      /// back inside, as for a coefficient whose sign defines the rule (Oja's θ₉ ≥ 0).
+      Min: float
+      Max: float
       Loc: SourceLoc }
 
 /// A constant: not meta-learned; its value is substituted into the IR, kept here for printing.

@@ -129,7 +129,7 @@ module RuleOf =
                     match n.IndexOf '[' with
                     | -1 -> n, []
                     | i -> n.Substring (0, i), (n.Substring (i + 1)).TrimEnd(']').Split(',') |> Seq.map int |> List.ofSeq
-                { Symbol = { Name = n; Shape = Shape.Scalar }; Family = family; Index = index; Init = init; Step = 1.0; Loc = noLoc })
+                { Symbol = { Name = n; Shape = Shape.Scalar }; Family = family; Index = index; Init = init; Step = 1.0; Min = -infinity; Max = infinity; Loc = noLoc })
         let paramNames = ps |> List.map (fun p -> p.Symbol.Name) |> Set.ofList
         { Name = name
           Setting = setting

@@ -58,11 +58,18 @@ module Ast =
         | At of Expr
         | Bind of Binding
 
+    /// The optional clauses after a parameter's initial value.
+    type ParamOptions =
+        { Step: Expr option
+          Min: Expr option
+          Max: Expr option }
+
     type Statement =
         | RuleHeader of Ident * setting: Ident option
         | Include of path: string * pathRange: SourceRange
-        /// param NAME[bindings] = INIT [step SCALE]: SCALE multiplies the meta-optimizer's steps in it.
-        | Param of Ident * Binding list * Expr * Expr option
+        /// param NAME[bindings] = INIT [step SCALE] [min LO] [max HI]: SCALE multiplies the
+        /// meta-optimizer's steps in it; LO and HI bound it (every step is projected back inside).
+        | Param of Ident * Binding list * Expr * ParamOptions
         | Init of Ident * Expr list * Expr
         | Const of Ident * Expr
         | Term of Ident * IndexSpec list * Expr

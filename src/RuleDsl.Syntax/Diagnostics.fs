@@ -84,6 +84,7 @@ module Codes =
     let NoSuchRule = c "RD0504" "no such rule" Severity.Error
     let BadInit = c "RD0505" "init of something that is not a parameter" Severity.Error
     let BadStep = c "RD0506" "meta step that is not a positive number" Severity.Error
+    let BadBounds = c "RD0507" "parameter bounds that are empty or exclude the initial value" Severity.Error
     // points (ruledsl eval)
     let PointMissing = c "RD0601" "value missing from point" Severity.Error
     let PointSize = c "RD0602" "value of the wrong size" Severity.Error

@@ -125,9 +125,22 @@ module Grammar =
                 located kw (RuleHeader (name, setting)) (match setting with Some s -> s.Range | None -> name.Range)
         let includeStmt =
             keyword "include" .>>. stringLit |>> fun (kw, (path, r)) -> located kw (Include (path, r)) r
+        // `step`, `min` and `max` may follow the initial value, each once, in any order.
+        let paramClause =
+            choice [ keyword "step" >>. expr |>> (fun e -> "step", e)
+                     keyword "min" >>. expr |>> (fun e -> "min", e)
+                     keyword "max" >>. expr |>> (fun e -> "max", e) ]
+        let paramClauses =
+            many paramClause
+            >>= fun cs ->
+                match cs |> List.countBy fst |> List.tryFind (fun (_, n) -> n > 1) with
+                | Some (k, _) -> fail (sprintf "'%s' is given twice for this parameter" k)
+                | None ->
+                    let get k = cs |> List.tryFind (fun (c, _) -> c = k) |> Option.map snd
+                    preturn ({ Step = get "step"; Min = get "min"; Max = get "max" }, cs |> List.tryLast |> Option.map snd)
         let paramStmt =
-            pipe5 (keyword "param") ident (opt (brackets binding)) (eq >>. expr) (opt (keyword "step" >>. expr)) (fun kw name bs value step ->
-                located kw (Param (name, defaultArg bs [], value, step)) (exprEnd (defaultArg step value)))
+            pipe5 (keyword "param") ident (opt (brackets binding)) (eq >>. expr) paramClauses (fun kw name bs value (opts, last) ->
+                located kw (Param (name, defaultArg bs [], value, opts)) (exprEnd (defaultArg last value)))
         let initStmt =
             pipe4 (keyword "init") ident (opt (brackets expr)) (eq >>. expr) (fun kw name ix value ->
                 located kw (Init (name, defaultArg ix [], value)) (exprEnd value))

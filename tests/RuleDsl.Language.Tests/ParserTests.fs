@@ -77,7 +77,18 @@ let ``a param may give its meta step after its initial value`` () =
     match f.Items with
     | [ TopRule r ] ->
         match (List.head r.Body).Stmt with
-        | Param (t, [], Number (0.0, _, _), Some (Number (0.01, _, _))) -> Assert.Equal ("theta9", t.Name)
+        | Param (t, [], Number (0.0, _, _), { Step = Some (Number (0.01, _, _)); Min = None; Max = None }) -> Assert.Equal ("theta9", t.Name)
+        | other -> failwithf "unexpected %A" other
+    | other -> failwithf "unexpected %A" other
+
+[<Fact>]
+let ``a param may bound itself with min and max, in any order after its initial value`` () =
+    let f, ds = Parser.parseFile "t.rule" "rule r : feedforward\n  param theta9 = 0 max 0.5 step 0.1 min 0\n  dW = theta9 * outer(y_post, y_pre)\n"
+    Assert.Empty ds
+    match f.Items with
+    | [ TopRule r ] ->
+        match (List.head r.Body).Stmt with
+        | Param (_, [], _, { Step = Some (Number (0.1, _, _)); Min = Some (Number (0.0, _, _)); Max = Some (Number (0.5, _, _)) }) -> ()
         | other -> failwithf "unexpected %A" other
     | other -> failwithf "unexpected %A" other
 
@@ -135,7 +146,7 @@ rule r : recurrent
         Assert.Equal ("r", r.Name.Name)
         Assert.Equal (Some "recurrent", r.Setting |> Option.map (fun s -> s.Name))
         match r.Body |> List.map (fun s -> s.Stmt) with
-        | [ Param (t, [ _; _ ], _, None); Init (_, [ _; _ ], _); Const (c, _); Trace (e, Continuous, body); Trace (_, Accumulate, _); Assign (dw, upd) ] ->
+        | [ Param (t, [ _; _ ], _, { Step = None }); Init (_, [ _; _ ], _); Const (c, _); Trace (e, Continuous, body); Trace (_, Accumulate, _); Assign (dw, upd) ] ->
             Assert.Equal ("theta", t.Name)
             Assert.Equal ("eta", c.Name)
             Assert.Equal ("E", e.Name)

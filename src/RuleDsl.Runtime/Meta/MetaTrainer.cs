@@ -49,7 +49,9 @@ public sealed record MetaSettings(
     DivergencePolicy OnDivergence = DivergencePolicy.Skip,
     int Seed = 0,
     int Batch = 1,
-    double[]? StepScale = null);
+    double[]? StepScale = null,
+    double[]? Lower = null,
+    double[]? Upper = null);
 
 /// <summary>One row of a run's log: the episode as it happened, and θ after its meta-step.</summary>
 public sealed record MetaStep(
@@ -151,6 +153,9 @@ public sealed class MetaTrainer
                 penalty.AddGradient(_theta, grad);
                 penalised = objective + penalty.Value(_theta);
                 _adam.Step(_theta, grad, _settings.StepScale);
+                // Bounded parameters (`min`, `max`): projected gradient descent, Adam's moments kept.
+                for (int i = 0; i < _theta.Length; i++)
+                    _theta[i] = Math.Clamp(_theta[i], _settings.Lower?[i] ?? double.NegativeInfinity, _settings.Upper?[i] ?? double.PositiveInfinity);
             }
             else
             {

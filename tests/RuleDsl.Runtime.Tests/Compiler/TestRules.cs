@@ -32,7 +32,7 @@ public static class TestRules
     static SourceLoc Loc(string file, int line) => new(file, line, 1);
 
     static Param P(string name, string family, int[] index, double init, string file) =>
-        new(Sym(name, Shape.Scalar), family, ListModule.OfSeq(index), init, 1.0, Loc(file, 2));
+        new(Sym(name, Shape.Scalar), family, ListModule.OfSeq(index), init, 1.0, double.NegativeInfinity, double.PositiveInfinity, Loc(file, 2));
 
     static Rule Feedforward(string name, IEnumerable<Param> ps, IEnumerable<Term> terms, Expr update)
     {

@@ -63,6 +63,21 @@ public class MetaTrainerTests
     }
 
     [Fact]
+    public void A_bounded_parameter_is_projected_back_after_every_step()
+    {
+        // The bowl pulls θ₁ toward −0.2 and θ₂ toward 0.05; θ₁ ≥ 0 and θ₂ ≤ 0.02 stop them at the bounds,
+        // θ₀ (unbounded) reaches the centre as without bounds.
+        var t = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2,
+            Lower: [double.NegativeInfinity, 0, double.NegativeInfinity], Upper: [double.PositiveInfinity, double.PositiveInfinity, 0.02]), [0, 0.1, 0]);
+        var steps = t.Run().ToList();
+        Assert.All(steps, s => Assert.True(s.ThetaAfter[1] >= 0 && s.ThetaAfter[2] <= 0.02));
+        var last = steps[^1].ThetaAfter;
+        Assert.Equal(Centre[0], last[0], 3);
+        Assert.Equal(0, last[1]);
+        Assert.Equal(0.02, last[2]);
+    }
+
+    [Fact]
     public void A_batch_meta_step_averages_its_members_runs()
     {
         double[] theta0 = [1.0, -0.5, 0.25];

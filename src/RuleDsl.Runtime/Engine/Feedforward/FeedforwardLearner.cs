@@ -118,6 +118,8 @@ public sealed class FeedforwardLearner : IInnerLoop
                         throw new ArgumentException($"parameter {p.Symbol.Name} starts at {p.Init:G} in rule {rule.Name} but at {seen.P.Init:G} in rule {seen.R.Name}; a shared θ needs one starting value");
                     if (seen.P.Step != p.Step)
                         throw new ArgumentException($"parameter {p.Symbol.Name} has step {p.Step:G} in rule {rule.Name} but {seen.P.Step:G} in rule {seen.R.Name}; a shared θ needs one meta step");
+                    if (seen.P.Min != p.Min || seen.P.Max != p.Max)
+                        throw new ArgumentException($"parameter {p.Symbol.Name} is bounded by [{p.Min:G}, {p.Max:G}] in rule {rule.Name} but [{seen.P.Min:G}, {seen.P.Max:G}] in rule {seen.R.Name}; a shared θ needs one range");
                     continue;
                 }
                 byName[p.Symbol.Name] = (p, rule);
