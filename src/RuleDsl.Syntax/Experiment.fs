@@ -257,6 +257,11 @@ module Experiment =
         if errors.Count = 0 then Ok spec
         else Error (errors |> Seq.sortBy Diagnostic.key |> List.ofSeq)
 
+    /// True when `longer` is `run` with more episodes and nothing else changed (comments aside):
+    /// such a run may be continued to the new length in its own folder.
+    let extends (run: ExperimentSpec) (longer: ExperimentSpec) =
+        longer.Episodes > run.Episodes && { run with Episodes = longer.Episodes } = longer
+
     /// The source lines of a text, for rendering diagnostics.
     let lineOf (text: string) =
         let lines = text.Replace("\r\n", "\n").Split '\n'

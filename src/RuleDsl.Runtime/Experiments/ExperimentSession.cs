@@ -73,6 +73,8 @@ public sealed class ExperimentSession
         Sigma: Spec.Sigma,
         Batch: Spec.Batch,
         StepScale: Params.Select(p => p.Step).ToArray(),
+        Lower: Params.Select(p => p.Min).ToArray(),
+        Upper: Params.Select(p => p.Max).ToArray(),
         OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
         Seed: Spec.Seed);
 
@@ -150,10 +152,26 @@ public sealed class ExperimentSession
         PerturbationProbability: 3.0 * Spec.Dt, PerturbationAmplitude: 16 * 0.001 / Spec.Dt,
         Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)], LearnAfterTrial: Spec.LearnAfter);
 
+    /// <summary>
+    /// A finished or interrupted run whose experiment differs from this one only in a larger
+    /// `episodes` is continued to the new length: every trial goes on from its last checkpoint, and
+    /// run.json records the change. Any other difference is refused by <see cref="RunFolder.CreateOrResume"/>.
+    /// </summary>
+    void ExtendIfOnlyLonger()
+    {
+        if (!File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile))) return;
+        var old = RunFolder.Open(Spec.Output).ExperimentText;
+        if (old == _text) return;
+        var parsed = Experiment.parse(Spec.File, old);
+        if (parsed.IsOk && Experiment.extends(parsed.ResultValue, Spec))
+            RunFolder.Extend(Spec.Output, _text, parsed.ResultValue.Episodes, Spec.Episodes);
+    }
+
     /// <summary>Runs (or resumes) the experiment into its output folder.</summary>
     public RunSummary Run(bool resume, Action<Progress>? progress = null, CancellationToken cancel = default)
     {
         var factory = LoopFactory();
+        if (resume) ExtendIfOnlyLonger();
         var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Spec.Setting, Data = DataMessage });
         if (folder.Resumed && !resume)
             throw new InvalidOperationException($"{Spec.Output} already holds a run of this experiment; pass --resume to continue it, or choose another output folder");

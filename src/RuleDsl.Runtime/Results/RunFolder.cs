@@ -48,6 +48,19 @@ public sealed class RunFolder
     /// <summary>Path of a file inside the run folder.</summary>
     public string File(string name) => Path.Combine(Dir, name);
 
+    /// <summary>Replaces the experiment text of the run in <paramref name="dir"/> by a longer run of the
+    /// same experiment (more episodes), recording when and from how many episodes it was extended.</summary>
+    public static void Extend(string dir, string experimentText, int fromEpisodes, int toEpisodes)
+    {
+        var runPath = Path.Combine(dir, RunFile);
+        var doc = ReadJson(runPath);
+        doc["experiment"] = experimentText;
+        var extended = doc["extended"] as JsonArray ?? [];
+        extended.Add(new JsonObject { ["at"] = Now(), ["episodes_from"] = fromEpisodes, ["episodes_to"] = toEpisodes });
+        doc["extended"] = extended;
+        WriteJsonAtomic(runPath, doc);
+    }
+
     /// <summary>
     /// Creates the run folder, or continues the run in it when its run.json holds the same experiment text and
     /// settings. A folder holding another experiment, or different settings, is an error (choose another folder).
@@ -60,7 +73,7 @@ public sealed class RunFolder
         {
             var existing = Open(dir);
             if (existing.ExperimentText != experimentText)
-                throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text; choose another results folder, or delete this one to start over");
+                throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text; choose another results folder, or delete this one to start over (a run whose experiment only raised `episodes` is continued by --resume)");
             var diff = DiffKeys(existing.Settings, settingsNode);
             if (diff.Count > 0)
                 throw new ResultsException($"{runPath}: the run was started with different settings ({string.Join(", ", diff)}); choose another results folder, or delete this one to start over");

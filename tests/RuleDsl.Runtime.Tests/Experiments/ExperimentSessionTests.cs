@@ -50,6 +50,27 @@ public class ExperimentSessionTests
     }
 
     [Fact]
+    public void A_run_given_more_episodes_continues_to_the_same_result_as_a_longer_run_and_nothing_else_may_change()
+    {
+        string Text(string output, int episodes, int trials = 2) =>
+            $"experiment ff_extend\n  rule = rules/bio.rule bio\n  layers = 784 12 5\n  data = fashion-mnist:subset\n" +
+            $"  train = 3\n  query = 2\n  episodes = {episodes}\n  trials = {trials}\n  output = {output}\n";
+        var straight = Directory.CreateTempSubdirectory().FullName;
+        var full = Load(Text(straight, 5)).Run(resume: false);
+        var extended = Directory.CreateTempSubdirectory().FullName;
+        Load(Text(extended, 2)).Run(resume: false);
+        // Without --resume a changed experiment is refused; with it, only a larger episodes is accepted.
+        Assert.Throws<ResultsException>(() => Load(Text(extended, 5)).Run(resume: false));
+        Assert.Throws<ResultsException>(() => Load(Text(extended, 5, trials: 3)).Run(resume: true));
+        var longer = Load("# a comment changes nothing\n" + Text(extended, 5)).Run(resume: true);
+        Assert.Equal(full.ThetaMean, longer.ThetaMean);
+        Assert.Equal(10, RunFolder.Open(extended).ReadEpisodes().Rows.Count);
+        // The same rows (trials run in parallel, so their order in the file may differ).
+        Assert.Equal(RunFolder.Open(straight).ReadEpisodes().Doubles("meta_loss").Order(), RunFolder.Open(extended).ReadEpisodes().Doubles("meta_loss").Order());
+        Assert.Contains("episodes_from", File.ReadAllText(Path.Combine(extended, RunFolder.RunFile)));
+    }
+
+    [Fact]
     public void A_feedforward_experiment_with_one_rule_per_layer_runs_and_reports_each_layers_rule()
     {
         var output = Directory.CreateTempSubdirectory().FullName;
