@@ -177,8 +177,8 @@ public class ExperimentSessionTests
         var seeds = Enumerable.Range(0, 12).ToArray();
         var a = seeds.Select(s => R("a", s, 200 + 150 * s - 30)).ToArray();
         var b = seeds.Reverse().Select(s => R("b", s, 200 + 150 * s)).ToArray(); // order does not matter
-        var (test, faster, slower, tied) = HeldOutLearning.FewerPaired(a, b);
-        Assert.Equal((12, 0, 0), (faster, slower, tied));
+        var (test, faster, slower, tied, median) = HeldOutLearning.FewerPaired(a, b);
+        Assert.Equal((12, 0, 0, -30.0), (faster, slower, tied, median));
         Assert.True(test.P < 0.001, $"paired p = {test.P}");
         Assert.True(HeldOutLearning.Fewer(a, b).P > 0.3);
         // Only shared seeds pair; none shared is an error, not p = 1.
