@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# The recurrent results of the README (issue 6), about 1.5 hours on 2 cores:
+# The recurrent results of the README (issue 6), about 2.5 hours on 2 cores:
 #   1. Miconi's rule on the four tasks, 6 seeds each (N = 100, dt = 5 ms), trials to criterion;
 #   2. Miconi's DNMS at his own settings (N = 200, dt = 1 ms), 6 seeds;
 #   3. discovery: the neo-Hebbian family meta-learned from Miconi's point (resumable);
 #   4. the learned rule against Miconi's on held-out seeds and on a task it was not trained on;
 #   5. analyses of the networks both rules produce (PCA, fixed points, CKA/RSA);
 #   6. the Miconi-form family discovered on Go/NoGo and on perceptual decisions, and the pruned
-#      two-term rule, each held out on 20 seeds.
+#      two-term rule, each held out on 20 seeds;
+#   7. the pre-registered paired test of two pruned rules on 100 new seeds (docs/preregistration-recurrent.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ruledsl=${RULEDSL:-"dotnet run --project src/RuleDsl.Cli -c Release --"}
@@ -42,3 +43,9 @@ for t in go-nogo perceptual-decision; do
   $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.experiment --task $t --seeds 101-120 --learn-after 0 --out results/learn/pruned_gonogo_$t
   $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.experiment --task $t --seeds 201-260 --learn-after 0 --out results/learn/pruned_gonogo_${t}_201
 done
+# The pre-registered held-out test (docs/preregistration-recurrent.md): paired by seed, seeds 301–400.
+discover miconi_pruned_perceptual8
+$ruledsl learn examples/miconi_pruned_perceptual8.experiment examples/miconi_perceptual-decision.experiment --task perceptual-decision --seeds 301-400 --learn-after 0 --out results/learn/prereg_p8_perceptual --resume
+$ruledsl learn examples/miconi_pruned_perceptual8.experiment examples/miconi_perceptual-decision.experiment --task go-nogo --seeds 301-400 --learn-after 0 --out results/learn/prereg_p8_gonogo --resume
+$ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.experiment --task go-nogo --seeds 301-400 --learn-after 0 --out results/learn/prereg_gonogo_gonogo --resume
+$ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.experiment --task dnms --seeds 301-360 --learn-after 0 --out results/learn/prereg_gonogo_dnms --resume
