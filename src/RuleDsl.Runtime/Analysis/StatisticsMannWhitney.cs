@@ -1,5 +1,3 @@
-using MathNet.Numerics;
-
 namespace RuleDsl.Runtime.Analysis;
 
 /// <summary>The alternative hypothesis of a Mann–Whitney test of samples x and y.</summary>
@@ -71,13 +69,7 @@ public static class MannWhitney
         double mu = m * (double)n / 2.0;
         double variance = m * (double)n / 12.0 * ((total + 1) - tieTerm / (total * (double)(total - 1)));
         double sigma = Math.Sqrt(Math.Max(variance, 0));
-        double z = alternative switch
-        {
-            Alternative.Greater => (u - mu - 0.5) / sigma,
-            Alternative.Less => (u - mu + 0.5) / sigma,
-            _ => Math.Sign(u - mu) * Math.Max(Math.Abs(u - mu) - 0.5, 0) / sigma,
-        };
-        if (sigma == 0) z = 0; // every value tied: no evidence either way
+        double z = RankTest.Z(u, mu, sigma, alternative);
 
         var used = method;
         if (used == MannWhitneyMethod.Auto)
@@ -85,33 +77,9 @@ public static class MannWhitney
         if (used == MannWhitneyMethod.Exact && ties)
             throw new ArgumentException("Mann–Whitney: the exact distribution assumes no ties, and the samples have ties; use the normal approximation");
 
-        double p;
-        if (used == MannWhitneyMethod.Exact)
-        {
-            var dist = ExactDistribution(m, n);
-            // U is an integer here (no ties).
-            int uo = (int)Math.Round(u);
-            double upper = 0, lower = 0;
-            for (int k = uo; k < dist.Length; k++) upper += dist[k];
-            for (int k = 0; k <= uo; k++) lower += dist[k];
-            p = alternative switch
-            {
-                Alternative.Greater => upper,
-                Alternative.Less => lower,
-                _ => 2 * Math.Min(upper, lower),
-            };
-        }
-        else if (sigma == 0) p = 1;
-        else
-        {
-            p = alternative switch
-            {
-                Alternative.Greater => UpperTail(z),
-                Alternative.Less => UpperTail(-z),
-                _ => 2 * UpperTail(Math.Abs(z)),
-            };
-        }
-        return new MannWhitneyResult(u, z, Math.Clamp(p, 0, 1), alternative, used, m, n, ties);
+        // U is an integer when there are no ties (the exact method).
+        double p = RankTest.P(alternative, u, z, sigma, used == MannWhitneyMethod.Exact ? ExactDistribution(m, n) : null);
+        return new MannWhitneyResult(u, z, p, alternative, used, m, n, ties);
     }
 
     /// <summary>
@@ -161,7 +129,4 @@ public static class MannWhitney
         }
         return p;
     }
-
-    /// <summary>P(Z ≥ z) for a standard normal Z, accurate far into the tail.</summary>
-    private static double UpperTail(double z) => 0.5 * SpecialFunctions.Erfc(z / Math.Sqrt(2));
 }

@@ -1,5 +1,3 @@
-using MathNet.Numerics;
-
 namespace RuleDsl.Runtime.Analysis;
 
 /// <summary>
@@ -52,13 +50,7 @@ public static class Wilcoxon
 
         double mu = n * (n + 1) / 4.0;
         double sigma = Math.Sqrt(n * (n + 1) * (2.0 * n + 1) / 24.0 - tieTerm / 48.0);
-        double z = alternative switch
-        {
-            Alternative.Greater => (w - mu - 0.5) / sigma,
-            Alternative.Less => (w - mu + 0.5) / sigma,
-            _ => Math.Sign(w - mu) * Math.Max(Math.Abs(w - mu) - 0.5, 0) / sigma,
-        };
-        if (sigma == 0) z = 0;
+        double z = RankTest.Z(w, mu, sigma, alternative);
 
         var used = method;
         if (used == MannWhitneyMethod.Auto)
@@ -66,32 +58,8 @@ public static class Wilcoxon
         if (used == MannWhitneyMethod.Exact && ties)
             throw new ArgumentException("Wilcoxon signed-rank: the exact distribution assumes no tied |differences|, and these have ties; use the normal approximation");
 
-        double p;
-        if (used == MannWhitneyMethod.Exact)
-        {
-            var dist = ExactDistribution(n);
-            int wo = (int)Math.Round(w);
-            double upper = 0, lower = 0;
-            for (int k = wo; k < dist.Length; k++) upper += dist[k];
-            for (int k = 0; k <= wo; k++) lower += dist[k];
-            p = alternative switch
-            {
-                Alternative.Greater => upper,
-                Alternative.Less => lower,
-                _ => 2 * Math.Min(upper, lower),
-            };
-        }
-        else if (sigma == 0) p = 1;
-        else
-        {
-            p = alternative switch
-            {
-                Alternative.Greater => UpperTail(z),
-                Alternative.Less => UpperTail(-z),
-                _ => 2 * UpperTail(Math.Abs(z)),
-            };
-        }
-        return new WilcoxonResult(w, z, Math.Clamp(p, 0, 1), alternative, used, n, zeros, ties);
+        double p = RankTest.P(alternative, w, z, sigma, used == MannWhitneyMethod.Exact ? ExactDistribution(n) : null);
+        return new WilcoxonResult(w, z, p, alternative, used, n, zeros, ties);
     }
 
     /// <summary>
@@ -113,6 +81,4 @@ public static class Wilcoxon
         }
         return dist;
     }
-
-    private static double UpperTail(double z) => 0.5 * SpecialFunctions.Erfc(z / Math.Sqrt(2));
 }
