@@ -139,7 +139,7 @@ static class LearnCommand
                 var theirs = records.Where(r => r.Name == other.Item3).ToArray();
                 var (w, faster, slower, tied, median) = HeldOutLearning.FewerPaired(first, theirs);
                 Console.WriteLine($"Wilcoxon signed-rank (paired by seed), {rules[0].Item3} reaches criterion in fewer trials than {other.Item3}: "
-                    + $"faster on {faster}, slower on {slower}, tied on {tied} seeds; median difference {median:+0.#;-0.#;0} trials; W+ = {w.W:G4} over {w.N} untied pairs, one-sided p = {w.P:G3} ({w.Method}{(w.HasTies ? ", ties" : "")})");
+                    + $"faster on {faster}, slower on {slower}, tied on {tied} seed{(tied == 1 ? "" : "s")}; median difference {median:+0.#;-0.#;0} trials; W+ = {w.W:G4} over {w.N} untied pairs, one-sided p = {w.P:G3} ({w.Method}{(w.HasTies ? ", ties" : "")})");
                 var mw = HeldOutLearning.Fewer(first, theirs);
                 Console.WriteLine($"Mann–Whitney (unpaired), the same question: U = {mw.U:G4}, one-sided p = {mw.P:G3} ({mw.Method}{(mw.HasTies ? ", ties" : "")})");
             }
