@@ -224,7 +224,7 @@ public sealed class ExperimentSession
     /// <summary>What a researcher reads first: final accuracy over trials and the rule that was learned.</summary>
     public sealed record RunSummary(string Experiment, string Rule, string Data, int Trials, int Episodes,
         double FinalAccuracyMean, double FinalAccuracySd, double FinalMetaLossMean, string[] Theta, double[] ThetaMean,
-        string Discovered, string DiscoveredLatex, int Failures);
+        string Discovered, string DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive);
 
     RunSummary Summarise(RunFolder folder, double[][] finals)
     {
@@ -241,6 +241,10 @@ public sealed class ExperimentSession
         var finiteLoss = last.Where(i => double.IsFinite(loss[i])).ToArray();
         double lossMean = finiteLoss.Length == 0 ? double.NaN : finiteLoss.Average(i => loss[i]);
         var thetaMean = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Average(f => f[r])).ToArray();
+        // How consistent each θ is across trials: a coefficient L1 keeps at zero has no consistent sign.
+        var thetaSd = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Length < 2 ? 0
+            : Math.Sqrt(finals.Sum(f => (f[r] - thetaMean[r]) * (f[r] - thetaMean[r])) / (finals.Length - 1))).ToArray();
+        var thetaPositive = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Count(f => f[r] > 0)).ToArray();
         // Terms whose |θ| is below 1 % of the largest are dropped from the printed rule.
         double threshold = 0.01 * thetaMean.Select(Math.Abs).DefaultIfEmpty(0).Max();
         // Each distinct rule with its own θ (by name) from the union; per-layer rules are printed per layer.
@@ -265,7 +269,7 @@ public sealed class ExperimentSession
             ruleName = string.Join(", ", Rules.Select(r => r.Name));
         }
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
-            ThetaNames, thetaMean, text, latex, failure.Count(f => !string.IsNullOrEmpty(f)));
+            ThetaNames, thetaMean, text, latex, failure.Count(f => !string.IsNullOrEmpty(f)), thetaSd, thetaPositive);
     }
 
     sealed class CallbackLog(Action<int, MetaStep> append) : IRunLog
