@@ -135,6 +135,14 @@ module Check =
         let d = Diagnostic.at code range msg
         ctx.Sink.Diags.Add (match hint with Some h -> Diagnostic.withHint h d | None -> d)
 
+    /// A parameter's initial value (from `param` or `init`) must lie within its `min` .. `max`.
+    let private checkInBounds (ctx: Ctx) (range: SourceRange) (name: string) (v: float) (lo: float) (hi: float) =
+        if v < lo || v > hi then
+            let show (b: float) = if Double.IsNegativeInfinity b then "-inf" elif Double.IsPositiveInfinity b then "inf" else sprintf "%g" b
+            report ctx Codes.BadBounds range
+                (sprintf "the initial value of %s, %g, is outside its bounds %s .. %s" name v (show lo) (show hi))
+                (Some "start the parameter inside min .. max; meta-learning keeps it there")
+
     let private shortText (e: AExpr) =
         let s = Ast.print e
         if s.Length <= 48 then s else s.Substring (0, 45) + "..."
@@ -1019,11 +1027,7 @@ module Check =
                     report ctx Codes.BadBounds (List.reduce SourceRange.union boundsRange)
                         (sprintf "the bounds of %s leave no room: min %g is not below max %g" id.Name lo hi) None
                 match init with
-                | Some v when (v < lo || v > hi) && lo < hi ->
-                    report ctx Codes.BadBounds (Ast.rangeOf dflt)
-                        (sprintf "the initial value of %s, %g, is outside its bounds %s .. %s" id.Name v
-                            (if Double.IsNegativeInfinity lo then "-inf" else sprintf "%g" lo) (if Double.IsPositiveInfinity hi then "inf" else sprintf "%g" hi))
-                        (Some "start the parameter inside min .. max; meta-learning keeps it there")
+                | Some v when lo < hi -> checkInBounds ctx (Ast.rangeOf dflt) id.Name v lo hi
                 | _ -> ()
                 let step =
                     match opts.Step with
@@ -1083,6 +1087,7 @@ module Check =
                     | true, prev -> report ctx Codes.Duplicate id.Range (sprintf "%s is already initialised at %O" p.Symbol.Name prev) None
                     | _ ->
                         initialised.[p.Symbol.Name] <- id.Range
+                        if p.Min < p.Max then checkInBounds ctx (Ast.rangeOf value) p.Symbol.Name v p.Min p.Max
                         fam.Elements.[ks] <- { p with Init = v }
                 | _ -> ()
             | RUnknown ->
