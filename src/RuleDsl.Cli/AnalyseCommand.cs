@@ -129,8 +129,7 @@ static class LearnCommand
             foreach (var g in records.GroupBy(r => r.Name))
             {
                 var reached = g.Count(r => r.TrialsToCriterion.HasValue);
-                var median = g.Select(r => r.RankValue).OrderBy(x => x).ToArray();
-                double med = median.Length % 2 == 1 ? median[median.Length / 2] : (median[median.Length / 2 - 1] + median[median.Length / 2]) / 2;
+                double med = Runtime.Analysis.Statistics.Median(g.Select(r => r.RankValue).ToArray());
                 Console.WriteLine($"{g.Key,-24} {reached,4}/{g.Count(),-3} {(med > trials ? "> " + trials : med.ToString("F0")),14} {100 * g.Average(r => r.FinalAccuracy),13:F1}");
             }
             var first = records.Where(r => r.Name == rules[0].Item3).ToArray();

@@ -79,8 +79,7 @@ public static class HeldOutLearning
         var pairs = a.Where(r => bySeed.ContainsKey(r.Seed)).OrderBy(r => r.Seed).Select(r => (A: r.RankValue, B: bySeed[r.Seed])).ToArray();
         if (pairs.Length == 0) throw new ArgumentException("the two rules share no seed: a paired test needs both on the same seeds");
         var test = Wilcoxon.Test(pairs.Select(p => p.A).ToArray(), pairs.Select(p => p.B).ToArray(), Alternative.Less);
-        var d = pairs.Select(p => p.A - p.B).Order().ToArray();
-        double median = d.Length % 2 == 1 ? d[d.Length / 2] : (d[d.Length / 2 - 1] + d[d.Length / 2]) / 2;
+        double median = Statistics.Median(pairs.Select(p => p.A - p.B).ToArray());
         return (test, pairs.Count(p => p.A < p.B), pairs.Count(p => p.A > p.B), pairs.Count(p => p.A == p.B), median);
     }
 
