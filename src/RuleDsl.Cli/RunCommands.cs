@@ -52,8 +52,9 @@ static class RunCommands
             Console.WriteLine($"final accuracy (last 10% of episodes): {summary.FinalAccuracyMean:P2} ± {summary.FinalAccuracySd:P2} (sd over trials and episodes)");
             Console.WriteLine("θ (mean over trials): " + string.Join(", ", summary.Theta.Zip(summary.ThetaMean, (n, v) => $"{n} = {v:G4}")));
             if (summary.Trials > 1)
-                Console.WriteLine($"θ per trial (mean ± sd over trials; in how many of {summary.Trials} positive): "
-                    + string.Join(", ", summary.Theta.Select((n, r) => $"{n} = {summary.ThetaMean[r]:G3} ± {summary.ThetaSd[r]:G2} ({summary.ThetaPositive[r]})")));
+                Console.WriteLine($"θ per trial (mean ± sd over trials; in how many of {summary.Trials} positive{(summary.ThetaZero.Any(z => z > 0) ? ", and exactly 0" : "")}): "
+                    + string.Join(", ", summary.Theta.Select((n, r) => $"{n} = {summary.ThetaMean[r] + 0.0:G3} ± {summary.ThetaSd[r]:G2} ({summary.ThetaPositive[r]}"
+                        + (summary.ThetaZero[r] > 0 ? $", {summary.ThetaZero[r]} at 0)" : ")"))));
             Console.WriteLine($"discovered rule: {summary.Discovered}");
             if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
             return 0;

@@ -41,6 +41,8 @@ type ExperimentSpec =
       LearningRate: float
       Penalty: string
       Lambda: float
+      PenaltyStep: string
+      Clip: float
       Estimator: string
       Projections: int
       Sigma: float
@@ -89,6 +91,8 @@ module Experiment =
           f "lr" Float (Some "0.001") "Adam's meta learning rate"
           f "penalty" (Word [ "none"; "l1"; "l2" ]) (Some "none") "regulariser on θ added to the meta-loss"
           f "lambda" Float (Some "0") "weight λ of the penalty"
+          f "penalty_step" (Word [ "gradient"; "proximal" ]) (Some "gradient") "how the L1 penalty enters the meta-step: its subgradient λ·sign(θ) added to the meta-gradient (as the paper), or a proximal step after Adam's that sets a coefficient exactly to 0 when its meta-gradient is smaller than λ (soft-thresholding at Adam's per-θ step size)"
+          f "clip" Float (Some "0") "largest meta-gradient norm: a larger one is scaled down to it before the penalty and Adam (0: no limit). One exploding episode's gradient (10⁹ and more, seen in the pool) otherwise fills Adam's second moment and freezes θ for hundreds of episodes"
           f "estimator" (Word [ "exact"; "projections"; "reinforce" ]) (Some "exact") "meta-gradient: exact tangents (one per θ), random projections of them, or REINFORCE on a Gaussian search distribution over θ (no tangents)"
           f "projections" (Int 1) (Some "2") "random directions per meta-step (estimator = projections), antithetic pairs (estimator = reinforce)"
           f "sigma" Float (Some "0.01") "estimator = reinforce: standard deviation σ of the θ perturbations"
@@ -247,6 +251,8 @@ module Experiment =
               LearningRate = asFloat "lr"
               Penalty = asWord "penalty"
               Lambda = asFloat "lambda"
+              PenaltyStep = asWord "penalty_step"
+              Clip = asFloat "clip"
               Estimator = asWord "estimator"
               Projections = asInt "projections"
               Sigma = asFloat "sigma"
@@ -254,6 +260,14 @@ module Experiment =
               OnDivergence = asWord "on_divergence"
               Backend = asWord "backend"
               Output = (match asText "output" with "" -> "results/" + defaultArg name "run" | o -> o) }
+        // Settings that only make sense together.
+        match values.TryGetValue "penalty_step" with
+        | true, ("proximal", ln, col) when spec.Penalty <> "l1" ->
+            bad ln col "proximal" (sprintf "`penalty_step = proximal` is the L1 penalty's step, but `penalty = %s`; set `penalty = l1` (and `lambda`) or remove this line" spec.Penalty)
+        | _ -> ()
+        match values.TryGetValue "clip" with
+        | true, (v, ln, col) when spec.Clip < 0.0 -> bad ln col v "`clip` must be 0 (no limit) or a positive gradient norm"
+        | _ -> ()
         if errors.Count = 0 then Ok spec
         else Error (errors |> Seq.sortBy Diagnostic.key |> List.ofSeq)
 

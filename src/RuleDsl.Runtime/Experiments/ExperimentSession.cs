@@ -76,7 +76,9 @@ public sealed class ExperimentSession
         Lower: Params.Select(p => p.Min).ToArray(),
         Upper: Params.Select(p => p.Max).ToArray(),
         OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
-        Seed: Spec.Seed);
+        Seed: Spec.Seed,
+        ProximalL1: Spec.PenaltyStep == "proximal",
+        Clip: Spec.Clip);
 
     public double[] InitialTheta => Params.Select(p => p.Init).ToArray();
     public string[] ThetaNames => Params.Select(p => p.Symbol.Name).ToArray();
@@ -224,7 +226,7 @@ public sealed class ExperimentSession
     /// <summary>What a researcher reads first: final accuracy over trials and the rule that was learned.</summary>
     public sealed record RunSummary(string Experiment, string Rule, string Data, int Trials, int Episodes,
         double FinalAccuracyMean, double FinalAccuracySd, double FinalMetaLossMean, string[] Theta, double[] ThetaMean,
-        string Discovered, string DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive);
+        string Discovered, string DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive, int[] ThetaZero);
 
     RunSummary Summarise(RunFolder folder, double[][] finals)
     {
@@ -245,6 +247,8 @@ public sealed class ExperimentSession
         var thetaSd = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Length < 2 ? 0
             : Math.Sqrt(finals.Sum(f => (f[r] - thetaMean[r]) * (f[r] - thetaMean[r])) / (finals.Length - 1))).ToArray();
         var thetaPositive = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Count(f => f[r] > 0)).ToArray();
+        // A proximal L1 step (penalty_step = proximal) puts a coefficient exactly on 0.
+        var thetaZero = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Count(f => f[r] == 0)).ToArray();
         // Terms whose |θ| is below 1 % of the largest are dropped from the printed rule.
         double threshold = 0.01 * thetaMean.Select(Math.Abs).DefaultIfEmpty(0).Max();
         // Each distinct rule with its own θ (by name) from the union; per-layer rules are printed per layer.
@@ -269,7 +273,7 @@ public sealed class ExperimentSession
             ruleName = string.Join(", ", Rules.Select(r => r.Name));
         }
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
-            ThetaNames, thetaMean, text, latex, failure.Count(f => !string.IsNullOrEmpty(f)), thetaSd, thetaPositive);
+            ThetaNames, thetaMean, text, latex, failure.Count(f => !string.IsNullOrEmpty(f)), thetaSd, thetaPositive, thetaZero);
     }
 
     sealed class CallbackLog(Action<int, MetaStep> append) : IRunLog

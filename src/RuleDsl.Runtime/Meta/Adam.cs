@@ -46,6 +46,23 @@ public sealed class Adam
         }
         State = State with { Step = t };
     }
+
+    /// <summary>The proximal step of λ‖θ‖₁ after <see cref="Step"/>: soft-thresholding each θᵢ at the
+    /// step size Adam just used for it, sᵢ² · lr · λ / (√v̂ᵢ + ε) (the L1 prox in the metric Adam's
+    /// preconditioner defines; sᵢ as in <see cref="Step"/>). A coefficient whose averaged meta-gradient
+    /// stays below λ lands on 0 and stays there, instead of oscillating around it as the subgradient
+    /// λ·sign(θ) makes it do once Adam has normalised the step.</summary>
+    public void ShrinkL1(double[] theta, double lambda, ReadOnlySpan<double> scale = default)
+    {
+        if (State.Step == 0) throw new InvalidOperationException("the proximal step follows an Adam step");
+        double c2 = 1 - Math.Pow(Beta2, State.Step);
+        for (int i = 0; i < theta.Length; i++)
+        {
+            double s = scale.IsEmpty ? 1 : scale[i];
+            double tau = s * s * LearningRate * lambda / (Math.Sqrt(State.V[i] / c2) + Epsilon);
+            theta[i] = Math.Abs(theta[i]) > tau ? theta[i] - Math.Sign(theta[i]) * tau : 0;   // +0, never −0
+        }
+    }
 }
 
 public sealed record AdamState(int Step, double[] M, double[] V);

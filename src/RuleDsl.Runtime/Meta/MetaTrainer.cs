@@ -51,7 +51,9 @@ public sealed record MetaSettings(
     int Batch = 1,
     double[]? StepScale = null,
     double[]? Lower = null,
-    double[]? Upper = null);
+    double[]? Upper = null,
+    bool ProximalL1 = false,
+    double Clip = 0);
 
 /// <summary>One row of a run's log: the episode as it happened, and θ after its meta-step.</summary>
 public sealed record MetaStep(
@@ -136,7 +138,7 @@ public sealed class MetaTrainer
 
             double[] grad = new double[_theta.Length], se = new double[_theta.Length];
             // A failed step logs what its (last) failed run measured, as far as it got.
-            double objective = lastFailed?.Objective ?? double.NaN, penalised = double.NaN;
+            double objective = lastFailed?.Objective ?? double.NaN, penalised = double.NaN, norm = 0;
             var metrics = members.Count > 0 ? MeanMetrics(members.Select(m => m.Metrics).ToList())
                 : new Dictionary<string, double>(lastFailed?.Metrics ?? new Dictionary<string, double>());
             if (batch > 1) metrics["batch_failed"] = batch - members.Count;
@@ -150,9 +152,20 @@ public sealed class MetaTrainer
                     se[i] = members.Count == 1 ? members[0].Se[i]
                         : Math.Sqrt(members.Sum(m => (m.Gradient[i] - grad[i]) * (m.Gradient[i] - grad[i])) / (members.Count - 1) / members.Count);
                 }
-                penalty.AddGradient(_theta, grad);
+                // The penalty's (sub)gradient, unless the L1 penalty takes a proximal step after Adam's.
+                bool proximal = _settings.ProximalL1 && penalty.Kind == PenaltyKind.L1;
+                var penaltyGrad = new double[grad.Length];
+                if (!proximal) penalty.AddGradient(_theta, penaltyGrad);
+                // The log keeps the unclipped norm: a row whose grad_norm is above `clip` was clipped.
+                norm = Math.Sqrt(grad.Zip(penaltyGrad, (g, p) => (g + p) * (g + p)).Sum());
+                // Clip the meta-loss gradient's norm (not the penalty's): one heavy-tailed gradient would
+                // otherwise fill Adam's second moment and stall θ for as long as β₂ remembers it.
+                double lossNorm = Math.Sqrt(grad.Sum(g => g * g));
+                double shrink = _settings.Clip > 0 && lossNorm > _settings.Clip ? _settings.Clip / lossNorm : 1;
+                for (int i = 0; i < grad.Length; i++) grad[i] = shrink * grad[i] + penaltyGrad[i];
                 penalised = objective + penalty.Value(_theta);
                 _adam.Step(_theta, grad, _settings.StepScale);
+                if (proximal) _adam.ShrinkL1(_theta, penalty.Lambda, _settings.StepScale);
                 // Bounded parameters (`min`, `max`): projected gradient descent, Adam's moments kept.
                 for (int i = 0; i < _theta.Length; i++)
                     _theta[i] = Math.Clamp(_theta[i], _settings.Lower?[i] ?? double.NegativeInfinity, _settings.Upper?[i] ?? double.PositiveInfinity);
@@ -163,7 +176,6 @@ public sealed class MetaTrainer
                 if (_settings.OnDivergence == DivergencePolicy.ReduceStep) _adam.LearningRate /= 2;
             }
             _next = episode + 1;
-            double norm = Math.Sqrt(grad.Sum(g => g * g));
             yield return new MetaStep(episode, objective, penalised, before, Theta, grad, se, norm, _adam.LearningRate,
                 metrics, failure, sw.Elapsed.TotalSeconds);
             if (failure is not null && _settings.OnDivergence == DivergencePolicy.Stop) yield break;

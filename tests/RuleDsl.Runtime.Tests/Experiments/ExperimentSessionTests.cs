@@ -46,6 +46,7 @@ public class ExperimentSessionTests
         var lastRows = rows.Rows.Where(r => r[rows.ColumnIndex("episode")] == "2").ToArray();
         var theta0 = lastRows.Select(r => double.Parse(r[rows.ColumnIndex("theta0")], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(theta0.Count(t => t > 0), summary.ThetaPositive[0]);
+        Assert.Equal(theta0.Count(t => t == 0), summary.ThetaZero[0]);
         Assert.Equal(Math.Abs(theta0[0] - theta0[1]) / Math.Sqrt(2), summary.ThetaSd[0], 12);
         Assert.True(rows.HasColumn("theta9") && rows.HasColumn("angle_1") && rows.HasColumn("orth_1"));
         // A second run over the same folder recomputes nothing.

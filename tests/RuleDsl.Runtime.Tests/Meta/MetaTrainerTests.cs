@@ -78,6 +78,56 @@ public class MetaTrainerTests
     }
 
     [Fact]
+    public void The_proximal_L1_step_lands_a_coefficient_exactly_on_zero_where_the_subgradient_oscillates()
+    {
+        // Σ (θ − c)² + λ‖θ‖₁ is minimised at sign(c) · max(|c| − λ/2, 0): with λ = 0.2, (0.2, −0.1, 0).
+        var penalty = new Penalty(PenaltyKind.L1, 0.2);
+        var prox = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2, Penalty: penalty, ProximalL1: true), [0.1, 0.1, 0.1]);
+        var steps = prox.Run().ToList();
+        var last = steps[^1].ThetaAfter;
+        Assert.Equal(0.2, last[0], 3);
+        Assert.Equal(-0.1, last[1], 3);
+        Assert.Equal(0.0, last[2]);                                       // exactly, and for good
+        Assert.All(steps.Skip(2000), s => Assert.Equal(0.0, s.ThetaAfter[2]));
+        Assert.Equal(steps[^1].Objective + penalty.Value(steps[^1].ThetaBefore), steps[^1].Penalised, 12);
+
+        var sub = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2, Penalty: penalty), [0.1, 0.1, 0.1]);
+        var subLast = sub.Run().Last().ThetaAfter;
+        Assert.Equal(0.2, subLast[0], 2);
+        Assert.NotEqual(0.0, subLast[2]);                                 // near 0, never on it
+        Assert.InRange(Math.Abs(subLast[2]), 0, 0.02);
+    }
+
+    /// The bowl of <see cref="Bowl"/> whose gradient is a billion times larger on one episode, as a
+    /// pool episode's meta-gradient can be.
+    sealed class SpikyBowl(double[] centre, int spikeAt) : IInnerLoop
+    {
+        readonly Bowl _bowl = new(centre);
+        public int ParameterCount => centre.Length;
+        public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
+        {
+            var o = _bowl.Run(theta, directions, episode, cancel);
+            return episode == spikeAt ? o with { Directional = o.Directional.Select(d => 1e9 * d).ToArray() } : o;
+        }
+    }
+
+    [Fact]
+    public void One_exploding_meta_gradient_freezes_Adam_unless_the_norm_is_clipped()
+    {
+        var frozen = new MetaTrainer(new SpikyBowl(Centre, 3), new MetaSettings(Episodes: 1000, LearningRate: 1e-2), [0, 0, 0]);
+        var f = frozen.Run().ToList();
+        Assert.True(Math.Abs(f[^1].ThetaAfter[0] - Centre[0]) > 0.5 * Centre[0], $"θ₀ = {f[^1].ThetaAfter[0]}: Adam's second moment holds the spike");
+        var clipped = new MetaTrainer(new SpikyBowl(Centre, 3), new MetaSettings(Episodes: 1000, LearningRate: 1e-2, Clip: 1), [0, 0, 0]);
+        var c = clipped.Run().ToList();
+        for (int i = 0; i < 3; i++) Assert.Equal(Centre[i], c[^1].ThetaAfter[i], 2);
+        Assert.True(c[3].GradientNorm > 1e8, "the log keeps the unclipped norm");
+        // Below the limit nothing changes: the same steps as without clipping, bit for bit.
+        var loose = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 50, LearningRate: 1e-2, Clip: 1e6), [0, 0, 0]).Run().Last();
+        var plain = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 50, LearningRate: 1e-2), [0, 0, 0]).Run().Last();
+        Assert.Equal(plain.ThetaAfter, loose.ThetaAfter);
+    }
+
+    [Fact]
     public void A_batch_meta_step_averages_its_members_runs()
     {
         double[] theta0 = [1.0, -0.5, 0.25];
