@@ -57,6 +57,7 @@ static class RunCommands
                         + (summary.ThetaZero[r] > 0 ? $", {summary.ThetaZero[r]} at 0)" : ")"))));
             Console.WriteLine($"discovered rule: {summary.Discovered}");
             if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
+            foreach (var w in summary.Warnings) Console.WriteLine($"note: {w}");
             return 0;
         }
         catch (OperationCanceledException)

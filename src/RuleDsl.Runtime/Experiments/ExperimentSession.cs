@@ -226,7 +226,8 @@ public sealed class ExperimentSession
     /// <summary>What a researcher reads first: final accuracy over trials and the rule that was learned.</summary>
     public sealed record RunSummary(string Experiment, string Rule, string Data, int Trials, int Episodes,
         double FinalAccuracyMean, double FinalAccuracySd, double FinalMetaLossMean, string[] Theta, double[] ThetaMean,
-        string Discovered, string DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive, int[] ThetaZero);
+        string Discovered, string DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive, int[] ThetaZero,
+        string[] Warnings);
 
     RunSummary Summarise(RunFolder folder, double[][] finals)
     {
@@ -273,7 +274,8 @@ public sealed class ExperimentSession
             ruleName = string.Join(", ", Rules.Select(r => r.Name));
         }
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
-            ThetaNames, thetaMean, text, latex, failure.Count(f => !string.IsNullOrEmpty(f)), thetaSd, thetaPositive, thetaZero);
+            ThetaNames, thetaMean, text, latex, failure.Count(f => !string.IsNullOrEmpty(f)), thetaSd, thetaPositive, thetaZero,
+            GradientNotes.Of(table, ThetaNames, Spec.Clip));
     }
 
     sealed class CallbackLog(Action<int, MetaStep> append) : IRunLog

@@ -1,0 +1,50 @@
+using RuleDsl.Runtime.Analysis;
+
+namespace RuleDsl.Runtime.Results;
+
+/// <summary>Notes on a run's meta-gradients, read from its episodes.csv (printed by `ruledsl run`
+/// and kept in summary.json).</summary>
+public static class GradientNotes
+{
+    /// <summary>What the meta-gradient norms say about the run. An unclipped norm thousands of times
+    /// its trial's median fills Adam's second moment, and for the ~1/(1 − β₂) = 1,000 episodes it is
+    /// remembered every later step is tiny: θ stops moving without any error. With `clip`, how often
+    /// it acted.</summary>
+    public static string[] Of(CsvTable table, IReadOnlyList<string> thetaNames, double clip)
+    {
+        var failure = table.HasColumn("failure") ? table.Rows.Select(r => r[table.ColumnIndex("failure")]).ToArray() : [];
+        if (!table.HasColumn("grad_norm")) return [];
+        var norm = table.Doubles("grad_norm");
+        var trial = table.Longs("trial");
+        var episode = table.Longs("episode");
+        var ok = Enumerable.Range(0, norm.Length).Where(i => (failure.Length == 0 || string.IsNullOrEmpty(failure[i])) && double.IsFinite(norm[i]) && norm[i] > 0).ToArray();
+        var notes = new List<string>();
+        if (clip > 0)
+        {
+            if (ok.Length > 0)
+                notes.Add($"the meta-gradient was clipped to norm {clip:G3} in {ok.Count(i => norm[i] > clip)} of {ok.Length} meta-steps");
+            return [.. notes];
+        }
+        var theta = thetaNames.Select(table.Doubles).ToArray();
+        foreach (var g in ok.GroupBy(i => trial[i]).OrderBy(g => g.Key))
+        {
+            double median = Statistics.Median(g.Select(i => norm[i]).ToArray());
+            // The first spike matters: from it on, Adam's second moment holds it for ~1/(1 − β₂) = 1,000 episodes.
+            int first = g.Where(i => norm[i] > 1e3 * median).DefaultIfEmpty(-1).MinBy(i => i < 0 ? long.MaxValue : episode[i]);
+            if (first < 0) continue;
+            long at = episode[first];
+            // θ's step per episode before the spike, and 20–120 episodes after it (past the momentum's carry).
+            var rows = Enumerable.Range(0, norm.Length).Where(i => trial[i] == g.Key).OrderBy(i => episode[i]).ToArray();
+            var step = new Dictionary<long, double>();
+            for (int k = 1; k < rows.Length; k++)
+                step[episode[rows[k]]] = Math.Sqrt(theta.Sum(c => (c[rows[k]] - c[rows[k - 1]]) * (c[rows[k]] - c[rows[k - 1]])));
+            var before = step.Where(kv => kv.Key <= at).Select(kv => kv.Value).ToArray();
+            var after = step.Where(kv => kv.Key > at + 20 && kv.Key <= at + 120).Select(kv => kv.Value).ToArray();
+            double ratio = before.Length < 5 || after.Length == 0 ? double.NaN : Statistics.Median(after) / Statistics.Median(before);
+            notes.Add($"trial {g.Key}: a meta-gradient of norm {norm[first]:G3} at episode {at}, {norm[first] / median:G2} times the trial's median ({median:G3})"
+                + (double.IsFinite(ratio) ? $"; 20–120 episodes later θ moved {ratio:G2} times as far per episode as before it" : "")
+                + (!double.IsFinite(ratio) || ratio < 0.1 ? ". Adam's second moment remembers such a gradient for ~1,000 episodes and keeps every later step small: set `clip` near the median norm" : ""));
+        }
+        return [.. notes];
+    }
+}
