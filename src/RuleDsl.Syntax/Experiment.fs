@@ -88,7 +88,7 @@ module Experiment =
           f "episodes" (Int 1) (Some "600") "meta-steps (episodes) per trial"
           f "trials" (Int 1) (Some "10") "independent meta-training runs (seeds), run in parallel"
           f "seed" (Int 0) (Some "1") "base seed; trial t uses seed + 1000·t"
-          f "lr" Float (Some "0.001") "Adam's meta learning rate"
+          f "lr" Float (Some "0.001") "Adam's meta learning rate; 0 evaluates the rule's θ without changing it (meta-loss, accuracy and meta-gradient logged per episode)"
           f "penalty" (Word [ "none"; "l1"; "l2" ]) (Some "none") "regulariser on θ added to the meta-loss"
           f "lambda" Float (Some "0") "weight λ of the penalty"
           f "penalty_step" (Word [ "gradient"; "proximal" ]) (Some "gradient") "how the L1 penalty enters the meta-step: its subgradient λ·sign(θ) added to the meta-gradient (as the paper), or a proximal step after Adam's that sets a coefficient exactly to 0 when its meta-gradient is smaller than λ (soft-thresholding at Adam's per-θ step size)"
@@ -264,6 +264,9 @@ module Experiment =
         match values.TryGetValue "penalty_step" with
         | true, ("proximal", ln, col) when spec.Penalty <> "l1" ->
             bad ln col "proximal" (sprintf "`penalty_step = proximal` is the L1 penalty's step, but `penalty = %s`; set `penalty = l1` (and `lambda`) or remove this line" spec.Penalty)
+        | _ -> ()
+        match values.TryGetValue "lr" with
+        | true, (v, ln, col) when spec.LearningRate < 0.0 -> bad ln col v "`lr` must be positive, or 0 to evaluate θ without meta-learning"
         | _ -> ()
         match values.TryGetValue "clip" with
         | true, (v, ln, col) when spec.Clip < 0.0 -> bad ln col v "`clip` must be 0 (no limit) or a positive gradient norm"

@@ -12,7 +12,8 @@ public sealed class Adam
 
     public Adam(int size, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double epsilon = 1e-8)
     {
-        if (learningRate <= 0) throw new ArgumentOutOfRangeException(nameof(learningRate), "the meta learning rate must be positive");
+        // 0 is allowed: a run that evaluates θ (meta-loss and meta-gradient logged) without changing it.
+        if (!(learningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(learningRate), "the meta learning rate must be 0 or positive");
         LearningRate = learningRate;
         Beta1 = beta1;
         Beta2 = beta2;

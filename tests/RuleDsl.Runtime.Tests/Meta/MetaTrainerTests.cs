@@ -128,6 +128,17 @@ public class MetaTrainerTests
     }
 
     [Fact]
+    public void A_zero_learning_rate_evaluates_theta_without_moving_it()
+    {
+        double[] theta0 = [0.1, 0.1, 0.1];
+        var steps = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 5, LearningRate: 0,
+            Penalty: new Penalty(PenaltyKind.L1, 0.5), ProximalL1: true), theta0).Run().ToList();
+        Assert.All(steps, s => Assert.Equal(theta0, s.ThetaAfter));
+        Assert.All(steps, s => Assert.Equal(2 * (0.1 - Centre[0]), s.Gradient[0], 12));   // the gradient is still measured
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(3, -1e-3));
+    }
+
+    [Fact]
     public void A_batch_meta_step_averages_its_members_runs()
     {
         double[] theta0 = [1.0, -0.5, 0.25];
