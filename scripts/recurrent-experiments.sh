@@ -49,3 +49,5 @@ $ruledsl learn examples/miconi_pruned_perceptual8.experiment examples/miconi_per
 $ruledsl learn examples/miconi_pruned_perceptual8.experiment examples/miconi_perceptual-decision.experiment --task go-nogo --seeds 301-400 --learn-after 0 --out results/learn/prereg_p8_gonogo --resume
 $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.experiment --task go-nogo --seeds 301-400 --learn-after 0 --out results/learn/prereg_gonogo_gonogo --resume
 $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.experiment --task dnms --seeds 301-360 --learn-after 0 --out results/learn/prereg_gonogo_dnms --resume
+# Exploratory, after H4: the Go/NoGo-trained rule on the one task it had not yet been tested on.
+$ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_context-integration.experiment --task context-integration --seeds 501-530 --learn-after 0 --out results/learn/explore_gonogo_context --resume
