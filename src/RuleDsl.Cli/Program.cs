@@ -126,11 +126,12 @@ public static class Program
         var cmpB = new Argument<string>("b") { Description = "The results folder to compare against." };
         var cmpColumn = new Option<string>("--column") { Description = "The episodes.csv column to compare (default accuracy).", DefaultValueFactory = _ => "accuracy" };
         var cmpWindow = new Option<int>("--window") { Description = "Episodes per window (default 50).", DefaultValueFactory = _ => 50 };
+        var cmpDiverged = new Option<double?>("--diverged") { Description = "Count each diverged episode as this value (e.g. chance accuracy 0.2 for 5 classes); by default diverged episodes are left out. The figures show measured episodes only." };
         var compare = new Command("compare", "Mann–Whitney U test per episode window between two runs: each trial's mean over the window is one sample; prints one-sided (A > B) and two-sided p-values and draws compare_vs_B_COLUMN.png and p_values_vs_B_COLUMN.png in A.")
         {
-            cmpA, cmpB, cmpColumn, cmpWindow,
+            cmpA, cmpB, cmpColumn, cmpWindow, cmpDiverged,
         };
-        compare.SetAction(pr => RunCommands.Compare(pr.GetValue(cmpA)!, pr.GetValue(cmpB)!, pr.GetValue(cmpColumn)!, pr.GetValue(cmpWindow)));
+        compare.SetAction(pr => RunCommands.Compare(pr.GetValue(cmpA)!, pr.GetValue(cmpB)!, pr.GetValue(cmpColumn)!, pr.GetValue(cmpWindow), pr.GetValue(cmpDiverged)));
 
         // analyse
         var anFiles = new Argument<string[]>("experiments") { Description = "Recurrent experiment files; each rule trains a fresh network (with θ from the experiment's results folder when it has been run).", Arity = ArgumentArity.OneOrMore };

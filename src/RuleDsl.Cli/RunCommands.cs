@@ -50,6 +50,9 @@ static class RunCommands
             }, cancel.Token);
             Console.WriteLine($"results: {Path.GetFullPath(spec.Output)}");
             Console.WriteLine($"final accuracy (last 10% of episodes): {summary.FinalAccuracyMean:P2} ± {summary.FinalAccuracySd:P2} (sd over trials and episodes)");
+            if (summary.FinalDiverged > 0)
+                Console.WriteLine($"  {summary.FinalDiverged} of those {summary.FinalEpisodes} episodes diverged and are left out of it"
+                    + (double.IsFinite(summary.FinalAccuracyWithDivergedAtChance) ? $"; counting them at chance: {summary.FinalAccuracyWithDivergedAtChance:P2}" : ""));
             Console.WriteLine("θ (mean over trials): " + string.Join(", ", summary.Theta.Zip(summary.ThetaMean, (n, v) => $"{n} = {v:G4}")));
             if (summary.Trials > 1)
                 Console.WriteLine($"θ per trial (mean ± sd over trials; in how many of {summary.Trials} positive{(summary.ThetaZero.Any(z => z > 0) ? ", and exactly 0" : "")}): "
@@ -91,15 +94,16 @@ static class RunCommands
         }
     }
 
-    public static int Compare(string a, string b, string column, int window)
+    public static int Compare(string a, string b, string column, int window, double? diverged = null)
     {
         try
         {
             var ra = RunFolder.Open(a);
             var rb = RunFolder.Open(b);
-            var rows = RunComparison.Compare(ra, rb, column, window);
+            var rows = RunComparison.Compare(ra, rb, column, window, diverged);
             string na = Path.GetFileName(Path.TrimEndingDirectorySeparator(a)), nb = Path.GetFileName(Path.TrimEndingDirectorySeparator(b));
-            Console.WriteLine($"{column}: {na} vs {nb}, Mann–Whitney U per window of {window} episodes (one sample per trial)");
+            Console.WriteLine($"{column}: {na} vs {nb}, Mann–Whitney U per window of {window} episodes (one sample per trial"
+                + (diverged is { } d ? $"; diverged episodes count as {d:G4})" : "; diverged episodes left out)"));
             Console.WriteLine($"{"episodes",-12} {na,12} {nb,12} {"U",8} {"p (A > B)",11} {"p (two-sided)",14}");
             foreach (var r in rows)
                 Console.WriteLine($"{$"{r.From}-{r.To}",-12} {r.MeanA,12:G4} {r.MeanB,12:G4} {r.U,8:G4} {r.PGreater,11:G3} {r.PTwoSided,14:G3}");

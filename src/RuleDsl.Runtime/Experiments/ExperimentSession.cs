@@ -227,7 +227,7 @@ public sealed class ExperimentSession
     public sealed record RunSummary(string Experiment, string Rule, string Data, int Trials, int Episodes,
         double FinalAccuracyMean, double FinalAccuracySd, double FinalMetaLossMean, string[] Theta, double[] ThetaMean,
         string Discovered, string DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive, int[] ThetaZero,
-        string[] Warnings);
+        string[] Warnings, int FinalEpisodes, int FinalDiverged, double FinalAccuracyWithDivergedAtChance);
 
     RunSummary Summarise(RunFolder folder, double[][] finals)
     {
@@ -241,6 +241,13 @@ public sealed class ExperimentSession
         var last = Enumerable.Range(0, acc.Length).Where(i => episode[i] >= from && double.IsFinite(acc[i])).ToArray();
         double mean = last.Length == 0 ? double.NaN : last.Average(i => acc[i]);
         double sd = last.Length < 2 ? 0 : Math.Sqrt(last.Sum(i => (acc[i] - mean) * (acc[i] - mean)) / (last.Length - 1));
+        // Diverged episodes have no accuracy; a network whose learning blew up answers no better than
+        // chance, so the mean that counts them at 1/M is the fair one when many diverge.
+        var final = Enumerable.Range(0, acc.Length).Where(i => episode[i] >= from).ToArray();
+        int finalDiverged = final.Count(i => failure.Length > 0 && !string.IsNullOrEmpty(failure[i]));
+        double chance = Spec.Setting == "feedforward" ? 1.0 / Spec.Classes : double.NaN;
+        double withChance = final.Length == 0 ? double.NaN
+            : final.Average(i => failure.Length > 0 && !string.IsNullOrEmpty(failure[i]) ? chance : double.IsFinite(acc[i]) ? acc[i] : chance);
         var finiteLoss = last.Where(i => double.IsFinite(loss[i])).ToArray();
         double lossMean = finiteLoss.Length == 0 ? double.NaN : finiteLoss.Average(i => loss[i]);
         var thetaMean = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Average(f => f[r])).ToArray();
@@ -275,7 +282,7 @@ public sealed class ExperimentSession
         }
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
             ThetaNames, thetaMean, text, latex, failure.Count(f => !string.IsNullOrEmpty(f)), thetaSd, thetaPositive, thetaZero,
-            GradientNotes.Of(table, ThetaNames, Spec.Clip));
+            GradientNotes.Of(table, ThetaNames, Spec.Clip), final.Length, finalDiverged, withChance);
     }
 
     sealed class CallbackLog(Action<int, MetaStep> append) : IRunLog

@@ -10,7 +10,9 @@ public sealed record WindowComparison(long From, long To, double MeanA, double M
 /// window, and a Mann–Whitney U test compares the two sets of trials (one-sided A &gt; B and two-sided).</summary>
 public static class RunComparison
 {
-    public static IReadOnlyList<WindowComparison> Compare(RunFolder a, RunFolder b, string column, int window)
+    /// <param name="diverged">The value a diverged episode (a row with a failure) counts as, e.g. chance
+    /// accuracy; null leaves diverged episodes out, as their accuracy is not measured.</param>
+    public static IReadOnlyList<WindowComparison> Compare(RunFolder a, RunFolder b, string column, int window, double? diverged = null)
     {
         if (window < 1) throw new ArgumentException("the episode window must be at least 1");
         var ta = a.ReadEpisodes();
@@ -22,8 +24,8 @@ public static class RunComparison
         for (long from = 0; from <= last; from += window)
         {
             long to = Math.Min(from + window - 1, last);
-            var x = PerTrial(ta, column, from, to);
-            var y = PerTrial(tb, column, from, to);
+            var x = PerTrial(ta, column, from, to, diverged);
+            var y = PerTrial(tb, column, from, to, diverged);
             if (x.Length == 0 || y.Length == 0) continue;
             var greater = MannWhitney.Test(x, y, Alternative.Greater);
             var two = MannWhitney.Test(x, y, Alternative.TwoSided);
@@ -32,16 +34,19 @@ public static class RunComparison
         return rows;
     }
 
-    /// <summary>Each trial's mean of the column over episodes [from, to] (non-finite values left out).</summary>
-    static double[] PerTrial(CsvTable t, string column, long from, long to)
+    /// <summary>Each trial's mean of the column over episodes [from, to] (non-finite values left out,
+    /// diverged episodes counted as <paramref name="diverged"/> when it is given).</summary>
+    static double[] PerTrial(CsvTable t, string column, long from, long to, double? diverged)
     {
         var trial = t.Longs("trial");
         var episode = t.Longs("episode");
         var v = t.Doubles(column);
+        int f = t.HasColumn("failure") ? t.ColumnIndex("failure") : -1;
+        double Value(int i) => diverged is { } d && f >= 0 && t.Rows[i][f] != "" ? d : v[i];
         return Enumerable.Range(0, v.Length)
-            .Where(i => episode[i] >= from && episode[i] <= to && double.IsFinite(v[i]))
+            .Where(i => episode[i] >= from && episode[i] <= to && double.IsFinite(Value(i)))
             .GroupBy(i => trial[i])
-            .Select(g => g.Average(i => v[i]))
+            .Select(g => g.Average(Value))
             .ToArray();
     }
 }

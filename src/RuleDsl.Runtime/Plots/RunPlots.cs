@@ -89,8 +89,11 @@ public static class RunPlots
     {
         var a = EpisodeCurves.FromTable(better.Run.ReadEpisodes(), column);
         var b = EpisodeCurves.FromTable(baseline.Run.ReadEpisodes(), column);
-        if (!a.Episodes.SequenceEqual(b.Episodes))
-            throw new PlotException($"{path}: the two runs cover different episodes; compare runs of the same length");
+        // A longer run (e.g. 600 episodes against a 200-episode baseline) is compared over the episodes both have.
+        int n = Math.Min(a.Episodes.Length, b.Episodes.Length);
+        if (!a.Episodes.AsSpan(0, n).SequenceEqual(b.Episodes.AsSpan(0, n)))
+            throw new PlotException($"{path}: the two runs cover different episodes; compare runs whose episodes start alike");
+        (a, b) = (a.Take(n), b.Take(n));
         var p = MannWhitney.PValueSeries(a.Trials, b.Trials, Alternative.Greater);
         Plotter.Lines(path, new PlotText($"Mann–Whitney, {column}: {better.Name} > {baseline.Name} (one-sided)", "episode", "p-value"),
             [new LineSeries($"{better.Name} vs {baseline.Name}", a.X, p)], reference: 0.05);

@@ -21,6 +21,10 @@ public sealed record EpisodeCurves(string Column, long[] TrialIds, long[] Episod
         return new EpisodeCurves(column, trialIds, episodes, rows);
     }
 
+    /// <summary>The first <paramref name="n"/> episodes only (a run compared with a shorter one).</summary>
+    public EpisodeCurves Take(int n) => n >= Episodes.Length ? this
+        : this with { Episodes = Episodes[..n], Trials = Trials.Select(t => t[..n]).ToArray() };
+
     /// <summary>The episodes as doubles, for plot x values.</summary>
     public double[] X => Episodes.Select(e => (double)e).ToArray();
 }

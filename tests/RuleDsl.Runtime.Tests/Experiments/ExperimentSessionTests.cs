@@ -47,6 +47,9 @@ public class ExperimentSessionTests
         var theta0 = lastRows.Select(r => double.Parse(r[rows.ColumnIndex("theta0")], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         Assert.Equal(theta0.Count(t => t > 0), summary.ThetaPositive[0]);
         Assert.Equal(theta0.Count(t => t == 0), summary.ThetaZero[0]);
+        // No episode diverged: the mean with diverged episodes at chance is the plain mean.
+        Assert.Equal((2, 0), (summary.FinalEpisodes, summary.FinalDiverged));
+        Assert.Equal(summary.FinalAccuracyMean, summary.FinalAccuracyWithDivergedAtChance, 12);
         Assert.Equal(Math.Abs(theta0[0] - theta0[1]) / Math.Sqrt(2), summary.ThetaSd[0], 12);
         Assert.True(rows.HasColumn("theta9") && rows.HasColumn("angle_1") && rows.HasColumn("orth_1"));
         // A second run over the same folder recomputes nothing.
