@@ -197,7 +197,15 @@ static class SamplesCommand
                 foreach (var p in points)
                     csv.WriteLine($"{p.Name},{p.SamplesPerClass},{p.Network},{p.Accuracy.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}");
                 csv.Flush();
-                Console.WriteLine("  " + string.Join("  ", points.GroupBy(p => p.SamplesPerClass).Select(g => $"n={g.Key}: {100 * g.Where(p => double.IsFinite(p.Accuracy)).Select(p => p.Accuracy).DefaultIfEmpty(double.NaN).Average():F1} %")));
+                // A network whose learning diverged has no accuracy; say how many, and the mean counting them at chance.
+                double chance = 1.0 / session.Spec.Classes;
+                Console.WriteLine("  " + string.Join("  ", points.GroupBy(p => p.SamplesPerClass).Select(g =>
+                {
+                    int diverged = g.Count(p => !double.IsFinite(p.Accuracy));
+                    string mean = $"n={g.Key}: {100 * g.Where(p => double.IsFinite(p.Accuracy)).Select(p => p.Accuracy).DefaultIfEmpty(double.NaN).Average():F1} %";
+                    return diverged == 0 ? mean
+                        : $"{mean} ({diverged} of {g.Count()} diverged; {100 * g.Average(p => double.IsFinite(p.Accuracy) ? p.Accuracy : chance):F1} % counting them at chance)";
+                })));
                 all.AddRange(points);
             }
             string png = Path.Combine(output, "samples.png");
