@@ -97,7 +97,7 @@ module Experiment =
           f "projections" (Int 1) (Some "2") "random directions per meta-step (estimator = projections), antithetic pairs (estimator = reinforce)"
           f "sigma" Float (Some "0.01") "estimator = reinforce: standard deviation σ of the θ perturbations"
           f "batch" (Int 1) (Some "1") "inner runs (fresh networks) per meta-step, their gradients averaged: less noise for noisy objectives such as reward over learning trials"
-          f "on_divergence" (Word [ "skip"; "reduce"; "stop" ]) (Some "skip") "when an episode diverges: skip its meta-step, also halve the meta step, or stop"
+          f "on_divergence" (Word [ "skip"; "reduce"; "shrink"; "stop" ]) (Some "skip") "when an episode diverges: skip its meta-step; also halve the meta step (reduce); also scale θ by 0.9 toward zero and drop Adam's momentum (shrink: the rule's steps were too large, and a skipped episode gives no gradient that says so); or stop"
           f "backend" (Word [ "simd"; "compiled"; "interpreter" ]) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Compiler), plain compiled kernels (Engine/Compiled) or the reference interpreter"
           f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
 

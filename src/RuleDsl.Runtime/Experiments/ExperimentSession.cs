@@ -75,7 +75,7 @@ public sealed class ExperimentSession
         StepScale: Params.Select(p => p.Step).ToArray(),
         Lower: Params.Select(p => p.Min).ToArray(),
         Upper: Params.Select(p => p.Max).ToArray(),
-        OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
+        OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "shrink" => DivergencePolicy.Shrink, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
         Seed: Spec.Seed,
         ProximalL1: Spec.PenaltyStep == "proximal",
         Clip: Spec.Clip);

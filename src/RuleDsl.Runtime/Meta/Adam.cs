@@ -48,6 +48,10 @@ public sealed class Adam
         State = State with { Step = t };
     }
 
+    /// <summary>Zeroes the first moment (momentum), keeping the second: the next steps follow fresh
+    /// gradients only, at the step sizes Adam has learned.</summary>
+    public void ForgetMomentum() => Array.Clear(State.M);
+
     /// <summary>The proximal step of λ‖θ‖₁ after <see cref="Step"/>: soft-thresholding each θᵢ at the
     /// step size Adam just used for it, sᵢ² · lr · λ / (√v̂ᵢ + ε) (the L1 prox in the metric Adam's
     /// preconditioner defines; sᵢ as in <see cref="Step"/>). A coefficient whose averaged meta-gradient

@@ -35,6 +35,10 @@ public enum DivergencePolicy
     Skip,
     /// <summary>Skip the meta-step and halve the meta learning rate from then on.</summary>
     ReduceStep,
+    /// <summary>Skip the meta-step, scale θ by <see cref="MetaTrainer.ShrinkFactor"/> toward zero and drop
+    /// Adam's momentum. A diverged episode gives no gradient, so under Skip nothing tells meta-learning
+    /// that the rule's steps were too large, and θ can drift to where many episodes diverge.</summary>
+    Shrink,
     /// <summary>Stop the run (results so far are kept).</summary>
     Stop,
 }
@@ -103,6 +107,9 @@ public sealed class MetaTrainer
             _failures = resume.Failures;
         }
     }
+
+    /// <summary>How far θ moves toward zero after a diverged episode under <see cref="DivergencePolicy.Shrink"/>.</summary>
+    public const double ShrinkFactor = 0.9;
 
     public double[] Theta => (double[])_theta.Clone();
     public int Failures => _failures;
@@ -174,6 +181,12 @@ public sealed class MetaTrainer
             {
                 _failures++;
                 if (_settings.OnDivergence == DivergencePolicy.ReduceStep) _adam.LearningRate /= 2;
+                if (_settings.OnDivergence == DivergencePolicy.Shrink)
+                {
+                    for (int i = 0; i < _theta.Length; i++)
+                        _theta[i] = Math.Clamp(ShrinkFactor * _theta[i], _settings.Lower?[i] ?? double.NegativeInfinity, _settings.Upper?[i] ?? double.PositiveInfinity);
+                    _adam.ForgetMomentum();
+                }
             }
             _next = episode + 1;
             yield return new MetaStep(episode, objective, penalised, before, Theta, grad, se, norm, _adam.LearningRate,

@@ -139,6 +139,23 @@ public class MetaTrainerTests
     }
 
     [Fact]
+    public void Shrink_scales_theta_toward_zero_after_a_diverged_episode_and_forgets_the_momentum()
+    {
+        var bowl = new Bowl(Centre);
+        bowl.FailAt.Add(3);
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 4, LearningRate: 1e-2, OnDivergence: DivergencePolicy.Shrink,
+            Lower: [0.05, double.NegativeInfinity, double.NegativeInfinity]), [0.1, 0.1, 0.1]);
+        var steps = t.Run().ToList();
+        Assert.NotNull(steps[3].Failure);
+        var before = steps[3].ThetaBefore;
+        Assert.Equal(0.9 * before[1], steps[3].ThetaAfter[1], 15);
+        Assert.Equal(Math.Max(0.9 * before[0], 0.05), steps[3].ThetaAfter[0], 15);    // bounds still hold
+        Assert.All(t.Checkpoint.Adam.M, m => Assert.Equal(0.0, m));
+        Assert.All(t.Checkpoint.Adam.V, v => Assert.True(v > 0));                         // step sizes kept
+        Assert.Equal(1, t.Failures);
+    }
+
+    [Fact]
     public void A_batch_meta_step_averages_its_members_runs()
     {
         double[] theta0 = [1.0, -0.5, 0.25];
