@@ -1021,6 +1021,8 @@ module Check =
                         match evalConst ctx (sprintf "the %s of %s" what id.Name) e with
                         | Some v when not (Double.IsNaN v) -> v
                         | _ -> fallback
+                for (k, r) in opts.Repeated do
+                    report ctx Codes.Duplicate r (sprintf "`%s` is given twice for %s; the first one counts" k id.Name) (Some (sprintf "keep one `%s` clause" k))
                 let lo, hi = bound opts.Min "lower bound" -infinity, bound opts.Max "upper bound" infinity
                 let boundsRange = [ opts.Min; opts.Max ] |> List.choose (fun b -> b) |> List.map Ast.rangeOf
                 if lo >= hi then

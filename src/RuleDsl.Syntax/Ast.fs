@@ -62,7 +62,10 @@ module Ast =
     type ParamOptions =
         { Step: Expr option
           Min: Expr option
-          Max: Expr option }
+          Max: Expr option
+          /// Clauses given a second time (the first one counts): the checker reports them, so the
+          /// parameter is still declared and its uses raise no follow-on errors.
+          Repeated: (string * SourceRange) list }
 
     type Statement =
         | RuleHeader of Ident * setting: Ident option

@@ -127,17 +127,17 @@ module Grammar =
             keyword "include" .>>. stringLit |>> fun (kw, (path, r)) -> located kw (Include (path, r)) r
         // `step`, `min` and `max` may follow the initial value, each once, in any order.
         let paramClause =
-            choice [ keyword "step" >>. expr |>> (fun e -> "step", e)
-                     keyword "min" >>. expr |>> (fun e -> "min", e)
-                     keyword "max" >>. expr |>> (fun e -> "max", e) ]
+            let clause k = keyword k .>>. expr |>> fun (kw, e) -> k, e, SourceRange.union kw (exprEnd e)
+            choice [ clause "step"; clause "min"; clause "max" ]
         let paramClauses =
             many paramClause
-            >>= fun cs ->
-                match cs |> List.countBy fst |> List.tryFind (fun (_, n) -> n > 1) with
-                | Some (k, _) -> fail (sprintf "'%s' is given twice for this parameter" k)
-                | None ->
-                    let get k = cs |> List.tryFind (fun (c, _) -> c = k) |> Option.map snd
-                    preturn ({ Step = get "step"; Min = get "min"; Max = get "max" }, cs |> List.tryLast |> Option.map snd)
+            |>> fun cs ->
+                let get k = cs |> List.tryFind (fun (c, _, _) -> c = k) |> Option.map (fun (_, e, _) -> e)
+                let repeated =
+                    cs |> List.indexed
+                    |> List.filter (fun (i, (k, _, _)) -> cs |> List.take i |> List.exists (fun (c, _, _) -> c = k))
+                    |> List.map (fun (_, (k, _, r)) -> k, r)
+                { Step = get "step"; Min = get "min"; Max = get "max"; Repeated = repeated }, cs |> List.tryLast |> Option.map (fun (_, e, _) -> e)
         let paramStmt =
             pipe5 (keyword "param") ident (opt (brackets binding)) (eq >>. expr) paramClauses (fun kw name bs value (opts, last) ->
                 located kw (Param (name, defaultArg bs [], value, opts)) (exprEnd (defaultArg last value)))
