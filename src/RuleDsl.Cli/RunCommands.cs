@@ -104,9 +104,9 @@ static class RunCommands
             string na = Path.GetFileName(Path.TrimEndingDirectorySeparator(a)), nb = Path.GetFileName(Path.TrimEndingDirectorySeparator(b));
             Console.WriteLine($"{column}: {na} vs {nb}, Mann–Whitney U per window of {window} episodes (one sample per trial"
                 + (diverged is { } d ? $"; diverged episodes count as {d:G4})" : "; diverged episodes left out)"));
-            Console.WriteLine($"{"episodes",-12} {na,12} {nb,12} {"U",8} {"p (A > B)",11} {"p (two-sided)",14}");
+            Console.WriteLine($"{"episodes",-12} {na,12} {nb,12} {"U",8} {"p (A > B)",11} {"p (two-sided)",14} {"diverged A",11} {"diverged B",11}");
             foreach (var r in rows)
-                Console.WriteLine($"{$"{r.From}-{r.To}",-12} {r.MeanA,12:G4} {r.MeanB,12:G4} {r.U,8:G4} {r.PGreater,11:G3} {r.PTwoSided,14:G3}");
+                Console.WriteLine($"{$"{r.From}-{r.To}",-12} {r.MeanA,12:G4} {r.MeanB,12:G4} {r.U,8:G4} {r.PGreater,11:G3} {r.PTwoSided,14:G3} {r.DivergedA,11} {r.DivergedB,11}");
             // Named for what they compare, so that comparing A with several runs or columns keeps every figure.
             string stem = $"vs_{nb}_{column}";
             string curves = Path.Combine(a, $"compare_{stem}.png"), pValues = Path.Combine(a, $"p_values_{stem}.png");

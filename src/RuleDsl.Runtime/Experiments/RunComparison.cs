@@ -4,7 +4,8 @@ using RuleDsl.Runtime.Results;
 namespace RuleDsl.Runtime.Experiments;
 
 /// <summary>One episode window of a comparison between two runs (section S7 of Shervani-Tabar &amp; Rosenbaum).</summary>
-public sealed record WindowComparison(long From, long To, double MeanA, double MeanB, int TrialsA, int TrialsB, double U, double PGreater, double PTwoSided);
+public sealed record WindowComparison(long From, long To, double MeanA, double MeanB, int TrialsA, int TrialsB, double U, double PGreater, double PTwoSided,
+    int DivergedA = 0, int DivergedB = 0);
 
 /// <summary>Compares a column of two runs per episode window: each trial contributes its mean over the
 /// window, and a Mann–Whitney U test compares the two sets of trials (one-sided A &gt; B and two-sided).</summary>
@@ -29,9 +30,19 @@ public static class RunComparison
             if (x.Length == 0 || y.Length == 0) continue;
             var greater = MannWhitney.Test(x, y, Alternative.Greater);
             var two = MannWhitney.Test(x, y, Alternative.TwoSided);
-            rows.Add(new WindowComparison(from, to, x.Average(), y.Average(), x.Length, y.Length, greater.U, greater.P, two.P));
+            rows.Add(new WindowComparison(from, to, x.Average(), y.Average(), x.Length, y.Length, greater.U, greater.P, two.P,
+                Diverged(ta, from, to), Diverged(tb, from, to)));
         }
         return rows;
+    }
+
+    /// <summary>How many episodes in [from, to] diverged (rows with a failure), over all trials.</summary>
+    static int Diverged(CsvTable t, long from, long to)
+    {
+        if (!t.HasColumn("failure")) return 0;
+        var episode = t.Longs("episode");
+        int f = t.ColumnIndex("failure");
+        return Enumerable.Range(0, episode.Length).Count(i => episode[i] >= from && episode[i] <= to && t.Rows[i][f] != "");
     }
 
     /// <summary>Each trial's mean of the column over episodes [from, to] (non-finite values left out,

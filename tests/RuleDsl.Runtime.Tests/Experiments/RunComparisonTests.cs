@@ -31,6 +31,7 @@ public class RunComparisonTests
         var left = Assert.Single(RunComparison.Compare(a, b, "accuracy", 10));
         Assert.Equal(0.6, left.MeanA, 12);
         Assert.Equal(16, left.U);                                 // every A trial above every B trial
+        Assert.Equal((5, 0), (left.DivergedA, left.DivergedB));
         Assert.True(left.PGreater < 0.01, $"p = {left.PGreater}");   // tied values: the normal approximation
 
         var chance = Assert.Single(RunComparison.Compare(a, b, "accuracy", 10, diverged: 0.0));
