@@ -97,7 +97,9 @@ static class LearnCommand
             var done = new List<LearningRecord>();
             if (resume && File.Exists(csvPath))
             {
-                if (!File.Exists(setupPath) || JsonNode.Parse(File.ReadAllText(setupPath))?.ToJsonString() != setup.ToJsonString())
+                if (!File.Exists(setupPath))
+                    throw new InvalidOperationException($"{output} was written by a version of `learn` that did not record what it compared ({setupPath} is missing), so it cannot be continued safely; drop --resume to learn again, or give another --out");
+                if (JsonNode.Parse(File.ReadAllText(setupPath))?.ToJsonString() != setup.ToJsonString())
                     throw new InvalidOperationException($"{output} holds a comparison with other rules, θ, task, trial count or --learn-after (see {setupPath}); give another --out, or drop --resume to start again");
                 done = LearningLog.Read(csvPath, trialsPath, rules.Select(r => r.Item3).ToHashSet(), seeds.ToHashSet(), trials);
                 Console.WriteLine($"resuming: {done.Count} networks already learned in {output}");

@@ -42,7 +42,8 @@ static class RunCommands
             var summary = session.Run(resume, p =>
             {
                 if (last == DateTime.MinValue) Console.WriteLine($"data: {session.DataMessage}");
-                if (p.Failure is not null) Console.WriteLine($"  trial {p.Trial} episode {p.Episode}: diverged ({p.Failure}); θ unchanged");
+                if (p.Failure is not null) Console.WriteLine($"  trial {p.Trial} episode {p.Episode}: diverged ({p.Failure}); "
+                    + (spec.OnDivergence == "shrink" ? "θ scaled by 0.9 toward zero" : "θ unchanged"));
                 if ((DateTime.Now - last).TotalSeconds < 2 && p.Done < p.Total) return;
                 last = DateTime.Now;
                 var eta = p.Done == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(p.Elapsed.TotalSeconds / p.Done * (p.Total - p.Done));
