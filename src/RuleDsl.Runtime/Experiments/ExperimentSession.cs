@@ -235,7 +235,7 @@ public sealed class ExperimentSession
         var acc = table.Doubles("accuracy");
         var loss = table.Doubles("meta_loss");
         var episode = table.Longs("episode");
-        var failure = table.HasColumn("failure") ? Enumerable.Range(0, table.Rows.Count).Select(i => table.Rows[i][table.ColumnIndex("failure")]).ToArray() : [];
+        var diverged = RunFolder.Diverged(table);
         // "Final" = the last tenth of the episodes (at least one), averaged per trial then over trials.
         long from = Spec.Episodes - Math.Max(1, Spec.Episodes / 10);
         var last = Enumerable.Range(0, acc.Length).Where(i => episode[i] >= from && double.IsFinite(acc[i])).ToArray();
@@ -244,10 +244,10 @@ public sealed class ExperimentSession
         // Diverged episodes have no accuracy; a network whose learning blew up answers no better than
         // chance, so the mean that counts them at 1/M is the fair one when many diverge.
         var final = Enumerable.Range(0, acc.Length).Where(i => episode[i] >= from).ToArray();
-        int finalDiverged = final.Count(i => failure.Length > 0 && !string.IsNullOrEmpty(failure[i]));
+        int finalDiverged = final.Count(i => diverged[i]);
         double chance = Spec.Setting == "feedforward" ? 1.0 / Spec.Classes : double.NaN;
         double withChance = final.Length == 0 ? double.NaN
-            : final.Average(i => failure.Length > 0 && !string.IsNullOrEmpty(failure[i]) ? chance : double.IsFinite(acc[i]) ? acc[i] : chance);
+            : final.Average(i => !diverged[i] && double.IsFinite(acc[i]) ? acc[i] : chance);
         var finiteLoss = last.Where(i => double.IsFinite(loss[i])).ToArray();
         double lossMean = finiteLoss.Length == 0 ? double.NaN : finiteLoss.Average(i => loss[i]);
         var thetaMean = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Average(f => f[r])).ToArray();
@@ -281,7 +281,7 @@ public sealed class ExperimentSession
             ruleName = string.Join(", ", Rules.Select(r => r.Name));
         }
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
-            ThetaNames, thetaMean, text, latex, failure.Count(f => !string.IsNullOrEmpty(f)), thetaSd, thetaPositive, thetaZero,
+            ThetaNames, thetaMean, text, latex, diverged.Count(d => d), thetaSd, thetaPositive, thetaZero,
             GradientNotes.Of(table, ThetaNames, Spec.Clip), final.Length, finalDiverged, withChance);
     }
 

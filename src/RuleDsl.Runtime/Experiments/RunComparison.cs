@@ -20,44 +20,45 @@ public static class RunComparison
         var tb = b.ReadEpisodes();
         foreach (var (t, run) in new[] { (ta, a), (tb, b) })
             if (!t.HasColumn(column)) throw new ArgumentException($"{run.Dir}: episodes.csv has no column '{column}'");
-        long last = Math.Min(ta.Longs("episode").DefaultIfEmpty(-1).Max(), tb.Longs("episode").DefaultIfEmpty(-1).Max());
+        // Each table's columns are parsed once, not once per window.
+        var ea = Episodes.Of(ta, column);
+        var eb = Episodes.Of(tb, column);
+        long last = Math.Min(ea.Episode.DefaultIfEmpty(-1).Max(), eb.Episode.DefaultIfEmpty(-1).Max());
         var rows = new List<WindowComparison>();
         for (long from = 0; from <= last; from += window)
         {
             long to = Math.Min(from + window - 1, last);
-            var x = PerTrial(ta, column, from, to, diverged);
-            var y = PerTrial(tb, column, from, to, diverged);
+            var x = ea.PerTrial(from, to, diverged);
+            var y = eb.PerTrial(from, to, diverged);
             if (x.Length == 0 || y.Length == 0) continue;
             var greater = MannWhitney.Test(x, y, Alternative.Greater);
             var two = MannWhitney.Test(x, y, Alternative.TwoSided);
             rows.Add(new WindowComparison(from, to, x.Average(), y.Average(), x.Length, y.Length, greater.U, greater.P, two.P,
-                Diverged(ta, from, to), Diverged(tb, from, to)));
+                ea.DivergedIn(from, to), eb.DivergedIn(from, to)));
         }
         return rows;
     }
 
-    /// <summary>How many episodes in [from, to] diverged (rows with a failure), over all trials.</summary>
-    static int Diverged(CsvTable t, long from, long to)
+    /// <summary>One run's episodes: trial, episode, the compared column and which rows diverged.</summary>
+    sealed record Episodes(long[] Trial, long[] Episode, double[] Value, bool[] Diverged)
     {
-        if (!t.HasColumn("failure")) return 0;
-        var episode = t.Longs("episode");
-        int f = t.ColumnIndex("failure");
-        return Enumerable.Range(0, episode.Length).Count(i => episode[i] >= from && episode[i] <= to && t.Rows[i][f] != "");
-    }
+        public static Episodes Of(CsvTable t, string column) =>
+            new(t.Longs("trial"), t.Longs("episode"), t.Doubles(column), RunFolder.Diverged(t));
 
-    /// <summary>Each trial's mean of the column over episodes [from, to] (non-finite values left out,
-    /// diverged episodes counted as <paramref name="diverged"/> when it is given).</summary>
-    static double[] PerTrial(CsvTable t, string column, long from, long to, double? diverged)
-    {
-        var trial = t.Longs("trial");
-        var episode = t.Longs("episode");
-        var v = t.Doubles(column);
-        int f = t.HasColumn("failure") ? t.ColumnIndex("failure") : -1;
-        double Value(int i) => diverged is { } d && f >= 0 && t.Rows[i][f] != "" ? d : v[i];
-        return Enumerable.Range(0, v.Length)
-            .Where(i => episode[i] >= from && episode[i] <= to && double.IsFinite(Value(i)))
-            .GroupBy(i => trial[i])
-            .Select(g => g.Average(Value))
-            .ToArray();
+        /// <summary>How many episodes in [from, to] diverged, over all trials.</summary>
+        public int DivergedIn(long from, long to) =>
+            Enumerable.Range(0, Episode.Length).Count(i => Episode[i] >= from && Episode[i] <= to && Diverged[i]);
+
+        /// <summary>Each trial's mean of the column over episodes [from, to] (non-finite values left out,
+        /// diverged episodes counted as <paramref name="diverged"/> when it is given).</summary>
+        public double[] PerTrial(long from, long to, double? diverged)
+        {
+            double ValueAt(int i) => diverged is { } d && Diverged[i] ? d : Value[i];
+            return Enumerable.Range(0, Value.Length)
+                .Where(i => Episode[i] >= from && Episode[i] <= to && double.IsFinite(ValueAt(i)))
+                .GroupBy(i => Trial[i])
+                .Select(g => g.Average(ValueAt))
+                .ToArray();
+        }
     }
 }

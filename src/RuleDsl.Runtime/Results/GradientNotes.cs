@@ -12,12 +12,12 @@ public static class GradientNotes
     /// it acted.</summary>
     public static string[] Of(CsvTable table, IReadOnlyList<string> thetaNames, double clip)
     {
-        var failure = table.HasColumn("failure") ? table.Rows.Select(r => r[table.ColumnIndex("failure")]).ToArray() : [];
         if (!table.HasColumn("grad_norm")) return [];
+        var diverged = RunFolder.Diverged(table);
         var norm = table.Doubles("grad_norm");
         var trial = table.Longs("trial");
         var episode = table.Longs("episode");
-        var ok = Enumerable.Range(0, norm.Length).Where(i => (failure.Length == 0 || string.IsNullOrEmpty(failure[i])) && double.IsFinite(norm[i]) && norm[i] > 0).ToArray();
+        var ok = Enumerable.Range(0, norm.Length).Where(i => !diverged[i] && double.IsFinite(norm[i]) && norm[i] > 0).ToArray();
         var notes = new List<string>();
         if (clip > 0)
         {

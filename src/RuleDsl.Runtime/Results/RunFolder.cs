@@ -128,6 +128,15 @@ public sealed class RunFolder
     /// <summary>Reads episodes.csv without changing it (a torn last line is ignored, not removed).</summary>
     public CsvTable ReadEpisodes() => CsvTable.Read(File(EpisodesFile));
 
+    /// <summary>Which rows of an episodes table are diverged episodes: those whose `failure` column
+    /// says why (all false for a table without the column).</summary>
+    public static bool[] Diverged(CsvTable episodes)
+    {
+        if (!episodes.HasColumn("failure")) return new bool[episodes.Rows.Count];
+        int f = episodes.ColumnIndex("failure");
+        return episodes.Rows.Select(r => !string.IsNullOrEmpty(r[f])).ToArray();
+    }
+
     /// <summary>Writes summary.json (any object or JSON node), replacing it atomically.</summary>
     public void WriteSummary(object summary) => WriteJsonAtomic(File(SummaryFile), ToNode(summary));
 
