@@ -169,12 +169,21 @@ public sealed class ExperimentSession
             RunFolder.Extend(Spec.Output, _text, parsed.ResultValue.Episodes, Spec.Episodes);
     }
 
+    /// <summary>A stored experiment text is this experiment when it parses to the same settings: a
+    /// reworded comment or realigned `=` does not make a run unresumable. The text that ran stays in
+    /// run.json.</summary>
+    bool SameExperiment(string stored)
+    {
+        var parsed = Experiment.parse(Spec.File, stored);
+        return parsed.IsOk && parsed.ResultValue.Equals(Spec);
+    }
+
     /// <summary>Runs (or resumes) the experiment into its output folder.</summary>
     public RunSummary Run(bool resume, Action<Progress>? progress = null, CancellationToken cancel = default)
     {
         var factory = LoopFactory();
         if (resume) ExtendIfOnlyLonger();
-        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Spec.Setting, Data = DataMessage });
+        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Spec.Setting, Data = DataMessage }, SameExperiment);
         if (folder.Resumed && !resume)
             throw new InvalidOperationException($"{Spec.Output} already holds a run of this experiment; pass --resume to continue it, or choose another output folder");
         var plan = new TrialPlan(Spec.Trials, Spec.Seed, MetaSettings(), InitialTheta);

@@ -62,17 +62,19 @@ public sealed class RunFolder
     }
 
     /// <summary>
-    /// Creates the run folder, or continues the run in it when its run.json holds the same experiment text and
+    /// Creates the run folder, or continues the run in it when its run.json holds the same experiment and
     /// settings. A folder holding another experiment, or different settings, is an error (choose another folder).
+    /// <paramref name="sameExperiment"/> says whether a stored text is this experiment (the caller can parse
+    /// and so ignore comments and layout); without it the texts must be equal.
     /// </summary>
-    public static RunFolder CreateOrResume(string dir, string experimentText, object settings)
+    public static RunFolder CreateOrResume(string dir, string experimentText, object settings, Func<string, bool>? sameExperiment = null)
     {
         var settingsNode = ToObject(settings);
         var runPath = Path.Combine(dir, RunFile);
         if (System.IO.File.Exists(runPath))
         {
             var existing = Open(dir);
-            if (existing.ExperimentText != experimentText)
+            if (existing.ExperimentText != experimentText && !(sameExperiment?.Invoke(existing.ExperimentText) ?? false))
                 throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text; choose another results folder, or delete this one to start over (a run whose experiment only raised `episodes` is continued by --resume)");
             var diff = DiffKeys(existing.Settings, settingsNode);
             if (diff.Count > 0)

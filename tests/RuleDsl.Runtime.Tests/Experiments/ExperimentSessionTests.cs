@@ -80,6 +80,26 @@ public class ExperimentSessionTests
     }
 
     [Fact]
+    public void A_run_whose_text_changed_only_in_comments_and_layout_resumes_and_a_changed_setting_is_refused()
+    {
+        var output = Directory.CreateTempSubdirectory().FullName;
+        string Text(string header, string sep = " = ", int seed = 42) =>
+            $"{header}experiment ff_retext\n  rule{sep}rules/bio.rule bio\n  layers{sep}784 12 5\n  data{sep}fashion-mnist:subset\n" +
+            $"  train{sep}3\n  query{sep}2\n  episodes{sep}2\n  trials{sep}1\n  seed{sep}{seed}\n  output{sep}{output}\n";
+        var first = Load(Text("# first wording\n")).Run(resume: false);
+        var reworded = Text("# reworded, and the = signs realigned\n# over two lines\n", sep: "       =   ");
+        // Without --resume it is the usual "already holds a run"; with it, nothing is recomputed.
+        Assert.Throws<InvalidOperationException>(() => Load(reworded).Run(resume: false));
+        var again = Load(reworded).Run(resume: true);
+        Assert.Equal(first.ThetaMean, again.ThetaMean);
+        Assert.Equal(2, RunFolder.Open(output).ReadEpisodes().Rows.Count);
+        // The text that ran stays on record; a changed setting is another experiment.
+        Assert.Contains("first wording", RunFolder.Open(output).ExperimentText);
+        var e = Assert.Throws<ResultsException>(() => Load(Text("# first wording\n", seed: 43)).Run(resume: true));
+        Assert.Contains("different experiment", e.Message);
+    }
+
+    [Fact]
     public void A_feedforward_experiment_with_one_rule_per_layer_runs_and_reports_each_layers_rule()
     {
         var output = Directory.CreateTempSubdirectory().FullName;
