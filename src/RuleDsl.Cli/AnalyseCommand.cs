@@ -164,14 +164,16 @@ static class LearnCommand
     static int[] ParseSeeds(string text)
     {
         var t = text.Trim();
+        int Seed(string s) => int.TryParse(s, out var v) ? v
+            : throw new FormatException($"seeds {text}: '{s}' is not a whole number; give a range (--seeds 100-105) or a list (--seeds \"1 2 3\")");
         var dash = t.IndexOf('-', 1);
         if (dash > 0 && !t.Contains(',') && !t.Contains(' '))
         {
-            int a = int.Parse(t[..dash]), b = int.Parse(t[(dash + 1)..]);
+            int a = Seed(t[..dash]), b = Seed(t[(dash + 1)..]);
             if (b < a) throw new FormatException($"seeds {text}: the range is empty");
             return Enumerable.Range(a, b - a + 1).ToArray();
         }
-        var seeds = t.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+        var seeds = t.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(Seed).ToArray();
         return seeds.Length > 0 ? seeds : throw new FormatException("no seeds given: e.g. --seeds 100-105");
     }
 }

@@ -1,0 +1,66 @@
+namespace RuleDsl.Cli.Tests;
+
+/// Bad input gets a clear error naming what is wrong and a non-zero exit, never a stack trace.
+public class BadInputTests
+{
+    [Theory]
+    [InlineData("run", "no_such.experiment")]
+    [InlineData("samples", "no_such.experiment")]
+    [InlineData("gradcheck", "no_such.experiment")]
+    [InlineData("analyse", "no_such.experiment")]
+    [InlineData("learn", "no_such.experiment")]
+    [InlineData("check", "no_such.rule")]
+    [InlineData("derive", "no_such.rule")]
+    [InlineData("plot", "no_such_run")]
+    [InlineData("compare", "no_such_run", "no_such_run_either")]
+    public void A_missing_file_or_folder_is_named_with_exit_2(params string[] args)
+    {
+        var r = Cli.Run(args);
+        Assert.Equal(2, r.Exit);
+        Assert.Contains(args[1], r.Err);
+        Assert.True(r.HasNoTrace, r.Err);
+    }
+
+    [Fact]
+    public void An_invalid_experiment_points_at_each_bad_line_and_column()
+    {
+        var r = Cli.Run("run", "tests/bad/experiment_meta_step.experiment");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("tests/bad/experiment_meta_step.experiment:4:18: error RD0702: `lr` must be positive", r.Err);
+        Assert.Contains("penalty_step = proximal", r.Err);
+        Assert.True(r.HasNoTrace, r.Err);
+    }
+
+    [Theory]
+    [InlineData("5-1", "the range is empty")]
+    [InlineData("a-b", "'a' is not a whole number")]
+    [InlineData("1,x", "'x' is not a whole number")]
+    public void Bad_seed_ranges_are_errors(string seeds, string message)
+    {
+        var r = Cli.Run("learn", "examples/miconi_dnms.experiment", "--seeds", seeds);
+        Assert.Equal(2, r.Exit);
+        Assert.Contains(message, r.Err);
+        Assert.True(r.HasNoTrace, r.Err);
+    }
+
+    [Fact]
+    public void An_unknown_option_is_an_error_that_points_to_help()
+    {
+        var r = Cli.Run("run", "examples/quickstart.experiment", "--no-such-option");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("--no-such-option", r.Err);
+        Assert.Contains("--help", r.Err);
+    }
+
+    [Fact]
+    public void Learn_resume_on_a_folder_without_its_record_says_so_and_learns_nothing()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        File.WriteAllText(Path.Combine(dir, "learning.csv"), "rule,task,seed,trials_to_criterion,final_accuracy,failure\n");
+        var r = Cli.Run("learn", "examples/miconi_dnms.experiment", "--seeds", "1", "--resume", "--out", dir);
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("learn.json is missing", r.Err);
+        Assert.False(File.Exists(Path.Combine(dir, "learn.json")));
+        Assert.True(r.HasNoTrace, r.Err);
+    }
+}
