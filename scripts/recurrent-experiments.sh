@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recurrent results of the README (issue 6), about 2.5 hours on 2 cores:
+# The recurrent results of the README (issue 6), about 4 hours on 2 cores:
 #   1. Miconi's rule on the four tasks, 6 seeds each (N = 100, dt = 5 ms), trials to criterion;
 #   2. Miconi's DNMS at his own settings (N = 200, dt = 1 ms), 6 seeds;
 #   3. discovery: the neo-Hebbian family meta-learned from Miconi's point (resumable);
@@ -7,7 +7,8 @@
 #   5. analyses of the networks both rules produce (PCA, fixed points, CKA/RSA);
 #   6. the Miconi-form family discovered on Go/NoGo and on perceptual decisions, and the pruned
 #      two-term rule, each held out on 20 seeds;
-#   7. the pre-registered paired test of two pruned rules on 100 new seeds (docs/preregistration-recurrent.md).
+#   7. the pre-registered paired test of two pruned rules on 100 new seeds (docs/preregistration-recurrent.md);
+#   8. its second addendum: the pruned rule meta-trained on DNMS (1 h), held out on 100 more seeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ruledsl=${RULEDSL:-"dotnet run --project src/RuleDsl.Cli -c Release --"}
@@ -51,3 +52,9 @@ $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.
 $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_go-nogo.experiment --task dnms --seeds 301-360 --learn-after 0 --out results/learn/prereg_gonogo_dnms --resume
 # Exploratory, after H4: the Go/NoGo-trained rule on the one task it had not yet been tested on.
 $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_context-integration.experiment --task context-integration --seeds 501-530 --learn-after 0 --out results/learn/explore_gonogo_context --resume
+# The second addendum (docs/preregistration-recurrent.md): the pruned rule meta-trained on DNMS, held out
+# on DNMS seeds 601–700 (H5) and on two tasks it was not trained on (H6 Go/NoGo, H7 perceptual decisions).
+discover miconi_pruned_dnms
+for t in dnms go-nogo perceptual-decision; do
+  $ruledsl learn examples/miconi_pruned_dnms.experiment examples/miconi_dnms.experiment --task $t --seeds 601-700 --learn-after 0 --out results/learn/prereg_dnms_$t --resume
+done
