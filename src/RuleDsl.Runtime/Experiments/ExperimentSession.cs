@@ -291,7 +291,8 @@ public sealed class ExperimentSession
         }
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
             ThetaNames, thetaMean, text, latex, diverged.Count(d => d), thetaSd, thetaPositive, thetaZero,
-            GradientNotes.Of(table, ThetaNames, Spec.Clip), final.Length, finalDiverged, withChance);
+            [.. GradientNotes.Of(table, ThetaNames, Spec.Clip), .. GradientNotes.Agreement(table, ThetaNames) is { } a ? [a] : Array.Empty<string>()],
+            final.Length, finalDiverged, withChance);
     }
 
     sealed class CallbackLog(Action<int, MetaStep> append) : IRunLog

@@ -47,4 +47,33 @@ public static class GradientNotes
         }
         return [.. notes];
     }
+
+    /// <summary>Whether the trials agree on where θ goes: for each θ, in how many meta-steps every trial
+    /// moved it the same way. Independent trials agree by chance in 2^(1−T) of the steps whatever the
+    /// momentum, so a θ near that is moved by noise more than by its meta-gradient, however far it
+    /// ends from its start. Null with one trial, or when no θ moved (lr = 0).</summary>
+    public static string? Agreement(CsvTable table, IReadOnlyList<string> thetaNames)
+    {
+        var trial = table.Longs("trial");
+        var episode = table.Longs("episode");
+        var trials = trial.Distinct().ToArray();
+        if (trials.Length < 2 || thetaNames.Count == 0) return null;
+        var theta = thetaNames.Select(table.Doubles).ToArray();
+        // θ of each trial by episode (a replayed episode's row is the same row again).
+        var at = trials.ToDictionary(t => t, t => Enumerable.Range(0, trial.Length).Where(i => trial[i] == t)
+            .GroupBy(i => episode[i]).ToDictionary(g => g.Key, g => g.First()));
+        var steps = at[trials[0]].Keys.Where(e => trials.All(t => at[t].ContainsKey(e) && at[t].ContainsKey(e - 1))).ToArray();
+        if (steps.Length == 0) return null;
+        var agree = theta.Select(c => steps.Count(e =>
+        {
+            var d = trials.Select(t => c[at[t][e]] - c[at[t][e - 1]]).ToArray();
+            return d.All(x => x > 0) || d.All(x => x < 0);
+        })).ToArray();
+        bool moved = theta.Any(c => steps.Any(e => trials.Any(t => c[at[t][e]] != c[at[t][e - 1]])));
+        if (!moved) return null;
+        double chance = 100 * Math.Pow(2, 1 - trials.Length);
+        return $"all {trials.Length} trials moved θ the same way in (of {steps.Length} meta-steps; {chance:G3} % by chance): "
+            + string.Join(", ", thetaNames.Select((n, r) => $"{n} {agree[r]}"))
+            + " — a θ near chance is moved by noise more than by its meta-gradient";
+    }
 }

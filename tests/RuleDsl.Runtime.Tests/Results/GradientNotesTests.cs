@@ -46,4 +46,38 @@ public class GradientNotesTests
         int expected = 2 * Enumerable.Range(0, 300).Count(e => e != 7 && e % 7 >= 5) + 1;
         Assert.Equal($"the meta-gradient was clipped to norm 14 in {expected} of 598 meta-steps", clipped);
     }
+
+    /// Three trials of 41 episodes over two θ: theta0 rises in every trial; theta1 rises or falls by a
+    /// fixed pattern per trial that agrees in all three exactly on the episodes divisible by 4.
+    static CsvTable Agreeing(bool still = false)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "episodes.csv");
+        var lines = new List<string> { "trial,episode,theta0,theta1" };
+        for (int t = 0; t < 3; t++)
+        {
+            double a = 0, b = 0;
+            for (int e = 0; e <= 40; e++)
+            {
+                if (e > 0 && !still)
+                {
+                    a += 0.01;
+                    b += e % 4 == 0 ? 0.01 : (e + t) % 2 == 0 ? 0.01 : -0.01;
+                }
+                lines.Add(string.Create(CultureInfo.InvariantCulture, $"{t},{e},{a},{b}"));
+            }
+        }
+        // A replayed episode (crash between row and checkpoint) is the same row twice; counted once.
+        lines.Add(lines[^1]);
+        File.WriteAllLines(path, lines);
+        return CsvTable.Read(path);
+    }
+
+    [Fact]
+    public void Trial_agreement_counts_the_steps_every_trial_took_the_same_way_against_chance()
+    {
+        var note = GradientNotes.Agreement(Agreeing(), ["theta0", "theta1"]);
+        Assert.Equal("all 3 trials moved θ the same way in (of 40 meta-steps; 25 % by chance): theta0 40, theta1 10"
+            + " — a θ near chance is moved by noise more than by its meta-gradient", note);
+        Assert.Null(GradientNotes.Agreement(Agreeing(still: true), ["theta0", "theta1"]));   // lr = 0: nothing moved
+    }
 }
