@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recurrent results of the README (issue 6), about 4 hours on 2 cores:
+# The recurrent results of the README (issue 6), about 4.5 hours on 2 cores:
 #   1. Miconi's rule on the four tasks, 6 seeds each (N = 100, dt = 5 ms), trials to criterion;
 #   2. Miconi's DNMS at his own settings (N = 200, dt = 1 ms), 6 seeds;
 #   3. discovery: the neo-Hebbian family meta-learned from Miconi's point (resumable);
@@ -8,7 +8,8 @@
 #   6. the Miconi-form family discovered on Go/NoGo and on perceptual decisions, and the pruned
 #      two-term rule, each held out on 20 seeds;
 #   7. the pre-registered paired test of two pruned rules on 100 new seeds (docs/preregistration-recurrent.md);
-#   8. its second addendum: the pruned rule meta-trained on DNMS (1 h), held out on 100 more seeds.
+#   8. its second and third addenda: the pruned rule meta-trained on DNMS and the annealing rule
+#      on Go/NoGo (about 1 h each with their held-out tests on 100 more seeds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ruledsl=${RULEDSL:-"dotnet run --project src/RuleDsl.Cli -c Release --"}
@@ -57,4 +58,10 @@ $ruledsl learn examples/miconi_pruned_gonogo.experiment examples/miconi_context-
 discover miconi_pruned_dnms
 for t in dnms go-nogo perceptual-decision; do
   $ruledsl learn examples/miconi_pruned_dnms.experiment examples/miconi_dnms.experiment --task $t --seeds 601-700 --learn-after 0 --out results/learn/prereg_dnms_$t --resume
+done
+# The third addendum: Miconi's reward factor opened up ((−R̄)^(1+θ_R)), meta-trained on Go/NoGo over
+# 1,000 trials (30 min), held out on seeds 801–900 (H8 Go/NoGo, H9 DNMS, H10 perceptual decisions).
+discover miconi_anneal_gonogo
+for t in go-nogo dnms perceptual-decision; do
+  $ruledsl learn examples/miconi_anneal_gonogo.experiment examples/miconi_go-nogo.experiment --task $t --seeds 801-900 --learn-after 0 --out results/learn/prereg_anneal_$t --resume
 done
