@@ -51,7 +51,8 @@ public static class GradientNotes
     /// <summary>Whether the trials agree on where θ goes: for each θ, in how many meta-steps every trial
     /// moved it the same way. Independent trials agree by chance in 2^(1−T) of the steps whatever the
     /// momentum, so a θ near that is moved by noise more than by its meta-gradient, however far it
-    /// ends from its start. Null with one trial, or when no θ moved (lr = 0).</summary>
+    /// ends from its start; far below it, the trials step against each other, e.g. towards one value
+    /// from opposite sides. Null with one trial, or when no θ moved (lr = 0).</summary>
     public static string? Agreement(CsvTable table, IReadOnlyList<string> thetaNames)
     {
         var trial = table.Longs("trial");
@@ -74,6 +75,6 @@ public static class GradientNotes
         double chance = 100 * Math.Pow(2, 1 - trials.Length);
         return $"all {trials.Length} trials moved θ the same way in (of {steps.Length} meta-steps; {chance:G3} % by chance): "
             + string.Join(", ", thetaNames.Select((n, r) => $"{n} {agree[r]}"))
-            + " — a θ near chance is moved by noise more than by its meta-gradient";
+            + " — near chance, θ is moved by noise more than by its meta-gradient; far below it, the trials move it against each other (to one value from opposite sides, or apart: compare their final θ)";
     }
 }

@@ -77,7 +77,7 @@ public class GradientNotesTests
     {
         var note = GradientNotes.Agreement(Agreeing(), ["theta0", "theta1"]);
         Assert.Equal("all 3 trials moved θ the same way in (of 40 meta-steps; 25 % by chance): theta0 40, theta1 10"
-            + " — a θ near chance is moved by noise more than by its meta-gradient", note);
+            + " — near chance, θ is moved by noise more than by its meta-gradient; far below it, the trials move it against each other (to one value from opposite sides, or apart: compare their final θ)", note);
         Assert.Null(GradientNotes.Agreement(Agreeing(still: true), ["theta0", "theta1"]));   // lr = 0: nothing moved
     }
 }
