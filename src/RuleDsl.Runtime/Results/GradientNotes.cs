@@ -52,29 +52,28 @@ public static class GradientNotes
     /// moved it the same way. Independent trials agree by chance in 2^(1−T) of the steps whatever the
     /// momentum, so a θ near that is moved by noise more than by its meta-gradient, however far it
     /// ends from its start; far below it, the trials step against each other, e.g. towards one value
-    /// from opposite sides. Null with one trial, or when no θ moved (lr = 0).</summary>
-    public static string? Agreement(CsvTable table, IReadOnlyList<string> thetaNames)
+    /// from opposite sides. Nothing with one trial, or when no θ moved (lr = 0).</summary>
+    public static string[] Agreement(CsvTable table, IReadOnlyList<string> thetaNames)
     {
         var trial = table.Longs("trial");
         var episode = table.Longs("episode");
         var trials = trial.Distinct().ToArray();
-        if (trials.Length < 2 || thetaNames.Count == 0) return null;
+        if (trials.Length < 2 || thetaNames.Count == 0) return [];
         var theta = thetaNames.Select(table.Doubles).ToArray();
         // θ of each trial by episode (a replayed episode's row is the same row again).
         var at = trials.ToDictionary(t => t, t => Enumerable.Range(0, trial.Length).Where(i => trial[i] == t)
             .GroupBy(i => episode[i]).ToDictionary(g => g.Key, g => g.First()));
         var steps = at[trials[0]].Keys.Where(e => trials.All(t => at[t].ContainsKey(e) && at[t].ContainsKey(e - 1))).ToArray();
-        if (steps.Length == 0) return null;
+        // No step all trials have, or none moved any θ (lr = 0): nothing to say.
+        if (!theta.Any(c => steps.Any(e => trials.Any(t => c[at[t][e]] != c[at[t][e - 1]])))) return [];
         var agree = theta.Select(c => steps.Count(e =>
         {
             var d = trials.Select(t => c[at[t][e]] - c[at[t][e - 1]]).ToArray();
             return d.All(x => x > 0) || d.All(x => x < 0);
         })).ToArray();
-        bool moved = theta.Any(c => steps.Any(e => trials.Any(t => c[at[t][e]] != c[at[t][e - 1]])));
-        if (!moved) return null;
         double chance = 100 * Math.Pow(2, 1 - trials.Length);
-        return $"all {trials.Length} trials moved θ the same way in (of {steps.Length} meta-steps; {chance:G3} % by chance): "
+        return [$"all {trials.Length} trials moved θ the same way in (of {steps.Length} meta-steps; {chance:G3} % by chance): "
             + string.Join(", ", thetaNames.Select((n, r) => $"{n} {agree[r]}"))
-            + " — near chance, θ is moved by noise more than by its meta-gradient; far below it, the trials move it against each other (to one value from opposite sides, or apart: compare their final θ)";
+            + " — near chance, θ is moved by noise more than by its meta-gradient; far below it, the trials move it against each other (to one value from opposite sides, or apart: compare their final θ)"];
     }
 }

@@ -47,7 +47,7 @@ public class GradientNotesTests
         Assert.Equal($"the meta-gradient was clipped to norm 14 in {expected} of 598 meta-steps", clipped);
     }
 
-    /// Three trials of 41 episodes over two θ: theta0 rises in every trial; theta1 rises or falls by a
+    /// Three trials of 41 episodes over two θ: theta0 falls in every trial (agreeing downwards counts); theta1 rises or falls by a
     /// fixed pattern per trial that agrees in all three exactly on the episodes divisible by 4.
     static CsvTable Agreeing(bool still = false)
     {
@@ -60,7 +60,7 @@ public class GradientNotesTests
             {
                 if (e > 0 && !still)
                 {
-                    a += 0.01;
+                    a -= 0.01;
                     b += e % 4 == 0 ? 0.01 : (e + t) % 2 == 0 ? 0.01 : -0.01;
                 }
                 lines.Add(string.Create(CultureInfo.InvariantCulture, $"{t},{e},{a},{b}"));
@@ -75,9 +75,9 @@ public class GradientNotesTests
     [Fact]
     public void Trial_agreement_counts_the_steps_every_trial_took_the_same_way_against_chance()
     {
-        var note = GradientNotes.Agreement(Agreeing(), ["theta0", "theta1"]);
+        var note = Assert.Single(GradientNotes.Agreement(Agreeing(), ["theta0", "theta1"]));
         Assert.Equal("all 3 trials moved θ the same way in (of 40 meta-steps; 25 % by chance): theta0 40, theta1 10"
             + " — near chance, θ is moved by noise more than by its meta-gradient; far below it, the trials move it against each other (to one value from opposite sides, or apart: compare their final θ)", note);
-        Assert.Null(GradientNotes.Agreement(Agreeing(still: true), ["theta0", "theta1"]));   // lr = 0: nothing moved
+        Assert.Empty(GradientNotes.Agreement(Agreeing(still: true), ["theta0", "theta1"]));   // lr = 0: nothing moved
     }
 }
