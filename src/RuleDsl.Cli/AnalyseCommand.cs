@@ -9,7 +9,7 @@ namespace RuleDsl.Cli;
 /// `ruledsl analyse`: the networks that recurrent experiments' rules produce, side by side.
 static class AnalyseCommand
 {
-    public static int Run(FileSystem fs, string[] files, string output, int trial, int? learningTrials = null)
+    public static int Run(FileSystem fs, string[] files, string output, int trial, int? learningTrials = null, string? task = null)
     {
         var reports = new List<NetworkReport>();
         try
@@ -20,8 +20,8 @@ static class AnalyseCommand
                 if (session is null) return Commands.exitInputError;
                 var (spec, rule) = (session.Spec, session.Rule);
                 var (theta, from) = Theta(session);
-                Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {learningTrials ?? spec.Horizon} learning trials of {spec.Task}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
-                var r = NetworkAnalysis.Analyse(session, theta, spec.Name, trial, learningTrials: learningTrials);
+                Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {learningTrials ?? spec.Horizon} learning trials of {task ?? spec.Task}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
+                var r = NetworkAnalysis.Analyse(session, theta, spec.Name, trial, learningTrials: learningTrials, task: task);
                 int fixedCount = r.FixedPoints.Points.Count(p => p.Kind == Runtime.Analysis.Dynamics.PointKind.Fixed);
                 Console.WriteLine($"  trials to criterion (≥ {NetworkAnalysis.CriterionRequired} % of {NetworkAnalysis.CriterionWindow}): {r.TrialsToCriterion?.ToString() ?? "not reached"}; held-out accuracy {100 * r.HeldOutAccuracy:F1} %");
                 Console.WriteLine($"  PCA: {string.Join(", ", r.Pca.ExplainedRatio.Select(x => $"{100 * x:F1} %"))} of variance in PC1–PC{r.Pca.ExplainedRatio.Length}");
@@ -81,7 +81,9 @@ static class LearnCommand
                 Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from})");
                 rules.Add((session, theta, spec.Name));
             }
-            string taskName = task ?? rules[0].Item1.Spec.Task;
+            // Without --task, the first experiment's task: one, or it must be chosen.
+            string taskName = task ?? (rules[0].Item1.TaskNames is [var only] ? only
+                : throw new ArgumentException($"{rules[0].Item1.Spec.File} meta-trains on {string.Join(" and ", rules[0].Item1.TaskNames)}; choose the task to learn with --task"));
             Console.WriteLine($"{taskName}: {trials} learning trials per network, seeds {SeedsText(seeds)}; criterion ≥ {NetworkAnalysis.CriterionRequired} % correct over {NetworkAnalysis.CriterionWindow} successive trials");
             if (learnAfter is int wait) Console.WriteLine($"every rule's weights change from learning trial {wait + 1} on");
 

@@ -138,11 +138,12 @@ public static class Program
         var anOut = new Option<string>("--out") { Description = "Folder for figures and tables (default results/analysis).", DefaultValueFactory = _ => "results/analysis" };
         var anTrial = new Option<int>("--trial") { Description = "Which trial's seed to train with (default 0).", DefaultValueFactory = _ => 0 };
         var anTrials = new Option<int?>("--trials") { Description = "Learning trials before the analysis (default: the experiment's horizon)." };
+        var anTask = new Option<string?>("--task") { Description = "The task to learn and analyse (default: the experiment's; required when it meta-trains on several)." };
         var analyse = new Command("analyse", "Train a network with each experiment's rule, then analyse it: trials to criterion, held-out accuracy, PCA of condition-averaged trajectories, fixed and slow points of the input-free dynamics (Jacobians from the IR), and CKA/RSA across rules; PNG and CSV files.")
         {
-            anFiles, anOut, anTrial, anTrials,
+            anFiles, anOut, anTrial, anTrials, anTask,
         };
-        analyse.SetAction(pr => AnalyseCommand.Run(fs, pr.GetValue(anFiles) ?? [], pr.GetValue(anOut)!, pr.GetValue(anTrial), pr.GetValue(anTrials)));
+        analyse.SetAction(pr => AnalyseCommand.Run(fs, pr.GetValue(anFiles) ?? [], pr.GetValue(anOut)!, pr.GetValue(anTrial), pr.GetValue(anTrials), pr.GetValue(anTask)));
 
         // learn
         var lnFiles = new Argument<string[]>("experiments") { Description = "Recurrent experiment files; the first rule is tested against each other one.", Arity = ArgumentArity.OneOrMore };

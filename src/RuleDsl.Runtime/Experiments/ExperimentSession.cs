@@ -119,27 +119,39 @@ public sealed class ExperimentSession
     /// amplitude ±16, x̄ ← 0.05 x̄ + 0.95 x, a per-condition reward baseline R̄ ← 0.75 R̄ + 0.25 R.</summary>
     Func<int, IInnerLoop> RecurrentFactory()
     {
-        var task = RecurrentTask();
-        DataMessage = $"task {Spec.Task} ({task.ConditionCount} conditions, {task.TrialSteps(Spec.Dt * 1000)} steps of {Spec.Dt * 1000:G3} ms)";
+        var tasks = TaskNames.Select(RecurrentTask).ToArray();
+        if (tasks.Length > 1 && Spec.Batch % tasks.Length != 0)
+            throw new ArgumentException($"{Spec.File}: batch = {Spec.Batch} does not split evenly between {tasks.Length} tasks ({string.Join(", ", TaskNames)}); make it a multiple of {tasks.Length} so that every meta-step learns each task equally often");
+        DataMessage = string.Join("; ", tasks.Select((t, i) => $"task {TaskNames[i]} ({t.ConditionCount} conditions, {t.TrialSteps(Spec.Dt * 1000)} steps of {Spec.Dt * 1000:G3} ms)"));
+        if (tasks.Length > 1) DataMessage += $"; each meta-step's {Spec.Batch} networks split evenly between the {tasks.Length} tasks";
         var model = RecurrentModel();
         var config = RecurrentConfig();
         var backend = Backend();
         return trial =>
         {
             int seed = TrialSeed(trial);
-            return new Engine.Recurrent.RecurrentLearner(config, model, Rule, new Engine.Recurrent.CognitiveTrials(task, (ulong)seed), backend, seed);
+            IInnerLoop Learner(Tasks.Cognitive.ICognitiveTask task) =>
+                new Engine.Recurrent.RecurrentLearner(config, model, Rule, new Engine.Recurrent.CognitiveTrials(task, (ulong)seed), backend, seed);
+            return tasks.Length == 1 ? Learner(tasks[0])
+                : new Engine.Recurrent.TaskMixture(tasks.Select((t, i) => (TaskNames[i], Learner(t))).ToArray());
         };
     }
 
     /// <summary>The seed of trial (meta-training run) <paramref name="trial"/>.</summary>
     public int TrialSeed(int trial) => Spec.Seed + 1000 * trial;
 
-    /// <summary>The cognitive task the experiment names, at its time step.</summary>
-    public Tasks.Cognitive.ICognitiveTask RecurrentTask()
+    /// <summary>The tasks the experiment meta-trains on: `task = dnms go-nogo` names two.</summary>
+    public string[] TaskNames => Spec.Task.Split([' ', ',', '\t'], StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>The cognitive task <paramref name="name"/> (default: the experiment's one task), at the experiment's time step.</summary>
+    public Tasks.Cognitive.ICognitiveTask RecurrentTask(string? name = null)
     {
-        if (!Tasks.Cognitive.CognitiveTasks.Names.Contains(Spec.Task))
-            throw new ArgumentException($"{Spec.File}: unknown task '{Spec.Task}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})");
-        return Tasks.Cognitive.CognitiveTasks.Create(Spec.Task, Spec.Dt * 1000);
+        if (name is null && TaskNames.Length != 1)
+            throw new ArgumentException($"{Spec.File}: the experiment names {TaskNames.Length} tasks ({string.Join(", ", TaskNames)}); choose one with --task");
+        name ??= TaskNames[0];
+        if (!Tasks.Cognitive.CognitiveTasks.Names.Contains(name))
+            throw new ArgumentException($"{Spec.File}: unknown task '{name}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})");
+        return Tasks.Cognitive.CognitiveTasks.Create(name, Spec.Dt * 1000);
     }
 
     /// <summary>The network's equations (the recurrent setting).</summary>
@@ -227,7 +239,13 @@ public sealed class ExperimentSession
     {
         // With a batch, each row is the mean over its networks and says how many of them diverged.
         string[] batch = Spec.Batch > 1 ? ["batch_failed"] : [];
-        if (Spec.Setting == "recurrent") return ["J", "final_reward", "trials_to_criterion", .. batch];
+        if (Spec.Setting == "recurrent")
+        {
+            // Several tasks: each one's J and accuracy besides the means over all of them.
+            string[] perTask = TaskNames.Length > 1
+                ? [.. TaskNames.SelectMany(t => new[] { "J", "accuracy" }.Select(m => Engine.Recurrent.TaskMixture.MetricKey(m, t)))] : [];
+            return ["J", "final_reward", "trials_to_criterion", .. perTask, .. batch];
+        }
         int L = Spec.Layers.Length - 1;
         return [.. Enumerable.Range(1, L - 1).Select(l => $"angle_{l}"), .. Enumerable.Range(1, L).Select(l => $"orth_{l}"), .. batch];
     }

@@ -29,10 +29,8 @@ public static class HeldOutLearning
         CancellationToken cancel = default, int? learnAfter = null)
     {
         var spec = session.Spec;
-        string taskName = task ?? spec.Task;
-        if (!Tasks.Cognitive.CognitiveTasks.Names.Contains(taskName))
-            throw new ArgumentException($"unknown task '{taskName}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})");
-        var taskObj = Tasks.Cognitive.CognitiveTasks.Create(taskName, spec.Dt * 1000);
+        var taskObj = session.RecurrentTask(task);
+        string taskName = task ?? session.TaskNames[0];
         var config = session.RecurrentConfig() with { Horizon = trials };
         if (learnAfter is int wait) config = config with { LearnAfterTrial = wait };
         var learner = new RecurrentLearner(config, session.RecurrentModel(), session.Rule, new CognitiveTrials(taskObj, (ulong)seed), session.Backend(), seed);

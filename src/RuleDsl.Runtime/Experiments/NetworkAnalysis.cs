@@ -36,27 +36,28 @@ public static class NetworkAnalysis
     public const int CriterionWindow = 100, CriterionRequired = 90;
 
     public static NetworkReport Analyse(ExperimentSession session, double[] theta, string name,
-        int trial = 0, int heldOutPerCondition = 8, int starts = 48, int? learningTrials = null)
+        int trial = 0, int heldOutPerCondition = 8, int starts = 48, int? learningTrials = null, string? task = null)
     {
         if (session.Spec.Setting != "recurrent") throw new ArgumentException($"{session.Spec.File}: analyse works on recurrent experiments");
-        var task = session.RecurrentTask();
+        string taskName = task ?? session.TaskNames[0];
+        var cognitive = session.RecurrentTask(task);
         var config = session.RecurrentConfig() with { Horizon = learningTrials ?? session.Spec.Horizon };
         int seed = session.TrialSeed(trial);
-        var loop = new RecurrentLearner(config, session.RecurrentModel(), session.Rule, new CognitiveTrials(task, (ulong)seed), session.Backend(), seed);
+        var loop = new RecurrentLearner(config, session.RecurrentModel(), session.Rule, new CognitiveTrials(cognitive, (ulong)seed), session.Backend(), seed);
         double[]? w = null, win = null;
         var criterion = new CriterionTracker(CriterionWindow, CriterionRequired);
         loop.OnTrial = (_, _, ok) => criterion.Add(ok);
         loop.OnTrained = (a, b) => { w = a; win = b; };
         var outcome = loop.Run(theta, [], 0, default);
         if (outcome.Failure is not null) throw new InvalidOperationException($"{name}: learning failed: {outcome.Failure}");
-        var net = new TrainedNetwork(session.RecurrentModel(), config, w!, win!, task.InputCount, session.Backend());
+        var net = new TrainedNetwork(session.RecurrentModel(), config, w!, win!, cognitive.InputCount, session.Backend());
 
         // Held-out trials: a trial stream the learning run never saw, every condition equally often.
-        var source = new CognitiveTrials(task, (ulong)session.TrialSeed(trial) ^ 0x5eed_a11aUL);
+        var source = new CognitiveTrials(cognitive, (ulong)session.TrialSeed(trial) ^ 0x5eed_a11aUL);
         var x0 = new double[config.Units];
         foreach (var (unit, value) in config.Clamped ?? []) x0[unit] = value;
         var trials = new List<(int Condition, double[,] States)>();
-        int correct = 0, total = heldOutPerCondition * task.ConditionCount;
+        int correct = 0, total = heldOutPerCondition * cognitive.ConditionCount;
         for (int k = 0; k < total; k++)
         {
             var td = source.Get(0, k);
@@ -65,18 +66,18 @@ public static class NetworkAnalysis
             if (source.IsCorrect(td, double.NaN, output)) correct++;
             trials.Add((td.Condition, states));
         }
-        var averages = ConditionAverages.Compute(trials, task.ConditionCount);
+        var averages = ConditionAverages.Compute(trials, cognitive.ConditionCount);
         var pca = Pca.OfConditionAverages(averages, 3);
 
         // Fixed and slow points of the input-free dynamics (the delay period's), started from states
         // the network visits.
-        var noInput = new double[task.InputCount];
+        var noInput = new double[cognitive.InputCount];
         var options = new FixedPointOptions(MaxIterations: 100, StepOverTau: session.Spec.Dt / session.Spec.Tau);
         var startPoints = FixedPointFinder.StartsFromTrajectories(trials.Select(t => t.States).ToList(), starts, 0.1,
             new TaskRng((ulong)session.TrialSeed(trial), 0xf1edUL));
         var search = FixedPointFinder.Find(x => net.Step(x, noInput), x => net.Jacobian(x, noInput), startPoints, options);
 
-        return new NetworkReport(name, session.Rule.Name, session.Spec.Task, config.Horizon, criterion.TrialsToCriterion,
+        return new NetworkReport(name, session.Rule.Name, taskName, config.Horizon, criterion.TrialsToCriterion,
             (double)correct / total, averages, pca, search);
     }
 
