@@ -78,7 +78,7 @@ module Experiment =
           f "classes" (Int 2) (Some "5") "feedforward: classes per episode M"
           f "train" (Int 1) (Some "50") "feedforward: training samples per class K (online, batch 1)"
           f "query" (Int 1) (Some "10") "feedforward: query samples per class Q"
-          f "task" Text (Some "dnms") "recurrent: cognitive task (dnms, perceptual-decision, context-integration, go-nogo)"
+          f "task" Text (Some "dnms") "recurrent: cognitive task (dnms, perceptual-decision, context-integration, go-nogo); several, `go-nogo dnms`, meta-train on all of them, each meta-step's batch split evenly between them"
           f "units" (Int 2) (Some "100") "recurrent: number of units N"
           f "horizon" (Int 1) (Some "100") "recurrent: learning trials per meta-step"
           f "learn_after" (Int 0) (Some "0") "recurrent: learning trials before the first weight change (Miconi: 100, while the reward baselines settle)"

@@ -52,6 +52,19 @@ public class BadInputTests
         Assert.Contains("--help", r.Err);
     }
 
+    /// An experiment that meta-trains on several tasks learns or is analysed on one, which the user names.
+    [Theory]
+    [InlineData("learn", "--seeds", "1")]
+    [InlineData("analyse", "--trials", "5")]
+    public void Learning_with_a_several_task_experiment_asks_which_task(params string[] args)
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var r = Cli.Run([args[0], "examples/miconi_anneal_mixed.experiment", .. args[1..], "--out", dir]);
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("--task", r.Err);
+        Assert.True(r.HasNoTrace, r.Err);
+    }
+
     [Fact]
     public void Learn_resume_on_a_folder_without_its_record_says_so_and_learns_nothing()
     {

@@ -165,6 +165,62 @@ public class ExperimentSessionTests
         Assert.Equal(full.ThetaMean, resumed.ThetaMean);
     }
 
+    static string Mixed(string output, int batch) =>
+        $"experiment rnn_mixed\n  setting = recurrent\n  rule = rules/neo_hebbian.rule miconi_anneal\n  task = go-nogo dnms\n" +
+        $"  units = 8\n  learn_after = 0\n  horizon = 4\n  episodes = 2\n  trials = 1\n  batch = {batch}\n  lr = 0.01\n  output = {output}\n";
+
+    [Fact]
+    public void A_meta_step_over_two_tasks_learns_each_on_half_its_networks_and_logs_each()
+    {
+        var output = Directory.CreateTempSubdirectory().FullName;
+        var session = Load(Mixed(output, batch: 2));
+        Assert.Equal(["go-nogo", "dnms"], session.TaskNames);
+        session.Run(resume: false);
+        var rows = RunFolder.Open(output).ReadEpisodes();
+        var (j, jGo, jDnms) = (rows.Doubles("J"), rows.Doubles("J_go-nogo"), rows.Doubles("J_dnms"));
+        Assert.True(rows.HasColumn("accuracy_go-nogo") && rows.HasColumn("accuracy_dnms"));
+        for (int i = 0; i < j.Length; i++) Assert.Equal((jGo[i] + jDnms[i]) / 2, j[i], 12);
+
+        // Inner episode 0 of the first meta-step is a Go/NoGo network, 1 a DNMS one: the same runs,
+        // number for number, as the one-task experiments' learners give at those episodes.
+        double LoneJ(string task, int episode)
+        {
+            var lone = Load(Mixed("unused", 1).Replace("task = go-nogo dnms", $"task = {task}"));
+            return lone.LoopFactory()(0).Run(lone.InitialTheta, [], episode, default).Metrics["J"];
+        }
+        Assert.Equal(LoneJ("go-nogo", 0), jGo[0], 12);
+        Assert.Equal(LoneJ("dnms", 1), jDnms[0], 12);
+        Assert.NotEqual(jGo[0], jDnms[0]);
+    }
+
+    [Fact]
+    public void A_task_mixture_has_exact_meta_gradients_on_each_of_its_tasks()
+    {
+        var session = Load(Mixed("unused", 2).Replace("horizon = 4", "horizon = 12"));
+        var mixture = Assert.IsType<Runtime.Engine.Recurrent.TaskMixture>(session.LoopFactory()(0));
+        double[] theta = [-1.2, -0.3, 0.4];
+        for (int episode = 0; episode < 2; episode++)
+        {
+            Assert.Equal(session.TaskNames[episode], mixture.TaskOf(episode));
+            var rows = session.GradientCheck(episode, theta);
+            Assert.All(rows, r => Assert.True(r.Pass, $"{mixture.TaskOf(episode)} {r.Name}: tangent {r.Tangent:G10} vs finite difference {r.FiniteDifference:G10} ({r.RelativeError:G3})"));
+            Assert.All(rows, r => Assert.True(Math.Abs(r.Tangent) > 1e-9, $"{r.Name}: the gradient is zero, so the check says nothing"));
+        }
+    }
+
+    [Fact]
+    public void Several_tasks_need_an_even_batch_and_a_chosen_task_to_learn_alone()
+    {
+        var uneven = Assert.Throws<ArgumentException>(() => Load(Mixed("unused", 3)).LoopFactory());
+        Assert.Contains("multiple of 2", uneven.Message);
+        var session = Load(Mixed("unused", 2));
+        Assert.Contains("--task", Assert.Throws<ArgumentException>(() => session.RecurrentTask()).Message);
+        var record = HeldOutLearning.Learn(session, session.InitialTheta, "mixed", seed: 4, trials: 5, task: "dnms");
+        Assert.Equal("dnms", record.Task);
+        var unknown = Assert.Throws<ArgumentException>(() => Load(Mixed("unused", 2).Replace("go-nogo dnms", "go-nogo dnmz")).LoopFactory());
+        Assert.Contains("unknown task 'dnmz'", unknown.Message);
+    }
+
     [Fact]
     public void Held_out_learning_records_every_trial_and_its_criterion()
     {
