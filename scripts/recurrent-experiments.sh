@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recurrent results of the README (issue 6), about 4.5 hours on 2 cores:
+# The recurrent results of the README (issue 6), about 5.5 hours on 2 cores:
 #   1. Miconi's rule on the four tasks, 6 seeds each (N = 100, dt = 5 ms), trials to criterion;
 #   2. Miconi's DNMS at his own settings (N = 200, dt = 1 ms), 6 seeds;
 #   3. discovery: the neo-Hebbian family meta-learned from Miconi's point (resumable);
@@ -9,7 +9,9 @@
 #      two-term rule, each held out on 20 seeds;
 #   7. the pre-registered paired test of two pruned rules on 100 new seeds (docs/preregistration-recurrent.md);
 #   8. its second and third addenda: the pruned rule meta-trained on DNMS and the annealing rule
-#      on Go/NoGo (about 1 h each with their held-out tests on 100 more seeds).
+#      on Go/NoGo (about 1 h each with their held-out tests on 100 more seeds);
+#   9. the fourth addendum: the annealing rule meta-trained on Go/NoGo and DNMS at once (1 h with
+#      its held-out tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ruledsl=${RULEDSL:-"dotnet run --project src/RuleDsl.Cli -c Release --"}
@@ -65,3 +67,10 @@ discover miconi_anneal_gonogo
 for t in go-nogo dnms perceptual-decision; do
   $ruledsl learn examples/miconi_anneal_gonogo.experiment examples/miconi_go-nogo.experiment --task $t --seeds 801-900 --learn-after 0 --out results/learn/prereg_anneal_$t --resume
 done
+# The fourth addendum: the annealing rule meta-trained on Go/NoGo and DNMS at once (4 + 4 networks per
+# meta-step, 36 min), held out on Go/NoGo seeds 901–1000 (H11), perceptual decisions, a task it never
+# saw, on seeds 901–1100 (H12), and DNMS seeds 901–1000 (H13).
+discover miconi_anneal_mixed
+$ruledsl learn examples/miconi_anneal_mixed.experiment examples/miconi_go-nogo.experiment --task go-nogo --seeds 901-1000 --learn-after 0 --out results/learn/prereg_mixed_go-nogo --resume
+$ruledsl learn examples/miconi_anneal_mixed.experiment examples/miconi_go-nogo.experiment --task perceptual-decision --seeds 901-1100 --learn-after 0 --out results/learn/prereg_mixed_perceptual-decision --resume
+$ruledsl learn examples/miconi_anneal_mixed.experiment examples/miconi_go-nogo.experiment --task dnms --seeds 901-1000 --learn-after 0 --out results/learn/prereg_mixed_dnms --resume
