@@ -26,9 +26,25 @@ static class RunCommands
         return Commands.exitInputError;
     }
 
+    /// `run --check`: the file, its rules and model (the language's check), then what only the
+    /// runtime knows, for a recurrent experiment: that its tasks exist.
+    static int CheckOnly(FileSystem fs, string file)
+    {
+        // The one-line summary is printed only when the runtime's check passes too.
+        var summary = new StringWriter();
+        int code = Commands.CheckExperiment(fs, summary, Console.Error, file);
+        if (code != 0) return code;
+        var session = Load(fs, file);
+        if (session is null) return Commands.exitInputError;
+        try { if (session.Spec.Setting == "recurrent") session.LoopFactory(); }
+        catch (ArgumentException ex) { return InputError(ex.Message); }
+        Console.Write(summary.ToString());
+        return 0;
+    }
+
     public static int Run(FileSystem fs, string file, bool resume, bool checkOnly)
     {
-        if (checkOnly) return Commands.CheckExperiment(fs, Console.Out, Console.Error, file);
+        if (checkOnly) return CheckOnly(fs, file);
         var session = Load(fs, file);
         if (session is null) return Commands.exitInputError;
         using var cancel = new CancellationTokenSource();

@@ -271,6 +271,19 @@ module Experiment =
         match values.TryGetValue "clip" with
         | true, (v, ln, col) when spec.Clip < 0.0 -> bad ln col v "`clip` must be 0 (no limit) or a positive gradient norm"
         | _ -> ()
+        // Several tasks split each meta-step's networks evenly: named once each, and a batch that divides.
+        match values.TryGetValue "task" with
+        | true, (v, ln, col) ->
+            let tasks = v.Split ([| ' '; ','; '\t' |], StringSplitOptions.RemoveEmptyEntries)
+            match tasks |> Array.countBy id |> Array.tryFind (fun (_, n) -> n > 1) with
+            | Some (twice, _) -> bad ln col v (sprintf "`task` names %s twice; name each task once" twice)
+            | None when tasks.Length > 1 && spec.Batch % tasks.Length <> 0 ->
+                let msg = sprintf "%d tasks split each meta-step's networks evenly, so `batch` must be a multiple of %d, not %d" tasks.Length tasks.Length spec.Batch
+                match values.TryGetValue "batch" with
+                | true, (b, bln, bcol) -> bad bln bcol b msg
+                | _ -> bad ln col v (msg + "; add `batch = " + string tasks.Length + "` or more")
+            | None -> ()
+        | _ -> ()
         if errors.Count = 0 then Ok spec
         else Error (errors |> Seq.sortBy Diagnostic.key |> List.ofSeq)
 

@@ -65,6 +65,22 @@ public class BadInputTests
         Assert.True(r.HasNoTrace, r.Err);
     }
 
+    /// Task names are the runtime's, so `run --check` asks the runtime too, and says nothing is fine when it is not.
+    [Fact]
+    public void Run_check_names_an_unknown_task_and_the_one_meant()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "typo.experiment");
+        File.WriteAllText(file, $"experiment typo\n  setting = recurrent\n  rule = {Path.Combine(Cli.RepoRoot(), "rules", "miconi.rule")} miconi\n  task = go-nogo dnmz\n  batch = 2\n");
+        var r = Cli.Run("run", file, "--check");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("unknown task 'dnmz'", r.Err);
+        Assert.Contains("did you mean dnms?", r.Err);
+        Assert.DoesNotContain("experiment typo", r.Out);
+        Assert.True(r.HasNoTrace, r.Err);
+        File.WriteAllText(file, File.ReadAllText(file).Replace("dnmz", "dnms"));
+        Assert.Equal(0, Cli.Run("run", file, "--check").Exit);
+    }
+
     [Fact]
     public void Learn_resume_on_a_folder_without_its_record_says_so_and_learns_nothing()
     {

@@ -120,8 +120,7 @@ public sealed class ExperimentSession
     Func<int, IInnerLoop> RecurrentFactory()
     {
         var tasks = TaskNames.Select(RecurrentTask).ToArray();
-        if (tasks.Length > 1 && Spec.Batch % tasks.Length != 0)
-            throw new ArgumentException($"{Spec.File}: batch = {Spec.Batch} does not split evenly between {tasks.Length} tasks ({string.Join(", ", TaskNames)}); make it a multiple of {tasks.Length} so that every meta-step learns each task equally often");
+        // The experiment parser has made sure the batch splits evenly between the tasks.
         DataMessage = string.Join("; ", tasks.Select((t, i) => $"task {TaskNames[i]} ({t.ConditionCount} conditions, {t.TrialSteps(Spec.Dt * 1000)} steps of {Spec.Dt * 1000:G3} ms)"));
         if (tasks.Length > 1) DataMessage += $"; each meta-step's {Spec.Batch} networks split evenly between the {tasks.Length} tasks";
         var model = RecurrentModel();
@@ -150,7 +149,11 @@ public sealed class ExperimentSession
             throw new ArgumentException($"{Spec.File}: the experiment names {TaskNames.Length} tasks ({string.Join(", ", TaskNames)}); choose one with --task");
         name ??= TaskNames[0];
         if (!Tasks.Cognitive.CognitiveTasks.Names.Contains(name))
-            throw new ArgumentException($"{Spec.File}: unknown task '{name}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})");
+        {
+            var near = Syntax.Suggest.nearest(name, Tasks.Cognitive.CognitiveTasks.Names);
+            throw new ArgumentException($"{Spec.File}: unknown task '{name}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})"
+                + (near.IsEmpty ? "" : $"; did you mean {near.Head}?"));
+        }
         return Tasks.Cognitive.CognitiveTasks.Create(name, Spec.Dt * 1000);
     }
 
