@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recurrent results of the README (issue 6), about 5.5 hours on 2 cores:
+# The recurrent results of the README (issue 6), about 6 hours on 2 cores:
 #   1. Miconi's rule on the four tasks, 6 seeds each (N = 100, dt = 5 ms), trials to criterion;
 #   2. Miconi's DNMS at his own settings (N = 200, dt = 1 ms), 6 seeds;
 #   3. discovery: the neo-Hebbian family meta-learned from Miconi's point (resumable);
@@ -10,8 +10,8 @@
 #   7. the pre-registered paired test of two pruned rules on 100 new seeds (docs/preregistration-recurrent.md);
 #   8. its second and third addenda: the pruned rule meta-trained on DNMS and the annealing rule
 #      on Go/NoGo (about 1 h each with their held-out tests on 100 more seeds);
-#   9. the fourth addendum: the annealing rule meta-trained on Go/NoGo and DNMS at once (1 h with
-#      its held-out tests).
+#   9. the fourth and fifth addenda: the annealing rule meta-trained on Go/NoGo and DNMS at once, with
+#      its held-out tests and the replication on 700 seeds (1 h 40 min).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ruledsl=${RULEDSL:-"dotnet run --project src/RuleDsl.Cli -c Release --"}
@@ -74,3 +74,5 @@ discover miconi_anneal_mixed
 $ruledsl learn examples/miconi_anneal_mixed.experiment examples/miconi_go-nogo.experiment --task go-nogo --seeds 901-1000 --learn-after 0 --out results/learn/prereg_mixed_go-nogo --resume
 $ruledsl learn examples/miconi_anneal_mixed.experiment examples/miconi_go-nogo.experiment --task perceptual-decision --seeds 901-1100 --learn-after 0 --out results/learn/prereg_mixed_perceptual-decision --resume
 $ruledsl learn examples/miconi_anneal_mixed.experiment examples/miconi_go-nogo.experiment --task dnms --seeds 901-1000 --learn-after 0 --out results/learn/prereg_mixed_dnms --resume
+# The fifth addendum: H12 repeated alone with the same θ on 700 new seeds (H14, 40 min).
+$ruledsl learn examples/miconi_anneal_mixed.experiment examples/miconi_go-nogo.experiment --task perceptual-decision --seeds 1101-1800 --learn-after 0 --out results/learn/prereg_mixed_perceptual_1101 --resume
