@@ -20,7 +20,7 @@ static class AnalyseCommand
                 if (session is null) return Commands.exitInputError;
                 var (spec, rule) = (session.Spec, session.Rule);
                 var (theta, from) = Theta(session);
-                Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {learningTrials ?? spec.Horizon} learning trials of {task ?? spec.Task}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
+                Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {learningTrials ?? spec.Horizon} learning trials of {task ?? string.Join(" and ", session.TaskNames)}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
                 var r = NetworkAnalysis.Analyse(session, theta, spec.Name, trial, learningTrials: learningTrials, task: task);
                 int fixedCount = r.FixedPoints.Points.Count(p => p.Kind == Runtime.Analysis.Dynamics.PointKind.Fixed);
                 Console.WriteLine($"  trials to criterion (≥ {NetworkAnalysis.CriterionRequired} % of {NetworkAnalysis.CriterionWindow}): {r.TrialsToCriterion?.ToString() ?? "not reached"}; held-out accuracy {100 * r.HeldOutAccuracy:F1} %");

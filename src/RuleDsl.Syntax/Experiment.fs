@@ -27,7 +27,8 @@ type ExperimentSpec =
       Train: int
       Query: int
       // recurrent
-      Task: string
+      /// The tasks it meta-trains on: one, or several that share each meta-step's batch evenly.
+      Tasks: string list
       Units: int
       Horizon: int
       LearnAfter: int
@@ -238,7 +239,7 @@ module Experiment =
               Classes = asInt "classes"
               Train = asInt "train"
               Query = asInt "query"
-              Task = asText "task"
+              Tasks = (asText "task").Split ([| ' '; ','; '\t' |], StringSplitOptions.RemoveEmptyEntries) |> List.ofArray
               Units = asInt "units"
               Horizon = asInt "horizon"
               LearnAfter = asInt "learn_after"
@@ -274,8 +275,8 @@ module Experiment =
         // Several tasks split each meta-step's networks evenly: named once each, and a batch that divides.
         match values.TryGetValue "task" with
         | true, (v, ln, col) ->
-            let tasks = v.Split ([| ' '; ','; '\t' |], StringSplitOptions.RemoveEmptyEntries)
-            match tasks |> Array.countBy id |> Array.tryFind (fun (_, n) -> n > 1) with
+            let tasks = spec.Tasks
+            match tasks |> List.countBy id |> List.tryFind (fun (_, n) -> n > 1) with
             | Some (twice, _) -> bad ln col v (sprintf "`task` names %s twice; name each task once" twice)
             | None when tasks.Length > 1 && spec.Batch % tasks.Length <> 0 ->
                 let msg = sprintf "%d tasks split each meta-step's networks evenly, so `batch` must be a multiple of %d, not %d" tasks.Length tasks.Length spec.Batch

@@ -140,7 +140,7 @@ public sealed class ExperimentSession
     public int TrialSeed(int trial) => Spec.Seed + 1000 * trial;
 
     /// <summary>The tasks the experiment meta-trains on: `task = dnms go-nogo` names two.</summary>
-    public string[] TaskNames => Spec.Task.Split([' ', ',', '\t'], StringSplitOptions.RemoveEmptyEntries);
+    public string[] TaskNames => [.. Spec.Tasks];
 
     /// <summary>The cognitive task <paramref name="name"/> (default: the experiment's one task), at the experiment's time step.</summary>
     public Tasks.Cognitive.ICognitiveTask RecurrentTask(string? name = null)

@@ -28,9 +28,7 @@ public static class HeldOutLearning
     public static LearningRecord Learn(ExperimentSession session, double[] theta, string name, int seed, int trials, string? task = null,
         CancellationToken cancel = default, int? learnAfter = null)
     {
-        var spec = session.Spec;
         var taskObj = session.RecurrentTask(task);
-        string taskName = task ?? session.TaskNames[0];
         var config = session.RecurrentConfig() with { Horizon = trials };
         if (learnAfter is int wait) config = config with { LearnAfterTrial = wait };
         var learner = new RecurrentLearner(config, session.RecurrentModel(), session.Rule, new CognitiveTrials(taskObj, (ulong)seed), session.Backend(), seed);
@@ -40,7 +38,7 @@ public static class HeldOutLearning
         var outcome = learner.Run(theta, [], 0, cancel);
         // A network whose weights explode has failed to learn: it counts as never reaching criterion
         // (the trials it did not run count as wrong), and the failure is reported with it.
-        return new LearningRecord(name, taskName, seed, correct, outcome.Failure is null ? tracker.TrialsToCriterion : null, outcome.Failure);
+        return new LearningRecord(name, taskObj.Name, seed, correct, outcome.Failure is null ? tracker.TrialsToCriterion : null, outcome.Failure);
     }
 
     /// <summary>Every (rule, seed) pair, in parallel over the machine's cores.</summary>

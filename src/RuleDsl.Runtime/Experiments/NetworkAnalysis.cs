@@ -39,7 +39,6 @@ public static class NetworkAnalysis
         int trial = 0, int heldOutPerCondition = 8, int starts = 48, int? learningTrials = null, string? task = null)
     {
         if (session.Spec.Setting != "recurrent") throw new ArgumentException($"{session.Spec.File}: analyse works on recurrent experiments");
-        string taskName = task ?? session.TaskNames[0];
         var cognitive = session.RecurrentTask(task);
         var config = session.RecurrentConfig() with { Horizon = learningTrials ?? session.Spec.Horizon };
         int seed = session.TrialSeed(trial);
@@ -77,7 +76,7 @@ public static class NetworkAnalysis
             new TaskRng((ulong)session.TrialSeed(trial), 0xf1edUL));
         var search = FixedPointFinder.Find(x => net.Step(x, noInput), x => net.Jacobian(x, noInput), startPoints, options);
 
-        return new NetworkReport(name, session.Rule.Name, taskName, config.Horizon, criterion.TrialsToCriterion,
+        return new NetworkReport(name, session.Rule.Name, cognitive.Name, config.Horizon, criterion.TrialsToCriterion,
             (double)correct / total, averages, pca, search);
     }
 
