@@ -121,7 +121,7 @@ public sealed class ExperimentSession
     {
         var tasks = TaskNames.Select(RecurrentTask).ToArray();
         // The experiment parser has made sure the batch splits evenly between the tasks.
-        DataMessage = string.Join("; ", tasks.Select((t, i) => $"task {TaskNames[i]} ({t.ConditionCount} conditions, {t.TrialSteps(Spec.Dt * 1000)} steps of {Spec.Dt * 1000:G3} ms)"));
+        DataMessage = string.Join("; ", tasks.Select(t => $"task {t.Name} ({t.ConditionCount} conditions, {t.TrialSteps(Spec.Dt * 1000)} steps of {Spec.Dt * 1000:G3} ms)"));
         if (tasks.Length > 1) DataMessage += $"; each meta-step's {Spec.Batch} networks split evenly between the {tasks.Length} tasks";
         var model = RecurrentModel();
         var config = RecurrentConfig();
@@ -132,7 +132,7 @@ public sealed class ExperimentSession
             IInnerLoop Learner(Tasks.Cognitive.ICognitiveTask task) =>
                 new Engine.Recurrent.RecurrentLearner(config, model, Rule, new Engine.Recurrent.CognitiveTrials(task, (ulong)seed), backend, seed);
             return tasks.Length == 1 ? Learner(tasks[0])
-                : new Engine.Recurrent.TaskMixture(tasks.Select((t, i) => (TaskNames[i], Learner(t))).ToArray());
+                : new Engine.Recurrent.TaskMixture(tasks.Select(t => (t.Name, Learner(t))).ToArray());
         };
     }
 
@@ -140,13 +140,13 @@ public sealed class ExperimentSession
     public int TrialSeed(int trial) => Spec.Seed + 1000 * trial;
 
     /// <summary>The tasks the experiment meta-trains on: `task = dnms go-nogo` names two.</summary>
-    public string[] TaskNames => [.. Spec.Tasks];
+    public IReadOnlyList<string> TaskNames => Spec.Tasks;
 
     /// <summary>The cognitive task <paramref name="name"/> (default: the experiment's one task), at the experiment's time step.</summary>
     public Tasks.Cognitive.ICognitiveTask RecurrentTask(string? name = null)
     {
-        if (name is null && TaskNames.Length != 1)
-            throw new ArgumentException($"{Spec.File}: the experiment names {TaskNames.Length} tasks ({string.Join(", ", TaskNames)}); choose one with --task");
+        if (name is null && TaskNames.Count != 1)
+            throw new ArgumentException($"{Spec.File}: the experiment names {TaskNames.Count} tasks ({string.Join(", ", TaskNames)}); choose one with --task");
         name ??= TaskNames[0];
         if (!Tasks.Cognitive.CognitiveTasks.Names.Contains(name))
         {
@@ -245,7 +245,7 @@ public sealed class ExperimentSession
         if (Spec.Setting == "recurrent")
         {
             // Several tasks: each one's J and accuracy besides the means over all of them.
-            string[] perTask = TaskNames.Length > 1
+            string[] perTask = TaskNames.Count > 1
                 ? [.. TaskNames.SelectMany(t => new[] { "J", "accuracy" }.Select(m => Engine.Recurrent.TaskMixture.MetricKey(m, t)))] : [];
             return ["J", "final_reward", "trials_to_criterion", .. perTask, .. batch];
         }
