@@ -96,19 +96,33 @@ static class LearnCommand
                 ["learn_after"] = learnAfter,
                 ["rules"] = new JsonArray(rules.Select(r => (JsonNode)new JsonObject { ["name"] = r.Item3, ["theta"] = new JsonArray(r.Item2.Select(t => (JsonNode)t).ToArray()) }).ToArray()),
             };
+            // What each rule's networks were learned from: its experiment, rule files and model.
+            var sources = rules.Select(r => (r.Item3, Read: (IReadOnlyList<SourceFile>)[new SourceFile(Path.GetFileName(r.Item1.Spec.File), r.Item1.ExperimentText, r.Item1.Spec.File), .. r.Item1.Sources])).ToList();
             var done = new List<LearningRecord>();
             if (resume && File.Exists(csvPath))
             {
                 if (!File.Exists(setupPath))
                     throw new InvalidOperationException($"{output} was written by a version of `learn` that did not record what it compared ({setupPath} is missing), so it cannot be continued safely; drop --resume to learn again, or give another --out");
-                if (JsonNode.Parse(File.ReadAllText(setupPath))?.ToJsonString() != setup.ToJsonString())
+                var stored = JsonNode.Parse(File.ReadAllText(setupPath)) as JsonObject ?? throw new InvalidOperationException($"{setupPath}: expected a JSON object");
+                var storedSources = stored["sources"]?.DeepClone();
+                stored.Remove("sources");
+                stored.Remove("tool");
+                if (stored.ToJsonString() != setup.ToJsonString())
                     throw new InvalidOperationException($"{output} holds a comparison with other rules, θ, task, trial count or --learn-after (see {setupPath}); give another --out, or drop --resume to start again");
+                if (storedSources is not JsonObject bySource)
+                    throw new InvalidOperationException($"{setupPath} was written by a version of `learn` that did not record the experiment, rule and model files it learned with, so whether they changed since cannot be verified; drop --resume to learn again, or give another --out");
+                foreach (var (name, read) in sources)
+                    if (RunSources.FirstChange(RunSources.FromJson(bySource[name], setupPath) ?? [], read) is { } change)
+                        throw new InvalidOperationException($"{setupPath}: {name}: {change}\nonly comments and layout may change in the files of a comparison that is continued; drop --resume to learn again, or give another --out");
                 done = LearningLog.Read(csvPath, trialsPath, rules.Select(r => r.Item3).ToHashSet(), seeds.ToHashSet(), trials);
                 Console.WriteLine($"resuming: {done.Count} networks already learned in {output}");
             }
             else if (!resume && File.Exists(csvPath))
                 Console.WriteLine($"starting again: {csvPath} is replaced (use --resume to continue it)");
-            File.WriteAllText(setupPath, setup.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            var record = (JsonObject)setup.DeepClone();
+            record["tool"] = ToolVersion.Tool;
+            record["sources"] = new JsonObject(sources.Select(s => KeyValuePair.Create(s.Item1, (JsonNode?)RunSources.ToJson(s.Read))));
+            File.WriteAllText(setupPath, record.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
 
             using var csv = new StreamWriter(csvPath);
             using var bits = new StreamWriter(trialsPath);

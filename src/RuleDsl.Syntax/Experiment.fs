@@ -297,3 +297,27 @@ module Experiment =
     let lineOf (text: string) =
         let lines = text.Replace("\r\n", "\n").Split '\n'
         fun (_: string) (n: int) -> if n >= 1 && n <= lines.Length then Some lines.[n - 1] else None
+
+    /// Where a setting's value is written: (line, column, length), or None when the file does not
+    /// give it (it has its default). Lets the runtime point at the line whose value it cannot use.
+    [<CompiledName "SettingAt">]
+    let settingAt (text: string) (key: string) : (int * int * int) option =
+        text.Replace("\r\n", "\n").Split '\n'
+        |> Array.mapi (fun i raw -> i + 1, (match raw.IndexOf '#' with -1 -> raw | k -> raw.Substring (0, k)))
+        |> Array.tryPick (fun (ln, content) ->
+            match content.IndexOf '=' with
+            | k when k > 0 && content.Substring(0, k).Trim () = key ->
+                let value = content.Substring (k + 1)
+                Some (ln, k + 2 + (value.Length - value.TrimStart().Length), max 1 (value.Trim().Length))
+            | _ -> None)
+
+    /// An error in a setting's value found after parsing (a data set that cannot be read, a task that
+    /// does not exist), at the line that gives it — the file alone when the setting has its default —
+    /// rendered with that line and a caret like every other input error.
+    [<CompiledName "RenderSettingError">]
+    let renderSettingError (file: string) (text: string) (key: string) (message: string) (hint: string) : string =
+        let d =
+            match settingAt text key with
+            | Some (ln, col, len) -> diag Codes.BadSetting file ln col len message
+            | None -> Diagnostic.inFile Codes.BadSetting file message
+        Diagnostic.render (lineOf text) (if String.IsNullOrEmpty hint then d else Diagnostic.withHint hint d)
