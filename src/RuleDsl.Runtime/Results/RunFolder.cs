@@ -86,7 +86,12 @@ public sealed class RunFolder
             if (sources is not null && SourcesChanged(existing, sources) is { } why)
                 throw new ResultsException(why);
             if (existing.ExperimentText != experimentText && !(sameExperiment?.Invoke(existing.ExperimentText) ?? false))
-                throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text; choose another results folder, or delete this one to start over (a run whose experiment only raised `episodes` is continued by --resume)");
+            {
+                var changed = Syntax.Experiment.ChangedSettings(existing.ExperimentText, experimentText);
+                throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text"
+                    + (changed.IsEmpty ? "" : $" ({string.Join("; ", changed)})")
+                    + "; choose another results folder, or delete this one to start over (a run whose experiment only raised `episodes` is continued by --resume)");
+            }
             var diff = DiffKeys(existing.Settings, settingsNode);
             if (diff.Count > 0)
                 throw new ResultsException($"{runPath}: the run was started with different settings ({string.Join(", ", diff)}); choose another results folder, or delete this one to start over");
