@@ -96,8 +96,8 @@ static class LearnCommand
                 ["learn_after"] = learnAfter,
                 ["rules"] = new JsonArray(rules.Select(r => (JsonNode)new JsonObject { ["name"] = r.Item3, ["theta"] = new JsonArray(r.Item2.Select(t => (JsonNode)t).ToArray()) }).ToArray()),
             };
-            // What each rule's networks were learned from: its experiment, rule files and model.
-            var sources = rules.Select(r => (r.Item3, Read: (IReadOnlyList<SourceFile>)[new SourceFile(Path.GetFileName(r.Item1.Spec.File), r.Item1.ExperimentText, r.Item1.Spec.File), .. r.Item1.Sources])).ToList();
+            // What each rule's networks were learned from (in the order of "rules"): its experiment, rule files and model.
+            var sources = rules.Select(r => (IReadOnlyList<SourceFile>)[new SourceFile(Path.GetFileName(r.Item1.Spec.File), r.Item1.ExperimentText, r.Item1.Spec.File), .. r.Item1.Sources]).ToList();
             var done = new List<LearningRecord>();
             if (resume && File.Exists(csvPath))
             {
@@ -109,11 +109,11 @@ static class LearnCommand
                 stored.Remove("tool");
                 if (stored.ToJsonString() != setup.ToJsonString())
                     throw new InvalidOperationException($"{output} holds a comparison with other rules, θ, task, trial count or --learn-after (see {setupPath}); give another --out, or drop --resume to start again");
-                if (storedSources is not JsonObject bySource)
+                if (storedSources is not JsonArray perRule || perRule.Count != sources.Count)
                     throw new InvalidOperationException($"{setupPath} was written by a version of `learn` that did not record the experiment, rule and model files it learned with, so whether they changed since cannot be verified; drop --resume to learn again, or give another --out");
-                foreach (var (name, read) in sources)
-                    if (RunSources.FirstChange(RunSources.FromJson(bySource[name], setupPath) ?? [], read) is { } change)
-                        throw new InvalidOperationException($"{setupPath}: {name}: {change}\nonly comments and layout may change in the files of a comparison that is continued; drop --resume to learn again, or give another --out");
+                for (int i = 0; i < sources.Count; i++)
+                    if (RunSources.FirstChange(RunSources.FromJson(perRule[i], setupPath) ?? [], sources[i]) is { } change)
+                        throw new InvalidOperationException($"{setupPath}: {rules[i].Item3}: {change}\nonly comments and layout may change in the files of a comparison that is continued; drop --resume to learn again, or give another --out");
                 done = LearningLog.Read(csvPath, trialsPath, rules.Select(r => r.Item3).ToHashSet(), seeds.ToHashSet(), trials);
                 Console.WriteLine($"resuming: {done.Count} networks already learned in {output}");
             }
@@ -121,7 +121,7 @@ static class LearnCommand
                 Console.WriteLine($"starting again: {csvPath} is replaced (use --resume to continue it)");
             var record = (JsonObject)setup.DeepClone();
             record["tool"] = ToolVersion.Tool;
-            record["sources"] = new JsonObject(sources.Select(s => KeyValuePair.Create(s.Item1, (JsonNode?)RunSources.ToJson(s.Read))));
+            record["sources"] = new JsonArray(sources.Select(s => (JsonNode)RunSources.ToJson(s)).ToArray());
             File.WriteAllText(setupPath, record.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
 
             using var csv = new StreamWriter(csvPath);
