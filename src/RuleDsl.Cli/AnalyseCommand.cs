@@ -42,8 +42,7 @@ static class AnalyseCommand
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or ResultsException or Runtime.Plots.PlotException)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Commands.exitInputError;
+            return RunCommands.InputError(ex);
         }
     }
 
@@ -84,6 +83,8 @@ static class LearnCommand
             // Without --task, the first experiment's task: one, or it must be chosen.
             string taskName = task ?? (rules[0].Item1.TaskNames is [var only] ? only
                 : throw new ArgumentException($"{rules[0].Item1.Spec.File} meta-trains on {string.Join(" and ", rules[0].Item1.TaskNames)}; choose the task to learn with --task"));
+            // Every rule's task exists (an unknown one is an input error here, not a failure inside the parallel learners).
+            foreach (var r in rules) r.Item1.RecurrentTask(task);
             Console.WriteLine($"{taskName}: {trials} learning trials per network, seeds {SeedsText(seeds)}; criterion ≥ {NetworkAnalysis.CriterionRequired} % correct over {NetworkAnalysis.CriterionWindow} successive trials");
             if (learnAfter is int wait) Console.WriteLine($"every rule's weights change from learning trial {wait + 1} on");
 
@@ -168,8 +169,7 @@ static class LearnCommand
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or System.Text.Json.JsonException)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Commands.exitInputError;
+            return RunCommands.InputError(ex);
         }
     }
 
@@ -236,8 +236,7 @@ static class SamplesCommand
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or Runtime.Data.DataException)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Commands.exitInputError;
+            return RunCommands.InputError(ex);
         }
     }
 }
