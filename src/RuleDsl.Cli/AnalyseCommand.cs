@@ -42,8 +42,7 @@ static class AnalyseCommand
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or ResultsException or Runtime.Plots.PlotException)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Commands.exitInputError;
+            return RunCommands.InputError(ex);
         }
     }
 
@@ -84,6 +83,8 @@ static class LearnCommand
             // Without --task, the first experiment's task: one, or it must be chosen.
             string taskName = task ?? (rules[0].Item1.TaskNames is [var only] ? only
                 : throw new ArgumentException($"{rules[0].Item1.Spec.File} meta-trains on {string.Join(" and ", rules[0].Item1.TaskNames)}; choose the task to learn with --task"));
+            // Every rule's task exists (an unknown one is an input error here, not a failure inside the parallel learners).
+            foreach (var r in rules) r.Item1.RecurrentTask(task);
             Console.WriteLine($"{taskName}: {trials} learning trials per network, seeds {SeedsText(seeds)}; criterion ≥ {NetworkAnalysis.CriterionRequired} % correct over {NetworkAnalysis.CriterionWindow} successive trials");
             if (learnAfter is int wait) Console.WriteLine($"every rule's weights change from learning trial {wait + 1} on");
 
@@ -96,19 +97,33 @@ static class LearnCommand
                 ["learn_after"] = learnAfter,
                 ["rules"] = new JsonArray(rules.Select(r => (JsonNode)new JsonObject { ["name"] = r.Item3, ["theta"] = new JsonArray(r.Item2.Select(t => (JsonNode)t).ToArray()) }).ToArray()),
             };
+            // What each rule's networks were learned from (in the order of "rules"): its experiment, rule files and model.
+            var sources = rules.Select(r => (IReadOnlyList<SourceFile>)[new SourceFile(Path.GetFileName(r.Item1.Spec.File), r.Item1.ExperimentText, r.Item1.Spec.File), .. r.Item1.Sources]).ToList();
             var done = new List<LearningRecord>();
             if (resume && File.Exists(csvPath))
             {
                 if (!File.Exists(setupPath))
                     throw new InvalidOperationException($"{output} was written by a version of `learn` that did not record what it compared ({setupPath} is missing), so it cannot be continued safely; drop --resume to learn again, or give another --out");
-                if (JsonNode.Parse(File.ReadAllText(setupPath))?.ToJsonString() != setup.ToJsonString())
+                var stored = JsonNode.Parse(File.ReadAllText(setupPath)) as JsonObject ?? throw new InvalidOperationException($"{setupPath}: expected a JSON object");
+                var storedSources = stored["sources"]?.DeepClone();
+                stored.Remove("sources");
+                stored.Remove("tool");
+                if (stored.ToJsonString() != setup.ToJsonString())
                     throw new InvalidOperationException($"{output} holds a comparison with other rules, θ, task, trial count or --learn-after (see {setupPath}); give another --out, or drop --resume to start again");
+                if (storedSources is not JsonArray perRule || perRule.Count != sources.Count)
+                    throw new InvalidOperationException($"{setupPath} was written by a version of `learn` that did not record the experiment, rule and model files it learned with, so whether they changed since cannot be verified; drop --resume to learn again, or give another --out");
+                for (int i = 0; i < sources.Count; i++)
+                    if (RunSources.FirstChange(RunSources.FromJson(perRule[i], setupPath) ?? [], sources[i]) is { } change)
+                        throw new InvalidOperationException($"{setupPath}: {rules[i].Item3}: {change}\nonly comments and layout may change in the files of a comparison that is continued; drop --resume to learn again, or give another --out");
                 done = LearningLog.Read(csvPath, trialsPath, rules.Select(r => r.Item3).ToHashSet(), seeds.ToHashSet(), trials);
                 Console.WriteLine($"resuming: {done.Count} networks already learned in {output}");
             }
             else if (!resume && File.Exists(csvPath))
                 Console.WriteLine($"starting again: {csvPath} is replaced (use --resume to continue it)");
-            File.WriteAllText(setupPath, setup.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            var record = (JsonObject)setup.DeepClone();
+            record["tool"] = ToolVersion.Tool;
+            record["sources"] = new JsonArray(sources.Select(s => (JsonNode)RunSources.ToJson(s)).ToArray());
+            File.WriteAllText(setupPath, record.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
 
             using var csv = new StreamWriter(csvPath);
             using var bits = new StreamWriter(trialsPath);
@@ -154,8 +169,7 @@ static class LearnCommand
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or System.Text.Json.JsonException)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Commands.exitInputError;
+            return RunCommands.InputError(ex);
         }
     }
 
@@ -222,8 +236,7 @@ static class SamplesCommand
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or Runtime.Data.DataException)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return Commands.exitInputError;
+            return RunCommands.InputError(ex);
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Microsoft.FSharp.Collections;
 using RuleDsl.Semantics;
 
 namespace RuleDsl.Cli;
@@ -33,6 +32,8 @@ public static class Program
 
         var root = new RootCommand(
             "ruledsl: write plasticity rules as text, see the sensitivities derived from them, check them numerically.");
+        // The version result files record (run.json, summary.json, learn.json), not the host's.
+        foreach (var v in root.Options.OfType<VersionOption>()) v.Action = new PrintVersion();
 
         // derive
         var deriveFile = new Argument<string>("file") { Description = "A .rule file." };
@@ -56,7 +57,7 @@ public static class Program
         {
             checkFiles, checkJson,
         };
-        check.SetAction(pr => Commands.CheckFiles(fs, stdout, stderr, ListModule.OfArray(pr.GetValue(checkFiles) ?? []), pr.GetValue(checkJson)));
+        check.SetAction(pr => RunCommands.Check(fs, pr.GetValue(checkFiles) ?? [], pr.GetValue(checkJson)));
 
         // eval
         var evalFile = new Argument<string>("file") { Description = "A .rule file." };
@@ -191,5 +192,15 @@ public static class Program
             return Commands.exitInputError;
         }
         return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    /// `ruledsl --version`: 0.1.0+commit, as RuleDsl.Runtime.Results.ToolVersion gives it.
+    sealed class PrintVersion : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            Console.Out.WriteLine(Runtime.Results.ToolVersion.Text);
+            return 0;
+        }
     }
 }

@@ -16,7 +16,7 @@ static class RunCommands
         var (spec, rules) = loaded.ResultValue;
         var model = Commands.LoadExperimentModel(fs, Console.Error, spec);
         if (model.IsError) return null;
-        return new ExperimentSession(spec, rules.ToList(), File.ReadAllText(file), model.ResultValue);
+        return new ExperimentSession(spec, rules.ToList(), File.ReadAllText(file), model.ResultValue, fs);
     }
 
     /// Errors in the user's input or data (not bugs) end with exit code 2 and a plain message.
@@ -26,9 +26,18 @@ static class RunCommands
         return Commands.exitInputError;
     }
 
+    /// As InputError; a setting the runtime cannot use comes rendered at its line already.
+    internal static int InputError(Exception ex)
+    {
+        if (ex is not ExperimentInputException) return InputError(ex.Message);
+        Console.Error.WriteLine(ex.Message);
+        return Commands.exitInputError;
+    }
+
     /// `run --check`: the file, its rules and model (the language's check), then what only the
-    /// runtime knows, for a recurrent experiment: that its tasks exist.
-    static int CheckOnly(FileSystem fs, string file)
+    /// runtime knows: that the data can be read and episodes drawn from it, that the tasks exist.
+    /// The one-line summary goes to <paramref name="summaryTo"/> (stdout unless told).
+    internal static int CheckOnly(FileSystem fs, string file, TextWriter? summaryTo = null)
     {
         // The one-line summary is printed only when the runtime's check passes too.
         var summary = new StringWriter();
@@ -36,10 +45,21 @@ static class RunCommands
         if (code != 0) return code;
         var session = Load(fs, file);
         if (session is null) return Commands.exitInputError;
-        try { if (session.Spec.Setting == "recurrent") session.LoopFactory(); }
-        catch (ArgumentException ex) { return InputError(ex.Message); }
-        Console.Write(summary.ToString());
+        try { session.LoopFactory(); }
+        catch (Exception ex) when (ex is ArgumentException or DataException) { return InputError(ex); }
+        (summaryTo ?? Console.Out).Write(summary.ToString());
         return 0;
+    }
+
+    /// `ruledsl check FILE...`: experiment files as `run --check` checks them, the others by the
+    /// language's check; the worst exit code wins. With --json the experiments' summaries go to stderr.
+    public static int Check(FileSystem fs, IReadOnlyList<string> files, bool json)
+    {
+        var experiments = files.Where(f => f.EndsWith(".experiment", StringComparison.Ordinal)).ToList();
+        var others = files.Except(experiments).ToList();
+        var codes = experiments.Select(f => CheckOnly(fs, f, json ? Console.Error : null)).ToList();
+        if (others.Count > 0) codes.Add(Commands.CheckFiles(fs, Console.Out, Console.Error, Microsoft.FSharp.Collections.ListModule.OfSeq(others), json));
+        return codes.DefaultIfEmpty(0).Max();
     }
 
     public static int Run(FileSystem fs, string file, bool resume, bool checkOnly)
@@ -92,7 +112,7 @@ static class RunCommands
         }
         catch (Exception ex) when (ex is DataException or ResultsException or ArgumentException or InvalidOperationException or IOException)
         {
-            return InputError(ex.Message);
+            return InputError(ex);
         }
     }
 
@@ -153,7 +173,7 @@ static class RunCommands
         }
         catch (Exception ex) when (ex is DataException or ArgumentException or InvalidOperationException or IOException)
         {
-            return InputError(ex.Message);
+            return InputError(ex);
         }
     }
 }

@@ -253,15 +253,13 @@ module Commands =
     let loadExperimentModel (fs: FileSystem) (err: TextWriter) (spec: ExperimentSpec) : Result<LoadedModel, int> =
         let overrides = Map [ "beta", spec.Beta; "dt", spec.Dt; "tau", spec.Tau ]
         let loaded =
-            if spec.ModelFile = "" then
-                let name = if spec.Setting = "recurrent" then "rnn" else "mlp"
+            match Sources.modelPath fs spec with
+            | None ->
+                let name = Sources.shippedModel spec.Setting
                 match ModelFile.parse ("models/" + name + ".model") (ModelFile.shippedText name) overrides with
                 | Result.Ok m, _ -> Ok m
                 | Result.Error ds, _ -> (for d in ds do err.WriteLine (Diagnostic.render (fun _ _ -> None) d)); Error exitInputError
-            else
-                let dir = Path.GetDirectoryName spec.File |> string
-                let path = [ Path.Combine (dir, spec.ModelFile); spec.ModelFile ] |> List.map Loader.normalize |> List.tryFind (fun p -> (fs.Read p).IsSome) |> Option.defaultValue spec.ModelFile
-                loadModelFile fs err path overrides
+            | Some path -> loadModelFile fs err path overrides
         match loaded, spec.Setting with
         | Ok (RecurrentNet _), "feedforward" | Ok (FeedforwardNet _), "recurrent" ->
             err.WriteLine (sprintf "%s: error %s: %s is a model of the other setting; the experiment's setting is %s" spec.File Codes.WrongSetting.Id spec.ModelFile spec.Setting)

@@ -297,3 +297,45 @@ module Experiment =
     let lineOf (text: string) =
         let lines = text.Replace("\r\n", "\n").Split '\n'
         fun (_: string) (n: int) -> if n >= 1 && n <= lines.Length then Some lines.[n - 1] else None
+
+    /// Each `key = value` line of a text: key, value (trimmed, comment removed), line, column of the value.
+    let private written (text: string) =
+        text.Replace("\r\n", "\n").Split '\n'
+        |> Array.mapi (fun i raw ->
+            let content = match raw.IndexOf '#' with -1 -> raw | k -> raw.Substring (0, k)
+            match content.IndexOf '=' with
+            | k when k > 0 ->
+                let value = content.Substring (k + 1)
+                Some (content.Substring(0, k).Trim (), value.Trim (), i + 1, k + 2 + (value.Length - value.TrimStart().Length))
+            | _ -> None)
+        |> Array.choose id
+
+    /// Where a setting's value is written: (line, column, length), or None when the file does not
+    /// give it (it has its default). Lets the runtime point at the line whose value it cannot use.
+    [<CompiledName "SettingAt">]
+    let settingAt (text: string) (key: string) : (int * int * int) option =
+        written text |> Array.tryPick (fun (k, v, ln, col) -> if k = key then Some (ln, col, max 1 v.Length) else None)
+
+    /// An error in a setting's value found after parsing (a data set that cannot be read, a task that
+    /// does not exist), at the line that gives it — the file alone when the setting has its default —
+    /// rendered with that line and a caret like every other input error.
+    [<CompiledName "RenderSettingError">]
+    let renderSettingError (file: string) (text: string) (key: string) (message: string) (hint: string) : string =
+        let d =
+            match settingAt text key with
+            | Some (ln, col, len) -> diag Codes.BadSetting file ln col len message
+            | None -> Diagnostic.inFile Codes.BadSetting file message
+        Diagnostic.render (lineOf text) (if String.IsNullOrEmpty hint then d else Diagnostic.withHint hint d)
+
+    /// The settings whose written values differ between two texts of an experiment, as
+    /// "key: value (line n) then, value (line m) now" ("(default)" where a text does not give it),
+    /// for the message that refuses to continue a run of another experiment.
+    [<CompiledName "ChangedSettings">]
+    let changedSettings (oldText: string) (newText: string) : string list =
+        let value (text: string) key = written text |> Array.tryPick (fun (k, v, ln, _) -> if k = key then Some (v, ln) else None)
+        let show = function Some (v, ln) -> sprintf "%s (line %d)" v ln | None -> "(default)"
+        fields
+        |> List.choose (fun f ->
+            let a, b = value oldText f.Key, value newText f.Key
+            if Option.map fst a = Option.map fst b then None
+            else Some (sprintf "%s: %s then, %s now" f.Key (show a) (show b)))

@@ -81,6 +81,19 @@ public class BadInputTests
         Assert.Equal(0, Cli.Run("run", file, "--check").Exit);
     }
 
+    /// It failed inside the parallel learners, as an internal error (exit 70).
+    [Fact]
+    public void Learn_names_an_unknown_task_at_the_experiments_task_line()
+    {
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var file = Path.Combine(dir, "typo.experiment");
+        File.WriteAllText(file, $"experiment typo\n  setting = recurrent\n  rule = {Path.Combine(Cli.RepoRoot(), "rules", "miconi.rule")} miconi\n  task = dnmz\n  units = 8\n");
+        var r = Cli.Run("learn", file, "--seeds", "1", "--trials", "3", "--out", Path.Combine(dir, "learn"));
+        Assert.Equal(2, r.Exit);
+        Assert.Contains($"{file}:4:10: error RD0702: unknown task 'dnmz'", r.Err);
+        Assert.True(r.HasNoTrace, r.Err);
+    }
+
     [Fact]
     public void Learn_resume_on_a_folder_without_its_record_says_so_and_learns_nothing()
     {

@@ -31,6 +31,7 @@ public class RunWorkflowTests
         var changed = Cli.Run("run", file, "--resume");
         Assert.Equal(2, changed.Exit);
         Assert.Contains("different experiment", changed.Err);
+        Assert.Contains("seed: 42 (line 10) then, 7 (line 10) now", changed.Err);
         Assert.True(changed.HasNoTrace, changed.Err);
     }
 }

@@ -165,6 +165,8 @@ public sealed class DataCatalog
     {
         var parts = arg.Split(',', 2);
         var images = parts[0].Trim();
+        if (!File.Exists(images))
+            throw new DataException($"{images}: no such file (idx:IMAGES[,LABELS] needs an IDX images file)");
         var labels = parts.Length > 1 ? parts[1].Trim() : LabelsFor(images);
         var ds = IdxReader.ReadDataset(images, labels, Path.GetFileName(images), $"IDX files {Path.GetFullPath(images)}, {Path.GetFullPath(labels)}");
         return new ResolvedDataset(ds, false, $"idx: using {Describe(ds)} from {Path.GetFullPath(images)}");

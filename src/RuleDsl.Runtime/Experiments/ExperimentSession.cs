@@ -31,6 +31,11 @@ public sealed class ExperimentSession
     public IReadOnlyList<Param> Params { get; }
     public string DataMessage { get; private set; } = "";
     readonly string _text;
+    /// <summary>The experiment file's text.</summary>
+    public string ExperimentText => _text;
+    /// <summary>The other files the experiment reads (its rule files, their includes, its model), as they
+    /// were read, keyed by their path relative to the experiment's folder: run.json keeps them.</summary>
+    public IReadOnlyList<SourceFile> Sources { get; }
 
     /// <summary>The network's equations, from the experiment's .model file (or the shipped model).</summary>
     public LoadedModel Model { get; }
@@ -39,14 +44,16 @@ public sealed class ExperimentSession
 
     /// <summary>A session whose layers learn with <paramref name="rules"/> (one rule for all, or one per layer).
     /// Without <paramref name="model"/>, the experiment's model file is read (the CLI reads it first, to
-    /// print its diagnostics).</summary>
-    public ExperimentSession(ExperimentSpec spec, IReadOnlyList<Rule> rules, string experimentText, LoadedModel? model = null)
+    /// print its diagnostics). The files the rules and model came from are read through <paramref name="files"/>
+    /// (default: the disk) to be recorded with the run.</summary>
+    public ExperimentSession(ExperimentSpec spec, IReadOnlyList<Rule> rules, string experimentText, LoadedModel? model = null, FileSystem? files = null)
     {
         if (rules.Count == 0) throw new ArgumentException("an experiment needs a rule");
+        files ??= FileSystemModule.disk;
         if (model is null)
         {
             var errors = new StringWriter();
-            var loaded = Commands.LoadExperimentModel(FileSystemModule.disk, errors, spec);
+            var loaded = Commands.LoadExperimentModel(files, errors, spec);
             model = loaded.IsOk ? loaded.ResultValue : throw new ArgumentException(errors.ToString().Trim());
         }
         Model = model;
@@ -55,7 +62,23 @@ public sealed class ExperimentSession
         Rules = rules;
         Params = FeedforwardLearner.UnionOfParams(rules);
         _text = experimentText;
+        Sources = ReadSources(files);
     }
+
+    /// <summary>The rule files, their includes and the model, each under its path relative to the
+    /// experiment's folder (so a run resumed from another working directory finds them the same).</summary>
+    IReadOnlyList<SourceFile> ReadSources(FileSystem files)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(Spec.File)) ?? ".";
+        return Semantics.Sources.OfExperiment(files, Spec, Rules.Select(r => r.File).Distinct()).Select(s => s.Shipped
+            ? new SourceFile("ruledsl:" + s.Path, s.Text, s.Path + " (shipped with ruledsl)")
+            : new SourceFile(Path.GetRelativePath(folder, Path.GetFullPath(s.Path)).Replace('\\', '/'), s.Text, s.Path)).ToList();
+    }
+
+    /// <summary>An error in the experiment's input located at the line that gives <paramref name="key"/>
+    /// (the file alone when the setting has its default).</summary>
+    public ExperimentInputException InputError(string key, string message, string? hint = null) =>
+        new(Experiment.RenderSettingError(Spec.File, _text, key, message, hint ?? ""));
 
     public IKernelBackend Backend() => Spec.Backend switch
     {
@@ -83,17 +106,29 @@ public sealed class ExperimentSession
     public double[] InitialTheta => Params.Select(p => p.Init).ToArray();
     public string[] ThetaNames => Params.Select(p => p.Symbol.Name).ToArray();
 
-    /// <summary>The inner loop of trial <paramref name="trial"/> (its own data stream and weights).</summary>
+    /// <summary>The inner loop of trial <paramref name="trial"/> (its own data stream and weights). Everything
+    /// the experiment's settings name is resolved here — data read, episodes possible, tasks known — so
+    /// `run --check` calls it too; what cannot be used is an <see cref="ExperimentInputException"/> at its line.</summary>
     public Func<int, IInnerLoop> LoopFactory()
     {
         if (Spec.Setting == "recurrent") return RecurrentFactory();
-        var resolved = DataCatalog.Default().Resolve(Spec.Data);
+        ResolvedDataset resolved;
+        try
+        {
+            resolved = DataCatalog.Default().Resolve(Spec.Data);
+            // The sampler checks that episodes can be drawn: enough classes for the ways, enough images per class.
+            _ = new EpisodeSampler(resolved.Dataset, (ulong)Spec.Seed, Spec.Classes, Spec.Train, Spec.Query);
+        }
+        catch (DataException e)
+        {
+            throw InputError("data", e.Message);
+        }
         DataMessage = resolved.Message;
         var data = resolved.Dataset;
         if (Spec.Layers.Head != data.Rows * data.Cols)
-            throw new ArgumentException($"{Spec.File}: layers start with {Spec.Layers.Head} inputs but {data.Name} images have {data.Rows * data.Cols} pixels");
+            throw InputError("layers", $"layers start with {Spec.Layers.Head} inputs but {data.Name} images have {data.Rows * data.Cols} pixels");
         if (Spec.Layers.Last() != Spec.Classes)
-            throw new ArgumentException($"{Spec.File}: the output layer has {Spec.Layers.Last()} units but episodes have {Spec.Classes} classes");
+            throw InputError("layers", $"the output layer has {Spec.Layers.Last()} units but episodes have {Spec.Classes} classes");
         var model = Model is LoadedModel.FeedforwardNet ff ? ff.Item : throw new ArgumentException($"{Spec.File}: the model is not a feedforward network");
         var config = new FeedforwardConfig(Spec.Layers.ToArray(), Spec.Feedback);
         if (Rules.Count != 1 && Rules.Count != config.Depth)
@@ -119,7 +154,7 @@ public sealed class ExperimentSession
     /// amplitude ±16, x̄ ← 0.05 x̄ + 0.95 x, a per-condition reward baseline R̄ ← 0.75 R̄ + 0.25 R.</summary>
     Func<int, IInnerLoop> RecurrentFactory()
     {
-        var tasks = TaskNames.Select(RecurrentTask).ToArray();
+        var tasks = TaskNames.Select(t => RecurrentTask(t, fromSpec: true)).ToArray();
         // The experiment parser has made sure the batch splits evenly between the tasks.
         DataMessage = string.Join("; ", tasks.Select(t => $"task {t.Name} ({t.ConditionCount} conditions, {t.TrialSteps(Spec.Dt * 1000)} steps of {Spec.Dt * 1000:G3} ms)"));
         if (tasks.Length > 1) DataMessage += $"; each meta-step's {Spec.Batch} networks split evenly between the {tasks.Length} tasks";
@@ -142,17 +177,21 @@ public sealed class ExperimentSession
     /// <summary>The tasks the experiment meta-trains on: `task = dnms go-nogo` names two.</summary>
     public IReadOnlyList<string> TaskNames => Spec.Tasks;
 
-    /// <summary>The cognitive task <paramref name="name"/> (default: the experiment's one task), at the experiment's time step.</summary>
-    public Tasks.Cognitive.ICognitiveTask RecurrentTask(string? name = null)
+    /// <summary>The cognitive task <paramref name="name"/> (default: the experiment's one task), at the experiment's time step.
+    /// A name <paramref name="fromSpec"/> that is not a task is an error at the experiment's `task` line.</summary>
+    public Tasks.Cognitive.ICognitiveTask RecurrentTask(string? name = null, bool fromSpec = false)
     {
         if (name is null && TaskNames.Count != 1)
             throw new ArgumentException($"{Spec.File}: the experiment names {TaskNames.Count} tasks ({string.Join(", ", TaskNames)}); choose one with --task");
+        fromSpec |= name is null;
         name ??= TaskNames[0];
         if (!Tasks.Cognitive.CognitiveTasks.Names.Contains(name))
         {
             var near = Syntax.Suggest.nearest(name, Tasks.Cognitive.CognitiveTasks.Names);
-            throw new ArgumentException($"{Spec.File}: unknown task '{name}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})"
-                + (near.IsEmpty ? "" : $"; did you mean {near.Head}?"));
+            var message = $"unknown task '{name}' (tasks: {string.Join(", ", Tasks.Cognitive.CognitiveTasks.Names)})";
+            if (fromSpec)
+                throw InputError("task", message, near.IsEmpty ? null : $"did you mean {near.Head}?");
+            throw new ArgumentException($"{Spec.File}: {message}" + (near.IsEmpty ? "" : $"; did you mean {near.Head}?"));
         }
         return Tasks.Cognitive.CognitiveTasks.Create(name, Spec.Dt * 1000);
     }
@@ -177,8 +216,11 @@ public sealed class ExperimentSession
     void ExtendIfOnlyLonger()
     {
         if (!File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile))) return;
-        var old = RunFolder.Open(Spec.Output).ExperimentText;
+        var existing = RunFolder.Open(Spec.Output);
+        var old = existing.ExperimentText;
         if (old == _text) return;
+        // A run whose rules or model changed is refused as it stands, before run.json records a longer run.
+        if (RunFolder.SourcesChanged(existing, Sources) is not null) return;
         var parsed = Experiment.parse(Spec.File, old);
         if (parsed.IsOk && Experiment.extends(parsed.ResultValue, Spec))
             RunFolder.Extend(Spec.Output, _text, parsed.ResultValue.Episodes, Spec.Episodes);
@@ -198,7 +240,7 @@ public sealed class ExperimentSession
     {
         var factory = LoopFactory();
         if (resume) ExtendIfOnlyLonger();
-        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Spec.Setting, Data = DataMessage }, SameExperiment);
+        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Spec.Setting, Data = DataMessage }, SameExperiment, Sources);
         if (folder.Resumed && !resume)
             throw new InvalidOperationException($"{Spec.Output} already holds a run of this experiment; pass --resume to continue it, or choose another output folder");
         var plan = new TrialPlan(Spec.Trials, Spec.Seed, MetaSettings(), InitialTheta);

@@ -7,7 +7,8 @@ namespace RuleDsl.Runtime.Results;
 /// <summary>
 /// The folder of one experiment run:
 /// <list type="bullet">
-/// <item><c>run.json</c>: the experiment's text, its settings (any JSON object: seeds, trial counts, data set used…),
+/// <item><c>run.json</c>: the experiment's text, a copy of every other file the run read (rules, includes, model),
+///   its settings (any JSON object: seeds, trial counts, data set used…), the version of ruledsl that created it,
 ///   when it was created and when it was resumed;</item>
 /// <item><c>episodes.csv</c>: one row per (trial, episode), appended and flushed row by row, header fixed by the
 ///   first row (trial, episode, meta_loss, accuracy, theta[…], angles…);</item>
@@ -34,15 +35,19 @@ public sealed class RunFolder
     public string ExperimentText { get; }
     /// <summary>The settings the run was created with.</summary>
     public JsonObject Settings { get; }
+    /// <summary>The files the run read besides its experiment, as they were when it began; null for a
+    /// run.json written before ruledsl recorded them.</summary>
+    public IReadOnlyList<SourceFile>? Sources { get; }
     /// <summary>True when this call continued an existing run rather than creating one.</summary>
     public bool Resumed { get; }
 
-    private RunFolder(string dir, string text, JsonObject settings, bool resumed)
+    private RunFolder(string dir, string text, JsonObject settings, bool resumed, IReadOnlyList<SourceFile>? sources)
     {
         Dir = dir;
         ExperimentText = text;
         Settings = settings;
         Resumed = resumed;
+        Sources = sources;
     }
 
     /// <summary>Path of a file inside the run folder.</summary>
@@ -66,16 +71,27 @@ public sealed class RunFolder
     /// settings. A folder holding another experiment, or different settings, is an error (choose another folder).
     /// <paramref name="sameExperiment"/> says whether a stored text is this experiment (the caller can parse
     /// and so ignore comments and layout); without it the texts must be equal.
+    /// <paramref name="sources"/> are the other files the run reads (rules, includes, model): they are
+    /// recorded, and a run is only continued when they still say the same (<see cref="RunSources.FirstChange"/>).
     /// </summary>
-    public static RunFolder CreateOrResume(string dir, string experimentText, object settings, Func<string, bool>? sameExperiment = null)
+    public static RunFolder CreateOrResume(string dir, string experimentText, object settings, Func<string, bool>? sameExperiment = null,
+        IReadOnlyList<SourceFile>? sources = null)
     {
         var settingsNode = ToObject(settings);
         var runPath = Path.Combine(dir, RunFile);
         if (System.IO.File.Exists(runPath))
         {
             var existing = Open(dir);
+            // The files first: a changed rule is named even when `episodes` was raised too.
+            if (sources is not null && SourcesChanged(existing, sources) is { } why)
+                throw new ResultsException(why);
             if (existing.ExperimentText != experimentText && !(sameExperiment?.Invoke(existing.ExperimentText) ?? false))
-                throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text; choose another results folder, or delete this one to start over (a run whose experiment only raised `episodes` is continued by --resume)");
+            {
+                var changed = Syntax.Experiment.ChangedSettings(existing.ExperimentText, experimentText);
+                throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text"
+                    + (changed.IsEmpty ? "" : $" ({string.Join("; ", changed)})")
+                    + "; choose another results folder, or delete this one to start over (a run whose experiment only raised `episodes` is continued by --resume)");
+            }
             var diff = DiffKeys(existing.Settings, settingsNode);
             if (diff.Count > 0)
                 throw new ResultsException($"{runPath}: the run was started with different settings ({string.Join(", ", diff)}); choose another results folder, or delete this one to start over");
@@ -84,7 +100,7 @@ public sealed class RunFolder
             resumed.Add(Now());
             doc["resumed"] = resumed;
             WriteJsonAtomic(runPath, doc);
-            return new RunFolder(existing.Dir, existing.ExperimentText, existing.Settings, true);
+            return new RunFolder(existing.Dir, existing.ExperimentText, existing.Settings, true, existing.Sources);
         }
         if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
             throw new ResultsException($"{dir}: the folder exists, is not empty and has no {RunFile}; choose a new or empty results folder");
@@ -100,12 +116,29 @@ public sealed class RunFolder
         {
             ["format"] = "ruledsl-run/1",
             ["created"] = Now(),
-            ["tool"] = $"RuleDsl.Runtime {typeof(RunFolder).Assembly.GetName().Version}",
+            ["tool"] = ToolVersion.Tool,
             ["experiment"] = experimentText,
             ["settings"] = settingsNode.DeepClone(),
         };
+        if (sources is not null) run["sources"] = RunSources.ToJson(sources);
         WriteJsonAtomic(runPath, run);
-        return new RunFolder(Path.GetFullPath(dir), experimentText, settingsNode, false);
+        return new RunFolder(Path.GetFullPath(dir), experimentText, settingsNode, false, sources);
+    }
+
+    /// <summary>Why the run in <paramref name="existing"/> cannot be continued with <paramref name="sources"/>,
+    /// or null when it can: its files must say what they said (comments and layout aside), and a run that did
+    /// not record them cannot be checked.</summary>
+    public static string? SourcesChanged(RunFolder existing, IReadOnlyList<SourceFile> sources)
+    {
+        var runPath = existing.File(RunFile);
+        if (existing.Sources is null)
+            return $"{runPath} was written by a version of ruledsl that did not record the rule and model files the run read, "
+                + "so whether they changed since cannot be verified, and a resumed run could mix the results of two rules; "
+                + "run the experiment again into another results folder (or delete this one to start over)";
+        return RunSources.FirstChange(existing.Sources, sources) is { } change
+            ? $"{runPath}: {change}\nonly comments and layout may change in the files of a run that is continued, or its results would mix "
+              + "two versions of them; give the changed experiment another results folder (or delete this one to start over)"
+            : null;
     }
 
     /// <summary>Opens an existing run folder (to read its results, e.g. for plots or statistics).</summary>
@@ -118,7 +151,7 @@ public sealed class RunFolder
         var text = doc["experiment"]?.GetValue<string>()
                    ?? throw new ResultsException($"{runPath}: no \"experiment\" text");
         var settings = doc["settings"] as JsonObject ?? [];
-        return new RunFolder(Path.GetFullPath(dir), text, (JsonObject)settings.DeepClone(), false);
+        return new RunFolder(Path.GetFullPath(dir), text, (JsonObject)settings.DeepClone(), false, RunSources.FromJson(doc["sources"], runPath));
     }
 
     /// <summary>
@@ -139,8 +172,14 @@ public sealed class RunFolder
         return episodes.Rows.Select(r => !string.IsNullOrEmpty(r[f])).ToArray();
     }
 
-    /// <summary>Writes summary.json (any object or JSON node), replacing it atomically.</summary>
-    public void WriteSummary(object summary) => WriteJsonAtomic(File(SummaryFile), ToNode(summary));
+    /// <summary>Writes summary.json (any object or JSON node), replacing it atomically; an object gets a
+    /// "Tool" entry, the ruledsl version that wrote it.</summary>
+    public void WriteSummary(object summary)
+    {
+        var node = ToNode(summary);
+        if (node is JsonObject o) o["Tool"] = ToolVersion.Tool;
+        WriteJsonAtomic(File(SummaryFile), node);
+    }
 
     /// <summary>summary.json, or null if not written yet.</summary>
     public JsonObject? ReadSummary() =>

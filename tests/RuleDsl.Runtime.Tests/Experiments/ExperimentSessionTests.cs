@@ -216,7 +216,8 @@ public class ExperimentSessionTests
         Assert.Contains("--task", Assert.Throws<ArgumentException>(() => session.RecurrentTask()).Message);
         var record = HeldOutLearning.Learn(session, session.InitialTheta, "mixed", seed: 4, trials: 5, task: "dnms");
         Assert.Equal("dnms", record.Task);
-        var unknown = Assert.Throws<ArgumentException>(() => Load(Mixed("unused", 2).Replace("go-nogo dnms", "go-nogo dnmz")).LoopFactory());
+        // At the experiment's `task` line (an ExperimentInputException, rendered with the line and a caret).
+        var unknown = Assert.ThrowsAny<ArgumentException>(() => Load(Mixed("unused", 2).Replace("go-nogo dnms", "go-nogo dnmz")).LoopFactory());
         Assert.Contains("unknown task 'dnmz'", unknown.Message);
     }
 

@@ -1,0 +1,47 @@
+namespace RuleDsl.Semantics
+
+open System.IO
+open RuleDsl.Syntax
+
+/// A file an experiment's run reads besides the experiment itself, with its text as read.
+type ExperimentSource =
+    { /// The path as it was read (what a message shows the user).
+      Path: string
+      Text: string
+      /// A model shipped inside ruledsl (Path names it, no file on disk).
+      Shipped: bool }
+
+/// The files an experiment depends on: its rule files with everything they include, and its model.
+/// A run records them so that a resumed run can tell whether they still say the same.
+module Sources =
+    /// The .model file an experiment names, as it is found (relative to the experiment file, or to
+    /// the working directory); None for the shipped model of its setting.
+    [<CompiledName "ModelPath">]
+    let modelPath (fs: FileSystem) (spec: ExperimentSpec) : string option =
+        if spec.ModelFile = "" then None
+        else
+            let dir = Path.GetDirectoryName spec.File |> string
+            [ Path.Combine (dir, spec.ModelFile); spec.ModelFile ]
+            |> List.map Loader.normalize
+            |> List.tryFind (fun p -> (fs.Read p).IsSome)
+            |> Option.defaultValue spec.ModelFile
+            |> Some
+
+    /// The shipped model's name (models/NAME.model) for a setting.
+    let shippedModel (setting: string) = if setting = "recurrent" then "rnn" else "mlp"
+
+    /// The rule files (as the checked rules name them: Rule.File) and every file they include, in
+    /// load order, then the model (the shipped one as models/NAME.model, Shipped). Files that
+    /// cannot be read are left out: loading the experiment has reported them already.
+    [<CompiledName "OfExperiment">]
+    let ofExperiment (fs: FileSystem) (spec: ExperimentSpec) (ruleFiles: string seq) : ExperimentSource list =
+        let program = Loader.create ()
+        for f in Seq.distinct ruleFiles do Loader.load fs program f |> ignore
+        let rules = program.Order |> Seq.choose (fun k -> fs.Read k |> Option.map (fun t -> { Path = k; Text = t; Shipped = false })) |> List.ofSeq
+        let model =
+            match modelPath fs spec with
+            | Some p -> fs.Read p |> Option.map (fun t -> { Path = p; Text = t; Shipped = false }) |> Option.toList
+            | None ->
+                let name = shippedModel spec.Setting
+                [ { Path = sprintf "models/%s.model" name; Text = ModelFile.shippedText name; Shipped = true } ]
+        rules @ model
