@@ -76,6 +76,7 @@ static class RunCommands
                     + string.Join(", ", summary.Theta.Select((n, r) => $"{n} = {summary.ThetaMean[r] + 0.0:G3} ± {summary.ThetaSd[r]:G2} ({summary.ThetaPositive[r]}"
                         + (summary.ThetaZero[r] > 0 ? $", {summary.ThetaZero[r]} at 0)" : ")"))));
             Console.WriteLine($"discovered rule: {summary.Discovered}");
+            foreach (var term in summary.LeftOut) Console.WriteLine($"  left out: {term}");
             if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
             foreach (var w in summary.Warnings) Console.WriteLine($"note: {w}");
             return 0;

@@ -168,14 +168,15 @@ module RuleOf =
         else System.Double.Parse (x.ToString ("G4", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture)
 
     /// An expression of a rule (its update, a trace's rate) with θ replaced by learned values (four
-    /// significant digits): terms whose |θ| falls below `threshold` dropped, then simplified.
+    /// significant digits), the parameters named in `dropped` by 0 (their terms left out), then simplified.
     [<CompiledName "DiscoveredExpr">]
-    let rec discoveredExpr (rule: Rule) (theta: float list) (threshold: float) (e: Expr) : Expr =
+    let rec discoveredExpr (rule: Rule) (theta: float list) (dropped: string list) (e: Expr) : Expr =
         let values = List.zip (rule.Params |> List.map (fun p -> p.Symbol)) (theta |> List.map readable) |> Map.ofList
+        let dropped = Set.ofList dropped
         e
         |> Expr.substitute (fun s ->
             match values.TryFind s with
-            | Some v when abs v < threshold -> Some Expr.zero
+            | Some _ when dropped.Contains s.Name -> Some Expr.zero
             | Some v -> Some (Num v)
             | None -> None)
         |> Simplify.simplify
@@ -191,8 +192,26 @@ module RuleOf =
         | Pow (a, b) -> Pow (tidy a, tidy b)
         | Call (f, xs) -> Call (f, List.map tidy xs)
 
-    /// The rule a run discovered: θ replaced by its learned values, terms whose |θ| falls below
-    /// `threshold` dropped, then simplified — the update in math form with only the surviving terms.
+    /// The rule a run discovered: θ replaced by its learned values, the terms of the parameters in
+    /// `dropped` left out, then simplified — the update in math form.
     [<CompiledName "Discovered">]
-    let discovered (rule: Rule) (theta: float list) (threshold: float) : Expr =
-        discoveredExpr rule theta threshold rule.Update
+    let discovered (rule: Rule) (theta: float list) (dropped: string list) : Expr =
+        discoveredExpr rule theta dropped rule.Update
+
+    /// The parameters of `e` that are linear coefficients of its terms — every occurrence of one is a
+    /// factor, once, of a summand of `e` — each with the sum of the summands it multiplies: what leaves
+    /// `e` when it is 0. Only these may be dropped from a discovered rule; a θ anywhere else (a
+    /// threshold, an exponent, inside a function) changes the rule's form at 0 and is always printed.
+    [<CompiledName "CoefficientTerms">]
+    let coefficientTerms (rule: Rule) (e: Expr) : (Symbol * Expr) list =
+        let summands = match e with Add xs -> xs | x -> [ x ]
+        let factors s = match s with Mul xs -> xs | x -> [ x ]
+        rule.Params
+        |> List.choose (fun p ->
+            let θ = Sym p.Symbol
+            let times (s: Expr) = factors s |> List.filter ((=) θ) |> List.length
+            let direct = summands |> List.filter (fun s -> times s > 0)
+            let everywhere = Expr.subExprs e |> Seq.filter ((=) θ) |> Seq.length
+            if not direct.IsEmpty && direct |> List.forall (fun s -> times s = 1) && direct.Length = everywhere
+            then Some (p.Symbol, Expr.sumOf direct)
+            else None)
