@@ -198,20 +198,33 @@ module RuleOf =
     let discovered (rule: Rule) (theta: float list) (dropped: string list) : Expr =
         discoveredExpr rule theta dropped rule.Update
 
-    /// The parameters of `e` that are linear coefficients of its terms — every occurrence of one is a
-    /// factor, once, of a summand of `e` — each with the sum of the summands it multiplies: what leaves
-    /// `e` when it is 0. Only these may be dropped from a discovered rule; a θ anywhere else (a
-    /// threshold, an exponent, inside a function) changes the rule's form at 0 and is always printed.
+    /// The terms of `e` that `x` multiplies — what leaves `e` when `x` is 0 — if `x` is a coefficient:
+    /// a factor of a summand of `e`, once, where a summand may be a number times a sum of such terms
+    /// (`0.01 * (theta3 * F3 + …)`). None if `x` sits anywhere else: inside a function or outer(…),
+    /// in a sum multiplied by a variable (a threshold `y * (y - theta1)`), in an exponent, squared.
+    let rec private coefficientPart (x: Expr) (e: Expr) : Expr option =
+        let has (y: Expr) = Expr.subExprs y |> Seq.contains x
+        match e with
+        | _ when e = x -> Some e
+        | _ when not (has e) -> Some Expr.zero
+        | Add xs ->
+            let parts = xs |> List.map (coefficientPart x)
+            if parts |> List.forall Option.isSome then Some (Expr.sumOf (parts |> List.map Option.get)) else None
+        | Mul xs ->
+            match xs |> List.partition has with
+            | [ a ], _ when a = x -> Some e
+            | [ Add _ as a ], others when others |> List.forall (function Num _ -> true | _ -> false) ->
+                coefficientPart x a |> Option.map (fun part -> if Expr.isZero part then part else Mul (others @ [ part ]))
+            | _ -> None
+        | _ -> None
+
+    /// The parameters of `e` that are linear coefficients of its terms, each with the part of `e` it
+    /// multiplies (what leaves `e` when it is 0). Only these may be dropped from a discovered rule; a θ
+    /// anywhere else (a threshold, an exponent, inside tanh) changes the rule's form at 0 and is always printed.
     [<CompiledName "CoefficientTerms">]
     let coefficientTerms (rule: Rule) (e: Expr) : (Symbol * Expr) list =
-        let summands = match e with Add xs -> xs | x -> [ x ]
-        let factors s = match s with Mul xs -> xs | x -> [ x ]
         rule.Params
         |> List.choose (fun p ->
-            let θ = Sym p.Symbol
-            let times (s: Expr) = factors s |> List.filter ((=) θ) |> List.length
-            let direct = summands |> List.filter (fun s -> times s > 0)
-            let everywhere = Expr.subExprs e |> Seq.filter ((=) θ) |> Seq.length
-            if not direct.IsEmpty && direct |> List.forall (fun s -> times s = 1) && direct.Length = everywhere
-            then Some (p.Symbol, Expr.sumOf direct)
-            else None)
+            match coefficientPart (Sym p.Symbol) e with
+            | Some part when not (Expr.isZero part) -> Some (p.Symbol, part)
+            | _ -> None)

@@ -329,7 +329,7 @@ public sealed class ExperimentSession
     /// W, a trace), and a line for each saying why. Candidates are the terms whose θ is a linear
     /// coefficient (a threshold or exponent is always printed) and below 1 % of the largest |θ|. A
     /// candidate whose θ is 0 is left out; any other only when its term, measured over one episode of
-    /// trial 0 run with the learned θ, is below <see cref="NegligibleTerm"/> of its expression: a
+    /// trial 0 run with the learned θ (the last that does not diverge, of the last five), is below <see cref="NegligibleTerm"/> of its expression: a
     /// learning rate of 1e-3 beside a threshold of 0.5 is the whole update, not a negligible term.
     /// </summary>
     (Dictionary<(Rule, Symbol), List<string>> Dropped, string[] LeftOut, string[] Notes) LeftOutTerms(double[] theta)
@@ -344,7 +344,17 @@ public sealed class ExperimentSession
         string? failure = null;
         if (measured.Count > 0)
         {
-            try { failure = LoopFactory(new ProbingBackend(Backend(), measured))(0).Run(theta, [], Math.Max(0, Spec.Episodes - 1), CancellationToken.None).Failure; }
+            // The last episode of trial 0, or the one before it where that one diverges (up to five).
+            try
+            {
+                var loop = LoopFactory(new ProbingBackend(Backend(), measured))(0);
+                for (int e = Spec.Episodes - 1; e >= Math.Max(0, Spec.Episodes - 5); e--)
+                {
+                    foreach (var p in measured) p.Reset();
+                    failure = loop.Run(theta, [], e, CancellationToken.None).Failure;
+                    if (failure is null) break;
+                }
+            }
             catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException) { failure = ex.Message; }
             if (failure is not null)
                 notes.Add($"the discovered rule prints every term with a non-zero θ: the episode that measures the small ones at the learned θ failed ({failure})");

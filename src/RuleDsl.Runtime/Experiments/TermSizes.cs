@@ -22,6 +22,13 @@ public sealed class TermProbe(Rule rule, Symbol target, Expr value, Expr whole, 
     /// <summary>Whether a kernel computed the expression while the episode ran.</summary>
     internal bool Seen;
 
+    /// <summary>Forgets what was measured (before measuring another episode).</summary>
+    public void Reset()
+    {
+        foreach (var t in Squares) t.Value = 0;
+        Seen = false;
+    }
+
     /// <summary>‖term‖ / ‖whole‖ over the episode (each a root of summed squares); NaN if never measured.</summary>
     public double RelativeSize(int term) => !Seen ? double.NaN
         : Squares[term + 1].Value == 0 ? 0 : Math.Sqrt(Squares[term + 1].Value / Squares[0].Value);
