@@ -326,11 +326,12 @@ public sealed class ExperimentSession
 
     /// <summary>
     /// Which terms the discovered rule leaves out, per rule and expression (by the target it updates:
-    /// W, a trace), and a line for each saying why. Candidates are the terms whose θ is a linear
-    /// coefficient (a threshold or exponent is always printed) and below 1 % of the largest |θ|. A
-    /// candidate whose θ is 0 is left out; any other only when its term, measured over one episode of
-    /// trial 0 run with the learned θ (the last that does not diverge, of the last five), is below <see cref="NegligibleTerm"/> of its expression: a
-    /// learning rate of 1e-3 beside a threshold of 0.5 is the whole update, not a negligible term.
+    /// W, a trace), and a line for each saying why. Candidates are the terms whose θ is a coefficient
+    /// (<see cref="RuleOf.CoefficientTerms"/>: a threshold or exponent is always printed) below 1 % of
+    /// the largest |θ|. A candidate whose θ is 0 is left out; any other only when its term, measured
+    /// over one episode of trial 0 run with the learned θ (the last of the last five that does not
+    /// diverge), is below <see cref="NegligibleTerm"/> of its expression: a learning rate of 1e-3
+    /// beside a threshold of 0.5 is the whole update, not a negligible term.
     /// </summary>
     (Dictionary<(Rule, Symbol), List<string>> Dropped, string[] LeftOut, string[] Notes) LeftOutTerms(double[] theta)
     {
