@@ -96,6 +96,7 @@ static class RunCommands
                     + string.Join(", ", summary.Theta.Select((n, r) => $"{n} = {summary.ThetaMean[r] + 0.0:G3} ± {summary.ThetaSd[r]:G2} ({summary.ThetaPositive[r]}"
                         + (summary.ThetaZero[r] > 0 ? $", {summary.ThetaZero[r]} at 0)" : ")"))));
             Console.WriteLine($"discovered rule: {summary.Discovered}");
+            foreach (var term in summary.LeftOut) Console.WriteLine($"  left out: {term}");
             if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
             foreach (var w in summary.Warnings) Console.WriteLine($"note: {w}");
             return 0;
@@ -166,9 +167,11 @@ static class RunCommands
         {
             var rows = session.GradientCheck(episode, step: step);
             Console.WriteLine($"meta-gradient of episode {episode} ({session.Spec.Name}, rule {session.Rule.Name}): tangent propagation vs central differences");
-            Console.WriteLine($"{"θ",-14} {"tangent",16} {"finite diff.",16} {"step",6} {"rel. error",10}  ");
+            // "fd error" is the finite difference's own estimated error: a θ fails only when the tangent
+            // is further from it than that and than the tolerance.
+            Console.WriteLine($"{"θ",-14} {"tangent",16} {"finite diff.",16} {"step",6} {"fd error",9} {"rel. error",10}  ");
             foreach (var r in rows)
-                Console.WriteLine($"{r.Name,-14} {r.Tangent,16:G9} {r.FiniteDifference,16:G9} {r.Step,6:G1} {r.RelativeError,10:G3}  {(r.Pass ? "pass" : "FAIL")}");
+                Console.WriteLine($"{r.Name,-14} {r.Tangent,16:G9} {r.FiniteDifference,16:G9} {r.Step,6:G1} {(double.IsNaN(r.ErrorEstimate) ? "–" : r.ErrorEstimate.ToString("G2")),9} {r.RelativeError,10:G3}  {(r.Pass ? "pass" : "FAIL")}");
             return rows.All(r => r.Pass) ? 0 : 1;
         }
         catch (Exception ex) when (ex is DataException or ArgumentException or InvalidOperationException or IOException)

@@ -168,14 +168,15 @@ module RuleOf =
         else System.Double.Parse (x.ToString ("G4", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture)
 
     /// An expression of a rule (its update, a trace's rate) with θ replaced by learned values (four
-    /// significant digits): terms whose |θ| falls below `threshold` dropped, then simplified.
+    /// significant digits), the parameters named in `dropped` by 0 (their terms left out), then simplified.
     [<CompiledName "DiscoveredExpr">]
-    let rec discoveredExpr (rule: Rule) (theta: float list) (threshold: float) (e: Expr) : Expr =
+    let rec discoveredExpr (rule: Rule) (theta: float list) (dropped: string list) (e: Expr) : Expr =
         let values = List.zip (rule.Params |> List.map (fun p -> p.Symbol)) (theta |> List.map readable) |> Map.ofList
+        let dropped = Set.ofList dropped
         e
         |> Expr.substitute (fun s ->
             match values.TryFind s with
-            | Some v when abs v < threshold -> Some Expr.zero
+            | Some _ when dropped.Contains s.Name -> Some Expr.zero
             | Some v -> Some (Num v)
             | None -> None)
         |> Simplify.simplify
@@ -191,8 +192,39 @@ module RuleOf =
         | Pow (a, b) -> Pow (tidy a, tidy b)
         | Call (f, xs) -> Call (f, List.map tidy xs)
 
-    /// The rule a run discovered: θ replaced by its learned values, terms whose |θ| falls below
-    /// `threshold` dropped, then simplified — the update in math form with only the surviving terms.
+    /// The rule a run discovered: θ replaced by its learned values, the terms of the parameters in
+    /// `dropped` left out, then simplified — the update in math form.
     [<CompiledName "Discovered">]
-    let discovered (rule: Rule) (theta: float list) (threshold: float) : Expr =
-        discoveredExpr rule theta threshold rule.Update
+    let discovered (rule: Rule) (theta: float list) (dropped: string list) : Expr =
+        discoveredExpr rule theta dropped rule.Update
+
+    /// The terms of `e` that `x` multiplies — what leaves `e` when `x` is 0 — if `x` is a coefficient:
+    /// a factor of a summand of `e`, once, where a summand may be a number times a sum of such terms
+    /// (`0.01 * (theta3 * F3 + …)`). None if `x` sits anywhere else: inside a function or outer(…),
+    /// in a sum multiplied by a variable (a threshold `y * (y - theta1)`), in an exponent, squared.
+    let rec private coefficientPart (x: Expr) (e: Expr) : Expr option =
+        let has (y: Expr) = Expr.subExprs y |> Seq.contains x
+        match e with
+        | _ when e = x -> Some e
+        | _ when not (has e) -> Some Expr.zero
+        | Add xs ->
+            let parts = xs |> List.map (coefficientPart x)
+            if parts |> List.forall Option.isSome then Some (Expr.sumOf (parts |> List.map Option.get)) else None
+        | Mul xs ->
+            match xs |> List.partition has with
+            | [ a ], _ when a = x -> Some e
+            | [ Add _ as a ], others when others |> List.forall (function Num _ -> true | _ -> false) ->
+                coefficientPart x a |> Option.map (fun part -> if Expr.isZero part then part else Mul (others @ [ part ]))
+            | _ -> None
+        | _ -> None
+
+    /// The parameters of `e` that are linear coefficients of its terms, each with the part of `e` it
+    /// multiplies (what leaves `e` when it is 0). Only these may be dropped from a discovered rule; a θ
+    /// anywhere else (a threshold, an exponent, inside tanh) changes the rule's form at 0 and is always printed.
+    [<CompiledName "CoefficientTerms">]
+    let coefficientTerms (rule: Rule) (e: Expr) : (Symbol * Expr) list =
+        rule.Params
+        |> List.choose (fun p ->
+            match coefficientPart (Sym p.Symbol) e with
+            | Some part when not (Expr.isZero part) -> Some (p.Symbol, part)
+            | _ -> None)

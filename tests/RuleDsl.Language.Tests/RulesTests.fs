@@ -194,3 +194,18 @@ let ``check --json prints the same table as JSON`` () =
     Assert.Contains (("miconi", "δ(E_next)"), checks)
     // Miconi's clip is checked where it is not saturated (else its derivative is 0 on both sides)
     Assert.Contains (("miconi", "δ(ΔW)"), checks)
+
+[<Fact>]
+let ``a discovered rule may drop only the linear coefficients of its terms`` () =
+    let coefficients (e: Expr) (r: Rule) = RuleOf.coefficientTerms r e |> List.map (fun (s, t) -> s.Name, Print.text (Simplify.simplify t))
+    // A threshold (theta1) is no coefficient; the rate (theta0) multiplies the whole update.
+    let bcm =
+        (Check.checkText "bcm.rule" "rule bcm : feedforward\n  param theta0 = 1e-3\n  param theta1 = 0.5\n  dW = theta0 * outer(y_post * (y_post - theta1), y_pre)\n").Rules.Head
+    Assert.Equal<(string * string) list> ([ "theta0", Print.text (Simplify.simplify bcm.Update) ], coefficients bcm.Update bcm)
+    // A coefficient inside a scaled sum (pool_units: 0.01 * (θ3 F3 + Σ θr Fr)) is one; θ in an exponent is not.
+    let units = rule "pool_units"
+    Assert.Equal (10, (coefficients units.Update units).Length)
+    Assert.Contains (("theta[3]", "-0.01 * W * theta[3]"), coefficients units.Update units)
+    let anneal = rule "miconi_anneal"
+    Assert.Equal<string list> ([ "theta33"; "theta13" ], coefficients (anneal.Traces.Head.Rate) anneal |> List.map fst)
+    Assert.Empty (coefficients anneal.Update anneal)

@@ -106,12 +106,13 @@ public sealed class ExperimentSession
     public double[] InitialTheta => Params.Select(p => p.Init).ToArray();
     public string[] ThetaNames => Params.Select(p => p.Symbol.Name).ToArray();
 
-    /// <summary>The inner loop of trial <paramref name="trial"/> (its own data stream and weights). Everything
-    /// the experiment's settings name is resolved here — data read, episodes possible, tasks known — so
-    /// `run --check` calls it too; what cannot be used is an <see cref="ExperimentInputException"/> at its line.</summary>
-    public Func<int, IInnerLoop> LoopFactory()
+    /// <summary>The inner loop of trial <paramref name="trial"/> (its own data stream and weights), its
+    /// equations run by <paramref name="backend"/> (default: the experiment's). Everything the experiment's
+    /// settings name is resolved here — data read, episodes possible, tasks known — so `run --check` calls it
+    /// too; what cannot be used is an <see cref="ExperimentInputException"/> at its line.</summary>
+    public Func<int, IInnerLoop> LoopFactory(IKernelBackend? backend = null)
     {
-        if (Spec.Setting == "recurrent") return RecurrentFactory();
+        if (Spec.Setting == "recurrent") return RecurrentFactory(backend ?? Backend());
         ResolvedDataset resolved;
         try
         {
@@ -133,26 +134,27 @@ public sealed class ExperimentSession
         var config = new FeedforwardConfig(Spec.Layers.ToArray(), Spec.Feedback);
         if (Rules.Count != 1 && Rules.Count != config.Depth)
             throw new ArgumentException($"{Spec.File}: {Rules.Count} rules for {config.Depth} layers of weights; name one rule, or one per layer");
-        return trial => FeedforwardLoop(Spec.Seed + 1000 * trial, Spec.Train, data);
+        return trial => FeedforwardLoop(Spec.Seed + 1000 * trial, Spec.Train, data, backend);
     }
 
     /// <summary>A fresh feedforward inner loop: network and episodes from <paramref name="seed"/>,
     /// <paramref name="trainPerClass"/> online samples per class (the experiment's K unless told).</summary>
-    public FeedforwardLearner FeedforwardLoop(int seed, int trainPerClass, Dataset? data = null)
+    public FeedforwardLearner FeedforwardLoop(int seed, int trainPerClass, Dataset? data = null, IKernelBackend? backend = null)
     {
+        backend ??= Backend();
         data ??= DataCatalog.Default().Resolve(Spec.Data).Dataset;
         var model = Model is LoadedModel.FeedforwardNet ff ? ff.Item : throw new ArgumentException($"{Spec.File}: the model is not a feedforward network");
         var config = new FeedforwardConfig(Spec.Layers.ToArray(), Spec.Feedback);
         var sampler = new EpisodeSampler(data, (ulong)seed, Spec.Classes, trainPerClass, Spec.Query);
         return Rules.Count == 1
-            ? new FeedforwardLearner(config, model, Rule, new SampledEpisodes(sampler), Backend(), seed)
-            : new FeedforwardLearner(config, model, Rules, new SampledEpisodes(sampler), Backend(), seed);
+            ? new FeedforwardLearner(config, model, Rule, new SampledEpisodes(sampler), backend, seed)
+            : new FeedforwardLearner(config, model, Rules, new SampledEpisodes(sampler), backend, seed);
     }
 
     /// <summary>Rate RNNs on a cognitive task with Miconi's (2017) network conventions: an output unit
     /// without external input, three clamped bias units (1, 1, −1), perturbations at 3 Hz per unit of
     /// amplitude ±16, x̄ ← 0.05 x̄ + 0.95 x, a per-condition reward baseline R̄ ← 0.75 R̄ + 0.25 R.</summary>
-    Func<int, IInnerLoop> RecurrentFactory()
+    Func<int, IInnerLoop> RecurrentFactory(IKernelBackend backend)
     {
         var tasks = TaskNames.Select(t => RecurrentTask(t, fromSpec: true)).ToArray();
         // The experiment parser has made sure the batch splits evenly between the tasks.
@@ -160,7 +162,6 @@ public sealed class ExperimentSession
         if (tasks.Length > 1) DataMessage += $"; each meta-step's {Spec.Batch} networks split evenly between the {tasks.Length} tasks";
         var model = RecurrentModel();
         var config = RecurrentConfig();
-        var backend = Backend();
         return trial =>
         {
             int seed = TrialSeed(trial);
@@ -295,11 +296,12 @@ public sealed class ExperimentSession
         return [.. Enumerable.Range(1, L - 1).Select(l => $"angle_{l}"), .. Enumerable.Range(1, L).Select(l => $"orth_{l}"), .. batch];
     }
 
-    /// <summary>What a researcher reads first: final accuracy over trials and the rule that was learned.</summary>
+    /// <summary>What a researcher reads first: final accuracy over trials and the rule that was learned
+    /// (<see cref="LeftOut"/>: the terms it leaves out, and why).</summary>
     public sealed record RunSummary(string Experiment, string Rule, string Data, int Trials, int Episodes,
         double FinalAccuracyMean, double FinalAccuracySd, double FinalMetaLossMean, string[] Theta, double[] ThetaMean,
         string Discovered, string DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive, int[] ThetaZero,
-        string[] Warnings, int FinalEpisodes, int FinalDiverged, double FinalAccuracyWithDivergedAtChance);
+        string[] Warnings, int FinalEpisodes, int FinalDiverged, double FinalAccuracyWithDivergedAtChance, string[] LeftOut);
 
     RunSummary Summarise(RunFolder folder, double[][] finals)
     {
@@ -329,13 +331,15 @@ public sealed class ExperimentSession
         var thetaPositive = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Count(f => f[r] > 0)).ToArray();
         // A proximal L1 step (penalty_step = proximal) puts a coefficient exactly on 0.
         var thetaZero = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Count(f => f[r] == 0)).ToArray();
-        // Terms whose |θ| is below 1 % of the largest are dropped from the printed rule.
-        double threshold = 0.01 * thetaMean.Select(Math.Abs).DefaultIfEmpty(0).Max();
         // Each distinct rule with its own θ (by name) from the union; per-layer rules are printed per layer.
         var index = ThetaNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
-        Expr Discovered(Rule r) => RuleOf.Discovered(r, Microsoft.FSharp.Collections.ListModule.OfSeq(r.Params.Select(p => thetaMean[index[p.Symbol.Name]])), threshold);
+        var (dropped, leftOut, notes) = LeftOutTerms(thetaMean);
+        Microsoft.FSharp.Collections.FSharpList<double> ThetaOf(Rule r) => Microsoft.FSharp.Collections.ListModule.OfSeq(r.Params.Select(p => thetaMean[index[p.Symbol.Name]]));
+        Microsoft.FSharp.Collections.FSharpList<string> DroppedFrom(Rule r, Symbol target) =>
+            Microsoft.FSharp.Collections.ListModule.OfSeq(dropped.TryGetValue((r, target), out var d) ? d : []);
+        Expr Discovered(Rule r) => RuleOf.Discovered(r, ThetaOf(r), DroppedFrom(r, r.Weight));
         // Where θ sits in a trace (the neo-Hebbian family), the trace is part of the discovered rule.
-        Expr DiscoveredRate(Rule r, Semantics.Trace t) => RuleOf.DiscoveredExpr(r, Microsoft.FSharp.Collections.ListModule.OfSeq(r.Params.Select(p => thetaMean[index[p.Symbol.Name]])), threshold, t.Rate);
+        Expr DiscoveredRate(Rule r, Semantics.Trace t) => RuleOf.DiscoveredExpr(r, ThetaOf(r), DroppedFrom(r, t.Symbol), t.Rate);
         string text, latex, ruleName;
         if (Rules.Distinct().Count() == 1)
         {
@@ -354,8 +358,68 @@ public sealed class ExperimentSession
         }
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
             ThetaNames, thetaMean, text, latex, diverged.Count(d => d), thetaSd, thetaPositive, thetaZero,
-            [.. GradientNotes.Of(table, ThetaNames, Spec.Clip), .. GradientNotes.Agreement(table, ThetaNames)],
-            final.Length, finalDiverged, withChance);
+            [.. GradientNotes.Of(table, ThetaNames, Spec.Clip), .. GradientNotes.Agreement(table, ThetaNames), .. notes],
+            final.Length, finalDiverged, withChance, leftOut);
+    }
+
+    /// <summary>A term is negligible in the discovered rule when its size at the run's states is below
+    /// this fraction of the size of the expression it is part of (ΔW, a trace's rate).</summary>
+    public const double NegligibleTerm = 0.01;
+
+    /// <summary>
+    /// Which terms the discovered rule leaves out, per rule and expression (by the target it updates:
+    /// W, a trace), and a line for each saying why. Candidates are the terms whose θ is a coefficient
+    /// (<see cref="RuleOf.CoefficientTerms"/>: a threshold or exponent is always printed) below 1 % of
+    /// the largest |θ|. A candidate whose θ is 0 is left out; any other only when its term, measured
+    /// over one episode of trial 0 run with the learned θ (the last of the last five that does not
+    /// diverge), is below <see cref="NegligibleTerm"/> of its expression: a learning rate of 1e-3
+    /// beside a threshold of 0.5 is the whole update, not a negligible term.
+    /// </summary>
+    (Dictionary<(Rule, Symbol), List<string>> Dropped, string[] LeftOut, string[] Notes) LeftOutTerms(double[] theta)
+    {
+        var index = ThetaNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
+        double small = 0.01 * theta.Select(Math.Abs).DefaultIfEmpty(0).Max();
+        var probes = Rules.Distinct().SelectMany(r => TermProbe.Of(r, s => Math.Abs(theta[index[s.Name]]) < small)).ToList();
+        var dropped = new Dictionary<(Rule, Symbol), List<string>>();
+        var leftOut = new List<string>();
+        var notes = new List<string>();
+        var measured = probes.Where(p => p.Terms.Any(t => theta[index[t.Theta]] != 0)).ToList();
+        string? failure = null;
+        if (measured.Count > 0)
+        {
+            // The last episode of trial 0, or the one before it where that one diverges (up to five).
+            try
+            {
+                var loop = LoopFactory(new ProbingBackend(Backend(), measured))(0);
+                for (int e = Spec.Episodes - 1; e >= Math.Max(0, Spec.Episodes - 5); e--)
+                {
+                    foreach (var p in measured) p.Reset();
+                    failure = loop.Run(theta, [], e, CancellationToken.None).Failure;
+                    if (failure is null) break;
+                }
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException) { failure = ex.Message; }
+            if (failure is not null)
+                notes.Add($"the discovered rule prints every term with a non-zero θ: the episode that measures the small ones at the learned θ failed ({failure})");
+        }
+        foreach (var p in probes)
+        {
+            string where = (Rules.Distinct().Count() > 1 ? $"{p.Rule.Name}, " : "") + (p.Target.Equals(p.Rule.Weight) ? "ΔW" : $"the rate of {p.Target.Name}");
+            var list = dropped[(p.Rule, p.Target)] = [];
+            // Coefficients at exactly 0 (a proximal L1 step puts them there) in one line.
+            var zeros = p.Terms.Select(t => t.Theta).Where(n => theta[index[n]] == 0).ToList();
+            list.AddRange(zeros);
+            if (zeros.Count > 0) leftOut.Add($"{string.Join(", ", zeros)} = 0 ({where})");
+            for (int k = 0; k < p.Terms.Count; k++)
+            {
+                var (name, _) = p.Terms[k];
+                double value = theta[index[name]], size = p.RelativeSize(k);
+                if (value == 0 || failure is not null || !(size < NegligibleTerm)) continue;
+                list.Add(name);
+                leftOut.Add($"{name} = {value:G4}: its term is {size:G2} of the size of {where} at the run's states (below {NegligibleTerm:P0})");
+            }
+        }
+        return (dropped, [.. leftOut], [.. notes]);
     }
 
     sealed class CallbackLog(Action<int, MetaStep> append) : IRunLog

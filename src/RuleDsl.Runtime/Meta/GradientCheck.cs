@@ -1,22 +1,31 @@
 namespace RuleDsl.Runtime.Meta;
 
 /// <summary>One θ of a gradient check: the exact derivative by tangent propagation through learning
-/// against central differences of the whole episode's objective, with the step they used.</summary>
-public sealed record GradientCheckRow(int Index, string Name, double Tangent, double FiniteDifference, double RelativeError, bool Pass, double Step = double.NaN);
+/// against central differences of the whole episode's objective, with the step they used and the
+/// estimated error of the finite difference itself, relative like <see cref="RelativeError"/> (NaN
+/// with a fixed step).</summary>
+public sealed record GradientCheckRow(int Index, string Name, double Tangent, double FiniteDifference, double RelativeError, bool Pass,
+    double Step = double.NaN, double ErrorEstimate = double.NaN);
 
 public static class GradientCheck
 {
-    /// <summary>The steps (relative to max(1, |θ|)) tried when none is given.</summary>
-    public static readonly double[] Steps = [1e-4, 1e-5, 1e-6, 1e-7];
+    /// <summary>The steps (relative to max(1, |θ|)) tried when none is given: from where truncation
+    /// dominates to where round-off does, a decade apart.</summary>
+    public static readonly double[] Steps = [1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8];
 
     /// <summary>Compares, for each θ, the tangent derivative of one episode's objective with a central
     /// difference (Richardson-extrapolated: (4·D(h/2) − D(h))/3, error O(h⁴)) of the same episode —
     /// same data, same initial weights, same noise. With a given <paramref name="step"/> h =
-    /// step·max(1, |θ|). Without one, the steps of <see cref="Steps"/> are tried and the estimate
-    /// taken where two consecutive steps agree best: a whole learning run can curve on a scale far
-    /// below any fixed step (the Oja coefficient on the paper's network: 1e-4 gives an error of 1,
-    /// 1e-7 gives 1e-9) while round-off grows as the step shrinks; the converged pair is the honest
-    /// estimate. Relative error |a − b| / max(|a|, |b|, floor).</summary>
+    /// step·max(1, |θ|) and the verdict relative error ≤ <paramref name="tolerance"/>. Without one,
+    /// the steps of <see cref="Steps"/> are tried from the largest down, and the estimate is taken at
+    /// the step whose estimate agrees best with the next larger step's; that disagreement is the
+    /// estimate's error (the descent stops two steps after a pair agreed within the tolerance). No single
+    /// step serves every θ: a whole learning run can curve on a scale far below any fixed step (the
+    /// Oja coefficient on the paper's network: 1e-4 gives an error of 1, 1e-7 gives 1e-9), while a
+    /// derivative a thousand times smaller than the objective drowns in round-off at 1e-5 (the
+    /// neo-Hebbian θ on DNMS). A θ fails only when tangent and estimate differ by more than both the
+    /// estimate's error and the tolerance. Steps at which the perturbed episode fails (a learning rate
+    /// pushed far enough to diverge) are left out. Relative error |a − b| / max(|a|, |b|, floor).</summary>
     public static IReadOnlyList<GradientCheckRow> Run(IInnerLoop loop, double[] theta, IReadOnlyList<string> names,
         int episode = 0, double? step = null, double tolerance = 1e-6, double floor = 1e-12, CancellationToken cancel = default)
     {
@@ -38,27 +47,42 @@ public static class GradientCheck
             double d2 = (Objective(r, h / 2) - Objective(r, -h / 2)) / h;
             return (4 * d2 - d1) / 3;
         }
-        double Rel(double a, double b) => Math.Abs(a - b) / Math.Max(Math.Max(Math.Abs(a), Math.Abs(b)), floor);
+        // A step too large for this θ may make the episode diverge: that step gives no estimate.
+        double RichardsonOrNaN(int r, double h)
+        {
+            try { return Richardson(r, h); }
+            catch (InvalidOperationException) { return double.NaN; }
+        }
+        double Scale(double a, double b) => Math.Max(Math.Max(Math.Abs(a), Math.Abs(b)), floor);
         var rows = new List<GradientCheckRow>();
         for (int r = 0; r < p; r++)
         {
             double scale = Math.Max(1.0, Math.Abs(theta[r]));
-            double fd, used;
+            double a = outcome.Directional[r];
             if (step is double fixedStep)
             {
-                used = fixedStep;
-                fd = Richardson(r, fixedStep * scale);
+                double fixedFd = Richardson(r, fixedStep * scale);
+                double fixedRel = Math.Abs(a - fixedFd) / Scale(a, fixedFd);
+                rows.Add(new GradientCheckRow(r, names[r], a, fixedFd, fixedRel, fixedRel <= tolerance, fixedStep));
+                continue;
             }
-            else
+            // Down the ladder until a pair has converged within the tolerance and two further steps
+            // did not improve on it (round-off only grows from there), or to its end.
+            var estimates = new double[Steps.Length];
+            int best = -1;
+            double Disagreement(int k) => Math.Abs(estimates[k] - estimates[k - 1]);
+            for (int k = 0; k < Steps.Length; k++)
             {
-                var estimates = Steps.Select(s => Richardson(r, s * scale)).ToArray();
-                int best = Enumerable.Range(1, Steps.Length - 1).MinBy(k => Rel(estimates[k], estimates[k - 1]));
-                used = Steps[best];
-                fd = estimates[best];
+                estimates[k] = RichardsonOrNaN(r, Steps[k] * scale);
+                if (k == 0 || !double.IsFinite(estimates[k]) || !double.IsFinite(estimates[k - 1])) continue;
+                if (best < 0 || Disagreement(k) < Disagreement(best)) best = k;
+                else if (k - best >= 2 && Disagreement(best) <= tolerance * Scale(estimates[best], a)) break;
             }
-            double a = outcome.Directional[r];
-            double rel = Rel(a, fd);
-            rows.Add(new GradientCheckRow(r, names[r], a, fd, rel, rel <= tolerance, used));
+            if (best < 0)
+                throw new InvalidOperationException($"{names[r]}: no two consecutive steps from {Steps[0]:G1} to {Steps[^1]:G1} gave finite differences (the perturbed episodes failed)");
+            double fd = estimates[best];
+            double rel = Math.Abs(a - fd) / Scale(a, fd), error = Disagreement(best) / Scale(a, fd);
+            rows.Add(new GradientCheckRow(r, names[r], a, fd, rel, rel <= Math.Max(error, tolerance), Steps[best], error));
         }
         return rows;
     }

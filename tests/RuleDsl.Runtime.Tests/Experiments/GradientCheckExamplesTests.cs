@@ -1,0 +1,124 @@
+using Microsoft.FSharp.Core;
+using RuleDsl.Runtime.Experiments;
+using RuleDsl.Runtime.Meta;
+using RuleDsl.Semantics;
+
+namespace RuleDsl.Runtime.Tests.Experiments;
+
+/// `ruledsl gradcheck` with its default options on every experiment shipped in examples/, each at a
+/// reduced size (narrower layers, fewer samples and learning trials, the shipped data subsets) but
+/// with its own rule, model, feedback, task and seed: a correct tangent passes wherever it is, and a
+/// wrong one fails.
+public class GradientCheckExamplesTests
+{
+    static string RepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d is not null && !File.Exists(Path.Combine(d.FullName, "RuleDsl.sln"))) d = d.Parent;
+        return d?.FullName ?? throw new InvalidOperationException("repository root not found");
+    }
+
+    /// The experiment's text with its size settings made small; everything else as written.
+    static string Reduced(string text)
+    {
+        var lines = text.Replace("\r\n", "\n").Split('\n').ToList();
+        string? Value(string key) => lines.Select(l => l.Split('#')[0].Split('=', 2)).Where(kv => kv.Length == 2 && kv[0].Trim() == key)
+            .Select(kv => kv[1].Trim()).FirstOrDefault();
+        var set = new Dictionary<string, string>();
+        if (Value("setting") == "recurrent")
+        {
+            set["units"] = "8";
+            // Enough learning trials for the per-condition reward baselines to make the rule's ΔW non-zero.
+            set["horizon"] = "10";
+            set["learn_after"] = "0";
+        }
+        else
+        {
+            var layers = (Value("layers") ?? "784 170 130 100 70 5").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            set["layers"] = string.Join(" ", layers.Select((n, i) => i == 0 || i == layers.Length - 1 ? n : "6"));
+            set["data"] = (Value("data") ?? "fashion-mnist").StartsWith("mnist") ? "mnist:subset" : "fashion-mnist:subset";
+            set["train"] = "2";
+            set["query"] = "2";
+        }
+        var kept = lines.Where(l => !set.ContainsKey(l.Split('#')[0].Split('=')[0].Trim())).ToList();
+        int end = kept.FindLastIndex(l => l.Trim() != "") + 1;
+        kept.InsertRange(end, set.Select(kv => $"  {kv.Key} = {kv.Value}"));
+        return string.Join("\n", kept) + "\n";
+    }
+
+    /// The session of <paramref name="file"/> (relative to the repository) at its reduced size.
+    static ExperimentSession Load(string file)
+    {
+        var path = Path.Combine(RepoRoot(), file);
+        var text = Reduced(File.ReadAllText(path));
+        var disk = FileSystemModule.disk;
+        var fs = new FileSystem(FuncConvert.FromFunc<string, FSharpOption<string>?>(p => Path.GetFullPath(p) == path ? FSharpOption<string>.Some(text) : disk.Read.Invoke(p)), disk.List);
+        var errors = new StringWriter();
+        var loaded = Commands.LoadExperimentRules(fs, errors, path);
+        Assert.True(loaded.IsOk, errors.ToString());
+        var (spec, rules) = loaded.ResultValue;
+        var model = Commands.LoadExperimentModel(fs, errors, spec);
+        Assert.True(model.IsOk, errors.ToString());
+        return new ExperimentSession(spec, rules.ToList(), text, model.ResultValue);
+    }
+
+    /// What the reduced inner loop reads: experiments equal in all of it run the same gradient check.
+    static string LoopKey(ExperimentSession s)
+    {
+        var x = s.Spec;
+        return string.Join("|", Path.GetFullPath(Path.Combine(Path.GetDirectoryName(x.File)!, x.RuleFile)), x.RuleName, string.Join(",", x.LayerRules),
+            x.ModelFile == "" ? "" : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(x.File)!, x.ModelFile)), x.Setting,
+            string.Join(" ", x.Layers), x.Feedback, x.Beta, x.Data, x.Classes, x.Train, x.Query, string.Join(" ", x.Tasks), x.Units, x.Horizon,
+            x.LearnAfter, x.Gamma, x.Tau, x.Dt, x.Seed, x.Batch, x.Backend);
+    }
+
+    [Fact]
+    public void Every_shipped_experiment_passes_the_default_gradient_check()
+    {
+        var root = RepoRoot();
+        var files = Directory.GetFiles(Path.Combine(root, "examples"), "*.experiment", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(root, f)).Order(StringComparer.Ordinal).ToArray();
+        Assert.True(files.Length > 50, $"{files.Length} experiments found");
+        var seen = new HashSet<string>();
+        var failures = new List<string>();
+        foreach (var file in files)
+        {
+            var session = Load(file);
+            if (!seen.Add(LoopKey(session))) continue;
+            var all = session.GradientCheck(0);
+            // A meta-gradient that is all zeros would check nothing.
+            if (all.Count > 0 && all.All(r => r.Tangent == 0)) failures.Add($"{file}: every meta-gradient is 0 at the reduced size");
+            foreach (var row in all.Where(r => !r.Pass))
+                failures.Add($"{file} {row.Name}: tangent {row.Tangent:G9}, finite difference {row.FiniteDifference:G9} at step {row.Step:G1}, " +
+                             $"rel. error {row.RelativeError:G3}, estimate's error {row.ErrorEstimate:G3}");
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    /// The episode of another loop with its tangent of one θ off by a relative 1e-4.
+    sealed class CorruptedTangent(IInnerLoop inner, int index) : IInnerLoop
+    {
+        public int ParameterCount => inner.ParameterCount;
+        public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
+        {
+            var o = inner.Run(theta, directions, episode, cancel);
+            var directional = o.Directional.ToArray();
+            if (directional.Length > index) directional[index] *= 1 + 1e-4;
+            return o with { Directional = directional };
+        }
+    }
+
+    [Fact]
+    public void The_default_gradient_check_passes_the_true_tangent_and_fails_one_off_by_a_ten_thousandth()
+    {
+        // neo_hebbian_meta: θ whose meta-gradients are a thousandth of the others' (the ones a single
+        // default step used to fail), θ[2,2] among them.
+        var session = Load("examples/neo_hebbian_meta.experiment");
+        int index = Array.IndexOf(session.ThetaNames, "theta[2,2]");
+        var rows = Runtime.Meta.GradientCheck.Run(session.LoopFactory()(0), session.InitialTheta, session.ThetaNames);
+        Assert.All(rows, r => Assert.True(r.Pass, $"{r.Name}: rel. error {r.RelativeError:G3}, estimate's error {r.ErrorEstimate:G3}"));
+        var wrong = Runtime.Meta.GradientCheck.Run(new CorruptedTangent(session.LoopFactory()(0), index), session.InitialTheta, session.ThetaNames);
+        Assert.False(wrong[index].Pass, $"rel. error {wrong[index].RelativeError:G3}, estimate's error {wrong[index].ErrorEstimate:G3}");
+        Assert.All(wrong.Where(r => r.Index != index), r => Assert.True(r.Pass));
+    }
+}
