@@ -25,6 +25,11 @@ public sealed record EpisodeOutcome(
 {
     public static EpisodeOutcome Failed(string why, IReadOnlyDictionary<string, double>? metrics = null) =>
         new(double.NaN, [], metrics ?? new Dictionary<string, double>(), why);
+
+    /// <summary>Why this outcome's numbers are not to be used — it failed, or its objective or a directional
+    /// derivative is not finite — or null. The meta-loop and the benchmark judge an episode by it.</summary>
+    public string? Diverged => Failure
+        ?? (!double.IsFinite(Objective) || Directional.Any(d => !double.IsFinite(d)) ? "the meta-loss or its gradient is not finite" : null);
 }
 
 /// <summary>What to do when an episode diverges. Whatever the policy, a failed episode never
@@ -229,9 +234,7 @@ public sealed class MetaTrainer
         }
         catch (ArithmeticException ex) { outcome = EpisodeOutcome.Failed(ex.Message); }
 
-        string? failure = outcome.Failure;
-        if (failure is null && (!double.IsFinite(outcome.Objective) || outcome.Directional.Any(d => !double.IsFinite(d))))
-            failure = "the meta-loss or its gradient is not finite";
+        string? failure = outcome.Diverged;
         if (failure is null && outcome.Directional.Length != directions.Length)
             throw new InvalidOperationException($"the inner loop returned {outcome.Directional.Length} directional derivatives for {directions.Length} directions");
         if (failure is not null) return (null, outcome, failure);
