@@ -225,7 +225,7 @@ public static class MetaBench
                 Console.WriteLine($"| {n} | {string.Join(" | ", cells)} |");
             }
             Console.WriteLine();
-            Console.WriteLine("Memory of one meta-step (N = 100, D = 16): peak RSS and managed bytes allocated, 100 vs 1,000 learning trials; accuracy = fraction of its trials answered correctly");
+            Console.WriteLine("Memory of one meta-step (N = 100, D = 16): peak RSS and managed bytes allocated, 100 vs 1,000 learning trials; accuracy = fraction of the last 100 learning trials answered correctly");
             Console.WriteLine();
             Console.WriteLine("| learning trials | trials/s | peak RSS MB | allocated MB | accuracy |");
             Console.WriteLine("|---:|---:|---:|---:|---:|");
