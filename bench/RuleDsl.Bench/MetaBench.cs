@@ -19,18 +19,10 @@ public static class MetaBench
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// <summary>The rules folder of the repository (the bench runs from anywhere inside it).</summary>
-    static string RulesDir()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "rules", "terms.rule"))) return Path.Combine(dir.FullName, "rules");
-        throw new InvalidOperationException("cannot find the repository's rules/ folder above " + AppContext.BaseDirectory);
-    }
-
     /// <summary>A rule from rules/FILE.rule, through the language front end.</summary>
     public static Rule LoadRule(string file, string name)
     {
-        var path = Path.Combine(RulesDir(), file + ".rule");
+        var path = Path.Combine(RecurrentRows.RulesDir(), file + ".rule");
         var result = Check.CheckFiles(FileSystemModule.disk, Microsoft.FSharp.Collections.ListModule.OfSeq([path]));
         if (result.HasErrors) throw new InvalidOperationException(Check.Render(result));
         return result.Files.SelectMany(f => f.Rules).First(r => r.Name == name);
@@ -104,7 +96,7 @@ public static class MetaBench
             var sw = Stopwatch.StartNew();
             var outcome = learner.Run(theta, dirs, 2 + e, default);
             times.Add(sw.Elapsed.TotalSeconds);
-            if (outcome.Failure is not null) { Console.Error.WriteLine(outcome.Failure); return 1; }
+            if (RecurrentRows.Judge(outcome) is { } why) { Console.Error.WriteLine($"{file}, K = {k}: {why}"); return 1; }
         }
         long alloc = (GC.GetTotalAllocatedBytes(true) - alloc0) / episodes;
         double n = episodes;
@@ -140,30 +132,22 @@ public static class MetaBench
     // ------------------------------------------------------------------ recurrent
 
     /// <summary>One recurrent row in this process: trials per second of one meta-step of
-    /// <paramref name="horizon"/> learning trials with D directions; prints "trials/s rss allocated".</summary>
-    public static int RecurrentOne(int units, int directions, int horizon)
+    /// <paramref name="horizon"/> learning trials with D random directions (D = 16 costs what the exact
+    /// gradient costs) of the learner `ruledsl run` builds (<see cref="RecurrentRows"/>); prints
+    /// "trials/s rss allocated accuracy", or fails (exit 1, the reason on stderr) when the run diverged.</summary>
+    public static int RecurrentOne(int units, int directions, int horizon, string? rule = null)
     {
-        // Plain learning: Miconi's rule (no θ). With tangents: the 4×4 neo-Hebbian family (16 θ),
-        // D random directions (D = 16 costs what the exact gradient costs).
-        var rule = directions == 0 ? LoadRule("miconi", "miconi") : LoadRule("neo_hebbian", "neo_hebbian4");
-        const double dt = 0.005;
-        var task = RuleDsl.Runtime.Tasks.Cognitive.CognitiveTasks.Create("dnms", dt * 1000);
-        var model = ModelFile.Recurrent(dt, 0.03, 0.05, 0.75);
-        var config = new RecurrentConfig(Units: units, Horizon: horizon, Dt: dt,
-            PerturbationProbability: 3.0 * dt, PerturbationAmplitude: 16, Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)]);
-        var learner = new RecurrentLearner(config, model, rule, new CognitiveTrials(task, 5), new SpecBackend(), seed: 5);
-        var theta = rule.Params.Select(p => p.Init).ToArray();
-        var rng = RuleDsl.Runtime.Data.Rng.For(7, 2, 2);
-        double[][] dirs = directions == 0 ? [] : Directions.Draw(GradientEstimator.RandomProjection, theta.Length, directions, rng);
-        var warm = new RecurrentLearner(config with { Horizon = 2 }, model, rule, new CognitiveTrials(task, 5), new SpecBackend(), seed: 5);
-        warm.Run(theta, dirs, 0, default);
+        rule ??= RecurrentRows.RuleOf(directions);
+        var (learner, theta, dirs) = RecurrentRows.Row(units, directions, horizon, rule);
+        RecurrentRows.Row(units, directions, 2, rule).Loop.Run(theta, dirs, 0, default); // warm-up: JIT tiers
         long alloc0 = GC.GetTotalAllocatedBytes(true);
         var sw = Stopwatch.StartNew();
         var outcome = learner.Run(theta, dirs, 1, default);
         double seconds = sw.Elapsed.TotalSeconds;
         long alloc = GC.GetTotalAllocatedBytes(true) - alloc0;
-        if (outcome.Failure is not null) Console.Error.WriteLine("note: " + outcome.Failure);
-        Console.WriteLine(string.Join(' ', (horizon / seconds).ToString("F2", Inv), PeakRss().ToString(Inv), alloc.ToString(Inv)));
+        if (RecurrentRows.Judge(outcome) is { } why) { Console.Error.WriteLine($"N = {units}, D = {directions}, {horizon} trials, {rule}: {why}"); return 1; }
+        Console.WriteLine(string.Join(' ', (horizon / seconds).ToString("F2", Inv), PeakRss().ToString(Inv), alloc.ToString(Inv),
+            outcome.Metrics["accuracy"].ToString("F3", Inv)));
         return 0;
     }
 
@@ -177,6 +161,8 @@ public static class MetaBench
         int episodes = IntOption(args, "--episodes", 3);
         bool quick = args.Contains("--quick");
         var ci = CultureInfo.InvariantCulture;
+        // A row whose run diverged prints no figure and fails the benchmark (its reason is on stderr).
+        var failed = new List<string>();
         Console.WriteLine($"# RuleDsl meta benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, one thread per row");
         Console.WriteLine($"# load average at start: {LoadAverage()}");
         if (!args.Contains("--no-feedforward"))
@@ -202,7 +188,7 @@ public static class MetaBench
                 {
                     int eps = k == 500 ? Math.Max(1, episodes / 3) : episodes;
                     var r = Child(["ff-one", row.File, row.Rule, row.Projections.ToString(ci), k.ToString(ci), eps.ToString(ci), "fa"]);
-                    if (r is null) { Console.WriteLine($"| {row.Name} | {k} | {5 * k} | failed | | | |"); continue; }
+                    if (r is null) { failed.Add($"{row.Name}, K = {k}"); Console.WriteLine($"| {row.Name} | {k} | {5 * k} | failed | | | |"); continue; }
                     var f = r.Split(' ').Select(x => double.Parse(x, ci)).ToArray();
                     string torchCols = "";
                     if (torch)
@@ -219,7 +205,10 @@ public static class MetaBench
         if (!args.Contains("--no-recurrent"))
         {
             Console.WriteLine();
-            Console.WriteLine("## Rate RNN (RecurrentLearner), DNMS trials of 200 ms at dt = 5 ms; plain = Miconi's rule, D > 0 = neo_hebbian4 (16 θ) with D directions");
+            var task = RecurrentRows.Session(100, 1, RecurrentRows.RuleOf(0)).RecurrentTask();
+            Console.WriteLine($"## Rate RNN (RecurrentLearner as `ruledsl run` builds it), DNMS trials of {task.TrialSteps(5)} Euler steps of 5 ms ({task.TrialSteps(5) * 5} ms); "
+                + "plain = Miconi's rule, D > 0 = miconi_family (16 θ) at its start θ33 = −1 (Miconi's rule) with D random directions");
+            Console.WriteLine("each cell times one meta-step of max(4, 4000 / N / (1 + D/4)) learning trials; a run that diverges fails the benchmark");
             Console.WriteLine();
             Console.WriteLine("| N | plain trials/s | D = 1 | D = 4 | D = 16 |");
             Console.WriteLine("|---:|---:|---:|---:|---:|");
@@ -230,24 +219,27 @@ public static class MetaBench
                 {
                     int horizon = Math.Max(4, (int)(40.0 * 100 / n / (1 + d / 4.0)));
                     var r = Child(["rnn-one", n.ToString(ci), d.ToString(ci), horizon.ToString(ci)]);
+                    if (r is null) failed.Add($"N = {n}, D = {d}");
                     cells.Add(r is null ? "failed" : double.Parse(r.Split(' ')[0], ci).ToString("F1", ci));
                 }
                 Console.WriteLine($"| {n} | {string.Join(" | ", cells)} |");
             }
             Console.WriteLine();
-            Console.WriteLine("Memory of one meta-step (N = 100, D = 16): peak RSS and managed bytes allocated, 100 vs 1,000 learning trials");
+            Console.WriteLine("Memory of one meta-step (N = 100, D = 16): peak RSS and managed bytes allocated, 100 vs 1,000 learning trials; accuracy = fraction of the last 100 learning trials answered correctly");
             Console.WriteLine();
-            Console.WriteLine("| learning trials | trials/s | peak RSS MB | allocated MB |");
-            Console.WriteLine("|---:|---:|---:|---:|");
+            Console.WriteLine("| learning trials | trials/s | peak RSS MB | allocated MB | accuracy |");
+            Console.WriteLine("|---:|---:|---:|---:|---:|");
             foreach (var h in quick ? new[] { 10, 100 } : [100, 1000])
             {
                 var r = Child(["rnn-one", "100", "16", h.ToString(ci)]);
-                if (r is null) { Console.WriteLine($"| {h} | failed | | |"); continue; }
+                if (r is null) { failed.Add($"memory row, {h} trials"); Console.WriteLine($"| {h} | failed | | | |"); continue; }
                 var f = r.Split(' ').Select(x => double.Parse(x, ci)).ToArray();
-                Console.WriteLine($"| {h} | {f[0]:F1} | {f[1] / 1e6:F0} | {f[2] / 1e6:F1} |");
+                Console.WriteLine($"| {h} | {f[0]:F1} | {f[1] / 1e6:F0} | {f[2] / 1e6:F1} | {f[3]:F2} |");
             }
         }
-        return 0;
+        if (failed.Count == 0) return 0;
+        Console.Error.WriteLine($"meta: {failed.Count} row(s) failed and report no figure: {string.Join("; ", failed)} (the reasons are above)");
+        return 1;
     }
 
     static int IntOption(string[] args, string name, int fallback)

@@ -83,10 +83,16 @@ static class RunCommands
                 if ((DateTime.Now - last).TotalSeconds < 2 && p.Done < p.Total) return;
                 last = DateTime.Now;
                 var eta = p.Done == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(p.Elapsed.TotalSeconds / p.Done * (p.Total - p.Done));
-                Console.WriteLine($"  [{p.Done,6}/{p.Total}] trial {p.Trial} episode {p.Episode}: meta-loss {p.MetaLoss:F4}  accuracy {p.Accuracy:P1}  ETA {eta:hh\\:mm\\:ss}");
+                // A diverged episode measured nothing: say so rather than print NaN as if it were a number.
+                var measured = p.Failure is null ? $"meta-loss {p.MetaLoss:F4}  accuracy {p.Accuracy:P1}" : "diverged";
+                Console.WriteLine($"  [{p.Done,6}/{p.Total}] trial {p.Trial} episode {p.Episode}: {measured}  ETA {eta:hh\\:mm\\:ss}");
             }, cancel.Token);
             Console.WriteLine($"results: {Path.GetFullPath(spec.Output)}");
-            Console.WriteLine($"final accuracy (last 10% of episodes): {summary.FinalAccuracyMean:P2} ± {summary.FinalAccuracySd:P2} (sd over trials and episodes)");
+            foreach (var why in summary.Stopped) Console.WriteLine($"stopped for divergence: {why}");
+            Console.WriteLine(summary.FinalFinite > 0
+                ? $"final accuracy (last 10% of episodes): {summary.FinalAccuracyMean:P2} ± {summary.FinalAccuracySd:P2} (sd over trials and episodes)"
+                : summary.FinalEpisodes == 0 ? "final accuracy (last 10% of episodes): none — the run stopped before them"
+                : $"final accuracy (last 10% of episodes): none — none of its {summary.FinalEpisodes} episodes has a finite accuracy ({summary.FinalDiverged} diverged)");
             if (summary.FinalDiverged > 0)
                 Console.WriteLine($"  {summary.FinalDiverged} of those {summary.FinalEpisodes} episodes diverged and are left out of it"
                     + (double.IsFinite(summary.FinalAccuracyWithDivergedAtChance) ? $"; counting them at chance: {summary.FinalAccuracyWithDivergedAtChance:P2}" : ""));
@@ -99,7 +105,10 @@ static class RunCommands
             foreach (var term in summary.LeftOut) Console.WriteLine($"  left out: {term}");
             if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
             foreach (var w in summary.Warnings) Console.WriteLine($"note: {w}");
-            return 0;
+            if (summary.Stopped.Length == 0) return 0;
+            Console.Error.WriteLine($"error: {summary.Stopped.Length} of {summary.Trials} trials stopped for divergence (max_diverged = {spec.MaxDiverged}, on_divergence = {spec.OnDivergence}); {summary.Advice}");
+            if (resume) Console.Error.WriteLine("--resume does not continue a trial that stopped for divergence: change the experiment and run it into a new output folder");
+            return Commands.exitDiverged;
         }
         catch (OperationCanceledException)
         {
@@ -121,10 +130,22 @@ static class RunCommands
     {
         try
         {
+            int code = 0;
             foreach (var dir in runs)
-                foreach (var file in Runtime.Plots.RunPlots.Standard(RunFolder.Open(dir), Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))))
-                    Console.WriteLine(file);
-            return 0;
+            {
+                try
+                {
+                    foreach (var file in Runtime.Plots.RunPlots.Standard(RunFolder.Open(dir), Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))))
+                        Console.WriteLine(file);
+                }
+                // The other runs are still drawn; the exit code says one had nothing to show.
+                catch (Runtime.Plots.NothingToPlotException ex)
+                {
+                    Console.Error.WriteLine($"error: {ex.Message}");
+                    code = Commands.exitDiverged;
+                }
+            }
+            return code;
         }
         catch (Exception ex) when (ex is ResultsException or IOException or ArgumentException or Runtime.Plots.PlotException)
         {

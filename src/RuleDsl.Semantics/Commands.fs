@@ -8,11 +8,13 @@ open RuleDsl.Syntax
 
 /// The front-end commands of `ruledsl`, as library calls: the CLI only parses arguments and calls
 /// these, so a notebook (or a test) can run exactly what the command line runs.
-/// Exit codes: 0 success, 1 a derivative failed its numerical check, 2 errors in the input.
+/// Exit codes: 0 success, 1 a derivative failed its numerical check, 2 errors in the input,
+/// 3 a run stopped because its episodes diverged (or has no finite number to show).
 module Commands =
     let exitOk = 0
     let exitCheckFailed = 1
     let exitInputError = 2
+    let exitDiverged = 3
 
     let private writeDiagnostics (err: TextWriter) (program: Program) (ds: Diagnostic list) =
         for d in ds do

@@ -49,6 +49,8 @@ type ExperimentSpec =
       Sigma: float
       Batch: int
       OnDivergence: string
+      /// Consecutive diverged episodes with θ unchanged after which a trial stops (0: never).
+      MaxDiverged: int
       Backend: string
       Output: string }
 
@@ -99,6 +101,7 @@ module Experiment =
           f "sigma" Float (Some "0.01") "estimator = reinforce: standard deviation σ of the θ perturbations"
           f "batch" (Int 1) (Some "1") "inner runs (fresh networks) per meta-step, their gradients averaged: less noise for noisy objectives such as reward over learning trials"
           f "on_divergence" (Word [ "skip"; "reduce"; "shrink"; "stop" ]) (Some "skip") "when an episode diverges: skip its meta-step; also halve the meta step (reduce); also scale θ by 0.9 toward zero and drop Adam's momentum (shrink: the rule's steps were too large, and a skipped episode gives no gradient that says so); or stop"
+          f "max_diverged" (Int 0) (Some "20") "consecutive diverged episodes with θ unchanged after which a trial stops, with exit code 3 (0: never): under `skip` such a run would otherwise go on without learning anything"
           f "backend" (Word [ "simd"; "compiled"; "interpreter" ]) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Compiler), plain compiled kernels (Engine/Compiled) or the reference interpreter"
           f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
 
@@ -259,6 +262,7 @@ module Experiment =
               Sigma = asFloat "sigma"
               Batch = asInt "batch"
               OnDivergence = asWord "on_divergence"
+              MaxDiverged = asInt "max_diverged"
               Backend = asWord "backend"
               Output = (match asText "output" with "" -> "results/" + defaultArg name "run" | o -> o) }
         // Settings that only make sense together.

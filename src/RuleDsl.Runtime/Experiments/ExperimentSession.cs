@@ -101,7 +101,8 @@ public sealed class ExperimentSession
         OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "shrink" => DivergencePolicy.Shrink, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
         Seed: Spec.Seed,
         ProximalL1: Spec.PenaltyStep == "proximal",
-        Clip: Spec.Clip);
+        Clip: Spec.Clip,
+        MaxDiverged: Spec.MaxDiverged);
 
     public double[] InitialTheta => Params.Select(p => p.Init).ToArray();
     public string[] ThetaNames => Params.Select(p => p.Symbol.Name).ToArray();
@@ -262,8 +263,12 @@ public sealed class ExperimentSession
                     step.Metrics.TryGetValue("accuracy", out var a) ? a : double.NaN, clock.Elapsed, step.Failure));
             }
         });
-        var finals = new ExperimentRunner(Spec.Output, plan, factory, log).Run(resume, cancel);
-        var summary = Summarise(folder, finals);
+        var runner = new ExperimentRunner(Spec.Output, plan, factory, log);
+        var finals = runner.Run(resume, cancel);
+        // A trial that stopped for divergence says so in its checkpoint (and stays stopped on --resume).
+        var stopped = Enumerable.Range(0, Spec.Trials).Select(t => (t, Why: runner.LoadCheckpoint(t)?.Stopped))
+            .Where(x => x.Why is not null).Select(x => $"trial {x.t}: {x.Why}").ToArray();
+        var summary = Summarise(folder, finals, stopped);
         folder.WriteSummary(summary);
         return summary;
     }
@@ -301,9 +306,15 @@ public sealed class ExperimentSession
     public sealed record RunSummary(string Experiment, string Rule, string Data, int Trials, int Episodes,
         double FinalAccuracyMean, double FinalAccuracySd, double FinalMetaLossMean, string[] Theta, double[] ThetaMean,
         string Discovered, string DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive, int[] ThetaZero,
-        string[] Warnings, int FinalEpisodes, int FinalDiverged, double FinalAccuracyWithDivergedAtChance, string[] LeftOut);
+        string[] Warnings, int FinalEpisodes, int FinalDiverged, double FinalAccuracyWithDivergedAtChance, string[] LeftOut,
+        int FinalFinite, string[] Stopped, string? Advice);
 
-    RunSummary Summarise(RunFolder folder, double[][] finals)
+    /// <summary>What to change when a run stops for divergence (the remedies this runtime offers).</summary>
+    public const string DivergenceAdvice =
+        "try `on_divergence = shrink` (θ scaled toward zero after each diverged episode), a smaller starting θ in the rule, " +
+        "`step` on the parameters that act at a large scale (`param theta9 = 0 step 0.01`), or `clip` (the largest meta-gradient norm)";
+
+    RunSummary Summarise(RunFolder folder, double[][] finals, string[] stopped)
     {
         var table = folder.ReadEpisodes();
         var acc = table.Doubles("accuracy");
@@ -314,7 +325,8 @@ public sealed class ExperimentSession
         long from = Spec.Episodes - Math.Max(1, Spec.Episodes / 10);
         var last = Enumerable.Range(0, acc.Length).Where(i => episode[i] >= from && double.IsFinite(acc[i])).ToArray();
         double mean = last.Length == 0 ? double.NaN : last.Average(i => acc[i]);
-        double sd = last.Length < 2 ? 0 : Math.Sqrt(last.Sum(i => (acc[i] - mean) * (acc[i] - mean)) / (last.Length - 1));
+        // No finite episode: no spread either (NaN, not 0, so that nothing reads it as a measured ± 0).
+        double sd = last.Length == 0 ? double.NaN : last.Length < 2 ? 0 : Math.Sqrt(last.Sum(i => (acc[i] - mean) * (acc[i] - mean)) / (last.Length - 1));
         // Diverged episodes have no accuracy; a network whose learning blew up answers no better than
         // chance, so the mean that counts them at 1/M is the fair one when many diverge.
         var final = Enumerable.Range(0, acc.Length).Where(i => episode[i] >= from).ToArray();
@@ -359,7 +371,7 @@ public sealed class ExperimentSession
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
             ThetaNames, thetaMean, text, latex, diverged.Count(d => d), thetaSd, thetaPositive, thetaZero,
             [.. GradientNotes.Of(table, ThetaNames, Spec.Clip), .. GradientNotes.Agreement(table, ThetaNames), .. notes],
-            final.Length, finalDiverged, withChance, leftOut);
+            final.Length, finalDiverged, withChance, leftOut, last.Length, stopped, stopped.Length > 0 ? DivergenceAdvice : null);
     }
 
     /// <summary>A term is negligible in the discovered rule when its size at the run's states is below

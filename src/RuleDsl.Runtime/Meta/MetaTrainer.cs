@@ -25,6 +25,11 @@ public sealed record EpisodeOutcome(
 {
     public static EpisodeOutcome Failed(string why, IReadOnlyDictionary<string, double>? metrics = null) =>
         new(double.NaN, [], metrics ?? new Dictionary<string, double>(), why);
+
+    /// <summary>Why this outcome's numbers are not to be used — it failed, or its objective or a directional
+    /// derivative is not finite — or null. The meta-loop and the benchmark judge an episode by it.</summary>
+    public string? Diverged => Failure
+        ?? (!double.IsFinite(Objective) || Directional.Any(d => !double.IsFinite(d)) ? "the meta-loss or its gradient is not finite" : null);
 }
 
 /// <summary>What to do when an episode diverges. Whatever the policy, a failed episode never
@@ -57,7 +62,8 @@ public sealed record MetaSettings(
     double[]? Lower = null,
     double[]? Upper = null,
     bool ProximalL1 = false,
-    double Clip = 0);
+    double Clip = 0,
+    int MaxDiverged = MetaTrainer.DefaultMaxDiverged);
 
 /// <summary>One row of a run's log: the episode as it happened, and θ after its meta-step.</summary>
 public sealed record MetaStep(
@@ -74,8 +80,11 @@ public sealed record MetaStep(
     string? Failure,
     double Seconds);
 
-/// <summary>Everything needed to resume a run after its last completed episode.</summary>
-public sealed record MetaCheckpoint(int NextEpisode, double[] Theta, AdamState Adam, double LearningRate, int Failures);
+/// <summary>Everything needed to resume a run after its last completed episode. <see cref="DivergedInARow"/>
+/// carries the streak of diverged episodes with θ unchanged across an interruption; <see cref="Stopped"/> says
+/// why a trial stopped for divergence (null while it may go on): such a trial does not resume.</summary>
+public sealed record MetaCheckpoint(int NextEpisode, double[] Theta, AdamState Adam, double LearningRate, int Failures,
+    int DivergedInARow = 0, string? Stopped = null);
 
 /// <summary>The outer loop of Algorithm 1: for each episode, draw directions, run the inner loop with
 /// tangents, turn directional derivatives into a gradient, add the penalty, take an Adam step.
@@ -89,6 +98,8 @@ public sealed class MetaTrainer
     double[] _theta;
     int _next;
     int _failures;
+    int _inARow;
+    string? _stopped;
 
     public MetaTrainer(IInnerLoop inner, MetaSettings settings, double[] initialTheta, MetaCheckpoint? resume = null)
     {
@@ -105,15 +116,25 @@ public sealed class MetaTrainer
             _adam.LearningRate = resume.LearningRate;
             _next = resume.NextEpisode;
             _failures = resume.Failures;
+            _inARow = resume.DivergedInARow;
+            _stopped = resume.Stopped;
         }
     }
 
     /// <summary>How far θ moves toward zero after a diverged episode under <see cref="DivergencePolicy.Shrink"/>.</summary>
     public const double ShrinkFactor = 0.9;
 
+    /// <summary>Consecutive diverged episodes with θ unchanged after which a trial stops (MetaSettings.MaxDiverged).</summary>
+    public const int DefaultMaxDiverged = 20;
+
     public double[] Theta => (double[])_theta.Clone();
     public int Failures => _failures;
-    public MetaCheckpoint Checkpoint => new(_next, Theta, _adam.State with { M = (double[])_adam.State.M.Clone(), V = (double[])_adam.State.V.Clone() }, _adam.LearningRate, _failures);
+    /// <summary>Why this trial stopped for divergence, or null: under `on_divergence = stop` its first diverged
+    /// episode, otherwise <see cref="MetaSettings.MaxDiverged"/> diverged episodes in a row that left θ where it
+    /// was — nothing would change the next one, so the rest of the run would only repeat them.</summary>
+    public string? Stopped => _stopped;
+    public MetaCheckpoint Checkpoint => new(_next, Theta, _adam.State with { M = (double[])_adam.State.M.Clone(), V = (double[])_adam.State.V.Clone() }, _adam.LearningRate, _failures,
+        _inARow, _stopped);
 
     /// <summary>The directions of one episode depend only on (seed, episode), so a resumed run
     /// draws exactly what the uninterrupted run would have drawn.</summary>
@@ -123,7 +144,7 @@ public sealed class MetaTrainer
     public IEnumerable<MetaStep> Run(CancellationToken cancel = default)
     {
         var penalty = _settings.Penalty;
-        for (; _next < _settings.Episodes;)
+        for (; _next < _settings.Episodes && _stopped is null;)
         {
             cancel.ThrowIfCancellationRequested();
             int episode = _next;
@@ -189,9 +210,14 @@ public sealed class MetaTrainer
                 }
             }
             _next = episode + 1;
+            // Shrink moves θ after a diverged episode, so only a streak that left θ where it was counts.
+            _inARow = failure is not null && _theta.AsSpan().SequenceEqual(before) ? _inARow + 1 : 0;
+            if (failure is not null && _settings.OnDivergence == DivergencePolicy.Stop)
+                _stopped = $"episode {episode} diverged ({failure}) and on_divergence = stop";
+            else if (_settings.MaxDiverged > 0 && _inARow >= _settings.MaxDiverged)
+                _stopped = $"{_inARow} episodes in a row (to episode {episode}) diverged with θ unchanged (the last: {failure})";
             yield return new MetaStep(episode, objective, penalised, before, Theta, grad, se, norm, _adam.LearningRate,
                 metrics, failure, sw.Elapsed.TotalSeconds);
-            if (failure is not null && _settings.OnDivergence == DivergencePolicy.Stop) yield break;
         }
     }
 
@@ -208,9 +234,7 @@ public sealed class MetaTrainer
         }
         catch (ArithmeticException ex) { outcome = EpisodeOutcome.Failed(ex.Message); }
 
-        string? failure = outcome.Failure;
-        if (failure is null && (!double.IsFinite(outcome.Objective) || outcome.Directional.Any(d => !double.IsFinite(d))))
-            failure = "the meta-loss or its gradient is not finite";
+        string? failure = outcome.Diverged;
         if (failure is null && outcome.Directional.Length != directions.Length)
             throw new InvalidOperationException($"the inner loop returned {outcome.Directional.Length} directional derivatives for {directions.Length} directions");
         if (failure is not null) return (null, outcome, failure);

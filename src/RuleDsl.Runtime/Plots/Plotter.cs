@@ -5,7 +5,11 @@ using ScottPlot;
 namespace RuleDsl.Runtime.Plots;
 
 /// <summary>A plot that could not be made; the message says why and what to do.</summary>
-public sealed class PlotException(string message, Exception? inner = null) : Exception(message, inner);
+public class PlotException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>A run with no finite number to draw (every episode diverged, or none ran): no figure is written,
+/// since an empty one would look like a result.</summary>
+public sealed class NothingToPlotException(string message) : PlotException(message);
 
 /// <summary>Title and axis labels of a plot.</summary>
 public sealed record PlotText(string Title, string XLabel, string YLabel);

@@ -9,17 +9,23 @@ public static class RunPlots
     /// <summary>
     /// Writes into the run folder: accuracy.png and meta_loss.png (mean over trials with 98 % bands) when those
     /// columns exist, theta.png for the theta[…] columns, angles.png for columns starting with "angle".
-    /// Returns the files written.
+    /// Returns the files written. A column without a finite value gets no figure; a run whose accuracy and
+    /// meta-loss have none (every episode diverged) gets none at all (<see cref="NothingToPlotException"/>).
     /// </summary>
     public static IReadOnlyList<string> Standard(RunFolder run, string? label = null)
     {
         var table = run.ReadEpisodes();
-        if (table.Rows.Count == 0) throw new PlotException($"{run.File(RunFolder.EpisodesFile)}: no complete episode rows to plot");
+        var episodesFile = run.File(RunFolder.EpisodesFile);
+        if (table.Rows.Count == 0) throw new NothingToPlotException($"{episodesFile}: nothing to draw: no complete episode rows");
+        bool Finite(string column) => table.HasColumn(column) && table.Doubles(column).Any(double.IsFinite);
+        if (!Finite("accuracy") && !Finite("meta_loss"))
+            throw new NothingToPlotException($"{episodesFile}: nothing to draw: none of its {table.Rows.Count} episodes has a finite accuracy or meta-loss "
+                + $"({RunFolder.Diverged(table).Count(d => d)} diverged)");
         var name = label ?? Path.GetFileName(run.Dir);
         var written = new List<string>();
         foreach (var (column, ylabel) in new[] { ("accuracy", "accuracy"), ("meta_loss", "meta-loss") })
         {
-            if (!table.HasColumn(column)) continue;
+            if (!Finite(column)) continue;
             var c = EpisodeCurves.FromTable(table, column);
             var path = run.File(column + ".png");
             Plotter.CurvesWithBands(path, new PlotText($"{name}: {ylabel}", "episode", ylabel), [new CurveSeries(name, c.Trials, c.X)]);
@@ -27,7 +33,7 @@ public static class RunPlots
         }
         foreach (var (prefix, file, title, ylabel) in new[] { ("theta", "theta.png", "meta-parameters", "θ"), ("angle", "angles.png", "alignment angles", "angle (degrees)") })
         {
-            var columns = table.Header.Where(h => h.StartsWith(prefix, StringComparison.Ordinal)).ToArray();
+            var columns = table.Header.Where(h => h.StartsWith(prefix, StringComparison.Ordinal) && Finite(h)).ToArray();
             if (columns.Length == 0) continue;
             var series = columns.Select(col =>
             {

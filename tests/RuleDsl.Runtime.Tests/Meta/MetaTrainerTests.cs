@@ -248,8 +248,10 @@ public class MetaTrainerTests
     {
         var bowl = new Bowl(Centre);
         bowl.FailAt.Add(1);
-        var stopped = new MetaTrainer(bowl, new MetaSettings(Episodes: 5, OnDivergence: DivergencePolicy.Stop), [0, 0, 0]).Run().ToList();
-        Assert.Equal(2, stopped.Count);
+        var stopper = new MetaTrainer(bowl, new MetaSettings(Episodes: 5, OnDivergence: DivergencePolicy.Stop), [0, 0, 0]);
+        Assert.Equal(2, stopper.Run().Count());
+        Assert.Contains("on_divergence = stop", stopper.Stopped);
+        Assert.Empty(new MetaTrainer(bowl, new MetaSettings(Episodes: 5, OnDivergence: DivergencePolicy.Stop), [0, 0, 0], stopper.Checkpoint).Run());
         var reduced = new MetaTrainer(bowl, new MetaSettings(Episodes: 3, LearningRate: 1e-2, OnDivergence: DivergencePolicy.ReduceStep), [0, 0, 0]).Run().ToList();
         Assert.Equal(5e-3, reduced[2].LearningRate, 12);
     }
@@ -265,6 +267,46 @@ public class MetaTrainerTests
         var resumed = new MetaTrainer(new Bowl(Centre), settings, [9, 9, 9], first.Checkpoint).Run().ToList();
         Assert.Equal(12, resumed.Count);
         Assert.Equal(full[^1].ThetaAfter, resumed[^1].ThetaAfter);
+    }
+
+    [Fact]
+    public void A_run_whose_every_episode_diverges_stops_after_max_diverged_in_a_row_and_stays_stopped()
+    {
+        var bowl = new Bowl(Centre);
+        bowl.FailAt.UnionWith(Enumerable.Range(0, 300));
+        var settings = new MetaSettings(Episodes: 300, LearningRate: 1e-2, MaxDiverged: 5);
+        var t = new MetaTrainer(bowl, settings, [0.1, 0.1, 0.1]);
+        var steps = t.Run().ToList();
+        Assert.Equal(5, steps.Count);
+        Assert.Contains("5 episodes in a row", t.Stopped);
+        Assert.Equal(t.Stopped, t.Checkpoint.Stopped);
+        // Resuming a stopped trial runs nothing more: it would only diverge again.
+        Assert.Empty(new MetaTrainer(bowl, settings, [0.1, 0.1, 0.1], t.Checkpoint).Run());
+        // The default stops too (300 of 300 diverging used to run to the end).
+        Assert.Equal(MetaTrainer.DefaultMaxDiverged, new MetaTrainer(bowl, new MetaSettings(Episodes: 300), [0.1, 0.1, 0.1]).Run().Count());
+        // The streak survives an interruption: 3 before it and 2 after stop where an uninterrupted run stops.
+        var first = new MetaTrainer(bowl, settings, [0.1, 0.1, 0.1]);
+        Assert.Equal(3, first.Run().Take(3).Count());
+        Assert.Equal(2, new MetaTrainer(bowl, settings, [0.1, 0.1, 0.1], first.Checkpoint).Run().Count());
+    }
+
+    [Fact]
+    public void Occasional_divergence_and_shrink_do_not_stop_a_run()
+    {
+        var bowl = new Bowl(Centre);
+        // Runs of up to four diverged episodes, each followed by one that learns.
+        bowl.FailAt.UnionWith(Enumerable.Range(0, 40).Where(e => e % 5 != 4));
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 40, LearningRate: 1e-2, MaxDiverged: 5), [0.1, 0.1, 0.1]);
+        Assert.Equal(40, t.Run().Count());
+        Assert.Null(t.Stopped);
+        // Shrink moves θ after every diverged episode, so even 40 in a row are not "θ unchanged".
+        var all = new Bowl(Centre);
+        all.FailAt.UnionWith(Enumerable.Range(0, 40));
+        var shrink = new MetaTrainer(all, new MetaSettings(Episodes: 40, OnDivergence: DivergencePolicy.Shrink, MaxDiverged: 5), [0.1, 0.1, 0.1]);
+        Assert.Equal(40, shrink.Run().Count());
+        Assert.Null(shrink.Stopped);
+        // max_diverged = 0: never stop.
+        Assert.Equal(40, new MetaTrainer(all, new MetaSettings(Episodes: 40, MaxDiverged: 0), [0.1, 0.1, 0.1]).Run().Count());
     }
 
     [Fact]
