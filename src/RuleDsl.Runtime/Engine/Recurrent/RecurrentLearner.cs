@@ -192,8 +192,8 @@ public sealed class RecurrentLearner : IInnerLoop
         var baseline = B(_baseline); var dBaseline = PerDir(_dBaseline);
         var average = _average is null ? null : B(_average); var dAverage = _dAverage is null ? [] : PerDir(_dAverage);
         // A carried x̄ as Miconi's: it averages the states after each step, never a trial's initial state.
-        var carried = new double[n];
-        var dCarried = Enumerable.Range(0, D).Select(_ => new double[n]).ToArray();
+        var carried = average is null ? [] : new double[n];
+        var dCarried = average is null ? [] : Enumerable.Range(0, D).Select(_ => new double[n]).ToArray();
 
         for (int r = 0; r < theta.Length; r++) s.Named[_rule.Params[r].Symbol.Name].Value = theta[r];
         for (int d = 0; d < D; d++)
