@@ -32,6 +32,12 @@ type ExperimentSpec =
       Units: int
       Horizon: int
       LearnAfter: int
+      /// recurrent: "reset" (x̄ restarts at each trial's initial state) or "carry" (Miconi's)
+      Average: string
+      /// recurrent: "before" (z from the rates that drive the Euler step) or "after" (Miconi's)
+      Readout: string
+      /// recurrent: the three units clamped at x = 1, 1, −1 (Miconi's bias units)
+      BiasUnits: int list
       Gamma: float
       Tau: float
       Dt: float
@@ -85,6 +91,9 @@ module Experiment =
           f "units" (Int 2) (Some "100") "recurrent: number of units N"
           f "horizon" (Int 1) (Some "100") "recurrent: learning trials per meta-step"
           f "learn_after" (Int 0) (Some "0") "recurrent: learning trials before the first weight change (Miconi: 100, while the reward baselines settle)"
+          f "xbar" (Word [ "reset"; "carry" ]) (Some "reset") "recurrent: the running average x̄ at a trial's start: reset to the trial's initial state, or carried over from the end of the previous trial (Miconi's; 0 before the first)"
+          f "readout" (Word [ "before"; "after" ]) (Some "before") "recurrent: when in a step the output z = w_out·r is read and scored: before the Euler step, from the rates r(t−1) that drive it, or after it, from r(t) = φ(x(t)) (Miconi's)"
+          f "bias_units" Ints (Some "1 2 3") "recurrent: the three units clamped at x = 1, 1, −1 throughout (Miconi's bias units are 1 10 11); never the output unit 0"
           f "gamma" Float (Some "1") "recurrent: discount γ of J = Σ_h γ^h R^h"
           f "tau" Float (Some "0.03") "recurrent: membrane time constant τ (s)"
           f "dt" Float (Some "0.005") "recurrent: Euler step (s)"
@@ -197,6 +206,16 @@ module Experiment =
                     []
                 else ns |> Array.choose id |> List.ofArray
             | None, _ -> []
+        let biasUnits =
+            match get "bias_units" with
+            | Some (v, ln, col), _ ->
+                let parts = v.Split ([| ' '; ','; '\t' |], StringSplitOptions.RemoveEmptyEntries)
+                let ns = parts |> Array.map (fun p -> match Int32.TryParse p with | true, n when n > 0 -> Some n | _ -> None)
+                if ns.Length <> 3 || ns |> Array.exists Option.isNone || (ns |> Array.distinct).Length <> 3 then
+                    bad ln col v "`bias_units` must be three different unit numbers ≥ 1 (unit 0 is the output): `1 10 11`"
+                    []
+                else ns |> Array.choose id |> List.ofArray
+            | None, _ -> []
         let ruleFile, ruleName, layerRules =
             match get "rule" with
             | Some (v, _, _), _ ->
@@ -246,6 +265,9 @@ module Experiment =
               Units = asInt "units"
               Horizon = asInt "horizon"
               LearnAfter = asInt "learn_after"
+              Average = asWord "xbar"
+              Readout = asWord "readout"
+              BiasUnits = biasUnits
               Gamma = asFloat "gamma"
               Tau = asFloat "tau"
               Dt = asFloat "dt"
@@ -276,6 +298,12 @@ module Experiment =
         match values.TryGetValue "clip" with
         | true, (v, ln, col) when spec.Clip < 0.0 -> bad ln col v "`clip` must be 0 (no limit) or a positive gradient norm"
         | _ -> ()
+        // The clamped units must be units of the network (and leave the output unit free).
+        if spec.Setting = "recurrent" && spec.BiasUnits |> List.exists (fun u -> u >= spec.Units) then
+            let msg = sprintf "the bias units %s are not all units of a network of `units = %d`" (String.Join (" ", spec.BiasUnits)) spec.Units
+            match values.TryGetValue "bias_units", values.TryGetValue "units" with
+            | (true, (v, ln, col)), _ | _, (true, (v, ln, col)) -> bad ln col v msg
+            | _ -> bad 0 0 "" msg
         // Several tasks split each meta-step's networks evenly: named once each, and a batch that divides.
         match values.TryGetValue "task" with
         | true, (v, ln, col) ->

@@ -208,7 +208,8 @@ public sealed class ExperimentSession
         // Miconi's kicks: 3 Hz per unit, each moving x by up to 16·(1 ms)/τ whatever the step
         // (amplitude 16 at dt = 1 ms, scaled by 1 ms/dt), from the fourth step of a trial.
         PerturbationProbability: 3.0 * Spec.Dt, PerturbationAmplitude: 16 * 0.001 / Spec.Dt,
-        Clamped: [(1, 1.0), (2, 1.0), (3, -1.0)], LearnAfterTrial: Spec.LearnAfter);
+        Clamped: Spec.BiasUnits.Zip<int, double>([1.0, 1.0, -1.0]).ToArray(), LearnAfterTrial: Spec.LearnAfter,
+        CarryAverage: Spec.Average == "carry", ReadoutAfterStep: Spec.Readout == "after");
 
     /// <summary>
     /// A finished or interrupted run whose experiment differs from this one only in a larger

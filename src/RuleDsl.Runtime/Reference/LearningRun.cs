@@ -92,17 +92,18 @@ public static class MiconiExperiment
     }
 
     /// <summary>
-    /// Runs one seed after another and appends one CSV line per finished run to <paramref name="output"/>
+    /// Runs one seed after another, each to the criterion (<paramref name="required"/> correct of
+    /// <paramref name="window"/>), and appends one CSV line per finished run to <paramref name="output"/>
     /// (flushed at once, so a run in the background leaves its results as it goes):
     /// task,seed,trials_to_criterion (empty if not reached),trials_run,seconds,final_error_100.
     /// </summary>
     public static List<LearningRun> RunSeeds(Func<ICognitiveTask> task, MiconiSettings settings, IEnumerable<ulong> seeds,
-                                             int maxTrials, TextWriter output)
+                                             int maxTrials, TextWriter output, int window = 100, int required = 95)
     {
         var runs = new List<LearningRun>();
         foreach (var seed in seeds)
         {
-            var run = Run(task(), settings with { Seed = seed, TaskSeed = null }, maxTrials);
+            var run = Run(task(), settings with { Seed = seed, TaskSeed = null }, maxTrials, window: window, required: required);
             runs.Add(run);
             output.WriteLine(CsvLine(run));
             output.Flush();

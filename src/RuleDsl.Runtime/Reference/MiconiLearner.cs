@@ -1,3 +1,4 @@
+using RuleDsl.Runtime.Engine.Recurrent;
 using RuleDsl.Runtime.Tasks.Cognitive;
 
 namespace RuleDsl.Runtime.Reference;
@@ -38,9 +39,12 @@ public readonly record struct TrialOutcome(int Index, int Condition, double Erro
 /// output is the rate of neuron <see cref="MiconiSettings.OutputNeuron"/>. With <see cref="DnmsTask"/> and
 /// default settings it is Miconi's DNMS simulation. The per-step loop allocates nothing.
 ///
-/// Deviations that cannot matter statistically: random numbers come from <see cref="TaskRng"/> (two
-/// streams: network and task) instead of std::default_random_engine; the increment (r_j δx_i)³ is
-/// computed as r_j³·δx_i³ (equal up to rounding) so a step costs one multiply-add per synapse.
+/// Deviations that cannot matter statistically: random numbers come from the engine's streams
+/// (<see cref="RecurrentStreams"/>: initial weights; per learning trial its initial state and kicks; per
+/// trial the task's draws) instead of std::default_random_engine, so that the engine running
+/// rules/miconi.rule with examples/miconi_dnms_paper.experiment's settings draws the same numbers and
+/// reproduces this learner trial for trial; the increment (r_j δx_i)³ is computed as r_j³·δx_i³
+/// (equal up to rounding) so a step costs one multiply-add per synapse.
 /// </summary>
 public sealed class MiconiLearner
 {
@@ -58,7 +62,7 @@ public sealed class MiconiLearner
     private readonly int[] _biasIndex;
     private readonly double[] _biasValue;
     private double[] _output = [];
-    private readonly TaskRng _netRng, _taskRng;
+    private int _testTrials;                     // trials run in a test mode so far (each its own stream)
 
     public MiconiLearner(ICognitiveTask task, MiconiSettings? settings = null)
     {
@@ -70,8 +74,6 @@ public sealed class MiconiLearner
         _n = Settings.N;
         _k = task.InputCount;
         _h = Settings.Dt / Settings.Tau;
-        _netRng = new TaskRng(Settings.Seed, stream: 1);
-        _taskRng = new TaskRng(Settings.TaskSeed ?? Settings.Seed, stream: 2);
 
         _j = new double[_n * _n];
         _e = new double[_n * _n];
@@ -87,10 +89,11 @@ public sealed class MiconiLearner
         _biasIndex = Settings.BiasNeurons.Select(b => b.Neuron).ToArray();
         _biasValue = Settings.BiasNeurons.Select(b => b.Value).ToArray();
 
-        // Sompolinsky initialisation: J_ij ~ N(0, 1)·G/√N, dense.
+        // Sompolinsky initialisation: J_ij ~ N(0, 1)·G/√N, dense; the engine's draws in the engine's order.
+        var init = RecurrentStreams.Init(Settings.Seed, 0);
         double scale = Settings.G / Math.Sqrt(_n);
-        for (int i = 0; i < _j.Length; i++) _j[i] = scale * _netRng.Gaussian();
-        for (int i = 0; i < _win.Length; i++) _win[i] = _netRng.Uniform(-Settings.InputWeightRange, Settings.InputWeightRange);
+        for (int i = 0; i < _j.Length; i++) _j[i] = scale * init.Normal();
+        for (int i = 0; i < _win.Length; i++) _win[i] = Settings.InputWeightRange * (2 * init.NextDouble() - 1);
         Array.Clear(_win, Settings.OutputNeuron * _k, _k);   // no direct input to the output neuron
     }
 
@@ -154,14 +157,10 @@ public sealed class MiconiLearner
     }
 
     /// <summary>Samples the next trial from the task and runs it in <see cref="TrialMode.Learn"/>.</summary>
-    public TrialOutcome RunTrial()
-    {
-        var trial = Task.Sample(TrialsRun, _taskRng);
-        return RunTrial(trial, TrialMode.Learn);
-    }
+    public TrialOutcome RunTrial() => RunTrial(SampleTrial(TrialsRun), TrialMode.Learn);
 
-    /// <summary>Samples trial <paramref name="index"/> from the task's generator without learning from it.</summary>
-    public Trial SampleTrial(int index) => Task.Sample(index, _taskRng);
+    /// <summary>Trial <paramref name="index"/> of the task (the same trial whenever it is asked for).</summary>
+    public Trial SampleTrial(int index) => RecurrentStreams.Task(Task, Settings.TaskSeed ?? Settings.Seed, 0, index);
 
     /// <summary>
     /// Runs one trial. In <see cref="TrialMode.Learn"/> it counts as the next learning trial. Optionally
@@ -188,8 +187,11 @@ public sealed class MiconiLearner
         double h = _h, alpha = s.TraceAlpha, p = s.PerturbationProbability, amp = s.PerturbationAmplitude;
 
         if (learn) Array.Clear(_e);
-        for (int i = 0; i < n; i++) _x[i] = _netRng.Uniform(-s.InitialStateRange, s.InitialStateRange);
+        // Learning trial h draws from the engine's stream of trial h; test trials from streams of their own.
+        var rng = learn ? RecurrentStreams.Trial(s.Seed, 0, TrialsRun) : Data.Rng.For(s.Seed, 0x7e57u, (ulong)_testTrials++);
+        for (int i = 0; i < n; i++) _x[i] = s.InitialStateRange * (2 * rng.NextDouble() - 1);
         ClampBiases(_x);
+        if (s.ResetAverage) _x.CopyTo(_xBar, 0);
         for (int i = 0; i < n; i++) _r[i] = Math.Tanh(_x[i]);
 
         Span<double> x = _x, r = _r, rPrev = _rPrev, xBar = _xBar, current = _current;
@@ -206,12 +208,12 @@ public sealed class MiconiLearner
 
             if (perturb && t >= s.PerturbationFromStep)
                 for (int i = 0; i < n; i++)
-                    if (_netRng.NextDouble() < p) current[i] += amp * (2.0 * _netRng.NextDouble() - 1.0);
+                    if (rng.NextDouble() < p) current[i] += amp * (2.0 * rng.NextDouble() - 1.0);
 
             for (int i = 0; i < n; i++) x[i] += h * (current[i] - x[i]);
             ClampBiases(x);
             for (int i = 0; i < n; i++) r[i] = Math.Tanh(x[i]);
-            _output[t] = r[s.OutputNeuron];
+            _output[t] = s.OutputBeforeStep ? rPrev[s.OutputNeuron] : r[s.OutputNeuron];
             if (states is not null) for (int i = 0; i < n; i++) states[t, i] = x[i];
             if (rates is not null) for (int i = 0; i < n; i++) rates[t, i] = r[i];
 

@@ -27,6 +27,10 @@ public readonly record struct ClampedNeuron(int Neuron, double Value);
 /// <param name="LearnAfterTrial">J changes only on trials whose 0-based index is greater than this (100).</param>
 /// <param name="Seed">Seed of the network's generator (weights, initial states, perturbations).</param>
 /// <param name="TaskSeed">Seed of the task's generator (trial noise); default: the same as Seed.</param>
+/// <param name="ResetAverage">x̄ restarts at each trial's initial state (the engine's `xbar = reset`)
+/// instead of carrying over from the previous trial (Miconi's, the engine's `xbar = carry`).</param>
+/// <param name="OutputBeforeStep">z(t) is the output neuron's rate before the Euler step, r(t−1) (the
+/// engine's `readout = before`), instead of after it, r(t) (Miconi's, `readout = after`).</param>
 public sealed record MiconiSettings(
     int N = 200,
     double G = 1.5,
@@ -46,7 +50,9 @@ public sealed record MiconiSettings(
     double MaxDw = 3e-4,
     int LearnAfterTrial = 100,
     ulong Seed = 0,
-    ulong? TaskSeed = null)
+    ulong? TaskSeed = null,
+    bool ResetAverage = false,
+    bool OutputBeforeStep = false)
 {
     public static MiconiSettings Default { get; } = new();
 

@@ -3,8 +3,8 @@ using RuleDsl.Runtime.Tasks.Cognitive;
 namespace RuleDsl.Runtime.Engine.Recurrent;
 
 /// <summary>The trials of a cognitive task as the recurrent learner reads them. Trial h of episode e
-/// comes from the task's own generator on the stream (seed, e·2²⁰ + h), so episodes and trials can be
-/// replayed alone.</summary>
+/// comes from the task's own generator on the stream (seed, e·2²⁰ + h) (<see cref="RecurrentStreams.Task"/>),
+/// so episodes and trials can be replayed alone.</summary>
 public sealed class CognitiveTrials(ICognitiveTask task, ulong seed) : ITrialSource
 {
     public ICognitiveTask Task { get; } = task;
@@ -13,7 +13,7 @@ public sealed class CognitiveTrials(ICognitiveTask task, ulong seed) : ITrialSou
 
     public TrialData Get(int episode, int trial)
     {
-        var t = Task.Sample(trial, new TaskRng(seed, ((ulong)episode << 20) + (ulong)trial));
+        var t = RecurrentStreams.Task(Task, seed, episode, trial);
         return new TrialData(t.Inputs, t.Target, t.Mask.Select(m => m ? 1.0 : 0.0).ToArray(), t.Condition) { Source = t };
     }
 

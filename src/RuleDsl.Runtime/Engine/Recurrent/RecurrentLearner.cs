@@ -45,7 +45,13 @@ public sealed record RecurrentConfig(
     int TraceFromStep = 3,
     /// <summary>Weights change only after this many learning trials (Miconi: 100, while the reward
     /// baselines settle); the baselines are updated from the first trial.</summary>
-    int LearnAfterTrial = 0);
+    int LearnAfterTrial = 0,
+    /// <summary>x̄ carried from one trial into the next (Miconi's) instead of restarting at each
+    /// trial's initial state; it starts at 0 in a fresh network.</summary>
+    bool CarryAverage = false,
+    /// <summary>The output z = w_out·r read (and scored) after the Euler step, from r(t) = φ(x(t))
+    /// (Miconi's), instead of before it, from the rates r(t−1) that drive the step.</summary>
+    bool ReadoutAfterStep = false);
 
 /// <summary>
 /// Learning trials of a rate RNN with a three-factor rule, carrying forward-mode sensitivities along
@@ -62,6 +68,7 @@ public sealed class RecurrentLearner : IInnerLoop
     readonly ITrialSource _task;
     readonly int _seed;
     readonly IKernel _rate, _dRate, _readout, _dReadout, _reward, _dReward, _traces, _dTraces, _step, _dStep, _update, _dUpdate, _baseline, _dBaseline;
+    readonly IKernel? _average, _dAverage;
     readonly Symbol[] _traceSymbols;
 
     public int ParameterCount => _rule.Params.Length;
@@ -89,6 +96,11 @@ public sealed class RecurrentLearner : IInnerLoop
         _dTraces = K("δtraces", rule.Traces.Select(t => new KernelOutput(Differentiate.tangentSymbol(t.Symbol), Tangent(t.Next, state), false)).ToArray());
         _step = K("step", Set("x", Vec("post"), model.Dynamics), Set("xbar", Vec("post"), model.Average));
         _dStep = K("δstep", Set("δx", Vec("post"), Tangent(model.Dynamics, "x", "r", "W")), Set("δxbar", Vec("post"), Tangent(model.Average, "x", "xbar")));
+        if (config.CarryAverage)
+        {
+            _average = K("average", Set("xbar", Vec("post"), model.Average));
+            _dAverage = K("δaverage", Set("δxbar", Vec("post"), Tangent(model.Average, "x", "xbar")));
+        }
         _update = K("update", new KernelOutput(rule.Weight, rule.Update, true));
         _dUpdate = K("δupdate", new KernelOutput(Differentiate.tangentSymbol(rule.Weight), Tangent(rule.Update, state), true));
         _baseline = K("baseline", Set("Rbar", Shape.Scalar, model.Baseline));
@@ -178,13 +190,17 @@ public sealed class RecurrentLearner : IInnerLoop
         var step = B(_step); var dStep = PerDir(_dStep);
         var update = B(_update); var dUpdate = PerDir(_dUpdate);
         var baseline = B(_baseline); var dBaseline = PerDir(_dBaseline);
+        var average = _average is null ? null : B(_average); var dAverage = _dAverage is null ? [] : PerDir(_dAverage);
+        // A carried x̄ as Miconi's: it averages the states after each step, never a trial's initial state.
+        var carried = average is null ? [] : new double[n];
+        var dCarried = average is null ? [] : Enumerable.Range(0, D).Select(_ => new double[n]).ToArray();
 
         for (int r = 0; r < theta.Length; r++) s.Named[_rule.Params[r].Symbol.Name].Value = theta[r];
         for (int d = 0; d < D; d++)
             for (int r = 0; r < theta.Length; r++) s.NamedTangent[d]["δ" + _rule.Params[r].Symbol.Name].Value = directions[d][r];
 
         // A fresh network: W ~ N(0, G²/N), W_in ~ U[−1, 1], the output read from unit 0.
-        var init = Data.Rng.For((ulong)_seed, 0x1a7u, (ulong)episode);
+        var init = RecurrentStreams.Init((ulong)_seed, episode);
         double sd = _config.Gain / Math.Sqrt(n);
         for (int i = 0; i < s.W.Data.Length; i++) s.W.Data[i] = sd * init.Normal();
         for (int i = 0; i < s.Win.Data.Length; i++) s.Win.Data[i] = 2 * init.NextDouble() - 1;
@@ -203,21 +219,29 @@ public sealed class RecurrentLearner : IInnerLoop
         {
             cancel.ThrowIfCancellationRequested();
             var trial = _task.Get(episode, h);
-            var noise = Data.Rng.For((ulong)_seed, 0x7015eu, (ulong)episode, (ulong)h);
+            var noise = RecurrentStreams.Trial((ulong)_seed, episode, h);
             // Start of trial: state near zero, traces and reward accumulators cleared; tangents of the
-            // state restart at zero too (the initial state does not depend on θ).
+            // state restart at zero too (the initial state does not depend on θ). A carried x̄ keeps
+            // its value and its tangent.
             for (int i = 0; i < n; i++) s.X[i] = _config.InitialState * (2 * noise.NextDouble() - 1);
             foreach (var (unit, value) in _config.Clamped ?? []) s.X[unit] = value;
-            s.X.Data.CopyTo(s.XBar.Data, 0);
+            if (!_config.CarryAverage) s.X.Data.CopyTo(s.XBar.Data, 0);
             foreach (var t in _traceSymbols) s.Named[t.Name].Clear();
             s.Racc.Clear();
             for (int d = 0; d < D; d++)
             {
-                s.DX[d].Clear(); s.DXBar[d].Clear(); s.DRacc[d].Clear();
+                s.DX[d].Clear(); s.DRacc[d].Clear();
+                if (!_config.CarryAverage) s.DXBar[d].Clear();
                 foreach (var t in _traceSymbols) s.NamedTangent[d]["δ" + t.Name].Clear();
             }
             double scored = 0;
             var output = new double[trial.Target.Length];
+            void ReadOut(int t)
+            {
+                foreach (var k in dReadout) k.Run(); readout.Run();
+                output[t] = s.Z.Value;
+                foreach (var k in dReward) k.Run(); reward.Run();
+            }
             for (int t = 0; t < trial.Target.Length; t++)
             {
                 s.U.CopyFrom(trial.Inputs[t]);
@@ -228,14 +252,31 @@ public sealed class RecurrentLearner : IInnerLoop
                     s.Noise[i] = t >= _config.PerturbationFromStep && noise.NextDouble() < _config.PerturbationProbability
                         ? _config.PerturbationAmplitude * (2 * noise.NextDouble() - 1) : 0;
                 foreach (var k in dRate) k.Run(); rate.Run();
-                foreach (var k in dReadout) k.Run(); readout.Run();
-                output[t] = s.Z.Value;
-                foreach (var k in dReward) k.Run(); reward.Run();
+                if (!_config.ReadoutAfterStep) ReadOut(t);
+                if (average is not null && t == 0)
+                {
+                    s.XBar.Data.CopyTo(carried, 0);
+                    for (int d = 0; d < D; d++) s.DXBar[d].Data.CopyTo(dCarried[d], 0);
+                }
                 foreach (var k in dStep) k.Run(); step.Run();
+                if (average is not null && t == 0)
+                {
+                    // The step averaged in the initial state; x̄ stays as the last trial left it.
+                    s.XBar.CopyFrom(carried);
+                    for (int d = 0; d < D; d++) s.DXBar[d].CopyFrom(dCarried[d]);
+                }
                 // Traces see the state after the step: x = x(t), xbar = x̄(t−1) (the step updates it
                 // from the old x), r = r(t−1), the rates that drove the step — Miconi's (r_j(t−1) δx_i(t)).
                 if (traces is not null && t >= _config.TraceFromStep) { foreach (var k in dTraces) k.Run(); traces.Run(); }
+                if (_config.ReadoutAfterStep)
+                {
+                    // r(t) = φ(x(t)) now; the next step computes the same rates again before it runs.
+                    foreach (var k in dRate) k.Run(); rate.Run();
+                    ReadOut(t);
+                }
             }
+            // The step averages the state it starts from, so the trial's last state is averaged in here.
+            if (average is not null) { foreach (var k in dAverage) k.Run(); average.Run(); }
             if (!s.X.AllFinite()) return EpisodeOutcome.Failed($"the network state became non-finite in learning trial {h + 1}");
             double R = s.Racc.Value / Math.Max(scored, 1);
             s.R.Value = R;

@@ -1,0 +1,22 @@
+using RuleDsl.Runtime.Tasks.Cognitive;
+
+namespace RuleDsl.Runtime.Engine.Recurrent;
+
+/// <summary>
+/// The random streams of one recurrent learning run, in one place so that the engine and the plain
+/// reference learner (Reference/MiconiLearner) draw the same numbers for the same seed: a network's
+/// initial weights, each learning trial's initial state and kicks, and each trial of the task. Every
+/// stream is keyed by (seed, episode, trial), so a trial can be replayed alone (finite differences).
+/// </summary>
+public static class RecurrentStreams
+{
+    /// <summary>W ~ N(0, G²/N) row by row, then W_in ~ U[−1, 1] row by row.</summary>
+    public static Data.Rng Init(ulong seed, int episode) => Data.Rng.For(seed, 0x1a7u, (ulong)episode);
+
+    /// <summary>Trial h's initial state (one draw per unit), then its kicks (per step, per unit).</summary>
+    public static Data.Rng Trial(ulong seed, int episode, int trial) => Data.Rng.For(seed, 0x7015eu, (ulong)episode, (ulong)trial);
+
+    /// <summary>Trial h of the task, from its own generator on the stream (seed, e·2²⁰ + h).</summary>
+    public static Trial Task(ICognitiveTask task, ulong seed, int episode, int trial) =>
+        task.Sample(trial, new TaskRng(seed, ((ulong)episode << 20) + (ulong)trial));
+}
