@@ -27,7 +27,8 @@ public class GradientCheckExamplesTests
         var set = new Dictionary<string, string>();
         if (Value("setting") == "recurrent")
         {
-            set["units"] = "8";
+            // 12 units: enough for every shipped choice of bias units (Miconi's are 1 10 11).
+            set["units"] = "12";
             // Enough learning trials for the per-condition reward baselines to make the rule's ΔW non-zero.
             set["horizon"] = "10";
             set["learn_after"] = "0";
@@ -69,7 +70,7 @@ public class GradientCheckExamplesTests
         return string.Join("|", Path.GetFullPath(Path.Combine(Path.GetDirectoryName(x.File)!, x.RuleFile)), x.RuleName, string.Join(",", x.LayerRules),
             x.ModelFile == "" ? "" : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(x.File)!, x.ModelFile)), x.Setting,
             string.Join(" ", x.Layers), x.Feedback, x.Beta, x.Data, x.Classes, x.Train, x.Query, string.Join(" ", x.Tasks), x.Units, x.Horizon,
-            x.LearnAfter, x.Gamma, x.Tau, x.Dt, x.Seed, x.Batch, x.Backend);
+            x.LearnAfter, x.Gamma, x.Tau, x.Dt, x.Seed, x.Batch, x.Backend, x.Average, x.Readout, string.Join(" ", x.BiasUnits));
     }
 
     [Fact]
