@@ -83,8 +83,7 @@ module Verify =
             symbols
             |> List.map (fun s -> s.Name, randomValue rng dims s.Shape (lo * scale) (hi * scale))
             |> Map.ofList
-            |> Map.add "ones_post" (ones "post")
-            |> Map.add "ones_pre" (ones "pre")
+            |> fun m -> dims |> Map.fold (fun (m: Map<string, Value>) d _ -> m.Add ((Expr.ones d).Name, ones d)) m
         let candidates = [ 1.0; 0.3; 0.1; 0.03; 0.01; 0.003; 0.001 ] |> List.map pointAt
         let pointFor (target: Expr) =
             match candidates |> List.tryFind (saturated target >> not) with
