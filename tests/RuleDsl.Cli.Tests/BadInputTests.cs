@@ -92,4 +92,14 @@ public class BadInputTests
         Assert.False(File.Exists(Path.Combine(dir, "learn.json")));
         Assert.True(r.HasNoTrace, r.Err);
     }
+
+    [Fact]
+    public void A_mistyped_command_gets_did_you_mean()
+    {
+        var r = Cli.Run("chek", "rules/bio.rule");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("ruledsl: error: unknown command 'chek'; did you mean check?", r.Err);
+        Assert.DoesNotContain("Unrecognized command or argument 'rules/bio.rule'", r.Err);
+        Assert.True(r.HasNoTrace, r.Err);
+    }
 }
