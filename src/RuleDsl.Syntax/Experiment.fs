@@ -293,6 +293,21 @@ module Experiment =
     let extends (run: ExperimentSpec) (longer: ExperimentSpec) =
         longer.Episodes > run.Episodes && { run with Episodes = longer.Episodes } = longer
 
+    /// Every setting of a spec as (key, value) in the schema's order and words, for saying how two
+    /// experiments differ. The experiment's name is not a setting.
+    let values (spec: ExperimentSpec) : (string * string) list =
+        let num (x: float) = x.ToString ("R", CultureInfo.InvariantCulture)
+        let rule = spec.RuleFile + " " + (if spec.LayerRules.IsEmpty then spec.RuleName else String.Join (", ", spec.LayerRules))
+        [ "setting", spec.Setting; "rule", rule.Trim (); "model", spec.ModelFile
+          "layers", String.Join (" ", spec.Layers); "feedback", spec.Feedback; "beta", num spec.Beta; "data", spec.Data
+          "classes", string spec.Classes; "train", string spec.Train; "query", string spec.Query
+          "task", String.Join (" ", spec.Tasks); "units", string spec.Units; "horizon", string spec.Horizon
+          "learn_after", string spec.LearnAfter; "gamma", num spec.Gamma; "tau", num spec.Tau; "dt", num spec.Dt
+          "episodes", string spec.Episodes; "trials", string spec.Trials; "seed", string spec.Seed; "lr", num spec.LearningRate
+          "penalty", spec.Penalty; "lambda", num spec.Lambda; "penalty_step", spec.PenaltyStep; "clip", num spec.Clip
+          "estimator", spec.Estimator; "projections", string spec.Projections; "sigma", num spec.Sigma; "batch", string spec.Batch
+          "on_divergence", spec.OnDivergence; "backend", spec.Backend; "output", spec.Output ]
+
     /// The source lines of a text, for rendering diagnostics.
     let lineOf (text: string) =
         let lines = text.Replace("\r\n", "\n").Split '\n'
