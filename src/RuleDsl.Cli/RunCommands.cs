@@ -37,7 +37,15 @@ static class RunCommands
         var session = Load(fs, file);
         if (session is null) return Commands.exitInputError;
         try { if (session.Spec.Setting == "recurrent") session.LoopFactory(); }
-        catch (ArgumentException ex) { return InputError(ex.Message); }
+        catch (ArgumentException ex)
+        {
+            // The runtime refuses a task name or a time step: point at the setting that gave it.
+            var key = ex.ParamName is "dt" or "trialMs" ? "dt" : "task";
+            var message = ex.ParamName is { } p ? ex.Message.Replace($" (Parameter '{p}')", "") : ex.Message;
+            if (message.StartsWith(file + ": ")) message = message[(file.Length + 2)..];
+            Commands.SettingError(fs, Console.Error, file, key, RuleDsl.Syntax.Codes.BadSetting, message.TrimEnd('.'));
+            return Commands.exitInputError;
+        }
         Console.Write(summary.ToString());
         return 0;
     }

@@ -308,6 +308,20 @@ module Experiment =
           "estimator", spec.Estimator; "projections", string spec.Projections; "sigma", num spec.Sigma; "batch", string spec.Batch
           "on_divergence", spec.OnDivergence; "backend", spec.Backend; "output", spec.Output ]
 
+    /// Where a setting's value is written in an experiment's text; None when the file leaves it to
+    /// its default. For errors found after parsing (by the model, the rule file), which have a place too.
+    let locate (file: string) (text: string) (key: string) : SourceRange option =
+        text.Replace("\r\n", "\n").Split '\n'
+        |> Array.indexed
+        |> Array.tryPick (fun (i, raw) ->
+            let content = match raw.IndexOf '#' with -1 -> raw | k -> raw.Substring (0, k)
+            match content.IndexOf '=' with
+            | eq when eq > 0 && content.Substring(0, eq).Trim () = key ->
+                let rest = content.Substring (eq + 1)
+                let col = eq + 2 + (rest.Length - rest.TrimStart().Length)
+                Some (SourceRange.make file (i + 1, col) (i + 1, col + max 1 (rest.Trim ()).Length))
+            | _ -> None)
+
     /// The source lines of a text, for rendering diagnostics.
     let lineOf (text: string) =
         let lines = text.Replace("\r\n", "\n").Split '\n'

@@ -287,3 +287,12 @@ let ``eval reads dX as the ASCII spelling of the tangent δX`` () =
     use doc = JsonDocument.Parse ascii
     let rows = [ for row in doc.RootElement.GetProperty("update").GetProperty("differential").EnumerateArray () -> [ for v in row.EnumerateArray () -> v.GetDouble () ] ]
     Assert.Equal<float list list> ([ [ 6.0; 8.0 ]; [ 12.0; 16.0 ] ], rows)
+
+/// A failed check (exit 1) names the rule and the line it checks, and why when a value is not finite.
+[<Fact>]
+let ``a failed check names the rule and its line`` () =
+    let text = "include \"terms.rule\"\nrule r : feedforward\n  param theta0 = 1e-3\n  param theta2 = 0\n  dW = theta0 * F[0] ^ theta2 * F[2]\n"
+    let memFs = { fs with Read = fun p -> match p with "rules/p.rule" -> Some text | p -> fs.Read p }
+    let code, out, _ = run (fun out err -> Commands.checkFiles memFs out err [ "rules/p.rule" ] false)
+    Assert.Equal (1, code)
+    Assert.Contains ("rules/p.rule:5:3: FAIL: rule r, ∂ΔW/∂theta0 (a value is not finite at the check point", out)
