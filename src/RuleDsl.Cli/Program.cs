@@ -186,6 +186,14 @@ public static class Program
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
+            // A mistyped command: System.CommandLine's three generic errors say less than one line can.
+            if (args.Length > 0 && !args[0].StartsWith('-') && root.Subcommands.All(c => c.Name != args[0]))
+            {
+                var near = RuleDsl.Syntax.Suggest.nearest(args[0], root.Subcommands.Select(c => c.Name));
+                stderr.WriteLine($"ruledsl: error: unknown command '{args[0]}'" + (near.IsEmpty ? "" : $"; did you mean {near.Head}?"));
+                stderr.WriteLine("see ruledsl --help");
+                return Commands.exitInputError;
+            }
             foreach (var e in parsed.Errors)
                 stderr.WriteLine($"ruledsl: error: {e.Message}");
             stderr.WriteLine("see ruledsl --help");

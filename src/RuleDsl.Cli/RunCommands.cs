@@ -172,6 +172,8 @@ static class RunCommands
             Runtime.Plots.RunPlots.Compare(curves, [(na, ra), (nb, rb)], column);
             Runtime.Plots.RunPlots.MannWhitneyPlot(pValues, (na, ra), (nb, rb), column);
             Console.WriteLine($"figures: {curves}, {pValues}");
+            foreach (var caveat in RunComparison.Caveats(ra, rb, rows))
+                Console.Error.WriteLine($"ruledsl: warning: {caveat}");
             return 0;
         }
         catch (Exception ex) when (ex is ResultsException or IOException or ArgumentException or Runtime.Plots.PlotException)

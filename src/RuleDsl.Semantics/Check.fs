@@ -225,6 +225,14 @@ module Check =
             | Some v -> RVar v
             | None -> RUnknown
 
+    /// Names written like a meta-learned coefficient (theta1, thetaR, theta[k]): when undeclared,
+    /// the fix is to declare them, not to read a neighbouring coefficient.
+    let private isParamLike (name: string) = name.StartsWith ("theta", StringComparison.Ordinal)
+
+    let private declareHint (name: string) (indexed: bool) =
+        if indexed then sprintf "declare it: param %s[k in 0..N] = <initial value>" name
+        else sprintf "declare it: param %s = <initial value>" name
+
     /// Every name that could be meant at this point, for "did you mean".
     let private namesInScope (ctx: Ctx) : string list =
         [ yield! ctx.Index |> Map.keys
@@ -612,6 +620,9 @@ module Check =
                     sprintf "%s is a function" id.Name, Some (sprintf "call it: %s" (usage id.Name 1))
                 elif ctx.Rule.IsNone && id.Name.StartsWith "theta" then
                     sprintf "unknown name %s" id.Name, Some "top-level terms cannot read a rule's parameters; multiply by them in the rule"
+                elif isParamLike id.Name then
+                    // theta1 beside theta0 is a new coefficient more often than a typo of the old one.
+                    sprintf "unknown name %s" id.Name, Some (declareHint id.Name ix.IsSome)
                 else
                     sprintf "unknown name %s" id.Name,
                     (match Suggest.nearest id.Name (namesInScope ctx) with
@@ -804,7 +815,11 @@ module Check =
             let result = elab { ctx with Sink = local } exp e
             let errors = local.Diags |> Seq.filter (fun d -> d.IsError) |> Seq.distinctBy diagKey |> List.ofSeq
             let repairable =
-                errors |> List.filter (fun d -> d.Hint.IsNone || d.Code = Codes.UnknownName) |> List.map diagKey |> set
+                // A guess ("did you mean …") may be sharpened by a repair; an instruction ("declare it") is kept.
+                errors
+                |> List.filter (fun d -> d.Hint.IsNone || (d.Code = Codes.UnknownName && d.Hint.Value.StartsWith "did you mean"))
+                |> List.map diagKey
+                |> set
             let hints = Dictionary<string * SourceRange option, string> ()
             if not repairable.IsEmpty then
                 let names = namesInScope ctx
@@ -1095,7 +1110,9 @@ module Check =
             | RUnknown ->
                 let near = Suggest.nearest id.Name rs.Params.Keys
                 report ctx Codes.UnknownName id.Range (sprintf "unknown parameter %s" id.Name)
-                    (match near with n :: _ -> Some (sprintf "did you mean %s?" n) | [] -> Some "declare it first: param NAME = value")
+                    (match near with
+                     | n :: _ when not (isParamLike id.Name) -> Some (sprintf "did you mean %s?" n)
+                     | _ -> Some (declareHint id.Name (not ix.IsEmpty)))
             | other ->
                 let kind =
                     match other with

@@ -191,6 +191,17 @@ module Commands =
         out.WriteLine "W is post × pre: rows are postsynaptic neurons, columns presynaptic ones."
         exitOk
 
+    /// An error about one setting of an experiment file, found after parsing it: at the setting's value
+    /// (with the line and a caret), or the whole file when the setting is left to its default.
+    [<CompiledName "SettingError">]
+    let settingError (fs: FileSystem) (err: TextWriter) (file: string) (key: string) (code: Code) (message: string) =
+        let text = fs.Read file |> Option.defaultValue ""
+        let d =
+            match Experiment.locate file text key with
+            | Some r -> Diagnostic.at code r message
+            | None -> Diagnostic.inFile code file message
+        err.WriteLine (Diagnostic.render (Experiment.lineOf text) d)
+
     /// Reads an experiment file and the rules it names, checked: one rule for every layer, or (feedforward,
     /// `rule = FILE NAME1, NAME2, …`) one per layer of weights, layer 1 first. Errors are printed
     /// (file:line:col, caret, hint) and give the input-error exit code.
@@ -210,7 +221,13 @@ module Commands =
                 // The rule file is relative to the experiment file's folder, or to the working directory.
                 let dir = Path.GetDirectoryName file |> string
                 let candidates = [ Path.Combine (dir, spec.RuleFile); spec.RuleFile ] |> List.map Loader.normalize
-                let ruleFile = candidates |> List.tryFind (fun p -> (fs.Read p).IsSome) |> Option.defaultValue spec.RuleFile
+                let ruleFile = candidates |> List.tryFind (fun p -> (fs.Read p).IsSome)
+                match ruleFile with
+                | None ->
+                    settingError fs err file "rule" Codes.FileNotFound
+                        (sprintf "cannot read the rule file %s (looked in %s)" spec.RuleFile (String.Join (" and ", candidates |> List.distinct |> List.map (fun c -> if c = "" then "." else c))))
+                    Error exitInputError
+                | Some ruleFile ->
                 let result = Check.checkFiles fs [ ruleFile ]
                 if result.HasErrors then
                     writeDiagnostics err result.Program result.Diagnostics
@@ -228,11 +245,11 @@ module Commands =
                             Error exitInputError
                         | Ok [ rule ] ->
                             if rule.Setting <> wanted then
-                                err.WriteLine (sprintf "%s: error %s: rule %s is a %s rule but the experiment's setting is %s" file Codes.WrongSetting.Id rule.Name (Variables.settingName rule.Setting) spec.Setting)
+                                settingError fs err file "rule" Codes.WrongSetting (sprintf "rule %s is a %s rule but the experiment's setting is %s" rule.Name (Variables.settingName rule.Setting) spec.Setting)
                                 Error exitInputError
                             else Ok rule
                         | Ok rules ->
-                            err.WriteLine (sprintf "%s: error %s: %s defines %d rules (%s); name one: `rule = %s NAME`" file Codes.NoSuchRule.Id ruleFile rules.Length (String.Join (", ", rules |> List.map (fun r -> r.Name))) spec.RuleFile)
+                            settingError fs err file "rule" Codes.NoSuchRule (sprintf "%s defines %d rules (%s); name one: `rule = %s NAME`" ruleFile rules.Length (String.Join (", ", rules |> List.map (fun r -> r.Name))) spec.RuleFile)
                             Error exitInputError
                     let names = if spec.LayerRules.IsEmpty then [ spec.RuleName ] else spec.LayerRules
                     // Each distinct name once (its errors once), then the list per layer.
@@ -264,12 +281,12 @@ module Commands =
             | Some path -> loadModelFile fs err path overrides
         match loaded, spec.Setting with
         | Ok (RecurrentNet _), "feedforward" | Ok (FeedforwardNet _), "recurrent" ->
-            err.WriteLine (sprintf "%s: error %s: %s is a model of the other setting; the experiment's setting is %s" spec.File Codes.WrongSetting.Id spec.ModelFile spec.Setting)
+            settingError fs err spec.File "model" Codes.WrongSetting (sprintf "%s is a model of the other setting; the experiment's setting is %s" spec.ModelFile spec.Setting)
             Error exitInputError
         | Ok (FeedforwardNet m), _ when not (m.Feedback.ContainsKey spec.Feedback) ->
             let modes = m.Feedback |> Map.keys |> List.ofSeq
             let hint = match Suggest.nearest spec.Feedback modes with n :: _ -> sprintf " (did you mean %s?)" n | [] -> ""
-            err.WriteLine (sprintf "%s: error %s: feedback = %s, but model %s defines feedback %s%s" spec.File Codes.BadSetting.Id spec.Feedback m.Name (String.Join (", ", modes)) hint)
+            settingError fs err spec.File "feedback" Codes.BadSetting (sprintf "feedback = %s, but model %s defines feedback %s%s" spec.Feedback m.Name (String.Join (", ", modes)) hint)
             Error exitInputError
         | r, _ -> r
 

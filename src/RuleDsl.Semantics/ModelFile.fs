@@ -307,4 +307,4 @@ module ModelFile =
         |> List.collect (fun (name, e) ->
             let rule = { RuleOf.create (nameOf m + ": " + name) setting [] e with File = file }
             Verify.verifyRule rule
-            |> List.map (fun r -> { r with Target = r.Target.Replace ("ΔW", name) }))
+            |> List.map (fun r -> { r with Target = r.Target.Replace ("ΔW", name); At = { File = file; Line = 0; Column = 0 } }))

@@ -99,22 +99,59 @@ module PointEval =
         | Shape.Matrix (r, c) -> sprintf "a %s×%s matrix (an array of rows)" r c
 
     /// Read a point for a rule. Ok carries the point and any warnings (names the rule does not read).
+    /// Every symbol the evaluated expressions read gets a value or an error: the vectors of ones the
+    /// simplifier writes (ones_<dim>) come from the known sizes, tangents may be spelled dX for δX.
     let readPoint (file: string) (text: string) (rule: Rule) : Result<Point * Diagnostic list, Diagnostic list> =
         match parseJson file text with
         | Error d -> Error [ d ]
         | Ok (JObject (props, _)) ->
             let diags = ResizeArray<Diagnostic> ()
-            let given = props |> List.map (fun (n, r, v) -> n, (r, v)) |> Map.ofList
             let tangentOf = Verify.tangentSymbols rule
-            let needed = rule.Inputs @ (rule.Traces |> List.map (fun t -> t.Symbol))
+            let isOnes (s: Symbol) = (Expr.onesDim s).IsSome
+            let needed = (rule.Inputs |> List.filter (isOnes >> not)) @ (rule.Traces |> List.map (fun t -> t.Symbol))
+            let dimsOf (shape: Shape) =
+                match shape with
+                | Shape.Scalar -> []
+                | Shape.Vector d -> [ d ]
+                | Shape.Matrix (r, c) -> [ r; c ]
+            let ruleDims =
+                rule.Weight :: rule.Inputs @ (rule.Traces |> List.map (fun t -> t.Symbol)) |> List.collect (fun s -> dimsOf s.Shape) |> List.distinct
+            let ones = ruleDims |> List.map Expr.ones
             let optional =
-                (rule.Params |> List.map (fun p -> p.Symbol)) @ (tangentOf |> List.map Differentiate.tangentSymbol)
+                (rule.Params |> List.map (fun p -> p.Symbol)) @ (tangentOf |> List.map Differentiate.tangentSymbol) @ ones
             let known = (needed @ optional) |> List.map (fun s -> s.Name, s) |> Map.ofList
-            // Unknown names are likely typos.
+            // JSON keys are often typed in ASCII: dR for δR (a name the rule reads itself wins).
+            let ascii =
+                tangentOf
+                |> List.map (fun s -> "d" + s.Name, (Differentiate.tangentSymbol s).Name)
+                |> List.filter (fun (a, _) -> not (known.ContainsKey a))
+                |> Map.ofList
+            let canonical (n: string) = match ascii.TryFind n with Some t -> t | None -> n
+            let given = Collections.Generic.Dictionary<string, SourceRange * JsonNode> ()
+            let spelled = Collections.Generic.Dictionary<string, string> ()
+            for (n, r, v) in props do
+                let c = canonical n
+                match given.TryGetValue c with
+                | true, (r0, _) ->
+                    let first = if spelled.[c] = n then "" else " as " + spelled.[c]
+                    diags.Add (Diagnostic.at Codes.PointDuplicate r (sprintf "%s is given twice (first%s at %d:%d)" n first r0.Start.Line r0.Start.Col))
+                | _ ->
+                    if known.ContainsKey c then
+                        given.[c] <- (r, v)
+                        spelled.[c] <- n
+            let given = given |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq
+            // A name of the language the rule does not read is ignored (one point file may serve several
+            // rules); any other name close to one the rule reads is a typo, whose value would be lost.
+            let isVariable (n: string) =
+                let bare = if n.StartsWith "δ" then n.Substring 1 elif n.StartsWith "d" then n.Substring 1 else n
+                (Variables.tryFind n).IsSome || (Variables.tryFind bare).IsSome || n.StartsWith "ones_"
             for (n, r, _) in props do
-                if not (known.ContainsKey n) then
-                    let d = Diagnostic.at Codes.PointUnknown r (sprintf "rule %s does not read %s; it is ignored" rule.Name n)
-                    diags.Add (match Suggest.nearest n known.Keys with m :: _ -> Diagnostic.withHint (sprintf "did you mean %s?" m) d | [] -> d)
+                if not (known.ContainsKey (canonical n)) then
+                    match Suggest.nearest n (Seq.append known.Keys ascii.Keys) with
+                    | m :: _ when not (isVariable n) ->
+                        let d = Diagnostic.at Codes.PointMisspelled r (sprintf "rule %s reads no %s" rule.Name n)
+                        diags.Add (Diagnostic.withHint (sprintf "did you mean %s?" (canonical m)) d)
+                    | _ -> diags.Add (Diagnostic.at Codes.PointUnknown r (sprintf "rule %s does not read %s; it is ignored" rule.Name n))
             // Sizes: the first vector or matrix that mentions a dimension fixes it.
             let dims = Collections.Generic.Dictionary<string, int * string> ()
             let fix (dim: string) (n: int) (who: string) (r: SourceRange) =
@@ -167,8 +204,21 @@ module PointEval =
                 match given.TryFind p.Symbol.Name with
                 | Some (r, node) -> toValue p.Symbol r node |> Option.iter (fun v -> values.[p.Symbol.Name] <- v)
                 | None -> values.[p.Symbol.Name] <- Value.Scalar p.Init
+            // A vector of ones may be given (it then fixes its size, and must be ones).
+            for s in ones do
+                match given.TryFind s.Name with
+                | Some (r, node) ->
+                    match toValue s r node with
+                    | Some v when Value.toArray v |> Array.forall (fun x -> x = 1.0) -> values.[s.Name] <- v
+                    | Some _ -> diags.Add (Diagnostic.at Codes.PointSize (rangeOfNode node) (sprintf "%s must be a vector of ones (the runtime binds it so)" s.Name))
+                    | None -> ()
+                | None -> ()
             let hasTangents = tangentOf |> List.exists (fun s -> given.ContainsKey (Differentiate.tangentSymbol s).Name)
             let dimsMap = dims |> Seq.map (fun kv -> kv.Key, fst kv.Value) |> Map.ofSeq
+            for s in ones do
+                match values.ContainsKey s.Name, Expr.onesDim s |> Option.bind dimsMap.TryFind with
+                | false, Some n -> values.[s.Name] <- Value.Vector (Array.create n 1.0)
+                | _ -> ()
             if hasTangents then
                 for s in tangentOf do
                     let t = Differentiate.tangentSymbol s
@@ -189,8 +239,25 @@ module PointEval =
                             diags.Add (Diagnostic.inFile Codes.PointMissing file (sprintf "no value for %s, and the size of its zero default is unknown" t.Name))
             if diags |> Seq.exists (fun d -> d.IsError) then Error (List.ofSeq diags)
             else
-                let point = { Values = values |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq; Dims = dimsMap; HasTangents = hasTangents }
-                Ok (point, List.ofSeq diags)
+                // What evaluate reads, so that a symbol no one supplied is the user's error, named, not a crash.
+                let derivation = Derive.derive rule
+                let read =
+                    (rule.Update :: (rule.Traces |> List.map (fun t -> t.Next)))
+                    @ (derivation.Equations |> List.filter (fun e -> e.Wrt.IsSome || hasTangents) |> List.map (fun e -> e.Expr))
+                    |> List.collect Expr.symbols
+                    |> List.distinct
+                for s in read do
+                    if not (values.ContainsKey s.Name) then
+                        let why = match Expr.onesDim s with Some d -> sprintf ", and the size of %s is unknown: give a %s vector" d d | None -> ""
+                        diags.Add (Diagnostic.inFile Codes.PointMissing file (sprintf "no value for %s%s" s.Name why))
+                let shapes = rule.Weight.Shape :: (rule.Traces |> List.map (fun t -> t.Symbol.Shape))
+                for d in shapes |> List.collect dimsOf |> List.distinct do
+                    if not (dimsMap.ContainsKey d) then
+                        diags.Add (Diagnostic.inFile Codes.PointMissing file (sprintf "the size of %s is unknown: give a %s vector or a matrix with %s rows or columns" d d d))
+                if diags |> Seq.exists (fun d -> d.IsError) then Error (List.ofSeq diags)
+                else
+                    let point = { Values = values |> Seq.map (fun kv -> kv.Key, kv.Value) |> Map.ofSeq; Dims = dimsMap; HasTangents = hasTangents }
+                    Ok (point, List.ofSeq diags)
         | Ok node -> Error [ Diagnostic.at Codes.PointJson (rangeOfNode node) "a point is a JSON object: { \"name\": value, ... }" ]
 
     let private writeValue (w: Utf8JsonWriter) (v: Value) =

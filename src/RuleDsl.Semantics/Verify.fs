@@ -13,7 +13,10 @@ type CheckRow =
       /// What was differentiated, e.g. "∂ΔW/∂theta0", "δ(ΔW)", "∂E_next/∂theta[1,2]", "simplify(ΔW)".
       Target: string
       RelError: float
-      Passed: bool }
+      Passed: bool
+      /// Where the checked expression is written (the update's or the trace's line), so that a
+      /// failure names the line to look at.
+      At: SourceLoc }
 
 /// Derived derivatives checked against finite differences at random points (double precision).
 module Verify =
@@ -54,6 +57,8 @@ module Verify =
     let targets (rule: Rule) : (string * Expr) list =
         ("ΔW", rule.Update) :: (rule.Traces |> List.map (fun t -> t.Symbol.Name + "_next", t.Next))
 
+    let private targetLocs (rule: Rule) : SourceLoc list = rule.UpdateLoc :: (rule.Traces |> List.map (fun t -> t.Loc))
+
     /// Check the derivatives that `partial` and `differential` produce for a rule, at one random
     /// point (dims and values from a seed). Tests pass a wrong differentiator to see it fail.
     let verifyWith (partial: Symbol -> Expr -> Expr) (differential: Symbol list -> Expr -> Expr) (rule: Rule) : CheckRow list =
@@ -83,16 +88,15 @@ module Verify =
             symbols
             |> List.map (fun s -> s.Name, randomValue rng dims s.Shape (lo * scale) (hi * scale))
             |> Map.ofList
-            |> Map.add "ones_post" (ones "post")
-            |> Map.add "ones_pre" (ones "pre")
+            |> fun m -> dims |> Map.fold (fun (m: Map<string, Value>) d _ -> m.Add ((Expr.ones d).Name, ones d)) m
         let candidates = [ 1.0; 0.3; 0.1; 0.03; 0.01; 0.003; 0.001 ] |> List.map pointAt
         let pointFor (target: Expr) =
             match candidates |> List.tryFind (saturated target >> not) with
             | Some p -> p, ""
             | None -> candidates.Head, " [clip saturated]"
-        [ for (name, expr) in targets rule do
+        [ for ((name, expr), at) in List.zip (targets rule) (targetLocs rule) do
               let point, clipNote = pointFor expr
-              let row target err = { Rule = rule.Name; File = rule.File; Target = target + clipNote; RelError = err; Passed = err <= tolerance }
+              let row target err = { Rule = rule.Name; File = rule.File; Target = target + clipNote; RelError = err; Passed = err <= tolerance; At = at }
               let f0 = evalAt point expr
               // the printed (simplified) form computes the same values
               yield row (sprintf "simplify(%s)" name) (relError (evalAt point (Simplify.simplify expr)) f0)
@@ -133,6 +137,12 @@ module Verify =
         let failed = rows |> List.filter (fun r -> not r.Passed) |> List.length
         sb.AppendFormat ("{0} checks, {1} (tolerance {2})", rows.Length, (if failed = 0 then "all passed" else sprintf "%d FAILED" failed),
                          tolerance.ToString (Globalization.CultureInfo.InvariantCulture)) |> ignore
+        // Each failure once more with the line it checks, for the reader and for editors.
+        for r in rows do
+            if not r.Passed then
+                let why = if Double.IsInfinity r.RelError then " (a value is not finite at the check point, e.g. a negative number to a non-integer power)" else ""
+                let at = if r.At.Line > 0 then string r.At else r.At.File
+                sb.AppendFormat ("\n{0}: FAIL: rule {1}, {2}{3}", at, r.Rule, r.Target, why) |> ignore
         sb.ToString ()
 
     let private number (w: Utf8JsonWriter) (x: float) =
@@ -162,6 +172,7 @@ module Verify =
                 w.WritePropertyName "relError"
                 number w r.RelError
                 w.WriteBoolean ("passed", r.Passed)
+                w.WriteString ("at", string r.At)
                 w.WriteEndObject ()
             w.WriteEndArray ()
             w.WriteNumber ("tolerance", tolerance)

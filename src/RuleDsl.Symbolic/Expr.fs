@@ -64,6 +64,12 @@ module Expr =
     let isZero e = (e = Num 0.0)
     let sym name shape = Sym { Name = name; Shape = shape }
     let scalar name = sym name Shape.Scalar
+    let ones (dim: string) : Symbol = { Name = "ones_" + dim; Shape = Shape.Vector dim }
+
+    let onesDim (s: Symbol) =
+        match s.Shape with
+        | Shape.Vector d when s.Name = "ones_" + d -> Some d
+        | _ -> None
     let call fn args = Call (fn, args)
 
     /// Sum that drops literal zeros (keeps shapes valid where a zero tangent meets a matrix op).

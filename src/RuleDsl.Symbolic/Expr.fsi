@@ -89,6 +89,13 @@ module Expr =
     /// A scalar symbol.
     val scalar: name: string -> Expr
     
+    /// ones_<dim>, the vector of ones over a dimension: the simplifier writes a constant vector
+    /// as c · ones_<dim>, so whoever binds a rule's inputs binds these from the known sizes.
+    val ones: dim: string -> Symbol
+    
+    /// The dimension of a vector of ones (ones_<dim>), None for any other symbol.
+    val onesDim: s: Symbol -> string option
+    
     /// A call of a built-in on its arguments (not checked: Typing.check does that).
     val call: fn: Fn -> args: Expr list -> Expr
     

@@ -181,8 +181,8 @@ module Simplify =
                 let x' = pass x
                 if isScalarShaped x' && not (linearOp && Expr.isZero x') && not (isScalarShaped x) then
                     match x', Typing.check x with
-                    | Num 1.0, Ok (Shape.Vector d) -> Expr.sym ("ones_" + d) (Shape.Vector d)
-                    | Num c, Ok (Shape.Vector d) when c <> 0.0 -> Mul [ Num c; Expr.sym ("ones_" + d) (Shape.Vector d) ]
+                    | Num 1.0, Ok (Shape.Vector d) -> Sym (Expr.ones d)
+                    | Num c, Ok (Shape.Vector d) when c <> 0.0 -> Mul [ Num c; Sym (Expr.ones d) ]
                     | _ -> x
                 else x'
             mkCall fn (List.map keepShape xs)

@@ -90,6 +90,8 @@ module Codes =
     let PointSize = c "RD0602" "value of the wrong size" Severity.Error
     let PointJson = c "RD0603" "point is not valid JSON" Severity.Error
     let PointUnknown = c "RD0604" "point names something the rule does not read" Severity.Warning
+    let PointDuplicate = c "RD0605" "value given twice in a point" Severity.Error
+    let PointMisspelled = c "RD0606" "point name close to one the rule reads" Severity.Error
     // experiment files
     let UnknownSetting = c "RD0701" "unknown setting" Severity.Error
     let BadSetting = c "RD0702" "bad setting value" Severity.Error
@@ -111,7 +113,7 @@ module Codes =
           ShapeMismatch; TraceShape
           Arity; NumberRequired; BadRange; MisplacedRange
           NoUpdate; TwoUpdates; TraceSetting; NoSuchRule; BadInit
-          PointMissing; PointSize; PointJson; PointUnknown
+          PointMissing; PointSize; PointJson; PointUnknown; PointDuplicate; PointMisspelled
           UnknownSetting; BadSetting; ExperimentStructure; MissingSetting
           UnknownRole; MissingRole; ModelStructure; ErrorNotGradient
           UnusedParam; UnusedTerm ]

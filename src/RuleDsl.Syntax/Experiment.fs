@@ -325,6 +325,35 @@ module Experiment =
     let extends (run: ExperimentSpec) (longer: ExperimentSpec) =
         longer.Episodes > run.Episodes && { run with Episodes = longer.Episodes } = longer
 
+    /// Every setting of a spec as (key, value) in the schema's order and words, for saying how two
+    /// experiments differ. The experiment's name is not a setting.
+    let values (spec: ExperimentSpec) : (string * string) list =
+        let num (x: float) = x.ToString ("R", CultureInfo.InvariantCulture)
+        let rule = spec.RuleFile + " " + (if spec.LayerRules.IsEmpty then spec.RuleName else String.Join (", ", spec.LayerRules))
+        [ "setting", spec.Setting; "rule", rule.Trim (); "model", spec.ModelFile
+          "layers", String.Join (" ", spec.Layers); "feedback", spec.Feedback; "beta", num spec.Beta; "data", spec.Data
+          "classes", string spec.Classes; "train", string spec.Train; "query", string spec.Query
+          "task", String.Join (" ", spec.Tasks); "units", string spec.Units; "horizon", string spec.Horizon
+          "learn_after", string spec.LearnAfter; "gamma", num spec.Gamma; "tau", num spec.Tau; "dt", num spec.Dt
+          "episodes", string spec.Episodes; "trials", string spec.Trials; "seed", string spec.Seed; "lr", num spec.LearningRate
+          "penalty", spec.Penalty; "lambda", num spec.Lambda; "penalty_step", spec.PenaltyStep; "clip", num spec.Clip
+          "estimator", spec.Estimator; "projections", string spec.Projections; "sigma", num spec.Sigma; "batch", string spec.Batch
+          "on_divergence", spec.OnDivergence; "backend", spec.Backend; "output", spec.Output ]
+
+    /// Where a setting's value is written in an experiment's text; None when the file leaves it to
+    /// its default. For errors found after parsing (by the model, the rule file), which have a place too.
+    let locate (file: string) (text: string) (key: string) : SourceRange option =
+        text.Replace("\r\n", "\n").Split '\n'
+        |> Array.indexed
+        |> Array.tryPick (fun (i, raw) ->
+            let content = match raw.IndexOf '#' with -1 -> raw | k -> raw.Substring (0, k)
+            match content.IndexOf '=' with
+            | eq when eq > 0 && content.Substring(0, eq).Trim () = key ->
+                let rest = content.Substring (eq + 1)
+                let col = eq + 2 + (rest.Length - rest.TrimStart().Length)
+                Some (SourceRange.make file (i + 1, col) (i + 1, col + max 1 (rest.Trim ()).Length))
+            | _ -> None)
+
     /// The source lines of a text, for rendering diagnostics.
     let lineOf (text: string) =
         let lines = text.Replace("\r\n", "\n").Split '\n'

@@ -105,4 +105,27 @@ public class BadInputTests
         Assert.False(File.Exists(Path.Combine(dir, "learn.json")));
         Assert.True(r.HasNoTrace, r.Err);
     }
+
+    [Fact]
+    public void A_mistyped_command_gets_did_you_mean()
+    {
+        var r = Cli.Run("chek", "rules/bio.rule");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("ruledsl: error: unknown command 'chek'; did you mean check?", r.Err);
+        Assert.DoesNotContain("Unrecognized command or argument 'rules/bio.rule'", r.Err);
+        Assert.True(r.HasNoTrace, r.Err);
+    }
+
+    /// What only the runtime refuses (a time step with no steps in a trial) still points at its setting.
+    [Fact]
+    public void Run_check_points_at_a_time_step_the_runtime_refuses()
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "dt.experiment");
+        File.WriteAllText(file, $"experiment dt\n  setting = recurrent\n  rule = {Path.Combine(Cli.RepoRoot(), "rules", "miconi.rule")} miconi\n  dt = 0\n");
+        var r = Cli.Run("run", file, "--check");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains($"{file}:4:8: error RD0702: dt must be a positive number of ms, got 0", r.Err);
+        Assert.DoesNotContain("(Parameter", r.Err);
+        Assert.True(r.HasNoTrace, r.Err);
+    }
 }

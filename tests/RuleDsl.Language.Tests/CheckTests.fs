@@ -129,3 +129,17 @@ let ``warnings do not stop a rule; errors do`` () =
 let ``every rule and term element is checked: all errors of a file in one run`` () =
     let c = codes "rule a : feedforward\n  dW = y_pre\nrule b : feedforward\n  dW = foo\nrule c : recurrent\n  dW = outer(x, x)\n"
     Assert.Equal<string list> ([ "RD0301"; "RD0201"; "RD0301" ], c)
+
+/// An undeclared coefficient beside a declared one is a new coefficient, not a typo of the old one.
+[<Fact>]
+let ``an undeclared theta asks to be declared; other misspellings keep did you mean`` () =
+    let hints (text: string) = (Check.checkText "t.rule" text).Diagnostics |> List.map (fun d -> d.Code.Id, d.Message, d.Hint)
+    Assert.Equal<(string * string * string option) list> (
+        [ "RD0201", "unknown name theta1", Some "declare it: param theta1 = <initial value>" ],
+        hints "rule r : feedforward\n  param theta0 = 1e-3\n  dW = theta0 * outer(e_post, y_pre) + theta1 * outer(e_post, e_pre)\n")
+    Assert.Equal<(string * string * string option) list> (
+        [ "RD0201", "unknown parameter theta1", Some "declare it: param theta1 = <initial value>" ],
+        hints "rule r : feedforward\n  param theta0 = 1e-3\n  init theta1 = 2\n  dW = theta0 * outer(e_post, y_pre)\n")
+    Assert.Equal<(string * string * string option) list> (
+        [ "RD0201", "unknown name eta2", Some "did you mean eta1?" ],
+        hints "rule r : feedforward\n  const eta1 = 1e-3\n  dW = eta2 * outer(e_post, y_pre)\n")

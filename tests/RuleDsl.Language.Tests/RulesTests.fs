@@ -209,3 +209,105 @@ let ``a discovered rule may drop only the linear coefficients of its terms`` () 
     let anneal = rule "miconi_anneal"
     Assert.Equal<string list> ([ "theta33"; "theta13" ], coefficients (anneal.Traces.Head.Rate) anneal |> List.map fst)
     Assert.Empty (coefficients anneal.Update anneal)
+
+/// `eval` reads every shipped rule at a generated point, and what it prints is what the rule means:
+/// the update by direct evaluation of the rule as written, its partials and differential by central
+/// differences. The simplifier's ones_<dim> (x^0 in the polynomial rules) come from the sizes.
+[<Fact>]
+let ``eval works on every shipped rule and agrees with direct evaluation`` () =
+    let dims = Map [ "post", 3; "pre", 2 ]
+    let number (x: float) = x.ToString ("R", Globalization.CultureInfo.InvariantCulture)
+    let json (v: Value) =
+        match v with
+        | Value.Scalar x -> number x
+        | Value.Vector a -> "[" + String.Join (", ", a |> Array.map number) + "]"
+        | Value.Matrix m ->
+            "[" + String.Join (", ", [ for i in 0 .. Array2D.length1 m - 1 -> "[" + String.Join (", ", [ for j in 0 .. Array2D.length2 m - 1 -> number m.[i, j] ]) + "]" ]) + "]"
+    let rec read (e: JsonElement) =
+        match e.ValueKind with
+        | JsonValueKind.Number -> Value.Scalar (e.GetDouble ())
+        | _ when e.GetArrayLength () > 0 && e.[0].ValueKind = JsonValueKind.Array ->
+            let rows = [| for r in e.EnumerateArray () -> [| for x in r.EnumerateArray () -> x.GetDouble () |] |]
+            Value.Matrix (Array2D.init rows.Length rows.[0].Length (fun i j -> rows.[i].[j]))
+        | _ -> Value.Vector [| for x in e.EnumerateArray () -> x.GetDouble () |]
+    for r in checkedRules.Value.Rules do
+        let rng = Random (Verify.seedOf (r.File + "/" + r.Name))
+        // Vectors of ones (pool's F[4] reads ones_post) are left to the reader.
+        let given =
+            (r.Inputs |> List.filter (fun s -> (Expr.onesDim s).IsNone)) @ (r.Traces |> List.map (fun t -> t.Symbol)) @ (r.Params |> List.map (fun p -> p.Symbol))
+        let wrt = Verify.tangentSymbols r
+        let values = given |> List.map (fun s -> s.Name, Verify.randomValue rng dims s.Shape 0.2 1.2) |> Map.ofList
+        let direction = wrt |> List.map (fun s -> s.Name, Verify.randomValue rng dims s.Shape -1.0 1.0) |> Map.ofList
+        let text =
+            "{ " + String.Join (",\n  ", [ for KeyValue (n, v) in values -> sprintf "\"%s\": %s" n (json v) ]
+                                         @ [ for KeyValue (n, v) in direction -> sprintf "\"δ%s\": %s" n (json v) ]) + " }"
+        let pointFs = { fs with Read = fun p -> if p = "point.json" then Some text else fs.Read p }
+        let code, out, err = run (fun out err -> Commands.eval pointFs out err r.File r.Name "point.json")
+        Assert.True ((code = 0 && err = ""), sprintf "eval %s --rule %s: exit %d\n%s" r.File r.Name code err)
+        use doc = JsonDocument.Parse out
+        let full = values |> Map.add "ones_post" (Value.Vector (Array.create 3 1.0)) |> Map.add "ones_pre" (Value.Vector (Array.create 2 1.0))
+        let at (point: Map<string, Value>) (e: Expr) = Eval.evalNamed point e
+        let close (what: string) (expected: Value) (actual: Value) (tol: float) =
+            let e = Verify.relError expected actual
+            Assert.True (e <= tol, sprintf "%s %s: eval prints %A, expected %A (relative error %g)" r.Name what actual expected e)
+        let section (name: string) (expr: Expr) (s: JsonElement) =
+            close (name + " value") (at full expr) (read (s.GetProperty "value")) 1e-12
+            for p in r.Params do
+                let theta = match full.[p.Symbol.Name] with Value.Scalar x -> x | _ -> 0.0
+                let h = 1e-5 * max 1.0 (abs theta)
+                let moved t = at (full.Add (p.Symbol.Name, Value.Scalar (theta + t))) expr
+                let numeric = Value.map (fun v -> (v.[0] - v.[1]) / (2.0 * h)) [ moved h; moved -h ]
+                close (sprintf "∂%s/∂%s" name p.Symbol.Name) numeric (read (s.GetProperty("partials").GetProperty p.Symbol.Name)) 1e-6
+            if not wrt.IsEmpty then
+                let h = 1e-6
+                let moved t = wrt |> List.fold (fun (m: Map<string, Value>) s -> m.Add (s.Name, Value.map (fun v -> v.[0] + t * v.[1]) [ m.[s.Name]; direction.[s.Name] ])) full
+                let numeric = Value.map (fun v -> (v.[0] - v.[1]) / (2.0 * h)) [ at (moved h) expr; at (moved -h) expr ]
+                close (sprintf "δ(%s)" name) numeric (read (s.GetProperty "differential")) 1e-6
+        section "ΔW" r.Update (doc.RootElement.GetProperty "update")
+        for t in r.Traces do
+            section t.Symbol.Name t.Next (doc.RootElement.GetProperty("traces").GetProperty t.Symbol.Name)
+
+/// A rule file and a point held in memory beside the shipped files.
+let private evalText (ruleText: string) (pointText: string) =
+    let memFs = { fs with Read = fun p -> match p with "p.rule" -> Some ruleText | "p.json" -> Some pointText | p -> fs.Read p }
+    run (fun out err -> Commands.eval memFs out err "p.rule" null "p.json")
+
+[<Fact>]
+let ``eval of x^0: ones_post comes from the sizes, and a given one must fit them`` () =
+    let rule = "rule p : feedforward\n  param a = 1\n  dW = a * outer(y_post^0, y_pre)\n"
+    let code, out, err = evalText rule """{ "y_post": [1, 2], "y_pre": [3, 4, 5] }"""
+    Assert.Equal ("", err)
+    Assert.Equal (0, code)
+    use doc = JsonDocument.Parse out
+    Assert.Equal ("[[3,4,5],[3,4,5]]", doc.RootElement.GetProperty("update").GetProperty("partials").GetProperty("a").GetRawText().Replace(" ", "").Replace("\n", ""))
+    let code, _, err = evalText rule """{ "y_post": [1, 2], "y_pre": [3, 4, 5], "ones_post": [1, 1] }"""
+    Assert.Equal ("", err)
+    Assert.Equal (0, code)
+    let code, _, err = evalText rule """{ "y_post": [1, 2], "y_pre": [3, 4, 5], "ones_post": [1, 1, 1] }"""
+    Assert.Equal (2, code)
+    Assert.Contains ("p.json:1:54: error RD0602: ones_post has 3 entries, but post has 2 (from y_post)", err)
+    let code, _, err = evalText rule """{ "y_post": [1, 2], "y_pre": [3, 4, 5], "ones_post": [1, 2] }"""
+    Assert.Equal (2, code)
+    Assert.Contains ("error RD0602: ones_post must be a vector of ones", err)
+
+[<Fact>]
+let ``eval reads dX as the ASCII spelling of the tangent δX`` () =
+    let rule = "rule p : recurrent\n  param a = 1\n  dW = a * R * outer(x, r)\n"
+    let point (key: string) = sprintf """{ "x": [1, 2], "r": [3, 4], "R": 0.5, "%s": 2 }""" key
+    let code, ascii, err = evalText rule (point "dR")
+    Assert.Equal ("", err)
+    Assert.Equal (0, code)
+    let _, greek, _ = evalText rule (point "δR")
+    Assert.Equal (greek, ascii)
+    use doc = JsonDocument.Parse ascii
+    let rows = [ for row in doc.RootElement.GetProperty("update").GetProperty("differential").EnumerateArray () -> [ for v in row.EnumerateArray () -> v.GetDouble () ] ]
+    Assert.Equal<float list list> ([ [ 6.0; 8.0 ]; [ 12.0; 16.0 ] ], rows)
+
+/// A failed check (exit 1) names the rule and the line it checks, and why when a value is not finite.
+[<Fact>]
+let ``a failed check names the rule and its line`` () =
+    let text = "include \"terms.rule\"\nrule r : feedforward\n  param theta0 = 1e-3\n  param theta2 = 0\n  dW = theta0 * F[0] ^ theta2 * F[2]\n"
+    let memFs = { fs with Read = fun p -> match p with "rules/p.rule" -> Some text | p -> fs.Read p }
+    let code, out, _ = run (fun out err -> Commands.checkFiles memFs out err [ "rules/p.rule" ] false)
+    Assert.Equal (1, code)
+    Assert.Contains ("rules/p.rule:5:3: FAIL: rule r, ∂ΔW/∂theta0 (a value is not finite at the check point", out)

@@ -195,7 +195,12 @@ public sealed class ExperimentSession
                 throw InputError("task", message, near.IsEmpty ? null : $"did you mean {near.Head}?");
             throw new ArgumentException($"{Spec.File}: {message}" + (near.IsEmpty ? "" : $"; did you mean {near.Head}?"));
         }
-        return Tasks.Cognitive.CognitiveTasks.Create(name, Spec.Dt * 1000);
+        try { return Tasks.Cognitive.CognitiveTasks.Create(name, Spec.Dt * 1000); }
+        catch (ArgumentException e) when (e.ParamName is "dt" or "trialMs")
+        {
+            // A time step the task cannot be built at (no step in a trial): the experiment's dt line.
+            throw InputError("dt", e.Message.Replace($" (Parameter '{e.ParamName}')", "").TrimEnd('.'));
+        }
     }
 
     /// <summary>The network's equations (the recurrent setting).</summary>

@@ -1,5 +1,6 @@
 using RuleDsl.Runtime.Analysis;
 using RuleDsl.Runtime.Results;
+using RuleDsl.Syntax;
 
 namespace RuleDsl.Runtime.Experiments;
 
@@ -37,6 +38,39 @@ public static class RunComparison
                 ea.DivergedIn(from, to), eb.DivergedIn(from, to)));
         }
         return rows;
+    }
+
+    /// <summary>What a reader of the comparison must know before trusting its p-values: that the test
+    /// cannot reach significance with so few trials (with the smallest p it can reach), and which settings
+    /// other than the rule and the feedback differ between the two runs (named with both values).</summary>
+    public static IReadOnlyList<string> Caveats(RunFolder a, RunFolder b, IReadOnlyList<WindowComparison> rows, double alpha = 0.05)
+    {
+        var caveats = new List<string>();
+        if (rows.Count > 0)
+        {
+            int m = rows.Min(r => r.TrialsA), n = rows.Min(r => r.TrialsB);
+            // The most extreme outcome (every trial of A above every trial of B) gives the smallest p.
+            double smallest = MannWhitney.Test(
+                Enumerable.Range(0, m).Select(i => n + 1.0 + i).ToArray(), Enumerable.Range(0, n).Select(i => (double)i).ToArray(), Alternative.Greater).P;
+            if (smallest > alpha)
+                caveats.Add($"with {m} trial{(m == 1 ? "" : "s")} of A and {n} of B per window the smallest one-sided p the test can reach is {smallest:G3}: "
+                            + $"no window can show a difference at p < {alpha:G3} (run more trials)");
+        }
+        var sa = Experiment.parse(a.File(RunFolder.RunFile), a.ExperimentText);
+        var sb = Experiment.parse(b.File(RunFolder.RunFile), b.ExperimentText);
+        if (sa.IsOk && sb.IsOk)
+        {
+            // The rule and the feedback are what comparisons compare; where the results go does not matter.
+            string[] compared = ["rule", "feedback", "output"];
+            var vb = Experiment.values(sb.ResultValue).ToDictionary(kv => kv.Item1, kv => kv.Item2);
+            var differ = Experiment.values(sa.ResultValue)
+                .Where(kv => !compared.Contains(kv.Item1) && vb[kv.Item1] != kv.Item2)
+                .Select(kv => $"{kv.Item1} ({kv.Item2} vs {vb[kv.Item1]})")
+                .ToList();
+            if (differ.Count > 0)
+                caveats.Add($"the runs differ in more than the rule and the feedback: {string.Join(", ", differ)}; a difference in the results may come from these");
+        }
+        return caveats;
     }
 
     /// <summary>One run's episodes: trial, episode, the compared column and which rows diverged.</summary>
