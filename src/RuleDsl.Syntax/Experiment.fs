@@ -334,11 +334,12 @@ module Experiment =
           "layers", String.Join (" ", spec.Layers); "feedback", spec.Feedback; "beta", num spec.Beta; "data", spec.Data
           "classes", string spec.Classes; "train", string spec.Train; "query", string spec.Query
           "task", String.Join (" ", spec.Tasks); "units", string spec.Units; "horizon", string spec.Horizon
-          "learn_after", string spec.LearnAfter; "gamma", num spec.Gamma; "tau", num spec.Tau; "dt", num spec.Dt
+          "learn_after", string spec.LearnAfter; "xbar", spec.Average; "readout", spec.Readout
+          "bias_units", String.Join (" ", spec.BiasUnits); "gamma", num spec.Gamma; "tau", num spec.Tau; "dt", num spec.Dt
           "episodes", string spec.Episodes; "trials", string spec.Trials; "seed", string spec.Seed; "lr", num spec.LearningRate
           "penalty", spec.Penalty; "lambda", num spec.Lambda; "penalty_step", spec.PenaltyStep; "clip", num spec.Clip
           "estimator", spec.Estimator; "projections", string spec.Projections; "sigma", num spec.Sigma; "batch", string spec.Batch
-          "on_divergence", spec.OnDivergence; "backend", spec.Backend; "output", spec.Output ]
+          "on_divergence", spec.OnDivergence; "max_diverged", string spec.MaxDiverged; "backend", spec.Backend; "output", spec.Output ]
 
     /// Where a setting's value is written in an experiment's text; None when the file leaves it to
     /// its default. For errors found after parsing (by the model, the rule file), which have a place too.
