@@ -123,7 +123,7 @@ static class LearnCommand
             var record = (JsonObject)setup.DeepClone();
             record["tool"] = ToolVersion.Tool;
             record["sources"] = new JsonArray(sources.Select(s => (JsonNode)RunSources.ToJson(s)).ToArray());
-            File.WriteAllText(setupPath, record.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllText(setupPath, record.ToJsonString(RunFolder.JsonOptions));
 
             using var csv = new StreamWriter(csvPath);
             using var bits = new StreamWriter(trialsPath);

@@ -105,7 +105,7 @@ public static class Program
         // gradcheck
         var gcFile = new Argument<string>("file") { Description = "A .experiment file." };
         var gcEpisode = new Option<int>("--episode") { Description = "Which episode to check (default 0)." };
-        var gcStep = new Option<double?>("--step") { Description = "Finite-difference step, relative to max(1, |θ|), Richardson-extrapolated from h and h/2 (default: 1e-1 … 1e-8 tried, the best-converged pair used, its disagreement the error estimate)." };
+        var gcStep = new Option<double?>("--step") { Description = "Finite-difference step, relative to max(1, |θ|), Richardson-extrapolated from h and h/2 (default: 1e-1 … 1e-8 tried, the best-converged pair used, twice its disagreement the error estimate)." };
         var gradcheck = new Command("gradcheck",
             "Check the meta-gradient of one episode: tangent propagation through the whole inner loop against central " +
             "finite differences of the meta-loss, per θ (relative error within the finite difference's own error estimate or ≤ 1e-6 passes; exit 1 if any fails).")

@@ -24,9 +24,12 @@ public sealed class RunFolder
     public const string EpisodesFile = "episodes.csv";
     public const string SummaryFile = "summary.json";
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
+    /// <summary>How result files are written: indented, and read as written — θ, δ, '+' in the version
+    /// and backticks in advice as themselves, not \u escapes (these are files for people, not HTML).</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
