@@ -8,13 +8,6 @@ public class CatalogTests
 {
     private static readonly DataCatalog Empty = new() { FashionMnistDirs = ["/nonexistent/fashion"], MnistDirs = ["/nonexistent/mnist"] };
 
-    internal static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "RuleDsl.sln"))) return d.FullName;
-        throw new InvalidOperationException("RuleDsl.sln not found above the test assembly");
-    }
-
     [Fact]
     public void Shipped_fashion_subset_has_the_documented_counts()
     {
@@ -139,7 +132,7 @@ public class CatalogTests
     [Fact]
     public void Shipped_subsets_are_the_documented_images_of_the_installed_data()
     {
-        var root = RepoRoot();
+        var root = Repo.Root;
         var fashionDir = DataCatalog.DebianFashionMnistDir;
         if (File.Exists(Path.Combine(fashionDir, "t10k-images-idx3-ubyte.gz")))
         {

@@ -10,19 +10,12 @@ namespace RuleDsl.Runtime.Tests.Experiments;
 /// coefficient and the term is negligible at the run's states, and the summary says which and why.
 public class DiscoveredRuleTests
 {
-    static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "RuleDsl.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
-
     /// A run of <paramref name="rule"/> (rule text, including the ten candidate terms) that keeps θ at
     /// its initial values (lr = 0), through the same loader as `ruledsl run`.
     static ExperimentSession.RunSummary Run(string rule, string setting = "layers = 784 10 5\n  data = fashion-mnist:subset\n  train = 3\n  query = 2")
     {
         var dir = Directory.CreateTempSubdirectory().FullName;
-        File.WriteAllText(Path.Combine(dir, "r.rule"), $"include \"{Path.Combine(RepoRoot(), "rules", "terms.rule")}\"\n{rule}");
+        File.WriteAllText(Path.Combine(dir, "r.rule"), $"include \"{Path.Combine(Repo.Root, "rules", "terms.rule")}\"\n{rule}");
         var file = Path.Combine(dir, "x.experiment");
         var text = $"experiment discovered\n  rule = r.rule\n  {setting}\n" +
                    $"  episodes = 2\n  trials = 1\n  lr = 0\n  output = {Path.Combine(dir, "out")}\n";
@@ -83,7 +76,7 @@ public class DiscoveredRuleTests
     {
         // The runs behind docs/results/paper left out only linear coefficients below 1 % of the largest
         // |θ|; printed with those left out, the text is the one they stored.
-        var root = RepoRoot();
+        var root = Repo.Root;
         var experiments = Directory.GetFiles(Path.Combine(root, "examples"), "*.experiment", SearchOption.AllDirectories)
             .ToLookup(f => File.ReadLines(f).Select(l => l.Trim()).First(l => l.StartsWith("experiment ")).Substring(11).Trim());
         int compared = 0;

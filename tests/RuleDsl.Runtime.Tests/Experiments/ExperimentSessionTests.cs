@@ -9,16 +9,9 @@ namespace RuleDsl.Runtime.Tests.Experiments;
 /// shipped Fashion-MNIST subset, the recurrent one on DNMS; both resume without recomputing.
 public class ExperimentSessionTests
 {
-    static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "RuleDsl.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
-
     static ExperimentSession Load(string text)
     {
-        var root = RepoRoot();
+        var root = Repo.Root;
         var file = Path.Combine(root, "examples", "test-session.experiment");
         // Parse from text (the file need not exist) and check the rule the text names.
         var spec = Experiment.parse(file, text);
@@ -103,7 +96,7 @@ public class ExperimentSessionTests
     public void A_feedforward_experiment_with_one_rule_per_layer_runs_and_reports_each_layers_rule()
     {
         var output = Directory.CreateTempSubdirectory().FullName;
-        var root = RepoRoot();
+        var root = Repo.Root;
         var text = $"experiment ff_layers\n  rule = {Path.Combine(root, "rules", "table1.rule")} f0, ehebb, ehebb\n  layers = 784 10 8 5\n  data = fashion-mnist:subset\n" +
                    $"  train = 3\n  query = 2\n  episodes = 2\n  trials = 1\n  output = {output}\n";
         var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "x.experiment");

@@ -11,13 +11,6 @@ namespace RuleDsl.Runtime.Tests.Experiments;
 /// wrong one fails.
 public class GradientCheckExamplesTests
 {
-    static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "RuleDsl.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
-
     /// The experiment's text with its size settings made small; everything else as written.
     static string Reduced(string text)
     {
@@ -50,7 +43,7 @@ public class GradientCheckExamplesTests
     /// The session of <paramref name="file"/> (relative to the repository) at its reduced size.
     static ExperimentSession Load(string file)
     {
-        var path = Path.Combine(RepoRoot(), file);
+        var path = Path.Combine(Repo.Root, file);
         var text = Reduced(File.ReadAllText(path));
         var disk = FileSystemModule.disk;
         var fs = new FileSystem(FuncConvert.FromFunc<string, FSharpOption<string>?>(p => Path.GetFullPath(p) == path ? FSharpOption<string>.Some(text) : disk.Read.Invoke(p)), disk.List);
@@ -76,7 +69,7 @@ public class GradientCheckExamplesTests
     [Fact]
     public void Every_shipped_experiment_passes_the_default_gradient_check()
     {
-        var root = RepoRoot();
+        var root = Repo.Root;
         var files = Directory.GetFiles(Path.Combine(root, "examples"), "*.experiment", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(root, f)).Order(StringComparer.Ordinal).ToArray();
         Assert.True(files.Length > 50, $"{files.Length} experiments found");

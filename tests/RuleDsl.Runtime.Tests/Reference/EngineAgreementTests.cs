@@ -28,22 +28,15 @@ public class EngineAgreementTests(ITestOutputHelper log)
 {
     const double Tolerance = 1e-12;
 
-    static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "RuleDsl.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new InvalidOperationException("repository root not found");
-    }
-
     /// <summary>An experiment loaded as `ruledsl learn` loads it: the shipped paper experiment, or a text
     /// written beside it.</summary>
     static ExperimentSession Load(string? text = null)
     {
-        var file = Path.Combine(RepoRoot(), "examples", "miconi_dnms_paper.experiment");
+        var file = Path.Combine(Repo.Root, "examples", "miconi_dnms_paper.experiment");
         if (text is not null)
         {
             file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "x.experiment");
-            File.WriteAllText(file, text.Replace("RULES", Path.Combine(RepoRoot(), "rules")));
+            File.WriteAllText(file, text.Replace("RULES", Path.Combine(Repo.Root, "rules")));
         }
         var loaded = Commands.LoadExperimentRules(FileSystemModule.disk, TextWriter.Null, file);
         Assert.True(loaded.IsOk);
