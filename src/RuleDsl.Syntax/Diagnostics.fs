@@ -47,7 +47,13 @@ type Code =
 /// Every diagnostic the front end can produce, numbered once. Tests pin code, position and text;
 /// tests/bad holds at least one file per code.
 module Codes =
-    let private c id title sev = { Id = id; Title = title; Severity = sev }
+    // Every code is made by `c`, which also records it, so `all` is the catalog itself rather than a
+    // second, hand-kept list (which had missed RD0506 and RD0507).
+    let private registry = ResizeArray<Code> ()
+    let private c id title sev =
+        let code = { Id = id; Title = title; Severity = sev }
+        registry.Add code
+        code
     // text and layout
     let Syntax = c "RD0001" "syntax error" Severity.Error
     let Bracket = c "RD0002" "unbalanced bracket" Severity.Error
@@ -106,17 +112,8 @@ module Codes =
     let UnusedParam = c "RD0901" "parameter never used" Severity.Warning
     let UnusedTerm = c "RD0902" "term never used" Severity.Warning
 
-    let all =
-        [ Syntax; Bracket; Indentation; UnknownStatement; InvalidCharacter; MisplacedStatement
-          IncludeNotFound; IncludeCycle; FileNotFound
-          UnknownName; UnknownFunction; Duplicate; WrongSetting; MixedSettings; IndexUse; IndexRange; CyclicTerm; ReservedName
-          ShapeMismatch; TraceShape
-          Arity; NumberRequired; BadRange; MisplacedRange
-          NoUpdate; TwoUpdates; TraceSetting; NoSuchRule; BadInit
-          PointMissing; PointSize; PointJson; PointUnknown; PointDuplicate; PointMisspelled
-          UnknownSetting; BadSetting; ExperimentStructure; MissingSetting
-          UnknownRole; MissingRole; ModelStructure; ErrorNotGradient
-          UnusedParam; UnusedTerm ]
+    /// Every code above, in the catalog's order.
+    let all = List.ofSeq registry
 
 /// A located message with an optional hint. `Range` is None for whole-file problems.
 [<StructuralEquality; NoComparison>]

@@ -47,6 +47,20 @@ let ``every catalog code has a bad file that produces it`` () =
     Assert.True (missing.IsEmpty, "codes without a bad file: " + String.Join (", ", missing))
 
 [<Fact>]
+let ``the catalog's list holds every code the catalog defines`` () =
+    // Codes.all was once a hand-kept list that missed RD0506 and RD0507, so the test above never saw them.
+    let defined =
+        match typeof<Code>.Assembly.GetType "RuleDsl.Syntax.Codes" with
+        | null -> failwith "module RuleDsl.Syntax.Codes not found"
+        | codes ->
+            codes.GetProperties ()
+            |> Array.filter (fun p -> p.PropertyType = typeof<Code>)
+            |> Array.map (fun p -> match p.GetValue null with :? Code as c -> c.Id | _ -> failwith p.Name)
+        |> set
+    Assert.True (defined.Count >= 40, sprintf "%d codes found by reflection" defined.Count)
+    Assert.Equal<Set<string>> (defined, Codes.all |> List.map (fun c -> c.Id) |> set)
+
+[<Fact>]
 let ``catalog codes are unique`` () =
     let ids = Codes.all |> List.map (fun c -> c.Id)
     Assert.Equal (ids.Length, (List.distinct ids).Length)
