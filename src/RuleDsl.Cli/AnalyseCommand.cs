@@ -14,12 +14,10 @@ static class AnalyseCommand
         var reports = new List<NetworkReport>();
         try
         {
-            foreach (var file in files)
+            if (Sessions(fs, files, initialTheta) is not { } sessions) return Commands.exitInputError;
+            foreach (var (session, theta, from) in sessions)
             {
-                var session = RunCommands.Load(fs, file);
-                if (session is null) return Commands.exitInputError;
                 var (spec, rule) = (session.Spec, session.Rule);
-                var (theta, from) = Theta(session, initialTheta);
                 Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {learningTrials ?? spec.Horizon} learning trials of {task ?? string.Join(" and ", session.TaskNames)}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
                 var r = NetworkAnalysis.Analyse(session, theta, spec.Name, trial, learningTrials: learningTrials, task: task);
                 int fixedCount = r.FixedPoints.Points.Count(p => p.Kind == Runtime.Analysis.Dynamics.PointKind.Fixed);
@@ -44,6 +42,21 @@ static class AnalyseCommand
         {
             return RunCommands.InputError(ex);
         }
+    }
+
+    /// Every experiment with the θ it is used at, before any work (a refused θ leaves nothing half-written);
+    /// null when a file does not load (its diagnostics printed).
+    internal static List<(ExperimentSession Session, double[] Theta, string From)>? Sessions(FileSystem fs, string[] files, bool initialTheta)
+    {
+        var sessions = new List<(ExperimentSession, double[], string)>();
+        foreach (var file in files)
+        {
+            var session = RunCommands.Load(fs, file);
+            if (session is null) return null;
+            var (theta, from) = Theta(session, initialTheta);
+            sessions.Add((session, theta, from));
+        }
+        return sessions;
     }
 
     /// θ meta-learned by the experiment's run when its results folder holds a finished one (refused when
@@ -203,16 +216,14 @@ static class SamplesCommand
         try
         {
             var ns = samplesText.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+            if (AnalyseCommand.Sessions(fs, files, initialTheta) is not { } sessions) return Commands.exitInputError;
             Directory.CreateDirectory(output);
             var all = new List<SampleCurvePoint>();
             string csvPath = Path.Combine(output, "samples.csv");
             using var csv = new StreamWriter(csvPath);
             csv.WriteLine("rule,samples_per_class,network,accuracy");
-            foreach (var file in files)
+            foreach (var (session, theta, from) in sessions)
             {
-                var session = RunCommands.Load(fs, file);
-                if (session is null) return Commands.exitInputError;
-                var (theta, from) = AnalyseCommand.Theta(session, initialTheta);
                 Console.WriteLine($"{session.Spec.Name}: rule {string.Join(", ", session.Rules.Select(r => r.Name).Distinct())} ({from}), feedback {session.Spec.Feedback}, {networks} fresh networks per point");
                 var points = SampleCurve.Measure(session, theta, session.Spec.Name, ns, networks);
                 foreach (var p in points)
