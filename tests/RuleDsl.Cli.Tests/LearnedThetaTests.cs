@@ -117,6 +117,21 @@ public class LearnedThetaTests
     }
 
     [Fact]
+    public void Learn_refuses_the_summary_of_a_run_whose_continuation_to_more_episodes_did_not_finish()
+    {
+        var dir = Recurrent();
+        var exp = Path.Combine(dir, "m.experiment");
+        Finished(Cli.Run("run", exp));
+        // What `run --resume` leaves when interrupted after raising `episodes`: run.json says 3, summary.json is of 2.
+        Edit(exp, "episodes = 2", "episodes = 3");
+        var runJson = Path.Combine(dir, "run", "run.json");
+        var doc = JsonNode.Parse(File.ReadAllText(runJson))!.AsObject();
+        doc["experiment"] = File.ReadAllText(exp);
+        File.WriteAllText(runJson, doc.ToJsonString());
+        Refused(Cli.Run(Learn(dir)), "θ is of the run's first 2 episodes", "run --resume");
+    }
+
+    [Fact]
     public void An_output_folder_that_holds_no_run_gives_the_initial_theta_and_says_so()
     {
         var dir = Recurrent();

@@ -336,8 +336,8 @@ public sealed class ExperimentSession
     /// θ meta-learned by this experiment's run (the mean over its trials, from summary.json), or null when
     /// its results folder holds no finished run. That θ is only the θ of the rule as it reads now when the
     /// experiment, its rules, their includes and its model still say what they said when the run began
-    /// (comments and layout aside, as for --resume), and only meta-learned when every trial learned
-    /// (<see cref="NotLearned"/>); otherwise a <see cref="ResultsException"/> says why, not another rule's θ.
+    /// (comments and layout aside, as for --resume), only the run's when its summary is of all its episodes,
+    /// and only meta-learned when every trial learned (<see cref="NotLearned"/>); otherwise a <see cref="ResultsException"/> says why, not another rule's θ.
     /// </summary>
     public double[]? LearnedTheta()
     {
@@ -354,6 +354,10 @@ public sealed class ExperimentSession
                 + $"(run.json keeps a copy of each under \"sources\")") is { } why)
             throw new ResultsException(why);
         string summaryPath = folder.File(RunFolder.SummaryFile);
+        // A run extended to more episodes (--resume) and interrupted still holds the shorter run's summary.
+        if (summary["Episodes"] is JsonValue ran && ran.TryGetValue<int>(out var episodes) && episodes != Spec.Episodes)
+            throw new ResultsException($"{summaryPath}: θ is of the run's first {episodes} episodes, and its continuation to {Spec.Episodes} "
+                + $"has not finished; continue it with `run --resume`");
         var stopped = (summary["Stopped"] as JsonArray ?? []).Select(n => n?.GetValue<string>() ?? "").ToArray();
         if (NotLearned(folder.ReadEpisodes(), stopped) is { Length: > 0 } reasons)
             throw new ResultsException($"{summaryPath}: θ is not meta-learned: {string.Join("; ", reasons)}; "
