@@ -9,17 +9,15 @@ namespace RuleDsl.Cli;
 /// `ruledsl analyse`: the networks that recurrent experiments' rules produce, side by side.
 static class AnalyseCommand
 {
-    public static int Run(FileSystem fs, string[] files, string output, int trial, int? learningTrials = null, string? task = null)
+    public static int Run(FileSystem fs, string[] files, string output, int trial, int? learningTrials = null, string? task = null, bool initialTheta = false)
     {
         var reports = new List<NetworkReport>();
         try
         {
-            foreach (var file in files)
+            if (Sessions(fs, files, initialTheta) is not { } sessions) return Commands.exitInputError;
+            foreach (var (session, theta, from) in sessions)
             {
-                var session = RunCommands.Load(fs, file);
-                if (session is null) return Commands.exitInputError;
                 var (spec, rule) = (session.Spec, session.Rule);
-                var (theta, from) = Theta(session);
                 Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {learningTrials ?? spec.Horizon} learning trials of {task ?? string.Join(" and ", session.TaskNames)}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
                 var r = NetworkAnalysis.Analyse(session, theta, spec.Name, trial, learningTrials: learningTrials, task: task);
                 int fixedCount = r.FixedPoints.Points.Count(p => p.Kind == Runtime.Analysis.Dynamics.PointKind.Fixed);
@@ -46,15 +44,31 @@ static class AnalyseCommand
         }
     }
 
-    /// θ of the experiment's run (the mean over its trials) when its results folder has a summary,
-    /// else the rule's initial values.
-    internal static (double[] Theta, string From) Theta(ExperimentSession session)
+    /// Every experiment with the θ it is used at, before any work (a refused θ leaves nothing half-written);
+    /// null when a file does not load (its diagnostics printed).
+    internal static List<(ExperimentSession Session, double[] Theta, string From)>? Sessions(FileSystem fs, string[] files, bool initialTheta)
+    {
+        var sessions = new List<(ExperimentSession, double[], string)>();
+        foreach (var file in files)
+        {
+            var session = RunCommands.Load(fs, file);
+            if (session is null) return null;
+            var (theta, from) = Theta(session, initialTheta);
+            sessions.Add((session, theta, from));
+        }
+        return sessions;
+    }
+
+    /// θ meta-learned by the experiment's run when its results folder holds a finished one (refused when
+    /// the files changed since or nothing was learned: <see cref="ExperimentSession.LearnedTheta"/>), else,
+    /// or with --initial-theta, the rule's initial values; and where it came from, for the user.
+    internal static (double[] Theta, string From) Theta(ExperimentSession session, bool initial)
     {
         if (session.InitialTheta.Length == 0) return ([], "no θ");
-        if (Directory.Exists(session.Spec.Output) && RunFolder.Open(session.Spec.Output).ReadSummary() is JsonObject s
-            && (s["ThetaMean"] ?? s["thetaMean"]) is JsonArray a && a.Count == session.InitialTheta.Length)
-            return (a.Select(x => x!.GetValue<double>()).ToArray(), $"θ meta-learned in {session.Spec.Output}");
-        return (session.InitialTheta, "θ at its initial values");
+        if (initial) return (session.InitialTheta, "θ at its initial values, as --initial-theta asks");
+        return session.LearnedTheta() is { } learned
+            ? (learned, $"θ meta-learned in {session.Spec.Output}")
+            : (session.InitialTheta, $"θ at its initial values: {session.Spec.Output} holds no finished run");
     }
 }
 
@@ -64,7 +78,7 @@ static class AnalyseCommand
 /// interrupted comparison and recomputes the statistics without learning anything twice.
 static class LearnCommand
 {
-    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null, bool resume = false)
+    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null, bool resume = false, bool initialTheta = false)
     {
         try
         {
@@ -76,7 +90,7 @@ static class LearnCommand
                 if (session is null) return Commands.exitInputError;
                 var (spec, rule) = (session.Spec, session.Rule);
                 if (spec.Setting != "recurrent") { Console.Error.WriteLine($"error: {file}: `learn` runs recurrent experiments"); return Commands.exitInputError; }
-                var (theta, from) = AnalyseCommand.Theta(session);
+                var (theta, from) = AnalyseCommand.Theta(session, initialTheta);
                 Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from})");
                 rules.Add((session, theta, spec.Name));
             }
@@ -167,7 +181,7 @@ static class LearnCommand
             Console.WriteLine(png);
             return 0;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or System.Text.Json.JsonException or ResultsException)
         {
             return RunCommands.InputError(ex);
         }
@@ -197,21 +211,19 @@ static class LearnCommand
 /// `ruledsl samples`: accuracy vs number of training samples for feedforward rules at their learned θ.
 static class SamplesCommand
 {
-    public static int Run(FileSystem fs, string[] files, string samplesText, int networks, string output)
+    public static int Run(FileSystem fs, string[] files, string samplesText, int networks, string output, bool initialTheta = false)
     {
         try
         {
             var ns = samplesText.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
+            if (AnalyseCommand.Sessions(fs, files, initialTheta) is not { } sessions) return Commands.exitInputError;
             Directory.CreateDirectory(output);
             var all = new List<SampleCurvePoint>();
             string csvPath = Path.Combine(output, "samples.csv");
             using var csv = new StreamWriter(csvPath);
             csv.WriteLine("rule,samples_per_class,network,accuracy");
-            foreach (var file in files)
+            foreach (var (session, theta, from) in sessions)
             {
-                var session = RunCommands.Load(fs, file);
-                if (session is null) return Commands.exitInputError;
-                var (theta, from) = AnalyseCommand.Theta(session);
                 Console.WriteLine($"{session.Spec.Name}: rule {string.Join(", ", session.Rules.Select(r => r.Name).Distinct())} ({from}), feedback {session.Spec.Feedback}, {networks} fresh networks per point");
                 var points = SampleCurve.Measure(session, theta, session.Spec.Name, ns, networks);
                 foreach (var p in points)
@@ -234,7 +246,7 @@ static class SamplesCommand
             Console.WriteLine(png);
             return 0;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or Runtime.Data.DataException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or Runtime.Data.DataException or ResultsException)
         {
             return RunCommands.InputError(ex);
         }

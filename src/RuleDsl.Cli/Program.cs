@@ -134,17 +134,24 @@ public static class Program
         };
         compare.SetAction(pr => RunCommands.Compare(pr.GetValue(cmpA)!, pr.GetValue(cmpB)!, pr.GetValue(cmpColumn)!, pr.GetValue(cmpWindow), pr.GetValue(cmpDiverged)));
 
+        // learn, analyse, samples: a run's θ only when it is meta-learned and of the rule as the files read now.
+        Option<bool> InitialTheta() => new("--initial-theta")
+        {
+            Description = "Each rule at its initial θ (its `param` values), not θ meta-learned in its experiment's results folder (refused from a run that learned nothing, e.g. one that stopped for divergence).",
+        };
+
         // analyse
         var anFiles = new Argument<string[]>("experiments") { Description = "Recurrent experiment files; each rule trains a fresh network (with θ from the experiment's results folder when it has been run).", Arity = ArgumentArity.OneOrMore };
         var anOut = new Option<string>("--out") { Description = "Folder for figures and tables (default results/analysis).", DefaultValueFactory = _ => "results/analysis" };
         var anTrial = new Option<int>("--trial") { Description = "Which trial's seed to train with (default 0).", DefaultValueFactory = _ => 0 };
         var anTrials = new Option<int?>("--trials") { Description = "Learning trials before the analysis (default: the experiment's horizon)." };
         var anTask = new Option<string?>("--task") { Description = "The task to learn and analyse (default: the experiment's; required when it meta-trains on several)." };
+        var anInitial = InitialTheta();
         var analyse = new Command("analyse", "Train a network with each experiment's rule, then analyse it: trials to criterion, held-out accuracy, PCA of condition-averaged trajectories, fixed and slow points of the input-free dynamics (Jacobians from the IR), and CKA/RSA across rules; PNG and CSV files.")
         {
-            anFiles, anOut, anTrial, anTrials, anTask,
+            anFiles, anOut, anTrial, anTrials, anTask, anInitial,
         };
-        analyse.SetAction(pr => AnalyseCommand.Run(fs, pr.GetValue(anFiles) ?? [], pr.GetValue(anOut)!, pr.GetValue(anTrial), pr.GetValue(anTrials), pr.GetValue(anTask)));
+        analyse.SetAction(pr => AnalyseCommand.Run(fs, pr.GetValue(anFiles) ?? [], pr.GetValue(anOut)!, pr.GetValue(anTrial), pr.GetValue(anTrials), pr.GetValue(anTask), pr.GetValue(anInitial)));
 
         // learn
         var lnFiles = new Argument<string[]>("experiments") { Description = "Recurrent experiment files; the first rule is tested against each other one.", Arity = ArgumentArity.OneOrMore };
@@ -154,22 +161,24 @@ public static class Program
         var lnWait = new Option<int?>("--learn-after") { Description = "Learning trials before any rule changes weights, for every rule alike (default: each experiment's learn_after)." };
         var lnOut = new Option<string>("--out") { Description = "Folder for learning.csv, learning_trials.csv and learning.png (default results/learn).", DefaultValueFactory = _ => "results/learn" };
         var lnResume = new Option<bool>("--resume") { Description = "Continue the comparison in --out: networks already learned there are read back, not learned again." };
+        var lnInitial = InitialTheta();
         var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (≥ 90 % correct over 100 trials) per seed, and one-sided tests that the first rule needs fewer trials than each other: Wilcoxon signed-rank paired by seed (every rule learns the same fresh network, trials and noise on a seed) and Mann–Whitney unpaired.")
         {
-            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume,
+            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial,
         };
-        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume)));
+        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume), pr.GetValue(lnInitial)));
 
         // samples
         var smFiles = new Argument<string[]>("experiments") { Description = "Feedforward experiment files; each rule at its meta-learned θ (when the experiment has been run) or its initial θ.", Arity = ArgumentArity.OneOrMore };
         var smN = new Option<string>("--samples") { Description = "Training samples per class, e.g. \"5,10,25,50,100\" (default).", DefaultValueFactory = _ => "5,10,25,50,100" };
         var smNets = new Option<int>("--networks") { Description = "Fresh networks per point (default 10).", DefaultValueFactory = _ => 10 };
         var smOut = new Option<string>("--out") { Description = "Folder for samples.csv and samples.png (default results/samples).", DefaultValueFactory = _ => "results/samples" };
+        var smInitial = InitialTheta();
         var samples = new Command("samples", "Accuracy vs number of training samples (the paper's Fig. 1a): each rule at fixed θ trains fresh networks online on new episodes with n samples per class; query accuracy per n, mean and 98 % band over networks.")
         {
-            smFiles, smN, smNets, smOut,
+            smFiles, smN, smNets, smOut, smInitial,
         };
-        samples.SetAction(pr => SamplesCommand.Run(fs, pr.GetValue(smFiles) ?? [], pr.GetValue(smN)!, pr.GetValue(smNets), pr.GetValue(smOut)!));
+        samples.SetAction(pr => SamplesCommand.Run(fs, pr.GetValue(smFiles) ?? [], pr.GetValue(smN)!, pr.GetValue(smNets), pr.GetValue(smOut)!, pr.GetValue(smInitial)));
         root.Add(samples);
 
         root.Add(plot);

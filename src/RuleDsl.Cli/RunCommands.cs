@@ -96,12 +96,16 @@ static class RunCommands
             if (summary.FinalDiverged > 0)
                 Console.WriteLine($"  {summary.FinalDiverged} of those {summary.FinalEpisodes} episodes diverged and are left out of it"
                     + (double.IsFinite(summary.FinalAccuracyWithDivergedAtChance) ? $"; counting them at chance: {summary.FinalAccuracyWithDivergedAtChance:P2}" : ""));
-            Console.WriteLine("θ (mean over trials): " + string.Join(", ", summary.Theta.Zip(summary.ThetaMean, (n, v) => $"{n} = {v:G4}")));
+            // θ where a run that learned nothing stopped is not a result: say so beside it.
+            Console.WriteLine((summary.Discovered is null ? "θ (mean over trials; not meta-learned): " : "θ (mean over trials): ") + string.Join(", ", summary.Theta.Zip(summary.ThetaMean, (n, v) => $"{n} = {v:G4}")));
             if (summary.Trials > 1)
                 Console.WriteLine($"θ per trial (mean ± sd over trials; in how many of {summary.Trials} positive{(summary.ThetaZero.Any(z => z > 0) ? ", and exactly 0" : "")}): "
                     + string.Join(", ", summary.Theta.Select((n, r) => $"{n} = {summary.ThetaMean[r] + 0.0:G3} ± {summary.ThetaSd[r]:G2} ({summary.ThetaPositive[r]}"
                         + (summary.ThetaZero[r] > 0 ? $", {summary.ThetaZero[r]} at 0)" : ")"))));
-            Console.WriteLine($"discovered rule: {summary.Discovered}");
+            if (summary.Discovered is null)
+                Console.WriteLine("no rule discovered: " + (summary.Stopped.Length > 0 ? "the run stopped for divergence, so its θ is where the trials stopped, not a meta-learned one"
+                    : string.Join("; ", summary.NotLearned)));
+            else Console.WriteLine($"discovered rule: {summary.Discovered}");
             foreach (var term in summary.LeftOut) Console.WriteLine($"  left out: {term}");
             if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
             foreach (var w in summary.Warnings) Console.WriteLine($"note: {w}");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Engine;
 using RuleDsl.Runtime.Engine.Compiled;
@@ -308,12 +309,63 @@ public sealed class ExperimentSession
     }
 
     /// <summary>What a researcher reads first: final accuracy over trials and the rule that was learned
-    /// (<see cref="LeftOut"/>: the terms it leaves out, and why).</summary>
+    /// (<see cref="LeftOut"/>: the terms it leaves out, and why). A run whose θ is not meta-learned
+    /// (<see cref="NotLearned"/> says why) discovered no rule: <see cref="Discovered"/> is null.</summary>
     public sealed record RunSummary(string Experiment, string Rule, string Data, int Trials, int Episodes,
         double FinalAccuracyMean, double FinalAccuracySd, double FinalMetaLossMean, string[] Theta, double[] ThetaMean,
-        string Discovered, string DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive, int[] ThetaZero,
+        string? Discovered, string? DiscoveredLatex, int Failures, double[] ThetaSd, int[] ThetaPositive, int[] ThetaZero,
         string[] Warnings, int FinalEpisodes, int FinalDiverged, double FinalAccuracyWithDivergedAtChance, string[] LeftOut,
-        int FinalFinite, string[] Stopped, string? Advice);
+        int FinalFinite, string[] Stopped, string? Advice, string[] NotLearned);
+
+    /// <summary>Why a run's θ (the mean over its trials) is not meta-learned, a line per trial: one that
+    /// stopped for divergence (<paramref name="stopped"/>, "trial t: why" as summary.json's Stopped has it),
+    /// or one whose every episode diverged, so that θ never took a meta-gradient step. Empty when every
+    /// trial learned.</summary>
+    public static string[] NotLearned(CsvTable episodes, IReadOnlyList<string> stopped)
+    {
+        if (episodes.Rows.Count == 0) return [.. stopped];
+        var diverged = RunFolder.Diverged(episodes);
+        var trial = episodes.Longs("trial");
+        var never = Enumerable.Range(0, trial.Length).GroupBy(i => trial[i]).Where(g => g.All(i => diverged[i]))
+            .Where(g => !stopped.Any(s => s.StartsWith($"trial {g.Key}: ", StringComparison.Ordinal)))
+            .Select(g => $"trial {g.Key}: every one of its {g.Count()} episodes diverged, so θ never took a meta-gradient step");
+        return [.. stopped, .. never];
+    }
+
+    /// <summary>
+    /// θ meta-learned by this experiment's run (the mean over its trials, from summary.json), or null when
+    /// its results folder holds no finished run. That θ is only the θ of the rule as it reads now when the
+    /// experiment, its rules, their includes and its model still say what they said when the run began
+    /// (comments and layout aside, as for --resume), only the run's when its summary is of all its episodes,
+    /// and only meta-learned when every trial learned (<see cref="NotLearned"/>); otherwise a <see cref="ResultsException"/> says why, not another rule's θ.
+    /// </summary>
+    public double[]? LearnedTheta()
+    {
+        if (!File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile))) return null;
+        var folder = RunFolder.Open(Spec.Output);
+        if (folder.ReadSummary() is not { } summary) return null;
+        // The experiment is compared too: another rule name, model or setting is another rule's θ.
+        var experiment = Path.GetFileName(Spec.File);
+        IReadOnlyList<SourceFile>? then = folder.Sources is null ? null : [new SourceFile(experiment, folder.ExperimentText), .. folder.Sources];
+        if (RunFolder.SourcesDiffer(folder.File(RunFolder.RunFile), then, [new SourceFile(experiment, _text, Spec.File), .. Sources],
+                "its θ could be another rule's than the one the files give now; run the experiment again (into another results folder, or delete this one)",
+                "its θ was meta-learned with the files as they were, and would be another rule's θ applied to the rule as it reads now; "
+                + "run the experiment again (into another results folder, or delete this one), or point the experiment at the files as they were "
+                + $"(run.json keeps a copy of each under \"sources\")") is { } why)
+            throw new ResultsException(why);
+        string summaryPath = folder.File(RunFolder.SummaryFile);
+        // A run extended to more episodes (--resume) and interrupted still holds the shorter run's summary.
+        if (summary["Episodes"] is JsonValue ran && ran.TryGetValue<int>(out var episodes) && episodes != Spec.Episodes)
+            throw new ResultsException($"{summaryPath}: θ is of the run's first {episodes} episodes, and its continuation to {Spec.Episodes} "
+                + $"has not finished; continue it with `run --resume`");
+        var stopped = (summary["Stopped"] as JsonArray ?? []).Select(n => n?.GetValue<string>() ?? "").ToArray();
+        if (NotLearned(folder.ReadEpisodes(), stopped) is { Length: > 0 } reasons)
+            throw new ResultsException($"{summaryPath}: θ is not meta-learned: {string.Join("; ", reasons)}; "
+                + "change the experiment so that it learns and run it again, or use the rule at its initial θ with --initial-theta");
+        if ((summary["ThetaMean"] ?? summary["thetaMean"]) is not JsonArray mean || mean.Count != Params.Count)
+            throw new ResultsException($"{summaryPath}: no \"ThetaMean\" of {Params.Count} values, one per θ of {string.Join(", ", ThetaNames)}");
+        return mean.Select(x => x!.GetValue<double>()).ToArray();
+    }
 
     /// <summary>What to change when a run stops for divergence (the remedies this runtime offers).</summary>
     public const string DivergenceAdvice =
@@ -351,33 +403,35 @@ public sealed class ExperimentSession
         var thetaZero = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Count(f => f[r] == 0)).ToArray();
         // Each distinct rule with its own θ (by name) from the union; per-layer rules are printed per layer.
         var index = ThetaNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
-        var (dropped, leftOut, notes) = LeftOutTerms(thetaMean);
+        // Nothing learned, nothing discovered: no rule, and no episode spent measuring its terms.
+        var notLearned = NotLearned(table, stopped);
+        var (dropped, leftOut, notes) = notLearned.Length > 0 ? ([], [], []) : LeftOutTerms(thetaMean);
         Microsoft.FSharp.Collections.FSharpList<double> ThetaOf(Rule r) => Microsoft.FSharp.Collections.ListModule.OfSeq(r.Params.Select(p => thetaMean[index[p.Symbol.Name]]));
         Microsoft.FSharp.Collections.FSharpList<string> DroppedFrom(Rule r, Symbol target) =>
             Microsoft.FSharp.Collections.ListModule.OfSeq(dropped.TryGetValue((r, target), out var d) ? d : []);
         Expr Discovered(Rule r) => RuleOf.Discovered(r, ThetaOf(r), DroppedFrom(r, r.Weight));
         // Where θ sits in a trace (the neo-Hebbian family), the trace is part of the discovered rule.
         Expr DiscoveredRate(Rule r, Semantics.Trace t) => RuleOf.DiscoveredExpr(r, ThetaOf(r), DroppedFrom(r, t.Symbol), t.Rate);
-        string text, latex, ruleName;
-        if (Rules.Distinct().Count() == 1)
+        string? text = null, latex = null;
+        string ruleName = Rules.Distinct().Count() == 1 ? Rule.Name : string.Join(", ", Rules.Select(r => r.Name));
+        if (notLearned.Length == 0 && Rules.Distinct().Count() == 1)
         {
             var d = Discovered(Rule);
             var traces = Rule.Traces.Select(t => (Text: $"{t.Symbol.Name}{(t.Continuous ? "' =" : " +=")} {Print.Text(DiscoveredRate(Rule, t))}; ",
                 Latex: $"{(t.Continuous ? $"\\dot{{{Print.latexName(t.Symbol.Name)}}} =" : $"{Print.latexName(t.Symbol.Name)} \\mathrel{{+}}=")} {Print.Latex(DiscoveredRate(Rule, t))}, \\quad ")).ToArray();
-            (text, latex, ruleName) = (string.Concat(traces.Select(t => t.Text)) + "dW = " + Print.Text(d),
-                string.Concat(traces.Select(t => t.Latex)) + "\\Delta W = " + Print.Latex(d), Rule.Name);
+            (text, latex) = (string.Concat(traces.Select(t => t.Text)) + "dW = " + Print.Text(d),
+                string.Concat(traces.Select(t => t.Latex)) + "\\Delta W = " + Print.Latex(d));
         }
-        else
+        else if (notLearned.Length == 0)
         {
             var layers = Rules.Select((r, l) => (r, l: l + 1)).GroupBy(x => x.r).Select(g => (Rule: g.Key, Layers: string.Join(",", g.Select(x => x.l)))).ToList();
             text = string.Join("; ", layers.Select(x => $"layer {x.Layers} ({x.Rule.Name}): dW = {Print.Text(Discovered(x.Rule))}"));
             latex = string.Join(" \\\\ ", layers.Select(x => $"\\text{{layer {x.Layers}}}: \\Delta W = {Print.Latex(Discovered(x.Rule))}"));
-            ruleName = string.Join(", ", Rules.Select(r => r.Name));
         }
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
             ThetaNames, thetaMean, text, latex, diverged.Count(d => d), thetaSd, thetaPositive, thetaZero,
             [.. GradientNotes.Of(table, ThetaNames, Spec.Clip), .. GradientNotes.Agreement(table, ThetaNames), .. notes],
-            final.Length, finalDiverged, withChance, leftOut, last.Length, stopped, stopped.Length > 0 ? DivergenceAdvice : null);
+            final.Length, finalDiverged, withChance, leftOut, last.Length, stopped, stopped.Length > 0 ? DivergenceAdvice : null, notLearned);
     }
 
     /// <summary>A term is negligible in the discovered rule when its size at the run's states is below

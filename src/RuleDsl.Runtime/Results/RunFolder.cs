@@ -131,17 +131,22 @@ public sealed class RunFolder
     /// <summary>Why the run in <paramref name="existing"/> cannot be continued with <paramref name="sources"/>,
     /// or null when it can: its files must say what they said (comments and layout aside), and a run that did
     /// not record them cannot be checked.</summary>
-    public static string? SourcesChanged(RunFolder existing, IReadOnlyList<SourceFile> sources)
+    public static string? SourcesChanged(RunFolder existing, IReadOnlyList<SourceFile> sources) =>
+        SourcesDiffer(existing.File(RunFile), existing.Sources, sources,
+            "a resumed run could mix the results of two rules; run the experiment again into another results folder (or delete this one to start over)",
+            "only comments and layout may change in the files of a run that is continued, or its results would mix "
+            + "two versions of them; give the changed experiment another results folder (or delete this one to start over)");
+
+    /// <summary>Why the files <paramref name="stored"/> in <paramref name="runPath"/> (null: not recorded) and
+    /// <paramref name="current"/> may not be taken for the same (<see cref="RunSources.FirstChange"/>), or null.
+    /// <paramref name="unrecorded"/> and <paramref name="changed"/> end the message: what the difference
+    /// would cost the caller and what to do.</summary>
+    public static string? SourcesDiffer(string runPath, IReadOnlyList<SourceFile>? stored, IReadOnlyList<SourceFile> current, string unrecorded, string changed)
     {
-        var runPath = existing.File(RunFile);
-        if (existing.Sources is null)
+        if (stored is null)
             return $"{runPath} was written by a version of ruledsl that did not record the rule and model files the run read, "
-                + "so whether they changed since cannot be verified, and a resumed run could mix the results of two rules; "
-                + "run the experiment again into another results folder (or delete this one to start over)";
-        return RunSources.FirstChange(existing.Sources, sources) is { } change
-            ? $"{runPath}: {change}\nonly comments and layout may change in the files of a run that is continued, or its results would mix "
-              + "two versions of them; give the changed experiment another results folder (or delete this one to start over)"
-            : null;
+                + $"so whether they changed since cannot be verified, and {unrecorded}";
+        return RunSources.FirstChange(stored, current) is { } change ? $"{runPath}: {change}\n{changed}" : null;
     }
 
     /// <summary>Opens an existing run folder (to read its results, e.g. for plots or statistics).</summary>
