@@ -109,8 +109,11 @@ static class RunCommands
             foreach (var term in summary.LeftOut) Console.WriteLine($"  left out: {term}");
             if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
             foreach (var w in summary.Warnings) Console.WriteLine($"note: {w}");
-            if (summary.Stopped.Length == 0) return 0;
-            Console.Error.WriteLine($"error: {summary.Stopped.Length} of {summary.Trials} trials stopped for divergence (max_diverged = {spec.MaxDiverged}, on_divergence = {spec.OnDivergence}); {summary.Advice}");
+            if (summary.NotLearned.Length == 0) return 0;
+            // A trial that stopped, or whose every episode diverged (max_diverged = 0), learned nothing: exit 3 either way.
+            Console.Error.WriteLine(summary.Stopped.Length > 0
+                ? $"error: {summary.Stopped.Length} of {summary.Trials} trials stopped for divergence (max_diverged = {spec.MaxDiverged}, on_divergence = {spec.OnDivergence}); {summary.Advice}"
+                : $"error: {summary.NotLearned.Length} of {summary.Trials} trials learned nothing ({string.Join("; ", summary.NotLearned)}); {ExperimentSession.DivergenceAdvice}");
             if (resume) Console.Error.WriteLine("--resume does not continue a trial that stopped for divergence: change the experiment and run it into a new output folder");
             return Commands.exitDiverged;
         }

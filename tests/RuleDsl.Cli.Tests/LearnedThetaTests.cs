@@ -177,7 +177,11 @@ public class LearnedThetaTests
         // max_diverged = 0: the trial never stops, and never learns either.
         var dir = Exploding(maxDiverged: 0);
         var run = Cli.Run("run", Path.Combine(dir, "ex", "f.experiment"));
-        Finished(run);
+        // It ran to its end, but learned nothing: exit 3 as for a stop, with what to try.
+        Assert.Equal(3, run.Exit);
+        Assert.True(run.HasNoTrace, run.Err);
+        Assert.Contains("1 of 1 trials learned nothing", run.Err);
+        Assert.Contains("on_divergence = shrink", run.Err);
         Assert.DoesNotContain("discovered rule:", run.Out);
         Assert.Contains("no rule discovered: trial 0: every one of its 3 episodes diverged", run.Out);
         Refused(Cli.Run(Samples(dir)), "θ is not meta-learned", "trial 0: every one of its 3 episodes diverged", "--initial-theta");
