@@ -167,11 +167,13 @@ module RuleOf =
         if x = 0.0 || not (System.Double.IsFinite x) then x
         else System.Double.Parse (x.ToString ("G4", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture)
 
-    /// An expression of a rule (its update, a trace's rate) with θ replaced by learned values (four
-    /// significant digits), the parameters named in `dropped` by 0 (their terms left out), then simplified.
+    /// An expression of a rule (its update, a trace's rate) with θ replaced by learned values, the
+    /// parameters named in `dropped` by 0 (their terms left out), simplified, and only then its numbers
+    /// rounded to four significant digits: rounding θ first would print (θ − 1)·F with θ = 1.00001 as
+    /// 0, and (θ − c)·1000 with θ, c equal to four digits at five times its coefficient.
     [<CompiledName "DiscoveredExpr">]
     let rec discoveredExpr (rule: Rule) (theta: float list) (dropped: string list) (e: Expr) : Expr =
-        let values = List.zip (rule.Params |> List.map (fun p -> p.Symbol)) (theta |> List.map readable) |> Map.ofList
+        let values = List.zip (rule.Params |> List.map (fun p -> p.Symbol)) theta |> Map.ofList
         let dropped = Set.ofList dropped
         e
         |> Expr.substitute (fun s ->
@@ -182,7 +184,7 @@ module RuleOf =
         |> Simplify.simplify
         |> tidy
 
-    /// Products of rounded numbers (a scale times θ) rounded again, for printing.
+    /// Every number of a simplified expression to four significant digits, for printing.
     and private tidy (e: Expr) : Expr =
         match e with
         | Num x -> Num (readable x)

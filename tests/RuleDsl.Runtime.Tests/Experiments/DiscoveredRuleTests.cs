@@ -39,6 +39,17 @@ public class DiscoveredRuleTests
         Assert.Empty(summary.LeftOut);
     }
 
+    [Theory]
+    // θ beside a number it nearly cancels: rounding θ to four digits before simplifying printed dW = 0
+    // for the first and five times the coefficient (-0.0005) for the second.
+    [InlineData("param theta0 = 1.00001\n  dW = (theta0 - 1) * F[0]", "dW = -1E-05 * outer(e_post, y_pre)")]
+    [InlineData("param theta0 = 0.0012346\n  dW = (theta0 - 0.0012345) * 1000 * F[0]", "dW = -0.0001 * outer(e_post, y_pre)")]
+    public void Theta_is_rounded_for_printing_only_after_the_rule_is_simplified(string body, string printed)
+    {
+        var summary = Run("rule near : feedforward\n  " + body + "\n");
+        Assert.Equal(printed, summary.Discovered);
+    }
+
     [Fact]
     public void A_term_with_a_tiny_coefficient_is_left_out_and_the_summary_says_why()
     {
