@@ -167,6 +167,13 @@ static class RunCommands
             var ra = RunFolder.Open(a);
             var rb = RunFolder.Open(b);
             var rows = RunComparison.Compare(ra, rb, column, window, diverged);
+            if (rows.Count == 0)
+            {
+                // As plot: a comparison of runs with nothing measured in common is not a table of p-values.
+                Console.Error.WriteLine($"ruledsl: nothing to compare: no episode window has a finite '{column}' in both {a} and {b}"
+                    + (diverged is null ? " (diverged episodes are left out; --diverged V counts them as V, e.g. chance)" : ""));
+                return Commands.exitDiverged;
+            }
             string na = Path.GetFileName(Path.TrimEndingDirectorySeparator(a)), nb = Path.GetFileName(Path.TrimEndingDirectorySeparator(b));
             Console.WriteLine($"{column}: {na} vs {nb}, Mann–Whitney U per window of {window} episodes (one sample per trial"
                 + (diverged is { } d ? $"; diverged episodes count as {d:G4})" : "; diverged episodes left out)"));

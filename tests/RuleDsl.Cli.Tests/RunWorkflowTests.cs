@@ -67,5 +67,13 @@ public class RunWorkflowTests
         Assert.Contains("nothing to draw", plot.Err);
         Assert.Empty(Directory.GetFiles(output, "*.png"));
         Assert.True(plot.HasNoTrace, plot.Err);
+
+        // compare against itself: no window has a finite accuracy, so there are no p-values to print.
+        var compare = Cli.Run("compare", output, output);
+        Assert.Equal(3, compare.Exit);
+        Assert.Contains("nothing to compare", compare.Err);
+        Assert.Contains("--diverged V", compare.Err);
+        Assert.Empty(Directory.GetFiles(output, "*.png"));
+        Assert.True(compare.HasNoTrace, compare.Err);
     }
 }
