@@ -20,6 +20,8 @@ public static class Program
                 return MetaBench.Tables(args.Skip(1).ToArray());
             case "ff-values":
                 return MetaBench.FeedforwardValues();
+            case "examples-values":
+                return ExampleValues.Print();
             case "ff-one":
                 return MetaBench.FeedforwardOne(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args[6]);
             case "rnn-one":
