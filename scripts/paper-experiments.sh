@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The feedforward experiments of Shervani-Tabar & Rosenbaum (2023) on Fashion-MNIST and on MNIST digits,
 # 10 trials each (examples/paper/*.experiment), then the figures and the Mann–Whitney comparisons the
-# README reports. About 5.5 hours on 2 cores (the exact pools take more than half of it). Resumable: run it again
+# results report (docs/results/feedforward.md). About 5.5 hours on 2 cores (the exact pools take more than half of it). Resumable: run it again
 # after an interruption and every experiment continues from its last completed episode. Usage: scripts/paper-experiments.sh [NAME...]
 set -euo pipefail
 cd "$(dirname "$0")/.."

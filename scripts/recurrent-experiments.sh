@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recurrent results of the README (issue 6), about 6 hours on 2 cores:
+# The recurrent results of docs/results/recurrent.md (issue 6), about 6 hours on 2 cores:
 #   1. Miconi's rule on the four tasks, 6 seeds each (N = 100, dt = 5 ms), trials to criterion;
 #   2. Miconi's DNMS at his own settings (N = 200, dt = 1 ms), 6 seeds;
 #   3. discovery: the neo-Hebbian family meta-learned from Miconi's point (resumable);

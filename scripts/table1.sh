@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Table 1 of the README: the seven per-layer rule assignments (examples/paper/table1_row*.experiment),
+# Table 1 of docs/results/feedforward.md: the seven per-layer rule assignments (examples/paper/table1_row*.experiment),
 # then each row's alignment angles over episodes 100–149. About 15 minutes on 2 cores; resumable.
 set -euo pipefail
 cd "$(dirname "$0")/.."

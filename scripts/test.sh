@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command: builds everything and runs the default test suite (a few minutes on 2 cores).
-# Long experiments are not part of it; see README "Experiments".
+# Long experiments are not part of it; see docs/experiments.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the machine needs beyond the .NET SDK (fonts for the PNG plots the tests draw); idempotent.
