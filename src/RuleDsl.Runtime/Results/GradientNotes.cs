@@ -52,7 +52,8 @@ public static class GradientNotes
     /// moved it the same way. Independent trials agree by chance in 2^(1−T) of the steps whatever the
     /// momentum, so a θ near that is moved by noise more than by its meta-gradient, however far it
     /// ends from its start; far below it, the trials step against each other, e.g. towards one value
-    /// from opposite sides. Nothing with one trial, or when no θ moved (lr = 0).</summary>
+    /// from opposite sides. Each θ's count is judged against Binomial(steps, 2^(1−T)) at 5 % one-sided
+    /// either way, so the words follow the counts. Nothing with one trial, or when no θ moved (lr = 0).</summary>
     public static string[] Agreement(CsvTable table, IReadOnlyList<string> thetaNames)
     {
         var trial = table.Longs("trial");
@@ -71,9 +72,23 @@ public static class GradientNotes
             var d = trials.Select(t => c[at[t][e]] - c[at[t][e - 1]]).ToArray();
             return d.All(x => x > 0) || d.All(x => x < 0);
         })).ToArray();
-        double chance = 100 * Math.Pow(2, 1 - trials.Length);
-        return [$"all {trials.Length} trials moved θ the same way in (of {steps.Length} meta-steps; {chance:G3} % by chance): "
+        double p = Math.Pow(2, 1 - trials.Length);
+        // Each θ's count against Binomial(steps, p), one-sided at 5 % either way: the words follow the counts.
+        string Verdict(int k)
+        {
+            var b = new MathNet.Numerics.Distributions.Binomial(p, steps.Length);
+            if (k > 0 && 1 - b.CumulativeDistribution(k - 1) < 0.05) return "more often than chance";
+            if (b.CumulativeDistribution(k) < 0.05) return "less often than chance";
+            return "near chance";
+        }
+        var groups = thetaNames.Select((n, r) => (n, v: Verdict(agree[r]))).GroupBy(x => x.v).ToDictionary(g => g.Key, g => g.Select(x => x.n).ToArray());
+        string Who(string v) => groups[v].Length == thetaNames.Count ? (thetaNames.Count == 1 ? "θ" : "every θ") : string.Join(", ", groups[v]);
+        var said = new List<string>();
+        if (groups.ContainsKey("more often than chance")) said.Add($"{Who("more often than chance")}: more often than chance, moved by its meta-gradient more than by noise");
+        if (groups.ContainsKey("near chance")) said.Add($"{Who("near chance")}: near chance, moved by noise more than by its meta-gradient");
+        if (groups.ContainsKey("less often than chance")) said.Add($"{Who("less often than chance")}: less often than chance, the trials move it against each other (to one value from opposite sides, or apart: compare their final θ)");
+        return [$"all {trials.Length} trials moved θ the same way in (of {steps.Length} meta-steps; {100 * p:G3} % by chance): "
             + string.Join(", ", thetaNames.Select((n, r) => $"{n} {agree[r]}"))
-            + " — near chance, θ is moved by noise more than by its meta-gradient; far below it, the trials move it against each other (to one value from opposite sides, or apart: compare their final θ)"];
+            + " — " + string.Join("; ", said)];
     }
 }

@@ -48,22 +48,24 @@ public class GradientNotesTests
     }
 
     /// Three trials of 41 episodes over two θ: theta0 falls in every trial (agreeing downwards counts); theta1 rises or falls by a
-    /// fixed pattern per trial that agrees in all three exactly on the episodes divisible by 4.
+    /// fixed pattern per trial that agrees in all three exactly on the episodes divisible by 4; theta2 rises in trial 0 and
+    /// falls in the others, so never agrees.
     static CsvTable Agreeing(bool still = false)
     {
         var path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "episodes.csv");
-        var lines = new List<string> { "trial,episode,theta0,theta1" };
+        var lines = new List<string> { "trial,episode,theta0,theta1,theta2" };
         for (int t = 0; t < 3; t++)
         {
-            double a = 0, b = 0;
+            double a = 0, b = 0, c = 0;
             for (int e = 0; e <= 40; e++)
             {
                 if (e > 0 && !still)
                 {
                     a -= 0.01;
                     b += e % 4 == 0 ? 0.01 : (e + t) % 2 == 0 ? 0.01 : -0.01;
+                    c += t == 0 ? 0.01 : -0.01;
                 }
-                lines.Add(string.Create(CultureInfo.InvariantCulture, $"{t},{e},{a},{b}"));
+                lines.Add(string.Create(CultureInfo.InvariantCulture, $"{t},{e},{a},{b},{c}"));
             }
         }
         // A replayed episode (crash between row and checkpoint) is the same row twice; counted once.
@@ -76,8 +78,11 @@ public class GradientNotesTests
     public void Trial_agreement_counts_the_steps_every_trial_took_the_same_way_against_chance()
     {
         var note = Assert.Single(GradientNotes.Agreement(Agreeing(), ["theta0", "theta1"]));
+        // 40 of 40 at 25 % is far above chance; 10 of 40 is chance itself.
         Assert.Equal("all 3 trials moved θ the same way in (of 40 meta-steps; 25 % by chance): theta0 40, theta1 10"
-            + " — near chance, θ is moved by noise more than by its meta-gradient; far below it, the trials move it against each other (to one value from opposite sides, or apart: compare their final θ)", note);
+            + " — theta0: more often than chance, moved by its meta-gradient more than by noise; theta1: near chance, moved by noise more than by its meta-gradient", note);
+        var all = Assert.Single(GradientNotes.Agreement(Agreeing(), ["theta0", "theta1", "theta2"]));
+        Assert.EndsWith("theta2: less often than chance, the trials move it against each other (to one value from opposite sides, or apart: compare their final θ)", all);
         Assert.Empty(GradientNotes.Agreement(Agreeing(still: true), ["theta0", "theta1"]));   // lr = 0: nothing moved
     }
 }
