@@ -95,7 +95,7 @@ public static class Statistics
     /// <summary>
     /// Mean and bootstrap band at each point of a set of curves: <paramref name="curves"/>[trial][point].
     /// Curves may differ in length and hold NaN for missing points; each point uses the finite values it has
-    /// (Count says how many). Point j draws from the stream <c>Rng.For(seed, j)</c>, so a band does not change
+    /// (Count says how many). Point j draws from the stream <c>Rng.Stream(StreamKind.Bootstrap, seed, j)</c>, so a band does not change
     /// when more points are appended. Points with no value give NaN; with one value, a zero-width band.
     /// </summary>
     public static Band BootstrapBand(IReadOnlyList<IReadOnlyList<double>> curves, double level = 0.98, int resamples = 500, ulong seed = 0)
@@ -117,7 +117,7 @@ public static class Statistics
                 mean[j] = lo[j] = hi[j] = double.NaN;
                 continue;
             }
-            var ci = BootstrapMean(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buf), level, resamples, Rng.For(seed, (ulong)j));
+            var ci = BootstrapMean(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(buf), level, resamples, Rng.Stream(StreamKind.Bootstrap, seed, j));
             mean[j] = ci.Mean;
             lo[j] = ci.Lower;
             hi[j] = ci.Upper;

@@ -19,7 +19,7 @@ public sealed record Episode(
 /// Draws episodes as in Shervani-Tabar &amp; Rosenbaum (2023), section 4.3: per episode, M of the data set's
 /// classes (default 5), K training and Q query images per class (defaults 50 and 10), all distinct; episode
 /// labels 0..M−1 in the order the classes were drawn; the training set shuffled, the query set shuffled.
-/// An episode is a pure function of (seed, episode index): it uses the stream <c>Rng.For(seed, index)</c>,
+/// An episode is a pure function of (seed, episode index): it uses the stream <c>Rng.Stream(StreamKind.DataEpisode, seed, index)</c>,
 /// so any episode can be regenerated alone, e.g. when a run resumes.
 /// </summary>
 public sealed class EpisodeSampler
@@ -68,7 +68,7 @@ public sealed class EpisodeSampler
     public Episode Sample(int index)
     {
         if (index < 0) throw new ArgumentOutOfRangeException(nameof(index), $"episode index {index} is negative");
-        var rng = Rng.For(Seed, (ulong)index);
+        var rng = Rng.Stream(StreamKind.DataEpisode, Seed, index);
         var classes = rng.ChooseWithoutReplacement(ClassPool, Ways);
         var train = new Sample[Ways * TrainPerClass];
         var query = new Sample[Ways * QueryPerClass];

@@ -1,16 +1,19 @@
 namespace RuleDsl.Runtime.Data;
 
 /// <summary>
-/// The one pseudo-random generator used everywhere in the runtime: xoshiro256** (Blackman &amp; Vigna, 2018)
-/// seeded through SplitMix64. Written out here, not taken from System.Random, so that a seed gives the same
-/// sequence on every .NET version and every machine; results files record seeds and must stay reproducible.
+/// The runtime's pseudo-random generator: xoshiro256** (Blackman &amp; Vigna, 2018) seeded through SplitMix64.
+/// Written out here, not taken from System.Random, so that a seed gives the same sequence on every .NET
+/// version and every machine; results files record seeds and must stay reproducible. The runtime's streams
+/// are named by <see cref="StreamKind"/>; tests and benches may also seed one directly or derive their own.
 /// </summary>
 /// <remarks>
 /// Derived streams: <see cref="For(ulong, ulong[])"/> mixes a seed with a path of indices (trial, episode, …)
 /// through SplitMix64, so "episode 17 of trial 3" is one fixed stream independent of how many numbers
 /// earlier episodes consumed.
 /// Doubles take the top 53 bits (<c>(x &gt;&gt; 11) * 2^-53</c>), integers below a bound use Lemire's
-/// multiply-and-reject method (unbiased), normals use the Box–Muller transform (both values are used).
+/// multiply-and-reject method (unbiased). Normals use the Box–Muller transform, in two ways that are both in
+/// recorded results: <see cref="Normal()"/> keeps the pair's second value for the next call,
+/// <see cref="NormalFresh()"/> (the task streams') discards it. Not thread-safe; one instance per consumer.
 /// </remarks>
 public sealed class Rng
 {
@@ -39,6 +42,34 @@ public sealed class Rng
         return r;
     }
 
+    /// <summary>The stream of <paramref name="kind"/> for <paramref name="seed"/> and the kind's indices
+    /// (non-negative; how many, and what they count, is said on each <see cref="StreamKind"/>).</summary>
+    public static Rng Stream(StreamKind kind, ulong seed, params int[] indices)
+    {
+        int wanted = kind switch
+        {
+            StreamKind.RecurrentTrial or StreamKind.TaskTrial => 2,
+            StreamKind.FixedPointStarts => 0,
+            _ => 1,
+        };
+        if (indices.Length != wanted)
+            throw new ArgumentException($"a {kind} stream takes {wanted} indices, got {indices.Length}", nameof(indices));
+        foreach (var i in indices)
+            if (i < 0) throw new ArgumentOutOfRangeException(nameof(indices), $"stream index {i} is negative");
+        return kind switch
+        {
+            StreamKind.DataEpisode or StreamKind.Bootstrap => For(seed, indices),
+            StreamKind.FeedforwardWeights => For(seed, 0x3e1du, (ulong)indices[0]),
+            StreamKind.Directions => For(seed, 0xd1u, (ulong)indices[0]),
+            StreamKind.RecurrentWeights => For(seed, 0x1a7u, (ulong)indices[0]),
+            StreamKind.RecurrentTrial => For(seed, 0x7015eu, (ulong)indices[0], (ulong)indices[1]),
+            StreamKind.TestTrial => For(seed, 0x7e57u, (ulong)indices[0]),
+            StreamKind.TaskTrial => Numbered(seed, ((ulong)indices[0] << 20) + (ulong)indices[1]),
+            StreamKind.FixedPointStarts => Numbered(seed, 0xf1edu),
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), $"unknown stream kind {kind}"),
+        };
+    }
+
     /// <summary>The stream for <paramref name="seed"/> and a path of indices, e.g. <c>Rng.For(seed, trial, episode)</c>.</summary>
     public static Rng For(ulong seed, params ulong[] path)
     {
@@ -62,6 +93,17 @@ public sealed class Rng
             p[i] = (ulong)path[i];
         }
         return For(seed, p);
+    }
+
+    /// <summary>
+    /// Stream number <paramref name="stream"/> of <paramref name="seed"/>, the task kinds' derivation: the number
+    /// goes through one SplitMix64 round of its own, so streams 0, 1, 2, … of one seed start far apart in
+    /// SplitMix64's sequence rather than at neighbouring counters.
+    /// </summary>
+    public static Rng Numbered(ulong seed, ulong stream)
+    {
+        ulong x = stream + 0x632BE59BD9B4E019UL;
+        return new Rng(seed ^ SplitMix64(ref x));
     }
 
     /// <summary>One SplitMix64 step (Steele, Lea &amp; Flood 2014): advances <paramref name="x"/> and returns the mixed output.</summary>
@@ -146,6 +188,19 @@ public sealed class Rng
 
     /// <summary>Normal with the given mean and standard deviation.</summary>
     public double Normal(double mean, double sd) => mean + sd * Normal();
+
+    /// <summary>Standard normal variate from two fresh uniforms (Box–Muller, the pair's second value discarded);
+    /// what the cognitive tasks and the fixed-point search draw, kept so their recorded trials stay the same.</summary>
+    public double NormalFresh()
+    {
+        // 1 − u lies in (0, 1], so the logarithm is finite.
+        double u1 = 1.0 - NextDouble();
+        double u2 = NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    /// <summary>True with probability <paramref name="p"/>.</summary>
+    public bool Bernoulli(double p) => NextDouble() < p;
 
     /// <summary>Fisher–Yates shuffle in place.</summary>
     public void Shuffle<T>(Span<T> items)

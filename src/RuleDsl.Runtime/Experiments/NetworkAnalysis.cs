@@ -73,7 +73,7 @@ public static class NetworkAnalysis
         var noInput = new double[cognitive.InputCount];
         var options = new FixedPointOptions(MaxIterations: 100, StepOverTau: session.Spec.Dt / session.Spec.Tau);
         var startPoints = FixedPointFinder.StartsFromTrajectories(trials.Select(t => t.States).ToList(), starts, 0.1,
-            new TaskRng((ulong)session.TrialSeed(trial), 0xf1edUL));
+            Data.Rng.Stream(Data.StreamKind.FixedPointStarts, (ulong)session.TrialSeed(trial)));
         var search = FixedPointFinder.Find(x => net.Step(x, noInput), x => net.Jacobian(x, noInput), startPoints, options);
 
         return new NetworkReport(name, session.Rule.Name, cognitive.Name, config.Horizon, criterion.TrialsToCriterion,

@@ -138,7 +138,7 @@ public sealed class MetaTrainer
 
     /// <summary>The directions of one episode depend only on (seed, episode), so a resumed run
     /// draws exactly what the uninterrupted run would have drawn.</summary>
-    public static Data.Rng DirectionStream(int seed, int episode) => Data.Rng.For((ulong)seed, 0xd1u, (ulong)episode);
+    public static Data.Rng DirectionStream(int seed, int episode) => Data.Rng.Stream(Data.StreamKind.Directions, (ulong)seed, episode);
 
     /// <summary>Runs the remaining episodes, yielding each meta-step as soon as it is done.</summary>
     public IEnumerable<MetaStep> Run(CancellationToken cancel = default)

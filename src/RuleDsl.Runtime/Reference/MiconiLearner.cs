@@ -188,7 +188,7 @@ public sealed class MiconiLearner
 
         if (learn) Array.Clear(_e);
         // Learning trial h draws from the engine's stream of trial h; test trials from streams of their own.
-        var rng = learn ? RecurrentStreams.Trial(s.Seed, 0, TrialsRun) : Data.Rng.For(s.Seed, 0x7e57u, (ulong)_testTrials++);
+        var rng = learn ? RecurrentStreams.Trial(s.Seed, 0, TrialsRun) : Data.Rng.Stream(Data.StreamKind.TestTrial, s.Seed, _testTrials++);
         for (int i = 0; i < n; i++) _x[i] = s.InitialStateRange * (2 * rng.NextDouble() - 1);
         ClampBiases(_x);
         if (s.ResetAverage) _x.CopyTo(_xBar, 0);

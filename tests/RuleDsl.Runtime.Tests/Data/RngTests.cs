@@ -44,6 +44,20 @@ public class RngTests
     }
 
     [Fact]
+    public void Numbered_streams_are_deterministic_and_distinct()
+    {
+        ulong[] Seq(ulong seed, ulong stream)
+        {
+            var r = Rng.Numbered(seed, stream);
+            return Enumerable.Range(0, 16).Select(_ => r.NextUInt64()).ToArray();
+        }
+        Assert.Equal(Seq(42, 0), Seq(42, 0));
+        Assert.NotEqual(Seq(42, 0), Seq(43, 0));
+        Assert.NotEqual(Seq(42, 0), Seq(42, 1));
+        Assert.NotEqual(Seq(0, 0), Seq(0, 1));
+    }
+
+    [Fact]
     public void Uniform_ints_are_unbiased_and_in_range()
     {
         var r = new Rng(1);
@@ -75,6 +89,37 @@ public class RngTests
         double mean = s / n, variance = s2 / n - mean * mean;
         Assert.InRange(mean, -0.015, 0.015);   // sd of the mean is 0.0032
         Assert.InRange(variance, 0.98, 1.02);  // sd of the variance is 0.0045
+    }
+
+    [Fact]
+    public void Uniform_and_fresh_normal_have_the_right_moments()
+    {
+        var r = Rng.Numbered(7, 0);
+        const int n = 200_000;
+        double su = 0, su2 = 0, sg = 0, sg2 = 0, sg4 = 0;
+        for (int i = 0; i < n; i++)
+        {
+            double u = r.NextDouble();
+            Assert.InRange(u, 0.0, 1.0 - 1e-17);
+            su += u; su2 += u * u;
+            double g = r.NormalFresh();
+            sg += g; sg2 += g * g; sg4 += g * g * g * g;
+        }
+        Assert.InRange(su / n, 0.5 - 0.003, 0.5 + 0.003);              // SE 0.00065
+        Assert.InRange(su2 / n - Math.Pow(su / n, 2), 1 / 12.0 - 0.002, 1 / 12.0 + 0.002);
+        Assert.InRange(sg / n, -0.01, 0.01);                           // SE 0.0022
+        Assert.InRange(sg2 / n, 0.985, 1.015);                         // SE 0.0032
+        Assert.InRange(sg4 / n, 2.9, 3.1);                             // kurtosis of a normal: 3
+    }
+
+    [Fact]
+    public void NextInt_covers_its_range_evenly()
+    {
+        var r = Rng.Numbered(9, 0);
+        var counts = new int[7];
+        for (int i = 0; i < 70_000; i++) counts[r.NextInt(7)]++;
+        Assert.All(counts, c => Assert.InRange(c, 9_600, 10_400));     // SD ≈ 93
+        Assert.Throws<ArgumentOutOfRangeException>(() => r.NextInt(0));
     }
 
     [Fact]

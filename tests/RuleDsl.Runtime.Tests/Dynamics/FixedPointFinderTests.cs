@@ -1,4 +1,5 @@
 using RuleDsl.Runtime.Analysis.Dynamics;
+using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Reference;
 using RuleDsl.Runtime.Tasks.Cognitive;
 
@@ -47,7 +48,7 @@ public class FixedPointFinderTests
         var m = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build;
         var expected = (m.DenseIdentity(3) - m.DenseOfArray(a)).Solve(MathNet.Numerics.LinearAlgebra.Vector<double>.Build.DenseOfArray(B)).ToArray();
 
-        var rng = new TaskRng(1);
+        var rng = Rng.Numbered(1, 0);
         var starts = Enumerable.Range(0, 10).Select(_ => new[] { rng.Uniform(-5, 5), rng.Uniform(-5, 5), rng.Uniform(-5, 5) });
         var search = FixedPointFinder.Find(F, J, starts, FixedPointOptions.Default with { StepOverTau = H });
 
@@ -171,7 +172,7 @@ public class FixedPointFinderTests
         var task = new DnmsTask();
         var learner = new MiconiLearner(task, MiconiSettings.Default with { N = 20, G = 0.5, Seed = 2 });
         var f = learner.StepMap([0.0, 1.0, 0.0]);
-        var rng = new TaskRng(3);
+        var rng = Rng.Numbered(3, 0);
         var starts = Enumerable.Range(0, 5).Select(_ => Enumerable.Range(0, 20).Select(_ => rng.Uniform(-2, 2)).ToArray());
         var search = FixedPointFinder.Find(f, NumericalJacobian.Central(f), starts,
             FixedPointOptions.Default with { StepOverTau = 1.0 / 30, FixedTolerance = 1e-16 });

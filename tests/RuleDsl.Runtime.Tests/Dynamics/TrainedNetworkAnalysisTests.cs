@@ -1,6 +1,7 @@
 using System.Globalization;
 using RuleDsl.Runtime.Analysis.Dynamics;
 using RuleDsl.Runtime.Analysis.Geometry;
+using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Reference;
 using RuleDsl.Runtime.Tasks.Cognitive;
 using RuleDsl.Runtime.Tests.Reference;
@@ -34,7 +35,7 @@ public class TrainedNetworkAnalysisTests(ITestOutputHelper log)
         for (int rep = 0; rep < 5; rep++)
             for (int c = 0; c < 4; c++)
             {
-                var trial = task.Sample(c, new TaskRng(0));
+                var trial = task.Sample(c, Rng.Numbered(0, 0));
                 var x = new double[trial.Steps, 200];
                 var r = new double[trial.Steps, 200];
                 var o = learner.RunTrial(trial, TrialMode.TestWithoutPerturbations, x, r);
@@ -77,7 +78,7 @@ public class TrainedNetworkAnalysisTests(ITestOutputHelper log)
         // Fixed points of trained network seed 1 with the input off, from 24 states of its delay/response trajectories.
         var f = a.Learner.StepMap([0.0, 0.0, 0.0]);
         var late = a.States.Select(s => Slice(s, 600, 1000)).ToList();
-        var starts = FixedPointFinder.StartsFromTrajectories(late, 24, 0.05, new TaskRng(5));
+        var starts = FixedPointFinder.StartsFromTrajectories(late, 24, 0.05, Rng.Numbered(5, 0));
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var search = FixedPointFinder.Find(f, NumericalJacobian.Central(f), starts,
             FixedPointOptions.Default with { MaxIterations = 100, StepOverTau = 1.0 / 30, SlowTolerance = 1e-5, DuplicateDistance = 1e-2 });

@@ -1,5 +1,6 @@
 using MathNet.Numerics.LinearAlgebra;
 using RuleDsl.Runtime.Analysis.Geometry;
+using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Tasks.Cognitive;
 
 namespace RuleDsl.Runtime.Tests.Geometry;
@@ -8,10 +9,10 @@ public class GeometryTests
 {
     private static double[,] Random(int n, int p, ulong seed)
     {
-        var rng = new TaskRng(seed);
+        var rng = Rng.Numbered(seed, 0);
         var m = new double[n, p];
         for (int i = 0; i < n; i++)
-            for (int j = 0; j < p; j++) m[i, j] = rng.Gaussian();
+            for (int j = 0; j < p; j++) m[i, j] = rng.NormalFresh();
         return m;
     }
 
@@ -123,12 +124,12 @@ public class GeometryTests
     [Fact]
     public void Pca_of_condition_averages_projects_each_condition()
     {
-        var rng = new TaskRng(10);
+        var rng = Rng.Numbered(10, 0);
         var averages = Enumerable.Range(0, 4).Select(c =>
         {
             var m = new double[50, 6];
             for (int t = 0; t < 50; t++)
-                for (int i = 0; i < 6; i++) m[t, i] = (c + 1) * Math.Sin(0.1 * t * (i + 1)) + 0.01 * rng.Gaussian();
+                for (int i = 0; i < 6; i++) m[t, i] = (c + 1) * Math.Sin(0.1 * t * (i + 1)) + 0.01 * rng.NormalFresh();
             return m;
         }).ToArray();
         var pca = Pca.OfConditionAverages(averages, 3);

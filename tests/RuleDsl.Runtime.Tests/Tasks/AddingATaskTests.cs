@@ -1,3 +1,4 @@
+using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Reference;
 using RuleDsl.Runtime.Tasks.Cognitive;
 
@@ -14,7 +15,7 @@ public sealed class DmsTask(DmsSettings s) : CognitiveTask(s.Dt)
     public override double TrialMs => s.TrialMs;
     public override string ConditionLabel(int c) => c == 0 ? "A" : "B";
 
-    protected override Trial Generate(int index, int condition, TrialBuilder trial, TaskRng rng)
+    protected override Trial Generate(int index, int condition, TrialBuilder trial, Rng rng)
     {
         trial.Add(channel: condition, startMs: 1, durationMs: s.CueMs, value: 1.0)
              .AddNoise(channel: condition, startMs: 1, durationMs: s.CueMs, stdAt1Ms: 0.1, rng)
@@ -29,7 +30,7 @@ public class AddingATaskTests
     public void The_documented_example_task_works_with_the_learner()
     {
         var task = new DmsTask(new DmsSettings());
-        var trial = task.Sample(3, new TaskRng(0));
+        var trial = task.Sample(3, Rng.Numbered(0, 0));
         Assert.Equal((800, 1, 200), (trial.Steps, trial.Condition, trial.ScoredSteps));
         Assert.Equal(-0.98, trial.Target[799]);
         var learner = new MiconiLearner(task, MiconiSettings.Default with { N = 30 });

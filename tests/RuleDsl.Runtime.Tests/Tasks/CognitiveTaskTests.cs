@@ -1,3 +1,4 @@
+using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Tasks.Cognitive;
 
 namespace RuleDsl.Runtime.Tests.Tasks;
@@ -10,7 +11,7 @@ public class DnmsTaskTests
         var task = new DnmsTask();
         Assert.Equal((3, 4, 1000), (task.InputCount, task.ConditionCount, task.TrialSteps(1.0)));
         Assert.Equal(500, task.TrialSteps(2.0));
-        var rng = new TaskRng(1);
+        var rng = Rng.Numbered(1, 0);
         for (int i = 0; i < 8; i++)
         {
             var trial = task.Sample(i, rng);
@@ -37,14 +38,14 @@ public class DnmsTaskTests
     [InlineData(3, -0.98)]   // BB match
     public void Targets_are_minus_for_match_plus_for_non_match(int condition, double target)
     {
-        var trial = new DnmsTask().Sample(condition, new TaskRng(0));
+        var trial = new DnmsTask().Sample(condition, Rng.Numbered(0, 0));
         Assert.All(Enumerable.Range(800, 200), t => Assert.Equal(target, trial.Target[t]));
     }
 
     [Fact]
     public void Error_is_the_mean_absolute_error_over_the_last_200_ms_and_correct_below_one()
     {
-        var trial = new DnmsTask().Sample(1, new TaskRng(0));   // AB: target +0.98
+        var trial = new DnmsTask().Sample(1, Rng.Numbered(0, 0));   // AB: target +0.98
         var output = new double[1000];
         Array.Fill(output, -5.0, 0, 800);                       // unscored steps do not count
         Array.Fill(output, 0.98, 800, 200);
@@ -68,7 +69,7 @@ public class DnmsTaskTests
     [Fact]
     public void Output_of_the_wrong_length_is_rejected()
     {
-        var trial = new DnmsTask().Sample(0, new TaskRng(0));
+        var trial = new DnmsTask().Sample(0, Rng.Numbered(0, 0));
         var ex = Assert.Throws<ArgumentException>(() => trial.Error(new double[999]));
         Assert.Contains("999", ex.Message);
     }
@@ -99,9 +100,9 @@ public class PerceptualDecisionTaskTests
     public void Same_generator_state_gives_the_same_trial_different_seeds_different_noise()
     {
         var task = new PerceptualDecisionTask();
-        var a = task.Sample(5, new TaskRng(11));
-        var b = task.Sample(5, new TaskRng(11));
-        var c = task.Sample(5, new TaskRng(12));
+        var a = task.Sample(5, Rng.Numbered(11, 0));
+        var b = task.Sample(5, Rng.Numbered(11, 0));
+        var c = task.Sample(5, Rng.Numbered(12, 0));
         Assert.Equal(a.Inputs.SelectMany(u => u), b.Inputs.SelectMany(u => u));
         Assert.NotEqual(a.Inputs.SelectMany(u => u), c.Inputs.SelectMany(u => u));
         Assert.Equal(a.Target, c.Target);   // the answer depends on the condition only
@@ -111,7 +112,7 @@ public class PerceptualDecisionTaskTests
     public void Evidence_has_the_coherence_as_mean_and_the_set_noise()
     {
         var task = new PerceptualDecisionTask(PerceptualDecisionSettings.Default with { Coherences = [0.2] });
-        var rng = new TaskRng(3);
+        var rng = Rng.Numbered(3, 0);
         var values = new List<double>();
         for (int i = 0; i < 40; i++)
         {
@@ -138,7 +139,7 @@ public class PerceptualDecisionTaskTests
     {
         var task = new PerceptualDecisionTask(PerceptualDecisionSettings.Default with { Coherences = [0.0], TargetFromRealizedEvidence = true, Dt = 4 });
         Assert.Equal(175, task.TrialSteps(4));
-        var rng = new TaskRng(5);
+        var rng = Rng.Numbered(5, 0);
         var values = new List<double>();
         for (int i = 0; i < 100; i++)
         {
@@ -153,7 +154,7 @@ public class PerceptualDecisionTaskTests
     public void The_answer_is_the_sign_of_the_evidence_read_from_the_mean_output()
     {
         var task = new PerceptualDecisionTask();
-        var rng = new TaskRng(2);
+        var rng = Rng.Numbered(2, 0);
         var pos = task.Sample(4, rng);                            // +0.2
         var neg = task.Sample(5, rng);                            // −0.2
         Assert.Equal(0.98, pos.Target[699]);
@@ -172,7 +173,7 @@ public class PerceptualDecisionTaskTests
     public void Realized_evidence_targets_follow_the_noisy_mean()
     {
         var task = new PerceptualDecisionTask(PerceptualDecisionSettings.Default with { Coherences = [0.0], TargetFromRealizedEvidence = true });
-        var rng = new TaskRng(8);
+        var rng = Rng.Numbered(8, 0);
         int pos = 0;
         for (int i = 0; i < 200; i++)
         {
@@ -192,7 +193,7 @@ public class ContextIntegrationTaskTests
     {
         var task = new ContextIntegrationTask();
         Assert.Equal((4, 4, 700), (task.InputCount, task.ConditionCount, task.TrialSteps(1)));
-        var rng = new TaskRng(4);
+        var rng = Rng.Numbered(4, 0);
         var irrelevantSigns = new HashSet<(int, int)>();
         for (int i = 0; i < 200; i++)
         {
@@ -235,7 +236,7 @@ public class GoNoGoTaskTests
     {
         var task = new GoNoGoTask();
         Assert.Equal((2, 2, 700), (task.InputCount, task.ConditionCount, task.TrialSteps(1)));
-        var rng = new TaskRng(0);
+        var rng = Rng.Numbered(0, 0);
         var go = task.Sample(0, rng);
         var nogo = task.Sample(1, rng);
         Assert.Equal((1.0, 0.0), (go.Inputs[100][0], go.Inputs[100][1]));

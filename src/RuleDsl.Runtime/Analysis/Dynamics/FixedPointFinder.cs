@@ -180,7 +180,7 @@ public static class FixedPointFinder
     /// each perturbed by Gaussian noise of standard deviation <paramref name="noiseStd"/>.
     /// </summary>
     public static List<double[]> StartsFromTrajectories(IReadOnlyList<double[,]> trajectories, int count, double noiseStd,
-                                                        Tasks.Cognitive.TaskRng rng)
+                                                        Data.Rng rng)
     {
         if (trajectories.Count == 0) throw new ArgumentException("need at least one trajectory.");
         int n = trajectories[0].GetLength(1);
@@ -191,7 +191,7 @@ public static class FixedPointFinder
             if (tr.GetLength(1) != n) throw new ArgumentException("all trajectories must have the same number of units.");
             int t = rng.NextInt(tr.GetLength(0));
             var x = new double[n];
-            for (int i = 0; i < n; i++) x[i] = tr[t, i] + noiseStd * rng.Gaussian();
+            for (int i = 0; i < n; i++) x[i] = tr[t, i] + noiseStd * rng.NormalFresh();
             starts.Add(x);
         }
         return starts;

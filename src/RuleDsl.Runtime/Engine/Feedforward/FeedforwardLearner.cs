@@ -373,7 +373,7 @@ public sealed class FeedforwardLearner : IInnerLoop
 
     /// <summary>The stream of an episode's initial weights depends on (seed, episode) only, so a
     /// finite-difference check replays exactly the same network.</summary>
-    public static Data.Rng WeightStream(int seed, int episode) => Data.Rng.For((ulong)seed, 0x3e1du, (ulong)episode);
+    public static Data.Rng WeightStream(int seed, int episode) => Data.Rng.Stream(Data.StreamKind.FeedforwardWeights, (ulong)seed, episode);
 
     public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
     {

@@ -11,12 +11,12 @@ namespace RuleDsl.Runtime.Engine.Recurrent;
 public static class RecurrentStreams
 {
     /// <summary>W ~ N(0, G²/N) row by row, then W_in ~ U[−1, 1] row by row.</summary>
-    public static Data.Rng Init(ulong seed, int episode) => Data.Rng.For(seed, 0x1a7u, (ulong)episode);
+    public static Data.Rng Init(ulong seed, int episode) => Data.Rng.Stream(Data.StreamKind.RecurrentWeights, seed, episode);
 
     /// <summary>Trial h's initial state (one draw per unit), then its kicks (per step, per unit).</summary>
-    public static Data.Rng Trial(ulong seed, int episode, int trial) => Data.Rng.For(seed, 0x7015eu, (ulong)episode, (ulong)trial);
+    public static Data.Rng Trial(ulong seed, int episode, int trial) => Data.Rng.Stream(Data.StreamKind.RecurrentTrial, seed, episode, trial);
 
-    /// <summary>Trial h of the task, from its own generator on the stream (seed, e·2²⁰ + h).</summary>
+    /// <summary>Trial h of the task, from its own stream.</summary>
     public static Trial Task(ICognitiveTask task, ulong seed, int episode, int trial) =>
-        task.Sample(trial, new TaskRng(seed, ((ulong)episode << 20) + (ulong)trial));
+        task.Sample(trial, Data.Rng.Stream(Data.StreamKind.TaskTrial, seed, episode, trial));
 }

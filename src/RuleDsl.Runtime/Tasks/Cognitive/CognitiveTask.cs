@@ -1,3 +1,5 @@
+using RuleDsl.Runtime.Data;
+
 namespace RuleDsl.Runtime.Tasks.Cognitive;
 
 /// <summary>
@@ -32,7 +34,7 @@ public abstract class CognitiveTask : ICognitiveTask
         return trialIndex % ConditionCount;
     }
 
-    public Trial Sample(int trialIndex, TaskRng rng)
+    public Trial Sample(int trialIndex, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(rng);
         int condition = ConditionOf(trialIndex);
@@ -41,7 +43,7 @@ public abstract class CognitiveTask : ICognitiveTask
     }
 
     /// <summary>Fills <paramref name="trial"/> for <paramref name="condition"/> and builds it.</summary>
-    protected abstract Trial Generate(int trialIndex, int condition, TrialBuilder trial, TaskRng rng);
+    protected abstract Trial Generate(int trialIndex, int condition, TrialBuilder trial, Rng rng);
 
     /// <summary>Checks that an epoch lies inside the trial; used by settings validation.</summary>
     protected static void RequireEpoch(string what, double startMs, double durationMs, double trialMs)

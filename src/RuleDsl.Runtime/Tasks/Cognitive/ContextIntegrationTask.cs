@@ -1,3 +1,5 @@
+using RuleDsl.Runtime.Data;
+
 namespace RuleDsl.Runtime.Tasks.Cognitive;
 
 /// <summary>
@@ -82,7 +84,7 @@ public sealed class ContextIntegrationTask : CognitiveTask
         return $"attend stream {context + 1}, its coherence {Signed(coh)}";
     }
 
-    protected override Trial Generate(int trialIndex, int condition, TrialBuilder trial, TaskRng rng)
+    protected override Trial Generate(int trialIndex, int condition, TrialBuilder trial, Rng rng)
     {
         var s = Settings;
         var (context, relevant) = Decode(condition);

@@ -1,3 +1,5 @@
+using RuleDsl.Runtime.Data;
+
 namespace RuleDsl.Runtime.Tasks.Cognitive;
 
 /// <summary>
@@ -65,7 +67,7 @@ public sealed class DnmsTask : CognitiveTask
         _ => throw new ArgumentOutOfRangeException(nameof(condition)),
     };
 
-    protected override Trial Generate(int trialIndex, int condition, TrialBuilder trial, TaskRng rng)
+    protected override Trial Generate(int trialIndex, int condition, TrialBuilder trial, Rng rng)
     {
         var s = Settings;
         var (first, second) = Channels(condition);

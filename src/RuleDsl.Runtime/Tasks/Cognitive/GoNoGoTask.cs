@@ -1,3 +1,5 @@
+using RuleDsl.Runtime.Data;
+
 namespace RuleDsl.Runtime.Tasks.Cognitive;
 
 /// <summary>
@@ -54,7 +56,7 @@ public sealed class GoNoGoTask : CognitiveTask
     /// <summary>Midpoint between the two targets, the decision threshold on the mean output.</summary>
     public double DecisionThreshold => 0.5 * (Settings.GoTarget + Settings.NoGoTarget);
 
-    protected override Trial Generate(int trialIndex, int condition, TrialBuilder trial, TaskRng rng)
+    protected override Trial Generate(int trialIndex, int condition, TrialBuilder trial, Rng rng)
     {
         var s = Settings;
         bool go = condition == 0;

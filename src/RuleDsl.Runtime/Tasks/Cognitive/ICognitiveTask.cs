@@ -1,3 +1,5 @@
+using RuleDsl.Runtime.Data;
+
 namespace RuleDsl.Runtime.Tasks.Cognitive;
 
 /// <summary>
@@ -32,7 +34,7 @@ public interface ICognitiveTask
     /// any within-condition randomness (noise, irrelevant features) is drawn from <paramref name="rng"/>,
     /// so the same index and the same generator state give the same trial.
     /// </summary>
-    Trial Sample(int trialIndex, TaskRng rng);
+    Trial Sample(int trialIndex, Rng rng);
 
     /// <summary>Human-readable label of a condition index, e.g. "AB (non-match)".</summary>
     string ConditionLabel(int condition);

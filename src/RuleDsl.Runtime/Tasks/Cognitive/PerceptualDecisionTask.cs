@@ -1,3 +1,5 @@
+using RuleDsl.Runtime.Data;
+
 namespace RuleDsl.Runtime.Tasks.Cognitive;
 
 /// <summary>
@@ -70,7 +72,7 @@ public sealed class PerceptualDecisionTask : CognitiveTask
 
     public override string ConditionLabel(int condition) => $"coherence {Signed(SignedCoherence(condition))}";
 
-    protected override Trial Generate(int trialIndex, int condition, TrialBuilder trial, TaskRng rng)
+    protected override Trial Generate(int trialIndex, int condition, TrialBuilder trial, Rng rng)
     {
         var s = Settings;
         double coherence = SignedCoherence(condition);

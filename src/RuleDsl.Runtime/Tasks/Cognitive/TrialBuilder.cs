@@ -1,3 +1,5 @@
+using RuleDsl.Runtime.Data;
+
 namespace RuleDsl.Runtime.Tasks.Cognitive;
 
 /// <summary>
@@ -53,13 +55,13 @@ public sealed class TrialBuilder
     /// Adds white noise of standard deviation <paramref name="stdAt1Ms"/>·√(1 ms / dt) to the channel
     /// during the epoch, so the variance of the time-integrated input does not depend on dt.
     /// </summary>
-    public TrialBuilder AddNoise(int channel, double startMs, double durationMs, double stdAt1Ms, TaskRng rng)
+    public TrialBuilder AddNoise(int channel, double startMs, double durationMs, double stdAt1Ms, Rng rng)
     {
         if (stdAt1Ms == 0) return this;
         ThrowIfBuilt();
         double std = stdAt1Ms / Math.Sqrt(Dt);
         var (a, b) = Epoch(startMs, durationMs);
-        for (int t = a; t < b; t++) _inputs[t][channel] += std * rng.Gaussian();
+        for (int t = a; t < b; t++) _inputs[t][channel] += std * rng.NormalFresh();
         return this;
     }
 
