@@ -1,9 +1,10 @@
 using System.Diagnostics;
-using RuleDsl.Runtime.Compiler;
+using RuleDsl.Runtime.Kernels;
+using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Engine.Ir;
+using static RuleDsl.Runtime.Kernels.Ir;
 
 namespace RuleDsl.Runtime.Engine.Feedforward;
 

@@ -1,7 +1,8 @@
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Engine.Ir;
+using static RuleDsl.Runtime.Kernels.Ir;
 
 namespace RuleDsl.Runtime.Engine.Recurrent;
 

@@ -4,7 +4,7 @@ using Microsoft.FSharp.Core;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Compiler;
+namespace RuleDsl.Runtime.Kernels.Compiler;
 
 /// <summary>
 /// Kernels for a checked <see cref="Rule"/>, with forward-mode tangents for D directions.
@@ -75,17 +75,17 @@ public static class RuleKernels
         var outputs = new List<KernelOutput>();
         if (kind == StepKind.Weight)
         {
-            outputs.Add(new KernelOutput("ΔW", rule.Update, OutputMode.Accumulate, rule.Weight));
+            outputs.Add(new KernelOutput(rule.Weight, rule.Update, true, "ΔW"));
             for (int d = 0; d < directions; d++)
-                outputs.Add(new KernelOutput($"tangent {d} of ΔW", TangentOf(rule.Update, diff, d), OutputMode.Accumulate, Tangent(rule.Weight, d)));
+                outputs.Add(new KernelOutput(Tangent(rule.Weight, d), TangentOf(rule.Update, diff, d), true, $"tangent {d} of ΔW"));
         }
         else
         {
             foreach (var t in rule.Traces)
             {
-                outputs.Add(new KernelOutput($"{t.Symbol.Name} next", t.Next, OutputMode.Assign, t.Symbol));
+                outputs.Add(new KernelOutput(t.Symbol, t.Next, false, $"{t.Symbol.Name} next"));
                 for (int d = 0; d < directions; d++)
-                    outputs.Add(new KernelOutput($"tangent {d} of {t.Symbol.Name} next", TangentOf(t.Next, diff, d), OutputMode.Assign, Tangent(t.Symbol, d)));
+                    outputs.Add(new KernelOutput(Tangent(t.Symbol, d), TangentOf(t.Next, diff, d), false, $"tangent {d} of {t.Symbol.Name} next"));
             }
         }
         // The simplifier may write a constant vector as c · ones_<dim>: such a symbol is an input too.

@@ -5,7 +5,7 @@ using Microsoft.FSharp.Collections;
 using RuleDsl.Symbolic;
 using L = System.Linq.Expressions.Expression;
 
-namespace RuleDsl.Runtime.Compiler;
+namespace RuleDsl.Runtime.Kernels.Compiler;
 
 /// <summary>
 /// Builds the expression tree of one kernel. The generated code has two phases:
@@ -25,7 +25,7 @@ namespace RuleDsl.Runtime.Compiler;
 internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     static readonly Type TT = typeof(T);
-    static readonly MethodInfo PowMethod = typeof(Kernels).GetMethod("Pow", [TT, TT])!;
+    static readonly MethodInfo PowMethod = typeof(RuleDsl.Symbolic.Kernels).GetMethod("Pow", [TT, TT])!;
 
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
     static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"),
@@ -533,7 +533,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
     {
         public required KernelOutput Spec;
         public required Expr Lowered;
-        public required OutputMode Mode;
+        public required bool Accumulate;
         public required ParameterExpression Target;
         public readonly List<Term> Terms = [];
         /// <summary>Matrix targets (other than its own) this output reads aligned in Phase B.</summary>
@@ -698,9 +698,9 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             if (!valueShape.Equals(o.Target.Shape) && !valueShape.IsScalar)
                 throw new KernelCompileError($"not supported: {Txt(o.Value)} in rule {spec.Name}: it is a {valueShape}, its target {o.Target.Name} a {o.Target.Shape}");
             var lowered = Lower.lower(o.Value);
-            var mode = o.Mode;
+            var accumulate = o.Accumulate;
             // T ← T + rest is T += rest (and needs no second copy of T).
-            if (mode == OutputMode.Assign)
+            if (!accumulate)
             {
                 var ts = Lower.terms(lowered).ToList();
                 var self = Expr.NewSym(o.Target);
@@ -708,7 +708,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 if (at >= 0 && ts.Count(x => x.Equals(self)) == 1)
                 {
                     ts.RemoveAt(at);
-                    mode = OutputMode.Accumulate;
+                    accumulate = true;
                     lowered = ts.Count switch
                     {
                         0 => Expr.NewNum(0.0),
@@ -718,7 +718,7 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
                 }
             }
             // A scalar value broadcast to a vector/matrix target stays scalar-shaped; its terms still work.
-            outputs.Add(new Output { Spec = o, Lowered = lowered, Mode = mode, Target = arrayLocal.GetValueOrDefault(o.Target.Name) ?? scalarLocal[o.Target.Name] });
+            outputs.Add(new Output { Spec = o, Lowered = lowered, Accumulate = accumulate, Target = arrayLocal.GetValueOrDefault(o.Target.Name) ?? scalarLocal[o.Target.Name] });
         }
 
         // Terms (creates the Phase A nodes they need, and the guards).
@@ -945,9 +945,9 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         var code = new List<L>();
         var self = o.Terms.Where(t => t.ReadsOwnTarget).ToList();
         var rest = o.Terms.Where(t => !t.ReadsOwnTarget).ToList();
-        bool assign = o.Mode == OutputMode.Assign;
+        bool assign = !o.Accumulate;
         var ctxPlan = new List<Func<string>>();
-        ctxPlan.Add(() => $"  {o.Spec.Target.Name} {(assign ? "=" : "+=")} ({o.Spec.Name}), in one pass over the row:");
+        ctxPlan.Add(() => $"  {o.Spec.Target.Name} {(assign ? "=" : "+=")} ({o.Spec.Label}), in one pass over the row:");
 
         // The row is written once: dst = keep·dst + Σ (active sources), by RowOps.Combine.
         L readDst = L.Constant(!assign);
@@ -1160,8 +1160,8 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
             }
             values.Add(L.Assign(v, sum));
             var target = L.ArrayAccess(o.Target, k);
-            stores.Add(o.Mode == OutputMode.Assign ? L.Assign(target, v) : L.AddAssign(target, v));
-            phasePlan.Add(() => $"  {o.Spec.Target.Name}[k] {(o.Mode == OutputMode.Assign ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
+            stores.Add(!o.Accumulate ? L.Assign(target, v) : L.AddAssign(target, v));
+            phasePlan.Add(() => $"  {o.Spec.Target.Name}[k] {(!o.Accumulate ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
         }
         return For(k, L.Constant(0), Dim(dim), L.Block(values.Concat(stores)));
     }
@@ -1177,8 +1177,8 @@ internal sealed class KernelBuilder<T> where T : unmanaged, IFloatingPointIeee75
         }
         int slot = layout.ScalarSlot(o.Spec.Target.Name);
         var target = L.ArrayAccess(pScalars, L.Constant(slot));
-        phasePlan.Add(() => $"phase B: {o.Spec.Target.Name} {(o.Mode == OutputMode.Assign ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
+        phasePlan.Add(() => $"phase B: {o.Spec.Target.Name} {(!o.Accumulate ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
         // The old value is in a local (loaded in the prologue); the new one is stored once.
-        return o.Mode == OutputMode.Assign ? L.Assign(target, sum) : L.Assign(target, L.Add(o.Target, sum));
+        return !o.Accumulate ? L.Assign(target, sum) : L.Assign(target, L.Add(o.Target, sum));
     }
 }
