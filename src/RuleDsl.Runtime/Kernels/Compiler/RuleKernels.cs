@@ -15,8 +15,9 @@ namespace RuleDsl.Runtime.Kernels.Compiler;
 /// </summary>
 public static class RuleKernels
 {
-    /// <summary>The tangent of <paramref name="s"/> in direction <paramref name="d"/> (0-based): δs#d.</summary>
-    public static Symbol Tangent(Symbol s, int d) => new($"δ{s.Name}#{d}", s.Shape);
+    /// <summary>The tangent of <paramref name="s"/> in direction <paramref name="d"/> (0-based): δs#d
+    /// (<c>Differentiate.tangentAlong</c>).</summary>
+    public static Symbol Tangent(Symbol s, int d) => Differentiate.tangentAlong(s, d);
 
     /// <summary>What a step kernel updates.</summary>
     public enum StepKind
@@ -28,23 +29,11 @@ public static class RuleKernels
     }
 
     /// <summary>
-    /// The symbols whose tangents are carried: parameters, the weight, traces, and every input not named
-    /// in <paramref name="constantInputs"/> (e.g. dt: an input with no sensitivity to θ).
+    /// The symbols whose tangents are carried (<c>Tangents.carried</c>): parameters, the weight, traces,
+    /// and every input that changes during learning, less those named in <paramref name="constantInputs"/>.
     /// </summary>
-    public static IReadOnlyList<Symbol> Differentiable(Rule rule, IEnumerable<string>? constantInputs = null)
-    {
-        var constant = new HashSet<string>(constantInputs ?? []);
-        var list = new List<Symbol>();
-        void Add(Symbol s)
-        {
-            if (!constant.Contains(s.Name) && !list.Contains(s)) list.Add(s);
-        }
-        foreach (var p in rule.Params) Add(p.Symbol);
-        Add(rule.Weight);
-        foreach (var t in rule.Traces) Add(t.Symbol);
-        foreach (var s in rule.Inputs) Add(s);
-        return list;
-    }
+    public static IReadOnlyList<Symbol> Differentiable(Rule rule, IEnumerable<string>? constantInputs = null) =>
+        [.. Tangents.carried(rule, constantInputs ?? [])];
 
     /// <summary>The tangent of e in direction d (Differentiate.forward with s ↦ δs#d for each differentiable s).</summary>
     public static Expr TangentOf(Expr e, IReadOnlyList<Symbol> differentiable, int d)
