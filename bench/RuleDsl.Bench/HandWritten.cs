@@ -1,4 +1,4 @@
-using RuleDsl.Runtime.Compiler;
+using RuleDsl.Runtime.Kernels.Compiler;
 
 namespace RuleDsl.Bench;
 

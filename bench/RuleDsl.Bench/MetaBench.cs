@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using RuleDsl.Runtime.Engine;
-using RuleDsl.Runtime.Engine.Compiled;
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Engine.Feedforward;
 using RuleDsl.Runtime.Engine.Recurrent;
 using RuleDsl.Runtime.Meta;
@@ -78,7 +77,7 @@ public static class MetaBench
         int[] layers = [784, 170, 130, 100, 70, 5];
         var data = new RandomEpisodes(784, 5, k, 10);
         var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), ModelFile.Feedforward(10.0),
-            rule, data, new SpecBackend(), seed: 1)
+            rule, data, new SimdBackend(), seed: 1)
         { FuseForward = Environment.GetEnvironmentVariable("RULEDSL_NOFUSE") != "1" };
         var theta = rule.Params.Select(p => p.Init).ToArray();
         var rng = RuleDsl.Runtime.Data.Rng.For(7, 1, 1);
@@ -116,7 +115,7 @@ public static class MetaBench
         {
             var rule = LoadRule(file, name);
             var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), ModelFile.Feedforward(10.0),
-                rule, data, new SpecBackend(), seed: 1);
+                rule, data, new SimdBackend(), seed: 1);
             // Every θ non-zero, so that every term and its tangent is exercised.
             var theta = rule.Params.Select((p, r) => r == 0 ? 1e-2 : 1e-4 * (r % 3 - 1 + 0.5)).ToArray();
             var dirs = Directions.Draw(GradientEstimator.Exact, theta.Length, 0, RuleDsl.Runtime.Data.Rng.For(1, 1, 1));

@@ -4,7 +4,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
-using RuleDsl.Runtime.Compiler;
+using RuleDsl.Runtime.Kernels.Compiler;
 
 namespace RuleDsl.Bench;
 

@@ -1,5 +1,5 @@
-using RuleDsl.Runtime.Compiler;
-using RuleDsl.Runtime.Tests.Compiler;
+using RuleDsl.Runtime.Kernels.Compiler;
+using RuleDsl.Runtime.Tests.Kernels.Compiler;
 using RuleDsl.Semantics;
 
 namespace RuleDsl.Bench;

@@ -23,7 +23,7 @@ type Derivation =
 module Derive =
     [<CompiledName "Derive">]
     let derive (rule: Rule) : Derivation =
-        let wrt = Verify.tangentSymbols rule
+        let wrt = Tangents.state rule
         let forTarget (name: string) (expr: Expr) (from: SourceLoc) =
             [ for p in rule.Params -> { Target = name; Wrt = Some p.Symbol; Expr = Differentiate.partial p.Symbol expr; From = from }
               if not wrt.IsEmpty then

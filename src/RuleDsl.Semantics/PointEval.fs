@@ -106,7 +106,7 @@ module PointEval =
         | Error d -> Error [ d ]
         | Ok (JObject (props, _)) ->
             let diags = ResizeArray<Diagnostic> ()
-            let tangentOf = Verify.tangentSymbols rule
+            let tangentOf = Tangents.state rule
             let isOnes (s: Symbol) = (Expr.onesDim s).IsSome
             let needed = (rule.Inputs |> List.filter (isOnes >> not)) @ (rule.Traces |> List.map (fun t -> t.Symbol))
             let dimsOf (shape: Shape) =

@@ -47,12 +47,6 @@ module Verify =
 
     let private along (x: Value) (d: Value) (t: float) = Value.map (fun v -> v.[0] + t * v.[1]) [ x; d ]
 
-    /// The symbols whose tangents the forward differential carries: inputs that change during
-    /// learning, and the rule's traces.
-    let tangentSymbols (rule: Rule) : Symbol list =
-        (rule.Inputs |> List.filter (fun s -> match Variables.tryFind s.Name with Some v -> v.HasTangent | None -> true))
-        @ (rule.Traces |> List.map (fun t -> t.Symbol))
-
     /// The expressions a rule defines, with their display names: ΔW and each trace's next value.
     let targets (rule: Rule) : (string * Expr) list =
         ("ΔW", rule.Update) :: (rule.Traces |> List.map (fun t -> t.Symbol.Name + "_next", t.Next))
@@ -107,7 +101,7 @@ module Verify =
                   let at t = evalAt (point.Add (p.Symbol.Name, Value.Scalar (theta + t))) expr
                   let numeric = Value.map (fun v -> (v.[0] - v.[1]) / (2.0 * h)) [ at h; at -h ]
                   yield row (sprintf "∂%s/∂%s" name p.Symbol.Name) (relError analytic numeric)
-              let wrt = tangentSymbols rule
+              let wrt = Tangents.state rule
               if not wrt.IsEmpty then
                   let direction = wrt |> List.map (fun s -> s.Name, randomValue rng dims s.Shape -1.0 1.0) |> Map.ofList
                   let scale = wrt |> List.map (fun s -> Value.toArray point.[s.Name] |> Array.map abs |> Array.max) |> List.max

@@ -7,6 +7,11 @@ module Differentiate =
     /// The symbol that carries the tangent of `s` (δW for W). Same shape as `s`.
     let tangentSymbol (s: Symbol) : Symbol = { Name = "δ" + s.Name; Shape = s.Shape }
 
+    /// The tangent of `s` along direction d of several (δW#0 for W): the engine's buffers.
+    let tangentAlong (s: Symbol) (d: int) : Symbol =
+        let t = tangentSymbol s
+        { t with Name = t.Name + "#" + string d }
+
     /// Forward differential of `e`: `tangentOf s` is the tangent of symbol `s`, None where it is zero.
     /// The result is unsimplified; callers simplify.
     let rec forwardRaw (tangentOf: Symbol -> Expr option) (e: Expr) : Expr =

@@ -7,6 +7,9 @@ module Differentiate =
     
     /// The symbol that carries the tangent of `s` (δW for W). Same shape as `s`.
     val tangentSymbol: s: Symbol -> Symbol
+
+    /// The tangent of `s` along direction d of several (δW#0 for W): the engine's buffers.
+    val tangentAlong: s: Symbol -> d: int -> Symbol
     
     /// Forward differential of `e`: `tangentOf s` is the tangent of symbol `s`, None where it is zero.
     /// The result is unsimplified; callers simplify.

@@ -235,7 +235,7 @@ let ``eval works on every shipped rule and agrees with direct evaluation`` () =
         // Vectors of ones (pool's F[4] reads ones_post) are left to the reader.
         let given =
             (r.Inputs |> List.filter (fun s -> (Expr.onesDim s).IsNone)) @ (r.Traces |> List.map (fun t -> t.Symbol)) @ (r.Params |> List.map (fun p -> p.Symbol))
-        let wrt = Verify.tangentSymbols r
+        let wrt = Tangents.state r
         let values = given |> List.map (fun s -> s.Name, Verify.randomValue rng dims s.Shape 0.2 1.2) |> Map.ofList
         let direction = wrt |> List.map (fun s -> s.Name, Verify.randomValue rng dims s.Shape -1.0 1.0) |> Map.ofList
         let text =

@@ -146,6 +146,6 @@ let ``partial derivative by a scalar equals central differences`` (c: Case) =
 let ``lowering preserves value`` (c: Case) =
     let point = pointFor c.Seed c.Expr
     let before = Eval.eval (fun s -> point.[s]) c.Expr
-    let lowered = Lowering.lower c.Expr
+    let lowered = Lower.lower c.Expr
     let after = Eval.eval (fun s -> point.[s]) lowered
     (relErr before after < 1e-9) |> Prop.label (show c + sprintf " → %s" (Print.text lowered))

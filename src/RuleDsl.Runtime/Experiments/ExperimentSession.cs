@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using RuleDsl.Runtime.Data;
-using RuleDsl.Runtime.Engine;
-using RuleDsl.Runtime.Engine.Compiled;
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Engine.Feedforward;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Runtime.Results;
@@ -84,8 +83,7 @@ public sealed class ExperimentSession
     public IKernelBackend Backend() => Spec.Backend switch
     {
         "interpreter" => new InterpretedBackend(),
-        "compiled" => new CompiledBackend(),
-        _ => new SpecBackend(),
+        _ => new SimdBackend(),
     };
 
     public MetaSettings MetaSettings() => new(

@@ -1,5 +1,5 @@
 using Microsoft.FSharp.Collections;
-using RuleDsl.Runtime.Engine;
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
 

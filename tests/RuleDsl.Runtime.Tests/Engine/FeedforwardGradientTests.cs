@@ -1,4 +1,4 @@
-using RuleDsl.Runtime.Engine;
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Engine.Feedforward;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
@@ -28,8 +28,7 @@ public class FeedforwardGradientTests
     public static IKernelBackend BackendNamed(string name) => name switch
     {
         "interpreter" => new InterpretedBackend(),
-        "compiled" => new RuleDsl.Runtime.Engine.Compiled.CompiledBackend(),
-        "simd" => new RuleDsl.Runtime.Engine.Compiled.SpecBackend(),
+        "simd" => new RuleDsl.Runtime.Kernels.SimdBackend(),
         _ => throw new ArgumentException(name),
     };
 
@@ -60,7 +59,6 @@ public class FeedforwardGradientTests
 
     [Theory]
     [InlineData("interpreter")]
-    [InlineData("compiled")]
     [InlineData("simd")]
     public void Pool_meta_gradient_matches_finite_differences_for_all_ten_terms(string backend)
     {
@@ -69,10 +67,9 @@ public class FeedforwardGradientTests
     }
 
     [Theory]
-    [InlineData("compiled", "bp")]
     [InlineData("simd", "bp")]
     [InlineData("simd", "dfa")]
-    public void Compiled_backends_give_the_exact_meta_gradient(string backend, string feedback) =>
+    public void The_simd_backend_gives_the_exact_meta_gradient(string backend, string feedback) =>
         AssertAllPass(Check(TestRules.Bio(), feedback, [0.5, 0.2, 0.1], backend));
 
     /// Table 1: each layer with its own rule, θ the union by name (theta0 shared by all three layers).

@@ -1,10 +1,10 @@
 using Microsoft.FSharp.Collections;
-using RuleDsl.Runtime.Engine;
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Engine.Recurrent;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Engine.Ir;
+using static RuleDsl.Runtime.Kernels.Ir;
 
 namespace RuleDsl.Runtime.Tests.Engine;
 
@@ -71,7 +71,6 @@ public class RecurrentGradientTests
 
     [Theory]
     [InlineData("interpreter")]
-    [InlineData("compiled")]
     [InlineData("simd")]
     public void Neo_hebbian_3x3_meta_gradient_matches_finite_differences(string backend)
     {

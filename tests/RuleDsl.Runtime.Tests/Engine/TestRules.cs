@@ -1,7 +1,7 @@
-using RuleDsl.Runtime.Engine;
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Engine.Ir;
+using static RuleDsl.Runtime.Kernels.Ir;
 
 namespace RuleDsl.Runtime.Tests.Engine;
 

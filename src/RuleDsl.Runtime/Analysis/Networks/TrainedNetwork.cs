@@ -1,8 +1,8 @@
-using RuleDsl.Runtime.Engine;
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Engine.Recurrent;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Engine.Ir;
+using static RuleDsl.Runtime.Kernels.Ir;
 
 namespace RuleDsl.Runtime.Analysis.Networks;
 

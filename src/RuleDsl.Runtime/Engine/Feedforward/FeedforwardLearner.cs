@@ -1,9 +1,10 @@
 using System.Diagnostics;
-using RuleDsl.Runtime.Compiler;
+using RuleDsl.Runtime.Kernels;
+using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Engine.Ir;
+using static RuleDsl.Runtime.Kernels.Ir;
 
 namespace RuleDsl.Runtime.Engine.Feedforward;
 
@@ -172,7 +173,7 @@ public sealed class FeedforwardLearner : IInnerLoop
             _cache.GetOrAdd((name, null, d, false), _ =>
             {
                 var outputs = new List<KernelOutput> { Set(target, shape, value) };
-                for (int k = 0; k < d; k++) outputs.Add(Set($"δ{target}#{k}", shape, Along(tangent, k)));
+                for (int k = 0; k < d; k++) outputs.Add(new KernelOutput(RuleKernels.Tangent(new Symbol(target, shape), k), Along(tangent, k), false));
                 return _backend.Compile($"{name}[{d}]", outputs);
             });
 
@@ -195,10 +196,9 @@ public sealed class FeedforwardLearner : IInnerLoop
         /// (the input is fixed).</summary>
         public IKernel Update(Rule rule, int d, bool first) => _cache.GetOrAdd(("update", rule, d, first), _ =>
         {
-            // What carries a tangent through the update: θ, W and the network's state (B is fixed).
-            var carriedNames = new HashSet<string>(["W", "y_pre", "y_post", "e_pre", "e_post", "z_post", .. rule.Params.Select(p => p.Symbol.Name)]);
-            if (first) carriedNames.Remove("y_pre");
-            var carried = ExprModule.symbols(rule.Update).Where(x => carriedNames.Contains(x.Name)).ToArray();
+            // What carries a tangent through the update: θ, W and the network's state (B is fixed; so is
+            // the first layer's input).
+            var carried = Tangents.carried(rule, first ? ["B", "y_pre"] : ["B"]).ToArray();
             var outputs = new List<KernelOutput> { new(rule.Weight, rule.Update, true) };
             for (int k = 0; k < d; k++)
                 outputs.Add(new KernelOutput(RuleKernels.Tangent(rule.Weight, k), RuleKernels.TangentOf(rule.Update, carried, k), true));
@@ -217,9 +217,9 @@ public sealed class FeedforwardLearner : IInnerLoop
             for (int k = 0; k < d; k++)
             {
                 var terms = new List<(Symbol, Symbol)>();
-                if (!first) terms.Add((w, V($"δy_next_pre#{k}", "pre")));
+                if (!first) terms.Add((w, RuleKernels.Tangent(V("y_next_pre", "pre"), k)));
                 terms.Add((RuleKernels.Tangent(w, k), V("y_next_pre", "pre")));
-                products.Add(new RowProduct(V($"δz_next_post#{k}", "post"), terms));
+                products.Add(new RowProduct(RuleKernels.Tangent(V("z_next_post", "post"), k), terms));
             }
             return ((IRowProductBackend)_backend).Compile("fused " + update.Name, update.Outputs, products);
         });
@@ -267,7 +267,7 @@ public sealed class FeedforwardLearner : IInnerLoop
             for (int r = 0; r < ps.Count; r++)
             {
                 Theta[ps[r].Symbol.Name] = Tensor.Scalar();
-                _paramIndex["δ" + ps[r].Symbol.Name] = r;
+                _paramIndex[Differentiate.tangentSymbol(ps[r].Symbol).Name] = r;
             }
             V = Enumerable.Range(0, D).Select(_ => ps.Select(_ => Tensor.Scalar()).ToArray()).ToArray();
         }

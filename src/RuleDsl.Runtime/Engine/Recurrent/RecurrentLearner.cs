@@ -1,7 +1,8 @@
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Engine.Ir;
+using static RuleDsl.Runtime.Kernels.Ir;
 
 namespace RuleDsl.Runtime.Engine.Recurrent;
 
@@ -91,7 +92,7 @@ public sealed class RecurrentLearner : IInnerLoop
         _dReadout = K("δz", Set("δz", Shape.Scalar, Tangent(model.Readout, "r_post")));
         _reward = K("reward", new KernelOutput(new Symbol("Racc", Shape.Scalar), model.RewardRate, true));
         _dReward = K("δreward", new KernelOutput(new Symbol("δRacc", Shape.Scalar), Tangent(model.RewardRate, "z"), true));
-        string[] state = ["x", "x_pre", "xbar", "xbar_pre", "r", "r_post", "W", "R", "Rbar", .. _traceSymbols.Select(s => s.Name), .. rule.Params.Select(p => p.Symbol.Name)];
+        string[] state = [.. Tangents.carried(rule, []).Select(s => s.Name)];
         _traces = K("traces", rule.Traces.Select(t => new KernelOutput(t.Symbol, t.Next, false)).ToArray());
         _dTraces = K("δtraces", rule.Traces.Select(t => new KernelOutput(Differentiate.tangentSymbol(t.Symbol), Tangent(t.Next, state), false)).ToArray());
         _step = K("step", Set("x", Vec("post"), model.Dynamics), Set("xbar", Vec("post"), model.Average));
@@ -165,9 +166,9 @@ public sealed class RecurrentLearner : IInnerLoop
                 foreach (var tr in rule.Traces)
                 {
                     var s = tr.Symbol.Shape;
-                    m["δ" + tr.Symbol.Name] = s.IsMatrix ? Tensor.Matrix(n, n) : s.IsVector ? Tensor.Vector(n) : Tensor.Scalar();
+                    m[Differentiate.tangentSymbol(tr.Symbol).Name] = s.IsMatrix ? Tensor.Matrix(n, n) : s.IsVector ? Tensor.Vector(n) : Tensor.Scalar();
                 }
-                foreach (var p in rule.Params) m["δ" + p.Symbol.Name] = Tensor.Scalar();
+                foreach (var p in rule.Params) m[Differentiate.tangentSymbol(p.Symbol).Name] = Tensor.Scalar();
                 NamedTangent[d] = m;
             }
         }
@@ -197,7 +198,7 @@ public sealed class RecurrentLearner : IInnerLoop
 
         for (int r = 0; r < theta.Length; r++) s.Named[_rule.Params[r].Symbol.Name].Value = theta[r];
         for (int d = 0; d < D; d++)
-            for (int r = 0; r < theta.Length; r++) s.NamedTangent[d]["δ" + _rule.Params[r].Symbol.Name].Value = directions[d][r];
+            for (int r = 0; r < theta.Length; r++) s.NamedTangent[d][Differentiate.tangentSymbol(_rule.Params[r].Symbol).Name].Value = directions[d][r];
 
         // A fresh network: W ~ N(0, G²/N), W_in ~ U[−1, 1], the output read from unit 0.
         var init = RecurrentStreams.Init((ulong)_seed, episode);
@@ -232,7 +233,7 @@ public sealed class RecurrentLearner : IInnerLoop
             {
                 s.DX[d].Clear(); s.DRacc[d].Clear();
                 if (!_config.CarryAverage) s.DXBar[d].Clear();
-                foreach (var t in _traceSymbols) s.NamedTangent[d]["δ" + t.Name].Clear();
+                foreach (var t in _traceSymbols) s.NamedTangent[d][Differentiate.tangentSymbol(t).Name].Clear();
             }
             double scored = 0;
             var output = new double[trial.Target.Length];

@@ -1,8 +1,9 @@
-using RuleDsl.Runtime.Compiler;
+using RuleDsl.Runtime.Kernels;
+using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Tests.Compiler.TestRules;
+using static RuleDsl.Runtime.Tests.Kernels.Compiler.TestRules;
 
-namespace RuleDsl.Runtime.Tests.Compiler;
+namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
 
 public class CompilerTests
 {
@@ -31,7 +32,7 @@ public class CompilerTests
             var expected = env.Eval(e);
             if (expected.Any(x => !double.IsFinite(x))) continue;
             var target = Sym("out", shape);
-            var k = Build(new KernelSpec($"random{seed}", RandomExpr.Pool, [new KernelOutput("out", e, OutputMode.Assign, target)]), backend);
+            var k = Build(new KernelSpec($"random{seed}", RandomExpr.Pool, [new KernelOutput(target, e, false, "out")]), backend);
             var args = env.Args(k);
             // Garbage in the target: Assign must not read it.
             if (!shape.IsScalar) Array.Fill(args.Array("out"), double.NaN);
@@ -63,9 +64,9 @@ public class CompilerTests
             if (ef.Concat(eg).Concat(eh).Any(x => !double.IsFinite(x))) continue;
             var k = Build(new KernelSpec($"inplace{seed}", RandomExpr.Pool,
             [
-                new KernelOutput("dW", f, OutputMode.Accumulate, wSym),
-                new KernelOutput("dU", g, OutputMode.Accumulate, uSym),
-                new KernelOutput("Q", h, OutputMode.Assign, qSym),
+                new KernelOutput(wSym, f, true, "dW"),
+                new KernelOutput(uSym, g, true, "dU"),
+                new KernelOutput(qSym, h, false, "Q"),
             ]));
             var args = env.Args(k);
             k.Step(args);
@@ -92,10 +93,10 @@ public class CompilerTests
         var expected = new[] { env.Eval(fu), env.Eval(E(v) + fv), env.Eval(fa), env.Eval(E(w) + fw) };
         var k = Build(new KernelSpec("vectors", RandomExpr.Pool,
         [
-            new KernelOutput("u", fu, OutputMode.Assign, u),
-            new KernelOutput("v", fv, OutputMode.Accumulate, v),
-            new KernelOutput("a", fa, OutputMode.Assign, a),
-            new KernelOutput("W", fw, OutputMode.Accumulate, w),
+            new KernelOutput(u, fu, false, "u"),
+            new KernelOutput(v, fv, true, "v"),
+            new KernelOutput(a, fa, false, "a"),
+            new KernelOutput(w, fw, true, "W"),
         ]));
         var args = env.Args(k);
         k.Step(args);
@@ -112,14 +113,14 @@ public class CompilerTests
     {
         var z = Sym("zeta", Post);
         var r = KernelCompiler.CompileUncached<double>(new KernelSpec("myrule", [W, YPre],
-            [new KernelOutput("dW", Outer(E(z), E(YPre)), OutputMode.Accumulate, W)]), CompilerBackend.Fast);
+            [new KernelOutput(W, Outer(E(z), E(YPre)), true, "dW")]), CompilerBackend.Fast);
         Assert.False(r.Ok);
         Assert.Contains("not supported", r.Error);
         Assert.Contains("zeta", r.Error);
         Assert.Contains("in rule myrule", r.Error);
 
         var bad = KernelCompiler.CompileUncached<double>(new KernelSpec("shapes", [W, YPre, YPost],
-            [new KernelOutput("dW", Outer(E(YPre), E(YPost)), OutputMode.Accumulate, W)]), CompilerBackend.Fast);
+            [new KernelOutput(W, Outer(E(YPre), E(YPost)), true, "dW")]), CompilerBackend.Fast);
         Assert.False(bad.Ok);
         Assert.Contains("in rule shapes", bad.Error);
         Assert.Throws<InvalidOperationException>(() => bad.Value);
@@ -128,7 +129,7 @@ public class CompilerTests
     [Fact]
     public void Buffers_are_checked_before_a_step()
     {
-        var k = Build(new KernelSpec("f0", [W, YPre, EPost], [new KernelOutput("dW", Outer(E(EPost), E(YPre)), OutputMode.Accumulate, W)]));
+        var k = Build(new KernelSpec("f0", [W, YPre, EPost], [new KernelOutput(W, Outer(E(EPost), E(YPre)), true, "dW")]));
         var args = k.CreateArgs().Size("post", 3).Size("pre", 4);
         args.Set("W", new double[12]).Set("y_pre", new double[4]);
         var e1 = Assert.Throws<ArgumentException>(() => k.Step(args));
@@ -141,8 +142,8 @@ public class CompilerTests
     [Fact]
     public void The_cache_compiles_a_spec_once()
     {
-        var spec1 = new KernelSpec("cached", [W, YPre, EPost], [new KernelOutput("dW", Outer(E(EPost), E(YPre)), OutputMode.Accumulate, W)]);
-        var spec2 = new KernelSpec("cached", [W, YPre, EPost], [new KernelOutput("dW", Outer(E(EPost), E(YPre)), OutputMode.Accumulate, W)]);
+        var spec1 = new KernelSpec("cached", [W, YPre, EPost], [new KernelOutput(W, Outer(E(EPost), E(YPre)), true, "dW")]);
+        var spec2 = new KernelSpec("cached", [W, YPre, EPost], [new KernelOutput(W, Outer(E(EPost), E(YPre)), true, "dW")]);
         var k1 = KernelCompiler.Compile<double>(spec1).Value;
         var k2 = KernelCompiler.Compile<double>(spec2).Value;
         Assert.Same(k1, k2);
@@ -156,7 +157,7 @@ public class CompilerTests
     public void A_dense_product_compiles_and_is_reported()
     {
         var b = Sym("B", Shape.NewMatrix("pre", "post"));
-        var k = Build(new KernelSpec("dense", [W, b], [new KernelOutput("Q", MatMul(E(W), E(b)), OutputMode.Assign, Sym("Q", Shape.NewMatrix("post", "post")))]));
+        var k = Build(new KernelSpec("dense", [W, b], [new KernelOutput(Sym("Q", Shape.NewMatrix("post", "post")), MatMul(E(W), E(b)), false, "Q")]));
         Assert.Single(k.DenseProducts);
         var env = new Env(("post", 3), ("pre", 5));
         var rng = new Random(2);

@@ -1,15 +1,6 @@
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Compiler;
-
-/// <summary>How an output is written into its target buffer.</summary>
-public enum OutputMode
-{
-    /// <summary>target = value</summary>
-    Assign,
-    /// <summary>target += value</summary>
-    Accumulate,
-}
+namespace RuleDsl.Runtime.Kernels.Compiler;
 
 /// <summary>Which expression-tree compiler turns the kernel into a delegate.</summary>
 public enum CompilerBackend
@@ -19,13 +10,6 @@ public enum CompilerBackend
     /// <summary>FastExpressionCompiler's <c>CompileFast()</c> (falls back to Linq if it declines).</summary>
     Fast,
 }
-
-/// <summary>
-/// One output of a kernel: <paramref name="Value"/> (an expression over the kernel's inputs) is
-/// written into the buffer of <paramref name="Target"/>, which has the value's shape. The target may
-/// be one of the inputs (in place: W += ΔW reads the old W everywhere in the step).
-/// </summary>
-public sealed record KernelOutput(string Name, Expr Value, OutputMode Mode, Symbol Target);
 
 /// <summary>
 /// A product with matrices as this step leaves them: after the step, <c>Output[i] = Σ_t (Matrix_t after

@@ -1,9 +1,14 @@
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Engine;
+namespace RuleDsl.Runtime.Kernels;
 
-/// <summary>One output of a kernel: <c>Target = Value</c> or <c>Target += Value</c>.</summary>
-public sealed record KernelOutput(Symbol Target, Expr Value, bool Accumulate);
+/// <summary>One output of a kernel: <c>Target = Value</c> or <c>Target += Value</c>. The target may be one
+/// of the inputs (in place: W += ΔW reads the old W everywhere in the step). <paramref name="Name"/>
+/// labels the output in a compiled kernel's plan (the target's name when absent).</summary>
+public sealed record KernelOutput(Symbol Target, Expr Value, bool Accumulate, string? Name = null)
+{
+    public string Label => Name ?? Target.Name;
+}
 
 /// <summary>A set of equations evaluated together: every output is computed from the inputs as they
 /// were before any output is written (so <c>W += ΔW</c> and <c>U += δΔW</c> both read the old W).</summary>
@@ -52,48 +57,5 @@ public sealed class BoundKernel(IKernel kernel, Tensor[] inputs, Tensor[] target
         return new BoundKernel(kernel,
             kernel.Inputs.Select(s => Find(s.Name)).ToArray(),
             kernel.Outputs.Select(o => Find(o.Target.Name)).ToArray());
-    }
-}
-
-/// <summary>The reference backend: evaluates the IR with <c>Eval.eval</c>. Slow and obviously correct;
-/// the compiled backend is tested against it.</summary>
-public sealed class InterpretedBackend : IRowProductBackend
-{
-    public string Name => "interpreter";
-
-    public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs) => new Interpreted(name, outputs, 0);
-
-    public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs, IReadOnlyList<Compiler.RowProduct> products) =>
-        new Interpreted(name, [.. outputs, .. products.Select(RowProducts.AsOutput)], products.Count);
-
-    /// <summary>The last <c>products</c> outputs are row products: evaluated after the others are stored.</summary>
-    sealed class Interpreted : IKernel
-    {
-        readonly int _products;
-        public string Name { get; }
-        public IReadOnlyList<Symbol> Inputs { get; }
-        public IReadOnlyList<KernelOutput> Outputs { get; }
-
-        public Interpreted(string name, IReadOnlyList<KernelOutput> outputs, int products)
-        {
-            Name = name;
-            Outputs = outputs;
-            _products = products;
-            Inputs = outputs.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
-        }
-
-        public void Run(Tensor[] inputs, Tensor[] targets)
-        {
-            int n = Outputs.Count - _products;
-            var env = new Dictionary<Symbol, Value>();
-            for (int i = 0; i < Inputs.Count; i++) env[Inputs[i]] = inputs[i].ToValue();
-            var f = Microsoft.FSharp.Core.FuncConvert.FromFunc<Symbol, Value>(s => env[s]);
-            var values = Outputs.Take(n).Select(o => Eval.eval(f, o.Value)).ToArray();
-            for (int k = 0; k < n; k++) targets[k].Store(values[k], Outputs[k].Accumulate);
-            if (_products == 0) return;
-            // Products read the matrices as this step left them.
-            for (int k = 0; k < n; k++) env[Outputs[k].Target] = targets[k].ToValue();
-            for (int k = n; k < Outputs.Count; k++) targets[k].Store(Eval.eval(f, Outputs[k].Value), false);
-        }
     }
 }

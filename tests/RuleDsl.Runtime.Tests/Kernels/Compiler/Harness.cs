@@ -1,9 +1,9 @@
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
-using RuleDsl.Runtime.Compiler;
+using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Tests.Compiler;
+namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
 
 /// <summary>Concrete values for symbols, for the interpreter and for compiled kernels alike.</summary>
 public sealed class Env

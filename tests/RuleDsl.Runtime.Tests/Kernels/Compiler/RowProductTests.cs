@@ -1,8 +1,9 @@
-using RuleDsl.Runtime.Compiler;
+using RuleDsl.Runtime.Kernels;
+using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Tests.Compiler.TestRules;
+using static RuleDsl.Runtime.Tests.Kernels.Compiler.TestRules;
 
-namespace RuleDsl.Runtime.Tests.Compiler;
+namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
 
 /// Products with the rows a step has just written (the next sample's forward pass fused into the
 /// update), and the four-at-a-time dot products they use.
@@ -46,7 +47,7 @@ public class RowProductTests
         var dW = Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(EPost, YPre)]));
         var dU = outer(EPost, YPre) + Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(de, YPre)]));
         var spec = new KernelSpec("fused", [theta, W, u, EPost, de, YPre, x, dx],
-            [new KernelOutput("dU", dU, OutputMode.Accumulate, u), new KernelOutput("dW", dW, OutputMode.Accumulate, W)],
+            [new KernelOutput(u, dU, true, "dU"), new KernelOutput(W, dW, true, "dW")],
             [new RowProduct(z, [(W, x)]), new RowProduct(dz, [(W, dx), (u, x)])]);
         var r = KernelCompiler.CompileUncached<double>(spec, backend);
         Assert.True(r.Ok, r.Error);
@@ -83,7 +84,7 @@ public class RowProductTests
     public void A_row_product_over_a_matrix_the_kernel_does_not_write_is_refused()
     {
         var x = Sym("x_next", Pre);
-        var spec = new KernelSpec("bad", [W, EPost, YPre, x], [new KernelOutput("y", E(EPost), OutputMode.Assign, Sym("out", Post))],
+        var spec = new KernelSpec("bad", [W, EPost, YPre, x], [new KernelOutput(Sym("out", Post), E(EPost), false, "y")],
             [new RowProduct(Sym("z_next", Post), [(W, x)])]);
         var r = KernelCompiler.CompileUncached<double>(spec, CompilerBackend.Fast);
         Assert.False(r.Ok);

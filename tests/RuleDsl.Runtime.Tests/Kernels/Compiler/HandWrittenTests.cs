@@ -1,8 +1,8 @@
 using RuleDsl.Bench;
-using RuleDsl.Runtime.Compiler;
-using static RuleDsl.Runtime.Tests.Compiler.TestRules;
+using RuleDsl.Runtime.Kernels.Compiler;
+using static RuleDsl.Runtime.Tests.Kernels.Compiler.TestRules;
 
-namespace RuleDsl.Runtime.Tests.Compiler;
+namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
 
 /// <summary>
 /// The benchmark's hand-written steps derive every tangent by hand (grouped differently, no IR):

@@ -1,7 +1,7 @@
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Tests.Compiler.TestRules;
+using static RuleDsl.Runtime.Tests.Kernels.Compiler.TestRules;
 
-namespace RuleDsl.Runtime.Tests.Compiler;
+namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
 
 public class LowerTests
 {
@@ -92,8 +92,8 @@ public class LowerTests
         var pool = Pool();
         var lowered = Lower.lower(pool.Update);
         Assert.Empty(Lower.denseProducts(lowered));
-        var diff = Runtime.Compiler.RuleKernels.Differentiable(pool);
-        var tangent = Lower.lower(Runtime.Compiler.RuleKernels.TangentOf(pool.Update, diff, 0));
+        var diff = RuleDsl.Runtime.Kernels.Compiler.RuleKernels.Differentiable(pool);
+        var tangent = Lower.lower(RuleDsl.Runtime.Kernels.Compiler.RuleKernels.TangentOf(pool.Update, diff, 0));
         Assert.Empty(Lower.denseProducts(tangent));
         // Every term is scalar · outer(a, b) or scalar · matrix leaf: no elementwise matrix loops.
         foreach (var t in Lower.terms(tangent).Concat(Lower.terms(lowered)))

@@ -2,7 +2,7 @@ using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Engine;
+namespace RuleDsl.Runtime.Kernels;
 
 /// <summary>Small C# helpers for building and differentiating IR from the runtime.</summary>
 public static class Ir

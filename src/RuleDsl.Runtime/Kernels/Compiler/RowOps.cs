@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace RuleDsl.Runtime.Compiler;
+namespace RuleDsl.Runtime.Kernels.Compiler;
 
 /// <summary>
 /// The vector primitives compiled kernels call on one matrix row (or one vector) at a time:

@@ -1,4 +1,4 @@
-namespace RuleDsl.Runtime.Compiler;
+namespace RuleDsl.Runtime.Kernels.Compiler;
 
 /// <summary>Size of a scratch buffer in terms of the kernel's dimensions.</summary>
 internal readonly record struct ScratchSize(int DimA, int DimB, int Fixed = 0)

@@ -1,6 +1,6 @@
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Engine;
+namespace RuleDsl.Runtime.Kernels;
 
 /// <summary>A named quantity's storage: a flat array, row-major for matrices (rows = first dimension).
 /// Scalars are 1×1, vectors n×1.</summary>

@@ -2,7 +2,7 @@ using Microsoft.FSharp.Collections;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Tests.Compiler;
+namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
 
 /// <summary>
 /// The paper rules built directly as checked <see cref="Rule"/> values, until the front end parses

@@ -4,7 +4,7 @@ using System.Numerics;
 using FastExpressionCompiler;
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Compiler;
+namespace RuleDsl.Runtime.Kernels.Compiler;
 
 /// <summary>
 /// Compiles a <see cref="KernelSpec"/> (symbolic IR) to a delegate over flat arrays, through

@@ -1,10 +1,10 @@
-using RuleDsl.Runtime.Compiler;
+using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
-using static RuleDsl.Runtime.Compiler.RuleKernels;
-using static RuleDsl.Runtime.Tests.Compiler.TestRules;
+using static RuleDsl.Runtime.Kernels.Compiler.RuleKernels;
+using static RuleDsl.Runtime.Tests.Kernels.Compiler.TestRules;
 
-namespace RuleDsl.Runtime.Tests.Compiler;
+namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
 
 public class RuleKernelTests
 {

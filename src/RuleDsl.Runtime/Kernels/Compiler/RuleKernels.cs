@@ -4,7 +4,7 @@ using Microsoft.FSharp.Core;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Compiler;
+namespace RuleDsl.Runtime.Kernels.Compiler;
 
 /// <summary>
 /// Kernels for a checked <see cref="Rule"/>, with forward-mode tangents for D directions.
@@ -15,8 +15,9 @@ namespace RuleDsl.Runtime.Compiler;
 /// </summary>
 public static class RuleKernels
 {
-    /// <summary>The tangent of <paramref name="s"/> in direction <paramref name="d"/> (0-based): δs#d.</summary>
-    public static Symbol Tangent(Symbol s, int d) => new($"δ{s.Name}#{d}", s.Shape);
+    /// <summary>The tangent of <paramref name="s"/> in direction <paramref name="d"/> (0-based): δs#d
+    /// (<c>Differentiate.tangentAlong</c>).</summary>
+    public static Symbol Tangent(Symbol s, int d) => Differentiate.tangentAlong(s, d);
 
     /// <summary>What a step kernel updates.</summary>
     public enum StepKind
@@ -28,23 +29,11 @@ public static class RuleKernels
     }
 
     /// <summary>
-    /// The symbols whose tangents are carried: parameters, the weight, traces, and every input not named
-    /// in <paramref name="constantInputs"/> (e.g. dt: an input with no sensitivity to θ).
+    /// The symbols whose tangents are carried (<c>Tangents.carried</c>): parameters, the weight, traces,
+    /// and every input that changes during learning, less those named in <paramref name="constantInputs"/>.
     /// </summary>
-    public static IReadOnlyList<Symbol> Differentiable(Rule rule, IEnumerable<string>? constantInputs = null)
-    {
-        var constant = new HashSet<string>(constantInputs ?? []);
-        var list = new List<Symbol>();
-        void Add(Symbol s)
-        {
-            if (!constant.Contains(s.Name) && !list.Contains(s)) list.Add(s);
-        }
-        foreach (var p in rule.Params) Add(p.Symbol);
-        Add(rule.Weight);
-        foreach (var t in rule.Traces) Add(t.Symbol);
-        foreach (var s in rule.Inputs) Add(s);
-        return list;
-    }
+    public static IReadOnlyList<Symbol> Differentiable(Rule rule, IEnumerable<string>? constantInputs = null) =>
+        [.. Tangents.carried(rule, constantInputs ?? [])];
 
     /// <summary>The tangent of e in direction d (Differentiate.forward with s ↦ δs#d for each differentiable s).</summary>
     public static Expr TangentOf(Expr e, IReadOnlyList<Symbol> differentiable, int d)
@@ -75,17 +64,17 @@ public static class RuleKernels
         var outputs = new List<KernelOutput>();
         if (kind == StepKind.Weight)
         {
-            outputs.Add(new KernelOutput("ΔW", rule.Update, OutputMode.Accumulate, rule.Weight));
+            outputs.Add(new KernelOutput(rule.Weight, rule.Update, true, "ΔW"));
             for (int d = 0; d < directions; d++)
-                outputs.Add(new KernelOutput($"tangent {d} of ΔW", TangentOf(rule.Update, diff, d), OutputMode.Accumulate, Tangent(rule.Weight, d)));
+                outputs.Add(new KernelOutput(Tangent(rule.Weight, d), TangentOf(rule.Update, diff, d), true, $"tangent {d} of ΔW"));
         }
         else
         {
             foreach (var t in rule.Traces)
             {
-                outputs.Add(new KernelOutput($"{t.Symbol.Name} next", t.Next, OutputMode.Assign, t.Symbol));
+                outputs.Add(new KernelOutput(t.Symbol, t.Next, false, $"{t.Symbol.Name} next"));
                 for (int d = 0; d < directions; d++)
-                    outputs.Add(new KernelOutput($"tangent {d} of {t.Symbol.Name} next", TangentOf(t.Next, diff, d), OutputMode.Assign, Tangent(t.Symbol, d)));
+                    outputs.Add(new KernelOutput(Tangent(t.Symbol, d), TangentOf(t.Next, diff, d), false, $"tangent {d} of {t.Symbol.Name} next"));
             }
         }
         // The simplifier may write a constant vector as c · ones_<dim>: such a symbol is an input too.

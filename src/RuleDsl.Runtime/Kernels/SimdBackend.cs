@@ -1,12 +1,12 @@
-using RuleDsl.Runtime.Compiler;
+using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Symbolic;
 
-namespace RuleDsl.Runtime.Engine.Compiled;
+namespace RuleDsl.Runtime.Kernels;
 
-/// <summary>The engine's kernels on the SIMD compiler of <c>RuleDsl.Runtime.Compiler</c>
-/// (KernelSpec → Kernel&lt;double&gt;): same equations, same semantics (all reads see the values
-/// from before the step), faster row loops.</summary>
-public sealed class SpecBackend : IRowProductBackend
+/// <summary>The compiled backend (<c>backend = simd</c>): each kernel goes through the compiler of
+/// <c>Kernels/Compiler</c> (KernelSpec → Kernel&lt;double&gt;, SIMD row loops). Same equations and semantics
+/// as <see cref="InterpretedBackend"/> (all reads see the values from before the step), which checks it.</summary>
+public sealed class SimdBackend : IRowProductBackend
 {
     public string Name => "simd";
 
@@ -18,15 +18,17 @@ public sealed class SpecBackend : IRowProductBackend
     {
         var all = outputs.Concat(products.Select(RowProducts.AsOutput)).ToList();
         var inputs = all.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
-        var spec = new KernelSpec(name, inputs, outputs.Select((o, k) =>
-            new Compiler.KernelOutput($"{name}:{o.Target.Name}", o.Value, o.Accumulate ? OutputMode.Accumulate : OutputMode.Assign, o.Target)), products);
+        var spec = new KernelSpec(name, inputs, outputs, products);
         var result = KernelCompiler.Compile<double>(spec);
         if (!result.Ok) throw new KernelCompileException(name, result.Error ?? "unknown reason");
-        return new Adapter(name, inputs, all, result.Kernel!);
+        return new Compiled(name, inputs, all, result.Kernel!);
     }
 
-    sealed class Adapter(string name, IReadOnlyList<Symbol> inputs, IReadOnlyList<KernelOutput> outputs, Kernel<double> kernel) : IKernel
+    /// <summary>A compiled kernel behind <see cref="IKernel"/>: binds tensors to its argument block.</summary>
+    public sealed class Compiled(string name, IReadOnlyList<Symbol> inputs, IReadOnlyList<KernelOutput> outputs, Kernel<double> kernel) : IKernel
     {
+        /// <summary>The compiled code (shared through the compiler's cache by equal kernels).</summary>
+        public Kernel<double> Kernel => kernel;
         readonly ThreadLocal<KernelArgs<double>> _args = new(kernel.CreateArgs);
         public string Name => name;
         public IReadOnlyList<Symbol> Inputs => inputs;
@@ -56,4 +58,11 @@ public sealed class SpecBackend : IRowProductBackend
             args.Set(s.Name, t.Data);
         }
     }
+}
+
+/// <summary>A kernel the compiler cannot build: names the kernel and the expression.</summary>
+public sealed class KernelCompileException(string kernel, string message)
+    : Exception($"cannot compile kernel '{kernel}': {message}")
+{
+    public string Kernel { get; } = kernel;
 }
