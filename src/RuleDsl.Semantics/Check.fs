@@ -947,12 +947,13 @@ module Check =
         let declared =
             match block.Setting with
             | None -> None
-            | Some s when s.Name = "feedforward" -> Some Setting.Feedforward
-            | Some s when s.Name = "recurrent" -> Some Setting.Recurrent
             | Some s ->
-                let d = Diagnostic.at Codes.UnknownName s.Range (sprintf "unknown setting %s (a rule is feedforward or recurrent)" s.Name)
-                sink.Diags.Add (match Suggest.nearest s.Name [ "feedforward"; "recurrent" ] with n :: _ -> Diagnostic.withHint (sprintf "did you mean %s?" n) d | [] -> d)
-                None
+                match Choice.tryParse<Setting> s.Name with
+                | Some setting -> Some setting
+                | None ->
+                    let d = Diagnostic.at Codes.UnknownName s.Range (sprintf "unknown setting %s (a rule is feedforward or recurrent)" s.Name)
+                    sink.Diags.Add (match Suggest.nearest s.Name (Choice.words<Setting> ()) with n :: _ -> Diagnostic.withHint (sprintf "did you mean %s?" n) d | [] -> d)
+                    None
         let rs =
             { RuleName = block.Name.Name
               Declared = declared

@@ -107,7 +107,7 @@ public class ExperimentSessionTests
         var (spec, rules) = loaded.ResultValue;
         Assert.Equal(["f0", "ehebb", "ehebb"], rules.Select(r => r.Name));
         var session = new ExperimentSession(spec, rules.ToList(), text);
-        Assert.Equal(["theta0", "theta2"], session.ThetaNames);
+        Assert.Equal(["theta0", "theta2"], session.Theta.Names);
         var summary = session.Run(resume: false);
         Assert.Equal(2, summary.ThetaMean.Length);
         Assert.Contains("layer 1 (f0): dW = ", summary.Discovered);
@@ -179,7 +179,7 @@ public class ExperimentSessionTests
         double LoneJ(string task, int episode)
         {
             var lone = Load(Mixed("unused", 1).Replace("task = go-nogo dnms", $"task = {task}"));
-            return lone.LoopFactory()(0).Run(lone.InitialTheta, [], episode, default).Metrics["J"];
+            return lone.LoopFactory()(0).Run(lone.Theta.Initial, [], episode, default).Metrics["J"];
         }
         Assert.Equal(LoneJ("go-nogo", 0), jGo[0], 12);
         Assert.Equal(LoneJ("dnms", 1), jDnms[0], 12);
@@ -207,7 +207,7 @@ public class ExperimentSessionTests
         // (An uneven batch is the parser's error: tests/bad/experiment_tasks.experiment.)
         var session = Load(Mixed("unused", 2));
         Assert.Contains("--task", Assert.Throws<ArgumentException>(() => session.RecurrentTask()).Message);
-        var record = HeldOutLearning.Learn(session, session.InitialTheta, "mixed", seed: 4, trials: 5, task: "dnms");
+        var record = HeldOutLearning.Learn(session, session.Theta.Initial, "mixed", seed: 4, trials: 5, task: "dnms");
         Assert.Equal("dnms", record.Task);
         // At the experiment's `task` line (an ExperimentInputException, rendered with the line and a caret).
         var unknown = Assert.ThrowsAny<ArgumentException>(() => Load(Mixed("unused", 2).Replace("go-nogo dnms", "go-nogo dnmz")).LoopFactory());
