@@ -236,6 +236,36 @@ public class ExperimentSessionTests
     }
 
     [Fact]
+    public void The_criterion_settings_set_what_trials_to_criterion_counts()
+    {
+        var session = Load("experiment rnn_criterion\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  task = dnms\n  units = 12\n"
+            + "  criterion = 0.6\n  criterion_window = 10\n  output = unused\n");
+        Assert.Equal((0.6, 10), (session.RecurrentConfig().Criterion, session.RecurrentConfig().CriterionWindow));
+        var r = HeldOutLearning.Learn(session, [], "miconi", seed: 7, trials: 150);
+        // The first n with ≥ 6 of trials n−9..n correct (not the default 90 of 100).
+        int? expected = null;
+        for (int n = 10; n <= r.Correct.Length && expected is null; n++)
+            if (r.Correct.Skip(n - 10).Take(10).Count(c => c) >= 6) expected = n;
+        Assert.True(expected is not null, $"{r.Failure}; {r.Correct.Count(c => c)} of {r.Correct.Length} correct");
+        Assert.Equal(expected, r.TrialsToCriterion);
+    }
+
+    [Fact]
+    public void The_spec_words_reach_the_runtime_as_their_cases()
+    {
+        var session = Load("experiment words\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  units = 12\n  estimator = reinforce\n"
+            + "  on_divergence = shrink\n  penalty = l1\n  lambda = 0.01\n  penalty_step = proximal\n  backend = interpreter\n  xbar = carry\n  readout = after\n  output = unused\n");
+        var meta = session.MetaSettings();
+        Assert.Equal(GradientEstimator.Reinforce, meta.Estimator);
+        Assert.Equal(DivergencePolicy.Shrink, meta.OnDivergence);
+        Assert.Equal(new Runtime.Meta.Penalty(PenaltyKind.L1, 0.01), meta.Penalty);
+        Assert.True(meta.ProximalL1);
+        Assert.IsType<Runtime.Engine.InterpretedBackend>(session.Backend());
+        Assert.True(session.RecurrentConfig() is { CarryAverage: true, ReadoutAfterStep: true });
+        Assert.Equal("reinforce", session.Spec.Estimator.ToString());
+    }
+
+    [Fact]
     public void Fewer_trials_to_criterion_is_a_one_sided_rank_test_with_unreached_runs_last()
     {
         LearningRecord R(string name, int? n) => new(name, "dnms", 0, new bool[3000], n);
