@@ -241,7 +241,7 @@ public sealed class ExperimentSession
     {
         var factory = LoopFactory();
         if (resume) ExtendIfOnlyLonger();
-        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Spec.Setting, Data = DataMessage }, SameExperiment, Sources);
+        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Setting = Spec.Setting.ToString(), Data = DataMessage }, SameExperiment, Sources);
         if (folder.Resumed && !resume)
             throw new InvalidOperationException($"{Spec.Output} already holds a run of this experiment; pass --resume to continue it, or choose another output folder");
         var plan = new TrialPlan(Spec.Trials, Spec.Seed, MetaSettings(), Theta);

@@ -126,6 +126,8 @@ public class ExperimentSessionTests
         Assert.Equal(9, summary.ThetaMean.Length);
         Assert.Contains(summary.ThetaMean, t => t != 0); // the meta-gradient moved θ
         Assert.Contains("dnms", summary.Data);
+        // run.json names the setting by its word.
+        Assert.Contains("\"Setting\": \"recurrent\"", File.ReadAllText(Path.Combine(output, RunFolder.RunFile)));
         // θ lives in the trace, so the discovered rule prints the trace with the learned θ, then ΔW.
         Assert.StartsWith("E' = ", summary.Discovered);
         Assert.Contains("; dW = 0.001 * E * (R - Rbar)", summary.Discovered);
