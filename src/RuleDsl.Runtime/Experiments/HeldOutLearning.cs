@@ -41,10 +41,15 @@ public static class HeldOutLearning
         return new LearningRecord(name, taskObj.Name, seed, correct, outcome.Failure is null ? tracker.TrialsToCriterion : null, outcome.Failure);
     }
 
-    /// <summary>Every (rule, seed) pair, in parallel over the machine's cores.</summary>
+    /// <summary>Every (rule, seed) pair, in parallel over the machine's cores. The rules are compared by trials to
+    /// criterion, so their experiments must count it alike.</summary>
     public static IReadOnlyList<LearningRecord> LearnAll(IReadOnlyList<(ExperimentSession Session, double[] Theta, string Name)> rules,
         IReadOnlyList<int> seeds, int trials, string? task, Action<LearningRecord>? done = null, CancellationToken cancel = default, int? learnAfter = null)
     {
+        if (rules.Select(r => (r.Session.Spec.Criterion, r.Session.Spec.CriterionWindow)).Distinct().Count() > 1)
+            throw new ArgumentException("the experiments give different `criterion` or `criterion_window` settings ("
+                + string.Join(", ", rules.Select(r => $"{r.Name}: {r.Session.Spec.Criterion:G} of {r.Session.Spec.CriterionWindow}"))
+                + "); trials to criterion of different criteria cannot be compared");
         var jobs = rules.SelectMany(r => seeds.Select(s => (r.Session, r.Theta, r.Name, Seed: s))).ToArray();
         var results = new LearningRecord[jobs.Length];
         var gate = new object();

@@ -250,6 +250,10 @@ public class ExperimentSessionTests
             if (r.Correct.Skip(n - 10).Take(10).Count(c => c) >= 6) expected = n;
         Assert.True(expected is not null, $"{r.Failure}; {r.Correct.Count(c => c)} of {r.Correct.Length} correct");
         Assert.Equal(expected, r.TrialsToCriterion);
+        // Rules are compared by trials to criterion: two experiments that count it differently are refused.
+        var usual = Load("experiment rnn_usual\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  task = dnms\n  units = 12\n  output = unused\n");
+        var differ = Assert.Throws<ArgumentException>(() => HeldOutLearning.LearnAll([(session, [], "a"), (usual, [], "b")], [7], trials: 5, task: null));
+        Assert.Contains("a: 0.6 of 10, b: 0.9 of 100", differ.Message);
     }
 
     [Fact]
