@@ -81,7 +81,7 @@ public sealed class MetaTrainer
     readonly IInnerLoop _inner;
     readonly MetaSettings _settings;
     readonly Adam _adam;
-    readonly Theta _spec;
+    readonly Theta _bounds;  // θ as described (its min and max are used); _theta holds its values
     readonly double[] _steps;
     double[] _theta;
     int _next;
@@ -97,7 +97,7 @@ public sealed class MetaTrainer
         _inner = inner;
         _settings = settings;
         _adam = new Adam(inner.ParameterCount, settings.LearningRate);
-        _spec = theta;
+        _bounds = theta;
         _steps = theta.Steps;
         _theta = theta.Initial;
         if (resume is not null)
@@ -186,7 +186,7 @@ public sealed class MetaTrainer
                 _adam.Step(_theta, grad, _steps);
                 if (proximal) _adam.ShrinkL1(_theta, penalty.Lambda, _steps);
                 // Bounded parameters (`min`, `max`): projected gradient descent, Adam's moments kept.
-                for (int i = 0; i < _theta.Length; i++) _theta[i] = _spec.Clamp(i, _theta[i]);
+                for (int i = 0; i < _theta.Length; i++) _theta[i] = _bounds.Clamp(i, _theta[i]);
             }
             else
             {
@@ -194,7 +194,7 @@ public sealed class MetaTrainer
                 if (_settings.OnDivergence.IsReduceStep) _adam.LearningRate /= 2;
                 if (_settings.OnDivergence.IsShrink)
                 {
-                    for (int i = 0; i < _theta.Length; i++) _theta[i] = _spec.Clamp(i, ShrinkFactor * _theta[i]);
+                    for (int i = 0; i < _theta.Length; i++) _theta[i] = _bounds.Clamp(i, ShrinkFactor * _theta[i]);
                     _adam.ForgetMomentum();
                 }
             }
