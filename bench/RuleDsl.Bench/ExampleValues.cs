@@ -1,3 +1,4 @@
+using RuleDsl.Syntax;
 using System.Globalization;
 using Microsoft.FSharp.Core;
 using RuleDsl.Runtime.Experiments;
@@ -34,7 +35,7 @@ static class ExampleValues
             var model = Commands.LoadExperimentModel(fs, errors, spec);
             if (!model.IsOk) { Console.Error.WriteLine($"{file}: {errors}"); failed++; continue; }
             var session = new ExperimentSession(spec, rules.ToList(), text, model.ResultValue);
-            var theta = session.InitialTheta;
+            var theta = session.Theta.Initial;
             var unit = Directions.Draw(GradientEstimator.Exact, theta.Length, 0, new RuleDsl.Runtime.Data.Rng(0));
             var o = session.LoopFactory()(0).Run(theta, unit, 0, default);
             Console.WriteLine($"{file}: {o.Objective.ToString("R", Inv)} [{string.Join(", ", o.Directional.Select(x => x.ToString("R", Inv)))}] "

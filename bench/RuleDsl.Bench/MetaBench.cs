@@ -1,3 +1,4 @@
+using RuleDsl.Syntax;
 using System.Diagnostics;
 using System.Globalization;
 using RuleDsl.Runtime.Kernels;

@@ -44,7 +44,7 @@ public static class RecurrentRows
     public static (IInnerLoop Loop, double[] Theta, double[][] Directions) Row(int units, int directions, int horizon, string rule)
     {
         var session = Session(units, horizon, rule);
-        var theta = session.InitialTheta;
+        var theta = session.Theta.Initial;
         double[][] dirs = directions == 0 ? []
             : Runtime.Meta.Directions.Draw(GradientEstimator.RandomProjection, theta.Length, directions, Runtime.Data.Rng.For(7, 2, 2));
         return (session.LoopFactory()(0), theta, dirs);

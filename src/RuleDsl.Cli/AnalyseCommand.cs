@@ -21,7 +21,7 @@ static class AnalyseCommand
                 Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from}), {learningTrials ?? spec.Horizon} learning trials of {task ?? string.Join(" and ", session.TaskNames)}, N = {spec.Units}, seed {session.TrialSeed(trial)}");
                 var r = NetworkAnalysis.Analyse(session, theta, spec.Name, trial, learningTrials: learningTrials, task: task);
                 int fixedCount = r.FixedPoints.Points.Count(p => p.Kind == Runtime.Analysis.Dynamics.PointKind.Fixed);
-                Console.WriteLine($"  trials to criterion (≥ {NetworkAnalysis.CriterionRequired} % of {NetworkAnalysis.CriterionWindow}): {r.TrialsToCriterion?.ToString() ?? "not reached"}; held-out accuracy {100 * r.HeldOutAccuracy:F1} %");
+                Console.WriteLine($"  trials to criterion (≥ {100 * spec.Criterion:G4} % of {spec.CriterionWindow}): {r.TrialsToCriterion?.ToString() ?? "not reached"}; held-out accuracy {100 * r.HeldOutAccuracy:F1} %");
                 Console.WriteLine($"  PCA: {string.Join(", ", r.Pca.ExplainedRatio.Select(x => $"{100 * x:F1} %"))} of variance in PC1–PC{r.Pca.ExplainedRatio.Length}");
                 Console.WriteLine($"  input-free dynamics: {fixedCount} fixed and {r.FixedPoints.Points.Count - fixedCount} slow points from {r.FixedPoints.Starts} starts ({r.FixedPoints.Discarded} discarded): "
                     + string.Join("; ", r.FixedPoints.Points.GroupBy(p => $"{p.Kind} {p.Describe()}").Select(g => $"{g.Count()} {g.Key.ToLowerInvariant()}")));
@@ -64,11 +64,11 @@ static class AnalyseCommand
     /// or with --initial-theta, the rule's initial values; and where it came from, for the user.
     internal static (double[] Theta, string From) Theta(ExperimentSession session, bool initial)
     {
-        if (session.InitialTheta.Length == 0) return ([], "no θ");
-        if (initial) return (session.InitialTheta, "θ at its initial values, as --initial-theta asks");
+        if (session.Theta.Count == 0) return ([], "no θ");
+        if (initial) return (session.Theta.Initial, "θ at its initial values, as --initial-theta asks");
         return session.LearnedTheta() is { } learned
             ? (learned, $"θ meta-learned in {session.Spec.Output}")
-            : (session.InitialTheta, $"θ at its initial values: {session.Spec.Output} holds no finished run");
+            : (session.Theta.Initial, $"θ at its initial values: {session.Spec.Output} holds no finished run");
     }
 }
 
@@ -89,7 +89,7 @@ static class LearnCommand
                 var session = RunCommands.Load(fs, file);
                 if (session is null) return Commands.exitInputError;
                 var (spec, rule) = (session.Spec, session.Rule);
-                if (spec.Setting != "recurrent") { Console.Error.WriteLine($"error: {file}: `learn` runs recurrent experiments"); return Commands.exitInputError; }
+                if (!spec.Setting.IsRecurrent) { Console.Error.WriteLine($"error: {file}: `learn` runs recurrent experiments"); return Commands.exitInputError; }
                 var (theta, from) = AnalyseCommand.Theta(session, initialTheta);
                 Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from})");
                 rules.Add((session, theta, spec.Name));
@@ -99,7 +99,7 @@ static class LearnCommand
                 : throw new ArgumentException($"{rules[0].Item1.Spec.File} meta-trains on {string.Join(" and ", rules[0].Item1.TaskNames)}; choose the task to learn with --task"));
             // Every rule's task exists (an unknown one is an input error here, not a failure inside the parallel learners).
             foreach (var r in rules) r.Item1.RecurrentTask(task);
-            Console.WriteLine($"{taskName}: {trials} learning trials per network, seeds {SeedsText(seeds)}; criterion ≥ {NetworkAnalysis.CriterionRequired} % correct over {NetworkAnalysis.CriterionWindow} successive trials");
+            Console.WriteLine($"{taskName}: {trials} learning trials per network, seeds {SeedsText(seeds)}; criterion ≥ {100 * rules[0].Item1.Spec.Criterion:G4} % correct over {rules[0].Item1.Spec.CriterionWindow} successive trials");
             if (learnAfter is int wait) Console.WriteLine($"every rule's weights change from learning trial {wait + 1} on");
 
             Directory.CreateDirectory(output);
@@ -176,7 +176,7 @@ static class LearnCommand
                 Console.WriteLine($"Mann–Whitney (unpaired), the same question: U = {mw.U:G4}, one-sided p = {mw.P:G3} ({mw.Method}{(mw.HasTies ? ", ties" : "")})");
             }
             string png = Path.Combine(output, "learning.png");
-            HeldOutLearning.PlotCurves(png, records);
+            HeldOutLearning.PlotCurves(png, records, rules[0].Item1.Spec.CriterionWindow);
             Console.WriteLine(csvPath);
             Console.WriteLine(png);
             return 0;

@@ -162,7 +162,7 @@ public static class Program
         var lnOut = new Option<string>("--out") { Description = "Folder for learning.csv, learning_trials.csv and learning.png (default results/learn).", DefaultValueFactory = _ => "results/learn" };
         var lnResume = new Option<bool>("--resume") { Description = "Continue the comparison in --out: networks already learned there are read back, not learned again." };
         var lnInitial = InitialTheta();
-        var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (≥ 90 % correct over 100 trials) per seed, and one-sided tests that the first rule needs fewer trials than each other: Wilcoxon signed-rank paired by seed (every rule learns the same fresh network, trials and noise on a seed) and Mann–Whitney unpaired.")
+        var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (the experiment's `criterion`: by default ≥ 90 % correct over 100 successive trials) per seed, and one-sided tests that the first rule needs fewer trials than each other: Wilcoxon signed-rank paired by seed (every rule learns the same fresh network, trials and noise on a seed) and Mann–Whitney unpaired.")
         {
             lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial,
         };

@@ -72,14 +72,14 @@ static class RunCommands
         var spec = session.Spec;
         try
         {
-            Console.WriteLine($"experiment {spec.Name}: rule {string.Join(", ", session.Rules.Select(r => r.Name))} ({session.Params.Count} θ), {spec.Setting}, " +
+            Console.WriteLine($"experiment {spec.Name}: rule {string.Join(", ", session.Rules.Select(r => r.Name))} ({session.Theta.Count} θ), {spec.Setting}, " +
                               $"{spec.Trials} trials × {spec.Episodes} episodes, estimator {spec.Estimator}, backend {spec.Backend}");
             var last = DateTime.MinValue;
             var summary = session.Run(resume, p =>
             {
                 if (last == DateTime.MinValue) Console.WriteLine($"data: {session.DataMessage}");
                 if (p.Failure is not null) Console.WriteLine($"  trial {p.Trial} episode {p.Episode}: diverged ({p.Failure}); "
-                    + (spec.OnDivergence == "shrink" ? "θ scaled by 0.9 toward zero" : "θ unchanged"));
+                    + (spec.OnDivergence.IsShrink ? "θ scaled by 0.9 toward zero" : "θ unchanged"));
                 if ((DateTime.Now - last).TotalSeconds < 2 && p.Done < p.Total) return;
                 last = DateTime.Now;
                 var eta = p.Done == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(p.Elapsed.TotalSeconds / p.Done * (p.Total - p.Done));

@@ -233,7 +233,6 @@ module Commands =
                     writeDiagnostics err result.Program result.Diagnostics
                     Error exitInputError
                 else
-                    let wanted = if spec.Setting = "recurrent" then Setting.Recurrent else Setting.Feedforward
                     let one (name: string) : Result<Rule, int> =
                         // In an experiment file the rule is named on its `rule =` line, not with --rule.
                         let hint n =
@@ -244,8 +243,8 @@ module Commands =
                             writeDiagnostics err result.Program [ d ]
                             Error exitInputError
                         | Ok [ rule ] ->
-                            if rule.Setting <> wanted then
-                                settingError fs err file "rule" Codes.WrongSetting (sprintf "rule %s is a %s rule but the experiment's setting is %s" rule.Name (Variables.settingName rule.Setting) spec.Setting)
+                            if rule.Setting <> spec.Setting then
+                                settingError fs err file "rule" Codes.WrongSetting (sprintf "rule %s is a %s rule but the experiment's setting is %s" rule.Name (Variables.settingName rule.Setting) (string spec.Setting))
                                 Error exitInputError
                             else Ok rule
                         | Ok rules ->
@@ -280,8 +279,8 @@ module Commands =
                 | Result.Error ds, _ -> (for d in ds do err.WriteLine (Diagnostic.render (fun _ _ -> None) d)); Error exitInputError
             | Some path -> loadModelFile fs err path overrides
         match loaded, spec.Setting with
-        | Ok (RecurrentNet _), "feedforward" | Ok (FeedforwardNet _), "recurrent" ->
-            settingError fs err spec.File "model" Codes.WrongSetting (sprintf "%s is a model of the other setting; the experiment's setting is %s" spec.ModelFile spec.Setting)
+        | Ok (RecurrentNet _), Setting.Feedforward | Ok (FeedforwardNet _), Setting.Recurrent ->
+            settingError fs err spec.File "model" Codes.WrongSetting (sprintf "%s is a model of the other setting; the experiment's setting is %O" spec.ModelFile spec.Setting)
             Error exitInputError
         | Ok (FeedforwardNet m), _ when not (m.Feedback.ContainsKey spec.Feedback) ->
             let modes = m.Feedback |> Map.keys |> List.ofSeq
@@ -295,11 +294,11 @@ module Commands =
     let checkExperiment (fs: FileSystem) (out: TextWriter) (err: TextWriter) (file: string) : int =
         match loadExperimentRules fs err file |> Result.bind (fun (spec, rules) -> loadExperimentModel fs err spec |> Result.map (fun _ -> spec, rules)) with
         | Ok (spec, [ rule ]) ->
-            out.WriteLine (sprintf "experiment %s: %s rule %s with %d parameters, %d episodes × %d trials → %s" spec.Name spec.Setting rule.Name rule.Params.Length spec.Episodes spec.Trials spec.Output)
+            out.WriteLine (sprintf "experiment %s: %s rule %s with %d parameters, %d episodes × %d trials → %s" spec.Name (string spec.Setting) rule.Name rule.Params.Length spec.Episodes spec.Trials spec.Output)
             exitOk
         | Ok (spec, rules) ->
             let ps = rules |> List.collect (fun r -> r.Params |> List.map (fun p -> p.Symbol.Name)) |> List.distinct
-            out.WriteLine (sprintf "experiment %s: %s rules %s (one per layer) with %d parameters, %d episodes × %d trials → %s" spec.Name spec.Setting (String.Join (", ", rules |> List.map (fun r -> r.Name))) ps.Length spec.Episodes spec.Trials spec.Output)
+            out.WriteLine (sprintf "experiment %s: %s rules %s (one per layer) with %d parameters, %d episodes × %d trials → %s" spec.Name (string spec.Setting) (String.Join (", ", rules |> List.map (fun r -> r.Name))) ps.Length spec.Episodes spec.Trials spec.Output)
             exitOk
         | Error code -> code
 

@@ -1,6 +1,7 @@
 namespace RuleDsl.Semantics
 
 open RuleDsl.Symbolic
+open RuleDsl.Syntax
 
 /// Where a thing was written: file, 1-based line and column. Derived equations carry the
 /// location of the rule line they came from.
@@ -10,14 +11,6 @@ type SourceLoc =
       Column: int }
 
     override this.ToString() = sprintf "%s:%d:%d" this.File this.Line this.Column
-
-/// The two research settings a rule can be written for. Each fixes the variables a rule may read.
-[<RequireQualifiedAccess>]
-type Setting =
-    /// Deep feedforward networks with (random) feedback: y_pre, y_post, e_pre, e_post, z_post, W, …
-    | Feedforward
-    /// Rate RNNs with three-factor rules: x, xbar, r, R, Rbar, W, dt, traces, …
-    | Recurrent
 
 /// A meta-learned coefficient after index expansion: theta[1,2] is one Param.
 type Param =

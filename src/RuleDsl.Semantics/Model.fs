@@ -1,6 +1,7 @@
 namespace RuleDsl.Semantics
 
 open RuleDsl.Symbolic
+open RuleDsl.Syntax
 
 /// A layered feedforward network written as equations over one layer: `pre` is layer ℓ−1, `post` is
 /// layer ℓ (the engine binds the two dimensions to each layer's sizes). Every tangent the engine

@@ -88,11 +88,7 @@ module ModelFile =
                 let name = parts.[0].Trim ()
                 let setting =
                     if parts.Length < 2 then None
-                    else
-                        match parts.[1].Trim () with
-                        | "feedforward" -> Some Setting.Feedforward
-                        | "recurrent" -> Some Setting.Recurrent
-                        | _ -> None
+                    else Choice.tryParse<Setting> (parts.[1].Trim ())
                 match setting with
                 | Some s when name <> "" && Seq.forall (fun c -> Char.IsLetterOrDigit c || c = '_') name -> Some (name, s), rest
                 | _ ->

@@ -28,7 +28,7 @@ module Sources =
             |> Some
 
     /// The shipped model's name (models/NAME.model) for a setting.
-    let shippedModel (setting: string) = if setting = "recurrent" then "rnn" else "mlp"
+    let shippedModel (setting: Setting) = match setting with Setting.Recurrent -> "rnn" | Setting.Feedforward -> "mlp"
 
     /// The rule files (as the checked rules name them: Rule.File) and every file they include, in
     /// load order, then the model (the shipped one as models/NAME.model, Shipped). Files that

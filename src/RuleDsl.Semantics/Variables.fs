@@ -1,6 +1,7 @@
 namespace RuleDsl.Semantics
 
 open RuleDsl.Symbolic
+open RuleDsl.Syntax
 
 /// A variable a rule may read, supplied by the runtime.
 type Variable =
@@ -53,10 +54,7 @@ module Variables =
 
     let ofSetting (s: Setting) : Variable list = all |> List.filter (fun v -> List.contains s v.Settings)
 
-    let settingName (s: Setting) =
-        match s with
-        | Setting.Feedforward -> "feedforward"
-        | Setting.Recurrent -> "recurrent"
+    let settingName (s: Setting) = string s
 
     /// The weight symbol every rule updates.
     let weight : Symbol = { Name = "W"; Shape = weightShape }

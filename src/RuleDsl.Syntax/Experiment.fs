@@ -9,7 +9,7 @@ open System.Globalization
 type ExperimentSpec =
     { Name: string
       File: string
-      Setting: string
+      Setting: Setting
       /// rule file (relative to the experiment file) and the rule's name in it
       RuleFile: string
       RuleName: string
@@ -32,32 +32,36 @@ type ExperimentSpec =
       Units: int
       Horizon: int
       LearnAfter: int
-      /// recurrent: "reset" (x̄ restarts at each trial's initial state) or "carry" (Miconi's)
-      Average: string
-      /// recurrent: "before" (z from the rates that drive the Euler step) or "after" (Miconi's)
-      Readout: string
+      /// recurrent: x̄ restarts at each trial's initial state, or carries over (Miconi's)
+      Average: AverageStart
+      /// recurrent: z from the rates that drive the Euler step, or after it (Miconi's)
+      Readout: ReadoutTime
       /// recurrent: the three units clamped at x = 1, 1, −1 (Miconi's bias units)
       BiasUnits: int list
       Gamma: float
       Tau: float
       Dt: float
+      /// recurrent: a network has learned a task at the first trial that ends a window of
+      /// `CriterionWindow` trials with at least this fraction correct (trials to criterion)
+      Criterion: float
+      CriterionWindow: int
       // meta-learning
       Episodes: int
       Trials: int
       Seed: int
       LearningRate: float
-      Penalty: string
+      Penalty: PenaltyKind
       Lambda: float
-      PenaltyStep: string
+      PenaltyStep: PenaltyStep
       Clip: float
-      Estimator: string
+      Estimator: GradientEstimator
       Projections: int
       Sigma: float
       Batch: int
-      OnDivergence: string
+      OnDivergence: DivergencePolicy
       /// Consecutive diverged episodes with θ unchanged after which a trial stops (0: never).
       MaxDiverged: int
-      Backend: string
+      Backend: Backend
       Output: string }
 
 module Experiment =
@@ -77,7 +81,7 @@ module Experiment =
     let private f key kind def doc = { Key = key; Kind = kind; Default = def; Doc = doc }
 
     let private fields =
-        [ f "setting" (Word [ "feedforward"; "recurrent" ]) (Some "feedforward") "which research setting the experiment runs"
+        [ f "setting" (Word (Choice.words<Setting> ())) (Some "feedforward") "which research setting the experiment runs"
           f "rule" Text None "the rule file and the rule in it: `rules/bio.rule bio` (the name may be left out when the file has one rule); feedforward: one rule per layer of weights, layer 1 first: `rules/table1.rule fa, ehebb, ehebb, ehebb, ehebb` (θ is the union of their parameters by name)"
           f "model" Text (Some "(shipped)") "the network: a .model file and the model in it, `../models/mlp.model` (default: models/mlp.model or models/rnn.model, shipped with RuleDsl)"
           f "layers" Ints (Some "784 170 130 100 70 5") "feedforward: layer sizes, input first (Shervani-Tabar & Rosenbaum 4.1)"
@@ -91,27 +95,29 @@ module Experiment =
           f "units" (Int 2) (Some "100") "recurrent: number of units N"
           f "horizon" (Int 1) (Some "100") "recurrent: learning trials per meta-step"
           f "learn_after" (Int 0) (Some "0") "recurrent: learning trials before the first weight change (Miconi: 100, while the reward baselines settle)"
-          f "xbar" (Word [ "reset"; "carry" ]) (Some "reset") "recurrent: the running average x̄ at a trial's start: reset to the trial's initial state, or carried over from the end of the previous trial (Miconi's; 0 before the first)"
-          f "readout" (Word [ "before"; "after" ]) (Some "before") "recurrent: when in a step the output z = w_out·r is read and scored: before the Euler step, from the rates r(t−1) that drive it, or after it, from r(t) = φ(x(t)) (Miconi's)"
+          f "xbar" (Word (Choice.words<AverageStart> ())) (Some "reset") "recurrent: the running average x̄ at a trial's start: reset to the trial's initial state, or carried over from the end of the previous trial (Miconi's; 0 before the first)"
+          f "readout" (Word (Choice.words<ReadoutTime> ())) (Some "before") "recurrent: when in a step the output z = w_out·r is read and scored: before the Euler step, from the rates r(t−1) that drive it, or after it, from r(t) = φ(x(t)) (Miconi's)"
           f "bias_units" Ints (Some "1 2 3") "recurrent: the three units clamped at x = 1, 1, −1 throughout (Miconi's bias units are 1 10 11); never the output unit 0"
           f "gamma" Float (Some "1") "recurrent: discount γ of J = Σ_h γ^h R^h"
           f "tau" Float (Some "0.03") "recurrent: membrane time constant τ (s)"
           f "dt" Float (Some "0.005") "recurrent: Euler step (s)"
+          f "criterion" Float (Some "0.9") "recurrent: the fraction of a window of successive trials a network must answer correctly to have learned the task; its trials to criterion are the trials up to the first such window (run, learn, analyse)"
+          f "criterion_window" (Int 1) (Some "100") "recurrent: the number of successive trials `criterion` is counted over"
           f "episodes" (Int 1) (Some "600") "meta-steps (episodes) per trial"
           f "trials" (Int 1) (Some "10") "independent meta-training runs (seeds), run in parallel"
           f "seed" (Int 0) (Some "1") "base seed; trial t uses seed + 1000·t"
           f "lr" Float (Some "0.001") "Adam's meta learning rate; 0 evaluates the rule's θ without changing it (meta-loss, accuracy and meta-gradient logged per episode)"
-          f "penalty" (Word [ "none"; "l1"; "l2" ]) (Some "none") "regulariser on θ added to the meta-loss"
+          f "penalty" (Word (Choice.words<PenaltyKind> ())) (Some "none") "regulariser on θ added to the meta-loss"
           f "lambda" Float (Some "0") "weight λ of the penalty"
-          f "penalty_step" (Word [ "gradient"; "proximal" ]) (Some "gradient") "how the L1 penalty enters the meta-step: its subgradient λ·sign(θ) added to the meta-gradient (as the paper), or a proximal step after Adam's that sets a coefficient exactly to 0 when its meta-gradient is smaller than λ (soft-thresholding at Adam's per-θ step size)"
+          f "penalty_step" (Word (Choice.words<PenaltyStep> ())) (Some "gradient") "how the L1 penalty enters the meta-step: its subgradient λ·sign(θ) added to the meta-gradient (as the paper), or a proximal step after Adam's that sets a coefficient exactly to 0 when its meta-gradient is smaller than λ (soft-thresholding at Adam's per-θ step size)"
           f "clip" Float (Some "0") "largest meta-gradient norm: a larger one is scaled down to it before the penalty and Adam (0: no limit). One exploding episode's gradient (10⁹ and more, seen in the pool) otherwise fills Adam's second moment and freezes θ for hundreds of episodes"
-          f "estimator" (Word [ "exact"; "projections"; "reinforce" ]) (Some "exact") "meta-gradient: exact tangents (one per θ), random projections of them, or REINFORCE on a Gaussian search distribution over θ (no tangents)"
+          f "estimator" (Word (Choice.words<GradientEstimator> ())) (Some "exact") "meta-gradient: exact tangents (one per θ), random projections of them, or REINFORCE on a Gaussian search distribution over θ (no tangents)"
           f "projections" (Int 1) (Some "2") "random directions per meta-step (estimator = projections), antithetic pairs (estimator = reinforce)"
           f "sigma" Float (Some "0.01") "estimator = reinforce: standard deviation σ of the θ perturbations"
           f "batch" (Int 1) (Some "1") "inner runs (fresh networks) per meta-step, their gradients averaged: less noise for noisy objectives such as reward over learning trials"
-          f "on_divergence" (Word [ "skip"; "reduce"; "shrink"; "stop" ]) (Some "skip") "when an episode diverges: skip its meta-step; also halve the meta step (reduce); also scale θ by 0.9 toward zero and drop Adam's momentum (shrink: the rule's steps were too large, and a skipped episode gives no gradient that says so); or stop"
+          f "on_divergence" (Word (Choice.words<DivergencePolicy> ())) (Some "skip") "when an episode diverges: skip its meta-step; also halve the meta step (reduce); also scale θ by 0.9 toward zero and drop Adam's momentum (shrink: the rule's steps were too large, and a skipped episode gives no gradient that says so); or stop"
           f "max_diverged" (Int 0) (Some "20") "consecutive diverged episodes with θ unchanged after which a trial stops, with exit code 3 (0: never): under `skip` such a run would otherwise go on without learning anything"
-          f "backend" (Word [ "simd"; "compiled"; "interpreter" ]) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Compiler), plain compiled kernels (Engine/Compiled) or the reference interpreter"
+          f "backend" (Word (Choice.words<Backend> ())) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Compiler) or the reference interpreter"
           f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
 
     /// The settings an experiment file may give: (key, default, meaning).
@@ -187,14 +193,18 @@ module Experiment =
                 | true, x when Double.IsFinite x -> x
                 | _ -> bad ln col v (sprintf "`%s` must be a number, not `%s`" key v); 0.0
             | _ -> 0.0
-        let asWord key =
+        // A word is parsed here, once, into its union's case; a word that is none of them is an error
+        // at its place (and the first case stands in for it, since the spec is not returned).
+        let asWord key (cases: 'T list) : 'T =
             match get key with
-            | Some (v, ln, col), { Kind = Word allowed } when not (List.contains v allowed) ->
-                let d = diag Codes.BadSetting file ln col v.Length (sprintf "`%s` must be one of %s, not `%s`" key (String.Join (", ", allowed)) v)
-                errors.Add (match Suggest.nearest v allowed with best :: _ -> { d with Hint = Some (sprintf "did you mean `%s`?" best) } | [] -> d)
-                v
-            | Some (v, _, _), _ -> v
-            | None, _ -> ""
+            | Some (v, ln, col), { Kind = Word allowed } ->
+                match cases |> List.tryFind (fun c -> string c = v) with
+                | Some c -> c
+                | None ->
+                    let d = diag Codes.BadSetting file ln col v.Length (sprintf "`%s` must be one of %s, not `%s`" key (String.Join (", ", allowed)) v)
+                    errors.Add (match Suggest.nearest v allowed with best :: _ -> { d with Hint = Some (sprintf "did you mean `%s`?" best) } | [] -> d)
+                    cases.Head
+            | _ -> cases.Head
         let asText key = match get key with Some (v, _, _), _ -> v | None, _ -> ""
         let layers =
             match get "layers" with
@@ -216,6 +226,7 @@ module Experiment =
                     []
                 else ns |> Array.choose id |> List.ofArray
             | None, _ -> []
+        let setting = asWord "setting" (Choice.cases<Setting> ())
         let ruleFile, ruleName, layerRules =
             match get "rule" with
             | Some (v, _, _), _ ->
@@ -241,7 +252,7 @@ module Experiment =
             let (v, ln, col) = values.["rule"]
             let ruleCol = col + v.IndexOf layerRules.Head
             let span = v.Length - v.IndexOf layerRules.Head
-            if values.ContainsKey "setting" && (let (s, _, _) = values.["setting"] in s = "recurrent") then
+            if setting = Setting.Recurrent then
                 errors.Add (diag Codes.BadSetting file ln ruleCol span "one rule per layer is a feedforward setting; a recurrent experiment names one rule")
             elif not layers.IsEmpty && layerRules.Length <> layers.Length - 1 then
                 let d = diag Codes.BadSetting file ln ruleCol span (sprintf "`rule` names %d rules but the network has %d layers of weights (layers = %s)" layerRules.Length (layers.Length - 1) (String.Join (" ", layers)))
@@ -249,13 +260,13 @@ module Experiment =
         let spec =
             { Name = defaultArg name ""
               File = file
-              Setting = asWord "setting"
+              Setting = setting
               RuleFile = ruleFile
               RuleName = ruleName
               ModelFile = (match asText "model" with "(shipped)" -> "" | m -> m)
               LayerRules = layerRules
               Layers = layers
-              Feedback = asWord "feedback"
+              Feedback = asText "feedback"
               Beta = asFloat "beta"
               Data = asText "data"
               Classes = asInt "classes"
@@ -265,41 +276,46 @@ module Experiment =
               Units = asInt "units"
               Horizon = asInt "horizon"
               LearnAfter = asInt "learn_after"
-              Average = asWord "xbar"
-              Readout = asWord "readout"
+              Average = asWord "xbar" (Choice.cases<AverageStart> ())
+              Readout = asWord "readout" (Choice.cases<ReadoutTime> ())
               BiasUnits = biasUnits
               Gamma = asFloat "gamma"
               Tau = asFloat "tau"
               Dt = asFloat "dt"
+              Criterion = asFloat "criterion"
+              CriterionWindow = asInt "criterion_window"
               Episodes = asInt "episodes"
               Trials = asInt "trials"
               Seed = asInt "seed"
               LearningRate = asFloat "lr"
-              Penalty = asWord "penalty"
+              Penalty = asWord "penalty" (Choice.cases<PenaltyKind> ())
               Lambda = asFloat "lambda"
-              PenaltyStep = asWord "penalty_step"
+              PenaltyStep = asWord "penalty_step" (Choice.cases<PenaltyStep> ())
               Clip = asFloat "clip"
-              Estimator = asWord "estimator"
+              Estimator = asWord "estimator" (Choice.cases<GradientEstimator> ())
               Projections = asInt "projections"
               Sigma = asFloat "sigma"
               Batch = asInt "batch"
-              OnDivergence = asWord "on_divergence"
+              OnDivergence = asWord "on_divergence" (Choice.cases<DivergencePolicy> ())
               MaxDiverged = asInt "max_diverged"
-              Backend = asWord "backend"
+              Backend = asWord "backend" (Choice.cases<Backend> ())
               Output = (match asText "output" with "" -> "results/" + defaultArg name "run" | o -> o) }
         // Settings that only make sense together.
         match values.TryGetValue "penalty_step" with
-        | true, ("proximal", ln, col) when spec.Penalty <> "l1" ->
-            bad ln col "proximal" (sprintf "`penalty_step = proximal` is the L1 penalty's step, but `penalty = %s`; set `penalty = l1` (and `lambda`) or remove this line" spec.Penalty)
+        | true, (v, ln, col) when spec.PenaltyStep = PenaltyStep.Proximal && spec.Penalty <> PenaltyKind.L1 ->
+            bad ln col v (sprintf "`penalty_step = proximal` is the L1 penalty's step, but `penalty = %O`; set `penalty = l1` (and `lambda`) or remove this line" spec.Penalty)
         | _ -> ()
         match values.TryGetValue "lr" with
         | true, (v, ln, col) when spec.LearningRate < 0.0 -> bad ln col v "`lr` must be positive, or 0 to evaluate θ without meta-learning"
+        | _ -> ()
+        match values.TryGetValue "criterion" with
+        | true, (v, ln, col) when not (spec.Criterion > 0.0 && spec.Criterion <= 1.0) -> bad ln col v "`criterion` must be a fraction of the window's trials, above 0 and at most 1: `0.9`"
         | _ -> ()
         match values.TryGetValue "clip" with
         | true, (v, ln, col) when spec.Clip < 0.0 -> bad ln col v "`clip` must be 0 (no limit) or a positive gradient norm"
         | _ -> ()
         // The clamped units must be units of the network (and leave the output unit free).
-        if spec.Setting = "recurrent" && spec.BiasUnits |> List.exists (fun u -> u >= spec.Units) then
+        if spec.Setting = Setting.Recurrent && spec.BiasUnits |> List.exists (fun u -> u >= spec.Units) then
             let msg = sprintf "the bias units %s are not all units of a network of `units = %d`" (String.Join (" ", spec.BiasUnits)) spec.Units
             match values.TryGetValue "bias_units", values.TryGetValue "units" with
             | (true, (v, ln, col)), _ | _, (true, (v, ln, col)) -> bad ln col v msg
@@ -330,16 +346,17 @@ module Experiment =
     let values (spec: ExperimentSpec) : (string * string) list =
         let num (x: float) = x.ToString ("R", CultureInfo.InvariantCulture)
         let rule = spec.RuleFile + " " + (if spec.LayerRules.IsEmpty then spec.RuleName else String.Join (", ", spec.LayerRules))
-        [ "setting", spec.Setting; "rule", rule.Trim (); "model", spec.ModelFile
+        [ "setting", string spec.Setting; "rule", rule.Trim (); "model", spec.ModelFile
           "layers", String.Join (" ", spec.Layers); "feedback", spec.Feedback; "beta", num spec.Beta; "data", spec.Data
           "classes", string spec.Classes; "train", string spec.Train; "query", string spec.Query
           "task", String.Join (" ", spec.Tasks); "units", string spec.Units; "horizon", string spec.Horizon
-          "learn_after", string spec.LearnAfter; "xbar", spec.Average; "readout", spec.Readout
+          "learn_after", string spec.LearnAfter; "xbar", string spec.Average; "readout", string spec.Readout
           "bias_units", String.Join (" ", spec.BiasUnits); "gamma", num spec.Gamma; "tau", num spec.Tau; "dt", num spec.Dt
+          "criterion", num spec.Criterion; "criterion_window", string spec.CriterionWindow
           "episodes", string spec.Episodes; "trials", string spec.Trials; "seed", string spec.Seed; "lr", num spec.LearningRate
-          "penalty", spec.Penalty; "lambda", num spec.Lambda; "penalty_step", spec.PenaltyStep; "clip", num spec.Clip
-          "estimator", spec.Estimator; "projections", string spec.Projections; "sigma", num spec.Sigma; "batch", string spec.Batch
-          "on_divergence", spec.OnDivergence; "max_diverged", string spec.MaxDiverged; "backend", spec.Backend; "output", spec.Output ]
+          "penalty", string spec.Penalty; "lambda", num spec.Lambda; "penalty_step", string spec.PenaltyStep; "clip", num spec.Clip
+          "estimator", string spec.Estimator; "projections", string spec.Projections; "sigma", num spec.Sigma; "batch", string spec.Batch
+          "on_divergence", string spec.OnDivergence; "max_diverged", string spec.MaxDiverged; "backend", string spec.Backend; "output", spec.Output ]
 
     /// Where a setting's value is written in an experiment's text; None when the file leaves it to
     /// its default. For errors found after parsing (by the model, the rule file), which have a place too.

@@ -13,7 +13,7 @@ public interface IRunLog
 
 /// <summary>How the trials of an experiment are run: each trial is a fresh meta-training run from the
 /// initial θ with its own seed; trials run in parallel on the available cores.</summary>
-public sealed record TrialPlan(int Trials, int Seed, MetaSettings Meta, double[] InitialTheta, int MaxParallel = 0)
+public sealed record TrialPlan(int Trials, int Seed, MetaSettings Meta, Theta Theta, int MaxParallel = 0)
 {
     /// <summary>Trial t's seed: documented so a user can rerun one trial alone.</summary>
     public int TrialSeed(int trial) => Seed + 1000 * trial;
@@ -58,7 +58,7 @@ public sealed class ExperimentRunner(string outputFolder, TrialPlan plan, Func<i
             try
             {
                 var checkpoint = resume ? LoadCheckpoint(t) : null;
-                var trainer = new MetaTrainer(makeLoop(t), plan.Meta with { Seed = plan.TrialSeed(t) }, plan.InitialTheta, checkpoint);
+                var trainer = new MetaTrainer(makeLoop(t), plan.Meta with { Seed = plan.TrialSeed(t) }, plan.Theta, checkpoint);
                 foreach (var step in trainer.Run(cancel))
                 {
                     log.Append(t, step);

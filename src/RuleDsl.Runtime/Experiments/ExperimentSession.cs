@@ -28,7 +28,7 @@ public sealed class ExperimentSession
     /// <summary>The rule of each layer of weights (feedforward, `rule = FILE A, B, …`), or just <see cref="Rule"/>.</summary>
     public IReadOnlyList<Rule> Rules { get; }
     /// <summary>θ: the union of the rules' parameters by name (one rule: its parameters).</summary>
-    public IReadOnlyList<Param> Params { get; }
+    public Theta Theta { get; }
     public string DataMessage { get; private set; } = "";
     readonly string _text;
     /// <summary>The experiment file's text.</summary>
@@ -60,7 +60,7 @@ public sealed class ExperimentSession
         Spec = spec;
         Rule = rules[0];
         Rules = rules;
-        Params = FeedforwardLearner.UnionOfParams(rules);
+        Theta = Theta.Of(rules);
         _text = experimentText;
         Sources = ReadSources(files);
     }
@@ -80,31 +80,23 @@ public sealed class ExperimentSession
     public ExperimentInputException InputError(string key, string message, string? hint = null) =>
         new(Experiment.RenderSettingError(Spec.File, _text, key, message, hint ?? ""));
 
-    public IKernelBackend Backend() => Spec.Backend switch
-    {
-        "interpreter" => new InterpretedBackend(),
-        _ => new SimdBackend(),
-    };
+    public IKernelBackend Backend() => Spec.Backend.IsInterpreter ? new InterpretedBackend() : new SimdBackend();
 
     public MetaSettings MetaSettings() => new(
         Episodes: Spec.Episodes,
         LearningRate: Spec.LearningRate,
-        Penalty: new Penalty(Spec.Penalty switch { "l1" => PenaltyKind.L1, "l2" => PenaltyKind.L2, _ => PenaltyKind.None }, Spec.Lambda),
-        Estimator: Spec.Estimator switch { "projections" => GradientEstimator.RandomProjection, "reinforce" => GradientEstimator.Reinforce, _ => GradientEstimator.Exact },
         Projections: Spec.Projections,
         Sigma: Spec.Sigma,
         Batch: Spec.Batch,
-        StepScale: Params.Select(p => p.Step).ToArray(),
-        Lower: Params.Select(p => p.Min).ToArray(),
-        Upper: Params.Select(p => p.Max).ToArray(),
-        OnDivergence: Spec.OnDivergence switch { "reduce" => DivergencePolicy.ReduceStep, "shrink" => DivergencePolicy.Shrink, "stop" => DivergencePolicy.Stop, _ => DivergencePolicy.Skip },
         Seed: Spec.Seed,
-        ProximalL1: Spec.PenaltyStep == "proximal",
+        ProximalL1: Spec.PenaltyStep.IsProximal,
         Clip: Spec.Clip,
-        MaxDiverged: Spec.MaxDiverged);
-
-    public double[] InitialTheta => Params.Select(p => p.Init).ToArray();
-    public string[] ThetaNames => Params.Select(p => p.Symbol.Name).ToArray();
+        MaxDiverged: Spec.MaxDiverged)
+    {
+        Penalty = new Penalty(Spec.Penalty, Spec.Lambda),
+        Estimator = Spec.Estimator,
+        OnDivergence = Spec.OnDivergence,
+    };
 
     /// <summary>The inner loop of trial <paramref name="trial"/> (its own data stream and weights), its
     /// equations run by <paramref name="backend"/> (default: the experiment's). Everything the experiment's
@@ -112,7 +104,7 @@ public sealed class ExperimentSession
     /// too; what cannot be used is an <see cref="ExperimentInputException"/> at its line.</summary>
     public Func<int, IInnerLoop> LoopFactory(IKernelBackend? backend = null)
     {
-        if (Spec.Setting == "recurrent") return RecurrentFactory(backend ?? Backend());
+        if (Spec.Setting.IsRecurrent) return RecurrentFactory(backend ?? Backend());
         ResolvedDataset resolved;
         try
         {
@@ -213,7 +205,8 @@ public sealed class ExperimentSession
         // (amplitude 16 at dt = 1 ms, scaled by 1 ms/dt), from the fourth step of a trial.
         PerturbationProbability: 3.0 * Spec.Dt, PerturbationAmplitude: 16 * 0.001 / Spec.Dt,
         Clamped: Spec.BiasUnits.Zip<int, double>([1.0, 1.0, -1.0]).ToArray(), LearnAfterTrial: Spec.LearnAfter,
-        CarryAverage: Spec.Average == "carry", ReadoutAfterStep: Spec.Readout == "after");
+        CarryAverage: Spec.Average.IsCarry, ReadoutAfterStep: Spec.Readout.IsAfter,
+        Criterion: Spec.Criterion, CriterionWindow: Spec.CriterionWindow);
 
     /// <summary>
     /// A finished or interrupted run whose experiment differs from this one only in a larger
@@ -247,10 +240,10 @@ public sealed class ExperimentSession
     {
         var factory = LoopFactory();
         if (resume) ExtendIfOnlyLonger();
-        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Spec.Setting, Data = DataMessage }, SameExperiment, Sources);
+        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Setting = Spec.Setting.ToString(), Data = DataMessage }, SameExperiment, Sources);
         if (folder.Resumed && !resume)
             throw new InvalidOperationException($"{Spec.Output} already holds a run of this experiment; pass --resume to continue it, or choose another output folder");
-        var plan = new TrialPlan(Spec.Trials, Spec.Seed, MetaSettings(), InitialTheta);
+        var plan = new TrialPlan(Spec.Trials, Spec.Seed, MetaSettings(), Theta);
         var total = Spec.Trials * Spec.Episodes;
         var clock = Stopwatch.StartNew();
         using var episodes = folder.OpenEpisodes();
@@ -283,7 +276,7 @@ public sealed class ExperimentSession
         var row = new CsvRow().Add("trial", trial).Add("episode", step.Episode)
             .Add("meta_loss", step.Objective).Add("penalised", step.Penalised);
         foreach (var key in new[] { "accuracy" }) row.Add(key, step.Metrics.TryGetValue(key, out var v) ? v : double.NaN);
-        for (int r = 0; r < ThetaNames.Length; r++) row.Add(ThetaNames[r], step.ThetaAfter[r]);
+        for (int r = 0; r < Theta.Count; r++) row.Add(Theta.Entries[r].Name, step.ThetaAfter[r]);
         // The same columns on every row, failed episodes included (NaN where an episode measured nothing).
         foreach (var k in MetricColumns()) row.Add(k, step.Metrics.TryGetValue(k, out var v) ? v : double.NaN);
         return row.Add("grad_norm", step.GradientNorm).Add("lr", step.LearningRate).Add("seconds", step.Seconds)
@@ -295,7 +288,7 @@ public sealed class ExperimentSession
     {
         // With a batch, each row is the mean over its networks and says how many of them diverged.
         string[] batch = Spec.Batch > 1 ? ["batch_failed"] : [];
-        if (Spec.Setting == "recurrent")
+        if (Spec.Setting.IsRecurrent)
         {
             // Several tasks: each one's J and accuracy besides the means over all of them.
             string[] perTask = TaskNames.Count > 1
@@ -360,8 +353,8 @@ public sealed class ExperimentSession
         if (NotLearned(folder.ReadEpisodes(), stopped) is { Length: > 0 } reasons)
             throw new ResultsException($"{summaryPath}: θ is not meta-learned: {string.Join("; ", reasons)}; "
                 + "change the experiment so that it learns and run it again, or use the rule at its initial θ with --initial-theta");
-        if ((summary["ThetaMean"] ?? summary["thetaMean"]) is not JsonArray mean || mean.Count != Params.Count)
-            throw new ResultsException($"{summaryPath}: no \"ThetaMean\" of {Params.Count} values, one per θ of {string.Join(", ", ThetaNames)}");
+        if ((summary["ThetaMean"] ?? summary["thetaMean"]) is not JsonArray mean || mean.Count != Theta.Count)
+            throw new ResultsException($"{summaryPath}: no \"ThetaMean\" of {Theta.Count} values, one per θ of {string.Join(", ", Theta.Names)}");
         return mean.Select(x => x!.GetValue<double>()).ToArray();
     }
 
@@ -387,20 +380,21 @@ public sealed class ExperimentSession
         // chance, so the mean that counts them at 1/M is the fair one when many diverge.
         var final = Enumerable.Range(0, acc.Length).Where(i => episode[i] >= from).ToArray();
         int finalDiverged = final.Count(i => diverged[i]);
-        double chance = Spec.Setting == "feedforward" ? 1.0 / Spec.Classes : double.NaN;
+        double chance = Spec.Setting.IsFeedforward ? 1.0 / Spec.Classes : double.NaN;
         double withChance = final.Length == 0 ? double.NaN
             : final.Average(i => !diverged[i] && double.IsFinite(acc[i]) ? acc[i] : chance);
         var finiteLoss = last.Where(i => double.IsFinite(loss[i])).ToArray();
         double lossMean = finiteLoss.Length == 0 ? double.NaN : finiteLoss.Average(i => loss[i]);
-        var thetaMean = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Average(f => f[r])).ToArray();
+        var names = Theta.Names;
+        var thetaMean = Enumerable.Range(0, names.Length).Select(r => finals.Average(f => f[r])).ToArray();
         // How consistent each θ is across trials: a coefficient L1 keeps at zero has no consistent sign.
-        var thetaSd = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Length < 2 ? 0
+        var thetaSd = Enumerable.Range(0, names.Length).Select(r => finals.Length < 2 ? 0
             : Math.Sqrt(finals.Sum(f => (f[r] - thetaMean[r]) * (f[r] - thetaMean[r])) / (finals.Length - 1))).ToArray();
-        var thetaPositive = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Count(f => f[r] > 0)).ToArray();
+        var thetaPositive = Enumerable.Range(0, names.Length).Select(r => finals.Count(f => f[r] > 0)).ToArray();
         // A proximal L1 step (penalty_step = proximal) puts a coefficient exactly on 0.
-        var thetaZero = Enumerable.Range(0, ThetaNames.Length).Select(r => finals.Count(f => f[r] == 0)).ToArray();
+        var thetaZero = Enumerable.Range(0, names.Length).Select(r => finals.Count(f => f[r] == 0)).ToArray();
         // Each distinct rule with its own θ (by name) from the union; per-layer rules are printed per layer.
-        var index = ThetaNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
+        var index = names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
         // Nothing learned, nothing discovered: no rule, and no episode spent measuring its terms.
         var notLearned = NotLearned(table, stopped);
         var (dropped, leftOut, notes) = notLearned.Length > 0 ? ([], [], []) : LeftOutTerms(thetaMean);
@@ -427,8 +421,8 @@ public sealed class ExperimentSession
             latex = string.Join(" \\\\ ", layers.Select(x => $"\\text{{layer {x.Layers}}}: \\Delta W = {Print.Latex(Discovered(x.Rule))}"));
         }
         return new RunSummary(Spec.Name, ruleName, DataMessage, Spec.Trials, Spec.Episodes, mean, sd, lossMean,
-            ThetaNames, thetaMean, text, latex, diverged.Count(d => d), thetaSd, thetaPositive, thetaZero,
-            [.. GradientNotes.Of(table, ThetaNames, Spec.Clip), .. GradientNotes.Agreement(table, ThetaNames), .. notes],
+            names, thetaMean, text, latex, diverged.Count(d => d), thetaSd, thetaPositive, thetaZero,
+            [.. GradientNotes.Of(table, names, Spec.Clip), .. GradientNotes.Agreement(table, names), .. notes],
             final.Length, finalDiverged, withChance, leftOut, last.Length, stopped, stopped.Length > 0 ? DivergenceAdvice : null, notLearned);
     }
 
@@ -447,7 +441,7 @@ public sealed class ExperimentSession
     /// </summary>
     (Dictionary<(Rule, Symbol), List<string>> Dropped, string[] LeftOut, string[] Notes) LeftOutTerms(double[] theta)
     {
-        var index = ThetaNames.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
+        var index = Theta.Names.Select((n, i) => (n, i)).ToDictionary(x => x.n, x => x.i);
         double small = 0.01 * theta.Select(Math.Abs).DefaultIfEmpty(0).Max();
         var probes = Rules.Distinct().SelectMany(r => TermProbe.Of(r, s => Math.Abs(theta[index[s.Name]]) < small)).ToList();
         var dropped = new Dictionary<(Rule, Symbol), List<string>>();
@@ -502,6 +496,6 @@ public sealed class ExperimentSession
     public IReadOnlyList<GradientCheckRow> GradientCheck(int episode, double[]? theta = null, double? step = null)
     {
         var loop = LoopFactory()(0);
-        return Meta.GradientCheck.Run(loop, theta ?? InitialTheta, ThetaNames, episode, step);
+        return Meta.GradientCheck.Run(loop, theta ?? Theta.Initial, Theta.Names, episode, step);
     }
 }

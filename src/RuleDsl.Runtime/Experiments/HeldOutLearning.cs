@@ -19,9 +19,9 @@ public sealed record LearningRecord(string Name, string Task, int Seed, bool[] C
 /// <summary>
 /// Held-out evaluation of learning rules in the recurrent setting: fresh networks on seeds (and, if
 /// asked, a task) the rule was not meta-trained on, each learning for a number of trials with the
-/// rule at fixed θ; trials to criterion (≥ 90 % correct over 100 successive trials) per seed, and a
-/// one-sided test of whether one rule reaches criterion in fewer trials than another: Wilcoxon
-/// signed-rank on the seeds both learned (the paired design), and Mann–Whitney ignoring the pairing.
+/// rule at fixed θ; trials to criterion (the experiment's `criterion`: by default ≥ 90 % correct over 100
+/// successive trials) per seed, and a one-sided test of whether one rule reaches criterion in fewer
+/// trials than another: Wilcoxon signed-rank on the seeds both learned (the paired design), and Mann–Whitney ignoring the pairing.
 /// </summary>
 public static class HeldOutLearning
 {
@@ -33,7 +33,7 @@ public static class HeldOutLearning
         if (learnAfter is int wait) config = config with { LearnAfterTrial = wait };
         var learner = new RecurrentLearner(config, session.RecurrentModel(), session.Rule, new CognitiveTrials(taskObj, (ulong)seed), session.Backend(), seed);
         var correct = new bool[trials];
-        var tracker = new CriterionTracker(NetworkAnalysis.CriterionWindow, NetworkAnalysis.CriterionRequired);
+        var tracker = CriterionTracker.Of(config.Criterion, config.CriterionWindow);
         learner.OnTrial = (h, _, ok) => { correct[h] = ok; tracker.Add(ok); };
         var outcome = learner.Run(theta, [], 0, cancel);
         // A network whose weights explode has failed to learn: it counts as never reaching criterion
@@ -41,10 +41,15 @@ public static class HeldOutLearning
         return new LearningRecord(name, taskObj.Name, seed, correct, outcome.Failure is null ? tracker.TrialsToCriterion : null, outcome.Failure);
     }
 
-    /// <summary>Every (rule, seed) pair, in parallel over the machine's cores.</summary>
+    /// <summary>Every (rule, seed) pair, in parallel over the machine's cores. The rules are compared by trials to
+    /// criterion, so their experiments must count it alike.</summary>
     public static IReadOnlyList<LearningRecord> LearnAll(IReadOnlyList<(ExperimentSession Session, double[] Theta, string Name)> rules,
         IReadOnlyList<int> seeds, int trials, string? task, Action<LearningRecord>? done = null, CancellationToken cancel = default, int? learnAfter = null)
     {
+        if (rules.Select(r => (r.Session.Spec.Criterion, r.Session.Spec.CriterionWindow)).Distinct().Count() > 1)
+            throw new ArgumentException("the experiments give different `criterion` or `criterion_window` settings ("
+                + string.Join(", ", rules.Select(r => $"{r.Name}: {r.Session.Spec.Criterion:G} of {r.Session.Spec.CriterionWindow}"))
+                + "); trials to criterion of different criteria cannot be compared");
         var jobs = rules.SelectMany(r => seeds.Select(s => (r.Session, r.Theta, r.Name, Seed: s))).ToArray();
         var results = new LearningRecord[jobs.Length];
         var gate = new object();
@@ -79,12 +84,13 @@ public static class HeldOutLearning
         return (test, pairs.Count(p => p.A < p.B), pairs.Count(p => p.A > p.B), pairs.Count(p => p.A == p.B), median);
     }
 
-    /// <summary>Rolling percent correct (window 100) per rule, mean with a 98 % bootstrap band over seeds.</summary>
-    public static void PlotCurves(string path, IReadOnlyList<LearningRecord> records)
+    /// <summary>Rolling percent correct over <paramref name="window"/> trials (the criterion's) per rule, mean with a
+    /// 98 % bootstrap band over seeds.</summary>
+    public static void PlotCurves(string path, IReadOnlyList<LearningRecord> records, int window)
     {
         var series = records.GroupBy(r => r.Name).Select(g => new CurveSeries(g.Key,
-            g.Select(r => (IReadOnlyList<double>)Rolling(r.Correct, NetworkAnalysis.CriterionWindow)).ToList())).ToList();
-        Plotter.CurvesWithBands(path, new PlotText($"learning {records[0].Task}: % correct over the last {NetworkAnalysis.CriterionWindow} trials (98 % band over seeds)",
+            g.Select(r => (IReadOnlyList<double>)Rolling(r.Correct, window)).ToList())).ToList();
+        Plotter.CurvesWithBands(path, new PlotText($"learning {records[0].Task}: % correct over the last {window} trials (98 % band over seeds)",
             "learning trial", "% correct"), series);
     }
 

@@ -32,19 +32,16 @@ public sealed record NetworkReport(
 /// </summary>
 public static class NetworkAnalysis
 {
-    /// <summary>Criterion of the issue: ≥ 90 % correct over 100 successive trials.</summary>
-    public const int CriterionWindow = 100, CriterionRequired = 90;
-
     public static NetworkReport Analyse(ExperimentSession session, double[] theta, string name,
         int trial = 0, int heldOutPerCondition = 8, int starts = 48, int? learningTrials = null, string? task = null)
     {
-        if (session.Spec.Setting != "recurrent") throw new ArgumentException($"{session.Spec.File}: analyse works on recurrent experiments");
+        if (!session.Spec.Setting.IsRecurrent) throw new ArgumentException($"{session.Spec.File}: analyse works on recurrent experiments");
         var cognitive = session.RecurrentTask(task);
         var config = session.RecurrentConfig() with { Horizon = learningTrials ?? session.Spec.Horizon };
         int seed = session.TrialSeed(trial);
         var loop = new RecurrentLearner(config, session.RecurrentModel(), session.Rule, new CognitiveTrials(cognitive, (ulong)seed), session.Backend(), seed);
         double[]? w = null, win = null;
-        var criterion = new CriterionTracker(CriterionWindow, CriterionRequired);
+        var criterion = CriterionTracker.Of(config.Criterion, config.CriterionWindow);
         loop.OnTrial = (_, _, ok) => criterion.Add(ok);
         loop.OnTrained = (a, b) => { w = a; win = b; };
         var outcome = loop.Run(theta, [], 0, default);

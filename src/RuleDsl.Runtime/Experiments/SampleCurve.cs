@@ -19,7 +19,7 @@ public static class SampleCurve
     public static IReadOnlyList<SampleCurvePoint> Measure(ExperimentSession session, double[] theta, string name,
         IReadOnlyList<int> samplesPerClass, int networks, CancellationToken cancel = default)
     {
-        if (session.Spec.Setting != "feedforward") throw new ArgumentException($"{session.Spec.File}: accuracy vs samples is a feedforward analysis");
+        if (!session.Spec.Setting.IsFeedforward) throw new ArgumentException($"{session.Spec.File}: accuracy vs samples is a feedforward analysis");
         var data = Data.DataCatalog.Default().Resolve(session.Spec.Data).Dataset;
         var jobs = samplesPerClass.SelectMany(n => Enumerable.Range(0, networks).Select(k => (N: n, K: k))).ToArray();
         var points = new SampleCurvePoint[jobs.Length];

@@ -1,37 +1,21 @@
+using RuleDsl.Syntax;
+
 namespace RuleDsl.Runtime.Meta;
 
-/// <summary>How a meta-step chooses the directions v in θ-space along which tangents are carried
-/// through learning.</summary>
-public enum GradientEstimator
-{
-    /// <summary>One unit vector per θ: the exact gradient, cost linear in the number of θ.</summary>
-    Exact,
-    /// <summary>k Gaussian directions u ~ N(0, I): ĝ = (1/k) Σ (g·u) u, unbiased since E[u uᵀ] = I;
-    /// cost independent of the number of θ (the poster's χ̃ = Σ u_kl χ_kl).</summary>
-    RandomProjection,
-    /// <summary>REINFORCE on a Gaussian search distribution over θ, with antithetic pairs and no
-    /// tangents at all: see <see cref="Reinforce"/>.</summary>
-    Reinforce,
-}
-
+/// <summary>The directions v in θ-space along which a meta-step carries tangents through learning,
+/// as its <see cref="GradientEstimator"/> chooses them (REINFORCE: see <see cref="Reinforce"/>).</summary>
 public static class Directions
 {
-    /// <summary>The directions for one meta-step: rows are directions, columns are θ components.</summary>
+    /// <summary>The directions for one meta-step: rows are directions, columns are θ components.
+    /// Exact: one unit vector per θ; random projections and REINFORCE: Gaussian directions.</summary>
     public static double[][] Draw(GradientEstimator estimator, int parameters, int projections, Data.Rng rng)
     {
-        switch (estimator)
-        {
-            case GradientEstimator.Exact:
-                return Enumerable.Range(0, parameters)
-                    .Select(r => { var v = new double[parameters]; v[r] = 1; return v; }).ToArray();
-            case GradientEstimator.RandomProjection:
-            case GradientEstimator.Reinforce:
-                if (projections < 1) throw new ArgumentOutOfRangeException(nameof(projections), "at least one random projection is needed");
-                return Enumerable.Range(0, projections)
-                    .Select(_ => Enumerable.Range(0, parameters).Select(_ => rng.Normal()).ToArray()).ToArray();
-            default:
-                throw new ArgumentOutOfRangeException(nameof(estimator));
-        }
+        if (estimator.IsExact)
+            return Enumerable.Range(0, parameters)
+                .Select(r => { var v = new double[parameters]; v[r] = 1; return v; }).ToArray();
+        if (projections < 1) throw new ArgumentOutOfRangeException(nameof(projections), "at least one random projection is needed");
+        return Enumerable.Range(0, projections)
+            .Select(_ => Enumerable.Range(0, parameters).Select(_ => rng.Normal()).ToArray()).ToArray();
     }
 
     /// <summary>Turns directional derivatives g·v_d back into a gradient estimate in θ-space, and
@@ -42,7 +26,7 @@ public static class Directions
         int p = directions.Length == 0 ? 0 : directions[0].Length;
         var g = new double[p];
         var se = new double[p];
-        if (estimator == GradientEstimator.Exact)
+        if (estimator.IsExact)
         {
             for (int d = 0; d < directions.Length; d++)
                 for (int i = 0; i < p; i++) g[i] += directional[d] * directions[d][i];

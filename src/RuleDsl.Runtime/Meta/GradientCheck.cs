@@ -1,3 +1,5 @@
+using RuleDsl.Syntax;
+
 namespace RuleDsl.Runtime.Meta;
 
 /// <summary>One θ of a gradient check: the exact derivative by tangent propagation through learning

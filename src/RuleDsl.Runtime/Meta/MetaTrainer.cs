@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using RuleDsl.Syntax;
 
 namespace RuleDsl.Runtime.Meta;
 
@@ -32,38 +33,23 @@ public sealed record EpisodeOutcome(
         ?? (!double.IsFinite(Objective) || Directional.Any(d => !double.IsFinite(d)) ? "the meta-loss or its gradient is not finite" : null);
 }
 
-/// <summary>What to do when an episode diverges. Whatever the policy, a failed episode never
-/// touches θ or Adam's state.</summary>
-public enum DivergencePolicy
-{
-    /// <summary>Skip the meta-step and go on with the next episode.</summary>
-    Skip,
-    /// <summary>Skip the meta-step and halve the meta learning rate from then on.</summary>
-    ReduceStep,
-    /// <summary>Skip the meta-step, scale θ by <see cref="MetaTrainer.ShrinkFactor"/> toward zero and drop
-    /// Adam's momentum. A diverged episode gives no gradient, so under Skip nothing tells meta-learning
-    /// that the rule's steps were too large, and θ can drift to where many episodes diverge.</summary>
-    Shrink,
-    /// <summary>Stop the run (results so far are kept).</summary>
-    Stop,
-}
-
+/// <summary>The outer loop's settings (the experiment's, for a run). Under <see cref="DivergencePolicy.Shrink"/>
+/// θ is scaled by <see cref="MetaTrainer.ShrinkFactor"/>.</summary>
 public sealed record MetaSettings(
     int Episodes,
     double LearningRate = 1e-3,
-    Penalty Penalty = default,
-    GradientEstimator Estimator = GradientEstimator.Exact,
     int Projections = 2,
     double Sigma = 0.01,
-    DivergencePolicy OnDivergence = DivergencePolicy.Skip,
     int Seed = 0,
     int Batch = 1,
-    double[]? StepScale = null,
-    double[]? Lower = null,
-    double[]? Upper = null,
     bool ProximalL1 = false,
     double Clip = 0,
-    int MaxDiverged = MetaTrainer.DefaultMaxDiverged);
+    int MaxDiverged = MetaTrainer.DefaultMaxDiverged)
+{
+    public Penalty Penalty { get; init; } = Penalty.None;
+    public GradientEstimator Estimator { get; init; } = GradientEstimator.Exact;
+    public DivergencePolicy OnDivergence { get; init; } = DivergencePolicy.Skip;
+}
 
 /// <summary>One row of a run's log: the episode as it happened, and θ after its meta-step.</summary>
 public sealed record MetaStep(
@@ -95,20 +81,25 @@ public sealed class MetaTrainer
     readonly IInnerLoop _inner;
     readonly MetaSettings _settings;
     readonly Adam _adam;
+    readonly Theta _bounds;  // θ as described (its min and max are used); _theta holds its values
+    readonly double[] _steps;
     double[] _theta;
     int _next;
     int _failures;
     int _inARow;
     string? _stopped;
 
-    public MetaTrainer(IInnerLoop inner, MetaSettings settings, double[] initialTheta, MetaCheckpoint? resume = null)
+    /// <summary>A meta-training run of <paramref name="theta"/> from its initial values (or from <paramref name="resume"/>).</summary>
+    public MetaTrainer(IInnerLoop inner, MetaSettings settings, Theta theta, MetaCheckpoint? resume = null)
     {
-        if (initialTheta.Length != inner.ParameterCount)
-            throw new ArgumentException($"θ has {initialTheta.Length} entries but the rule has {inner.ParameterCount}");
+        if (theta.Count != inner.ParameterCount)
+            throw new ArgumentException($"θ has {theta.Count} entries but the rule has {inner.ParameterCount}");
         _inner = inner;
         _settings = settings;
         _adam = new Adam(inner.ParameterCount, settings.LearningRate);
-        _theta = (double[])initialTheta.Clone();
+        _bounds = theta;
+        _steps = theta.Steps;
+        _theta = theta.Initial;
         if (resume is not null)
         {
             _theta = (double[])resume.Theta.Clone();
@@ -181,7 +172,7 @@ public sealed class MetaTrainer
                         : Math.Sqrt(members.Sum(m => (m.Gradient[i] - grad[i]) * (m.Gradient[i] - grad[i])) / (members.Count - 1) / members.Count);
                 }
                 // The penalty's (sub)gradient, unless the L1 penalty takes a proximal step after Adam's.
-                bool proximal = _settings.ProximalL1 && penalty.Kind == PenaltyKind.L1;
+                bool proximal = _settings.ProximalL1 && penalty.Kind.IsL1;
                 var penaltyGrad = new double[grad.Length];
                 if (!proximal) penalty.AddGradient(_theta, penaltyGrad);
                 // The log keeps the unclipped norm: a row whose grad_norm is above `clip` was clipped.
@@ -192,27 +183,25 @@ public sealed class MetaTrainer
                 double shrink = _settings.Clip > 0 && lossNorm > _settings.Clip ? _settings.Clip / lossNorm : 1;
                 for (int i = 0; i < grad.Length; i++) grad[i] = shrink * grad[i] + penaltyGrad[i];
                 penalised = objective + penalty.Value(_theta);
-                _adam.Step(_theta, grad, _settings.StepScale);
-                if (proximal) _adam.ShrinkL1(_theta, penalty.Lambda, _settings.StepScale);
+                _adam.Step(_theta, grad, _steps);
+                if (proximal) _adam.ShrinkL1(_theta, penalty.Lambda, _steps);
                 // Bounded parameters (`min`, `max`): projected gradient descent, Adam's moments kept.
-                for (int i = 0; i < _theta.Length; i++)
-                    _theta[i] = Math.Clamp(_theta[i], _settings.Lower?[i] ?? double.NegativeInfinity, _settings.Upper?[i] ?? double.PositiveInfinity);
+                for (int i = 0; i < _theta.Length; i++) _theta[i] = _bounds.Clamp(i, _theta[i]);
             }
             else
             {
                 _failures++;
-                if (_settings.OnDivergence == DivergencePolicy.ReduceStep) _adam.LearningRate /= 2;
-                if (_settings.OnDivergence == DivergencePolicy.Shrink)
+                if (_settings.OnDivergence.IsReduceStep) _adam.LearningRate /= 2;
+                if (_settings.OnDivergence.IsShrink)
                 {
-                    for (int i = 0; i < _theta.Length; i++)
-                        _theta[i] = Math.Clamp(ShrinkFactor * _theta[i], _settings.Lower?[i] ?? double.NegativeInfinity, _settings.Upper?[i] ?? double.PositiveInfinity);
+                    for (int i = 0; i < _theta.Length; i++) _theta[i] = _bounds.Clamp(i, ShrinkFactor * _theta[i]);
                     _adam.ForgetMomentum();
                 }
             }
             _next = episode + 1;
             // Shrink moves θ after a diverged episode, so only a streak that left θ where it was counts.
             _inARow = failure is not null && _theta.AsSpan().SequenceEqual(before) ? _inARow + 1 : 0;
-            if (failure is not null && _settings.OnDivergence == DivergencePolicy.Stop)
+            if (failure is not null && _settings.OnDivergence.IsStop)
                 _stopped = $"episode {episode} diverged ({failure}) and on_divergence = stop";
             else if (_settings.MaxDiverged > 0 && _inARow >= _settings.MaxDiverged)
                 _stopped = $"{_inARow} episodes in a row (to episode {episode}) diverged with θ unchanged (the last: {failure})";
@@ -228,7 +217,7 @@ public sealed class MetaTrainer
         EpisodeOutcome outcome;
         try
         {
-            outcome = _settings.Estimator == GradientEstimator.Reinforce
+            outcome = _settings.Estimator.IsReinforce
                 ? Reinforce.Run(_inner, Theta, directions, _settings.Sigma, inner, cancel)
                 : _inner.Run(Theta, directions, inner, cancel);
         }

@@ -5,9 +5,11 @@ using RuleDsl.Runtime.Tasks.Cognitive;
 namespace RuleDsl.Runtime.Reference;
 
 /// <summary>
-/// Miconi's criterion: 95 % correct over 100 successive trials. <see cref="Reached"/> becomes true at the
-/// first trial n (1-based count) at which trials n−99..n hold at least 95 correct ones; that n is the
-/// number of trials to criterion.
+/// Trials to criterion: <see cref="Reached"/> becomes true at the first trial n (1-based count) at which
+/// the last <see cref="Window"/> trials hold at least <see cref="Required"/> correct ones; that n is the
+/// number of trials to criterion. The defaults are Miconi's criterion, 95 correct of 100 successive
+/// trials, which the reference learner (<see cref="MiconiExperiment"/>) uses; experiments use their
+/// `criterion` and `criterion_window` settings (by default 90 % of 100: <see cref="Of"/>).
 /// </summary>
 public sealed class CriterionTracker
 {
@@ -20,6 +22,10 @@ public sealed class CriterionTracker
         _window = new bool[window];
         Required = required;
     }
+
+    /// <summary>A tracker that needs at least the fraction <paramref name="fraction"/> of <paramref name="window"/>
+    /// trials correct (0.9 of 100: 90; the tolerance keeps 0.55 × 100 at 55, not 56).</summary>
+    public static CriterionTracker Of(double fraction, int window) => new(window, (int)Math.Ceiling(fraction * window - 1e-9));
 
     public int Window => _window.Length;
     public int Required { get; }

@@ -19,12 +19,13 @@ let private toLoc (r: SourceRange) : SourceLoc = { File = r.File; Line = r.Start
 let private declaredSetting (sink: Sink) (block: RuleBlock) : Setting option =
     match block.Setting with
     | None -> None
-    | Some s when s.Name = "feedforward" -> Some Setting.Feedforward
-    | Some s when s.Name = "recurrent" -> Some Setting.Recurrent
     | Some s ->
-        let d = Diagnostic.at Codes.UnknownName s.Range (sprintf "unknown setting %s (a rule is feedforward or recurrent)" s.Name)
-        sink.Diags.Add (match Suggest.nearest s.Name [ "feedforward"; "recurrent" ] with n :: _ -> Diagnostic.withHint (sprintf "did you mean %s?" n) d | [] -> d)
-        None
+        match Choice.tryParse<Setting> s.Name with
+        | Some setting -> Some setting
+        | None ->
+            let d = Diagnostic.at Codes.UnknownName s.Range (sprintf "unknown setting %s (a rule is feedforward or recurrent)" s.Name)
+            sink.Diags.Add (match Suggest.nearest s.Name (Choice.words<Setting> ()) with n :: _ -> Diagnostic.withHint (sprintf "did you mean %s?" n) d | [] -> d)
+            None
 
 /// 1. Declarations, in order: consts, terms, traces and parameter families enter the rule's scope (a name
 /// taken by a variable, a built-in, a keyword or a top-level definition is reported); inits and updates

@@ -2,6 +2,7 @@ using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Engine.Feedforward;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
+using Setting = RuleDsl.Syntax.Setting;
 
 namespace RuleDsl.Runtime.Tests.Engine;
 
@@ -134,7 +135,7 @@ public class FeedforwardGradientTests
         Assert.Contains("3 layers of weights but 2 rules", two.Message);
         var other = RuleOf.Create("f0b", Setting.Feedforward,
             Microsoft.FSharp.Collections.ListModule.OfSeq([Tuple.Create("theta0", 0.5)]), TestRules.F0().Update);
-        var clash = Assert.Throws<ArgumentException>(() => FeedforwardLearner.UnionOfParams([TestRules.F0(), other]));
+        var clash = Assert.Throws<ArgumentException>(() => Theta.UnionOfParams([TestRules.F0(), other]));
         Assert.Contains("theta0 starts at 0.5", clash.Message);
     }
 

@@ -3,6 +3,7 @@ using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Engine.Recurrent;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
+using Setting = RuleDsl.Syntax.Setting;
 using RuleDsl.Symbolic;
 using static RuleDsl.Runtime.Kernels.Ir;
 

@@ -1,3 +1,4 @@
+using RuleDsl.Syntax;
 using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Engine.Recurrent;
 using RuleDsl.Runtime.Meta;
@@ -59,9 +60,9 @@ public class ReinforceTests
     {
         var rule = RecurrentRules.NeoHebbian(3, eta: 5.0);
         var loop = new RecurrentLearner(Config, Model, rule, new CueTask(steps: 10), FeedforwardGradientTests.BackendNamed("simd"), seed: 5);
-        var settings = new MetaSettings(Episodes: 1, LearningRate: 0.05, Estimator: GradientEstimator.Reinforce, Projections: 8, Sigma: 1e-3, Seed: 2);
+        var settings = new MetaSettings(Episodes: 1, LearningRate: 0.05, Projections: 8, Sigma: 1e-3, Seed: 2) { Estimator = GradientEstimator.Reinforce };
         var theta0 = Enumerable.Repeat(0.1, 9).ToArray();
-        var step = new MetaTrainer(loop, settings, theta0).Run().Single();
+        var step = new MetaTrainer(loop, settings, Theta.Unbounded(theta0)).Run().Single();
         Assert.Null(step.Failure);
         Assert.All(step.StandardError, s => Assert.True(double.IsFinite(s)));
         Assert.Contains(step.Gradient, g => Math.Abs(g) > 0);

@@ -1,5 +1,6 @@
 using RuleDsl.Runtime.Kernels;
 using RuleDsl.Semantics;
+using Setting = RuleDsl.Syntax.Setting;
 using RuleDsl.Symbolic;
 using static RuleDsl.Runtime.Kernels.Ir;
 

@@ -1,3 +1,4 @@
+using RuleDsl.Syntax;
 using System.Collections.Concurrent;
 using RuleDsl.Runtime.Experiments;
 using RuleDsl.Runtime.Meta;
@@ -22,8 +23,8 @@ sealed class Crashing(IInnerLoop inner, int crashAt) : IInnerLoop
 public class ExperimentRunnerTests
 {
     static readonly double[] Centre = [0.3, -0.2, 0.05];
-    static TrialPlan Plan => new(Trials: 3, Seed: 5, new MetaSettings(Episodes: 12, LearningRate: 1e-2,
-        Estimator: GradientEstimator.RandomProjection, Projections: 2), [0, 0, 0]);
+    static TrialPlan Plan => new(Trials: 3, Seed: 5, new MetaSettings(Episodes: 12, LearningRate: 1e-2, Projections: 2)
+        { Estimator = GradientEstimator.RandomProjection }, Theta.Unbounded(0, 0, 0));
 
     [Fact]
     public void Trials_run_in_parallel_with_their_own_seeds_and_log_every_step()

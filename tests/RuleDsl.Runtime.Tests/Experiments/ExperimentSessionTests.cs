@@ -107,7 +107,7 @@ public class ExperimentSessionTests
         var (spec, rules) = loaded.ResultValue;
         Assert.Equal(["f0", "ehebb", "ehebb"], rules.Select(r => r.Name));
         var session = new ExperimentSession(spec, rules.ToList(), text);
-        Assert.Equal(["theta0", "theta2"], session.ThetaNames);
+        Assert.Equal(["theta0", "theta2"], session.Theta.Names);
         var summary = session.Run(resume: false);
         Assert.Equal(2, summary.ThetaMean.Length);
         Assert.Contains("layer 1 (f0): dW = ", summary.Discovered);
@@ -126,6 +126,8 @@ public class ExperimentSessionTests
         Assert.Equal(9, summary.ThetaMean.Length);
         Assert.Contains(summary.ThetaMean, t => t != 0); // the meta-gradient moved θ
         Assert.Contains("dnms", summary.Data);
+        // run.json names the setting by its word.
+        Assert.Contains("\"Setting\": \"recurrent\"", File.ReadAllText(Path.Combine(output, RunFolder.RunFile)));
         // θ lives in the trace, so the discovered rule prints the trace with the learned θ, then ΔW.
         Assert.StartsWith("E' = ", summary.Discovered);
         Assert.Contains("; dW = 0.001 * E * (R - Rbar)", summary.Discovered);
@@ -179,7 +181,7 @@ public class ExperimentSessionTests
         double LoneJ(string task, int episode)
         {
             var lone = Load(Mixed("unused", 1).Replace("task = go-nogo dnms", $"task = {task}"));
-            return lone.LoopFactory()(0).Run(lone.InitialTheta, [], episode, default).Metrics["J"];
+            return lone.LoopFactory()(0).Run(lone.Theta.Initial, [], episode, default).Metrics["J"];
         }
         Assert.Equal(LoneJ("go-nogo", 0), jGo[0], 12);
         Assert.Equal(LoneJ("dnms", 1), jDnms[0], 12);
@@ -207,7 +209,7 @@ public class ExperimentSessionTests
         // (An uneven batch is the parser's error: tests/bad/experiment_tasks.experiment.)
         var session = Load(Mixed("unused", 2));
         Assert.Contains("--task", Assert.Throws<ArgumentException>(() => session.RecurrentTask()).Message);
-        var record = HeldOutLearning.Learn(session, session.InitialTheta, "mixed", seed: 4, trials: 5, task: "dnms");
+        var record = HeldOutLearning.Learn(session, session.Theta.Initial, "mixed", seed: 4, trials: 5, task: "dnms");
         Assert.Equal("dnms", record.Task);
         // At the experiment's `task` line (an ExperimentInputException, rendered with the line and a caret).
         var unknown = Assert.ThrowsAny<ArgumentException>(() => Load(Mixed("unused", 2).Replace("go-nogo dnms", "go-nogo dnmz")).LoopFactory());
@@ -233,6 +235,40 @@ public class ExperimentSessionTests
         // The same seed learns the same way (noise and task streams are seeded).
         var again = HeldOutLearning.Learn(session, [], "miconi", 7, 150, "dnms");
         Assert.Equal(records.Single(r => r.Seed == 7).Correct, again.Correct);
+    }
+
+    [Fact]
+    public void The_criterion_settings_set_what_trials_to_criterion_counts()
+    {
+        var session = Load("experiment rnn_criterion\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  task = dnms\n  units = 12\n"
+            + "  criterion = 0.6\n  criterion_window = 10\n  output = unused\n");
+        Assert.Equal((0.6, 10), (session.RecurrentConfig().Criterion, session.RecurrentConfig().CriterionWindow));
+        var r = HeldOutLearning.Learn(session, [], "miconi", seed: 7, trials: 150);
+        // The first n with ≥ 6 of trials n−9..n correct (not the default 90 of 100).
+        int? expected = null;
+        for (int n = 10; n <= r.Correct.Length && expected is null; n++)
+            if (r.Correct.Skip(n - 10).Take(10).Count(c => c) >= 6) expected = n;
+        Assert.True(expected is not null, $"{r.Failure}; {r.Correct.Count(c => c)} of {r.Correct.Length} correct");
+        Assert.Equal(expected, r.TrialsToCriterion);
+        // Rules are compared by trials to criterion: two experiments that count it differently are refused.
+        var usual = Load("experiment rnn_usual\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  task = dnms\n  units = 12\n  output = unused\n");
+        var differ = Assert.Throws<ArgumentException>(() => HeldOutLearning.LearnAll([(session, [], "a"), (usual, [], "b")], [7], trials: 5, task: null));
+        Assert.Contains("a: 0.6 of 10, b: 0.9 of 100", differ.Message);
+    }
+
+    [Fact]
+    public void The_spec_words_reach_the_runtime_as_their_cases()
+    {
+        var session = Load("experiment words\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  units = 12\n  estimator = reinforce\n"
+            + "  on_divergence = shrink\n  penalty = l1\n  lambda = 0.01\n  penalty_step = proximal\n  backend = interpreter\n  xbar = carry\n  readout = after\n  output = unused\n");
+        var meta = session.MetaSettings();
+        Assert.Equal(GradientEstimator.Reinforce, meta.Estimator);
+        Assert.Equal(DivergencePolicy.Shrink, meta.OnDivergence);
+        Assert.Equal(new Runtime.Meta.Penalty(PenaltyKind.L1, 0.01), meta.Penalty);
+        Assert.True(meta.ProximalL1);
+        Assert.IsType<Runtime.Engine.InterpretedBackend>(session.Backend());
+        Assert.True(session.RecurrentConfig() is { CarryAverage: true, ReadoutAfterStep: true });
+        Assert.Equal("reinforce", session.Spec.Estimator.ToString());
     }
 
     [Fact]

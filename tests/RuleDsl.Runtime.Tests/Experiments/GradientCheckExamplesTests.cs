@@ -79,10 +79,10 @@ public class GradientCheckExamplesTests
         // neo_hebbian_meta: θ whose meta-gradients are a thousandth of the others' (the ones a single
         // default step used to fail), θ[2,2] among them.
         var session = Load("examples/neo_hebbian_meta.experiment");
-        int index = Array.IndexOf(session.ThetaNames, "theta[2,2]");
-        var rows = Runtime.Meta.GradientCheck.Run(session.LoopFactory()(0), session.InitialTheta, session.ThetaNames);
+        int index = Array.IndexOf(session.Theta.Names, "theta[2,2]");
+        var rows = Runtime.Meta.GradientCheck.Run(session.LoopFactory()(0), session.Theta.Initial, session.Theta.Names);
         Assert.All(rows, r => Assert.True(r.Pass, $"{r.Name}: rel. error {r.RelativeError:G3}, estimate's error {r.ErrorEstimate:G3}"));
-        var wrong = Runtime.Meta.GradientCheck.Run(new CorruptedTangent(session.LoopFactory()(0), index), session.InitialTheta, session.ThetaNames);
+        var wrong = Runtime.Meta.GradientCheck.Run(new CorruptedTangent(session.LoopFactory()(0), index), session.Theta.Initial, session.Theta.Names);
         Assert.False(wrong[index].Pass, $"rel. error {wrong[index].RelativeError:G3}, estimate's error {wrong[index].ErrorEstimate:G3}");
         Assert.All(wrong.Where(r => r.Index != index), r => Assert.True(r.Pass));
     }

@@ -1,3 +1,4 @@
+using RuleDsl.Syntax;
 using RuleDsl.Runtime.Meta;
 
 namespace RuleDsl.Runtime.Tests.Meta;
@@ -56,7 +57,8 @@ public class MetaTrainerTests
         }
         Assert.Equal(a[0], b[0], 15);                                   // step 1: plain Adam, bit for bit
         Assert.Equal((a[1] - 0.5) * 0.01, b[1] - 0.5, 9);               // step 0.01: a hundredth of the move
-        var t = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 1, LearningRate: 1e-2, StepScale: [1, 0.1, 1]), [0, 0, 0]);
+        var t = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 1, LearningRate: 1e-2),
+            new Theta([new("a", 0), new("b", 0, Step: 0.1), new("c", 0)]));
         var step = t.Run().Single();
         Assert.Equal(0.01 * Math.Sign(Centre[0]), step.ThetaAfter[0], 6);  // Adam's first step is ±lr
         Assert.Equal(0.001 * Math.Sign(Centre[1]), step.ThetaAfter[1], 6);
@@ -67,8 +69,8 @@ public class MetaTrainerTests
     {
         // The bowl pulls θ₁ toward −0.2 and θ₂ toward 0.05; θ₁ ≥ 0 and θ₂ ≤ 0.02 stop them at the bounds,
         // θ₀ (unbounded) reaches the centre as without bounds.
-        var t = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2,
-            Lower: [double.NegativeInfinity, 0, double.NegativeInfinity], Upper: [double.PositiveInfinity, double.PositiveInfinity, 0.02]), [0, 0.1, 0]);
+        var t = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2),
+            new Theta([new("a", 0), new("b", 0.1, Min: 0), new("c", 0, Max: 0.02)]));
         var steps = t.Run().ToList();
         Assert.All(steps, s => Assert.True(s.ThetaAfter[1] >= 0 && s.ThetaAfter[2] <= 0.02));
         var last = steps[^1].ThetaAfter;
@@ -82,7 +84,7 @@ public class MetaTrainerTests
     {
         // Σ (θ − c)² + λ‖θ‖₁ is minimised at sign(c) · max(|c| − λ/2, 0): with λ = 0.2, (0.2, −0.1, 0).
         var penalty = new Penalty(PenaltyKind.L1, 0.2);
-        var prox = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2, Penalty: penalty, ProximalL1: true), [0.1, 0.1, 0.1]);
+        var prox = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2, ProximalL1: true) { Penalty = penalty }, Theta.Unbounded(0.1, 0.1, 0.1));
         var steps = prox.Run().ToList();
         var last = steps[^1].ThetaAfter;
         Assert.Equal(0.2, last[0], 3);
@@ -91,7 +93,7 @@ public class MetaTrainerTests
         Assert.All(steps.Skip(2000), s => Assert.Equal(0.0, s.ThetaAfter[2]));
         Assert.Equal(steps[^1].Objective + penalty.Value(steps[^1].ThetaBefore), steps[^1].Penalised, 12);
 
-        var sub = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2, Penalty: penalty), [0.1, 0.1, 0.1]);
+        var sub = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2) { Penalty = penalty }, Theta.Unbounded(0.1, 0.1, 0.1));
         var subLast = sub.Run().Last().ThetaAfter;
         Assert.Equal(0.2, subLast[0], 2);
         Assert.NotEqual(0.0, subLast[2]);                                 // near 0, never on it
@@ -114,16 +116,16 @@ public class MetaTrainerTests
     [Fact]
     public void One_exploding_meta_gradient_freezes_Adam_unless_the_norm_is_clipped()
     {
-        var frozen = new MetaTrainer(new SpikyBowl(Centre, 3), new MetaSettings(Episodes: 1000, LearningRate: 1e-2), [0, 0, 0]);
+        var frozen = new MetaTrainer(new SpikyBowl(Centre, 3), new MetaSettings(Episodes: 1000, LearningRate: 1e-2), Theta.Unbounded(0, 0, 0));
         var f = frozen.Run().ToList();
         Assert.True(Math.Abs(f[^1].ThetaAfter[0] - Centre[0]) > 0.5 * Centre[0], $"θ₀ = {f[^1].ThetaAfter[0]}: Adam's second moment holds the spike");
-        var clipped = new MetaTrainer(new SpikyBowl(Centre, 3), new MetaSettings(Episodes: 1000, LearningRate: 1e-2, Clip: 1), [0, 0, 0]);
+        var clipped = new MetaTrainer(new SpikyBowl(Centre, 3), new MetaSettings(Episodes: 1000, LearningRate: 1e-2, Clip: 1), Theta.Unbounded(0, 0, 0));
         var c = clipped.Run().ToList();
         for (int i = 0; i < 3; i++) Assert.Equal(Centre[i], c[^1].ThetaAfter[i], 2);
         Assert.True(c[3].GradientNorm > 1e8, "the log keeps the unclipped norm");
         // Below the limit nothing changes: the same steps as without clipping, bit for bit.
-        var loose = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 50, LearningRate: 1e-2, Clip: 1e6), [0, 0, 0]).Run().Last();
-        var plain = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 50, LearningRate: 1e-2), [0, 0, 0]).Run().Last();
+        var loose = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 50, LearningRate: 1e-2, Clip: 1e6), Theta.Unbounded(0, 0, 0)).Run().Last();
+        var plain = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 50, LearningRate: 1e-2), Theta.Unbounded(0, 0, 0)).Run().Last();
         Assert.Equal(plain.ThetaAfter, loose.ThetaAfter);
     }
 
@@ -131,8 +133,8 @@ public class MetaTrainerTests
     public void A_zero_learning_rate_evaluates_theta_without_moving_it()
     {
         double[] theta0 = [0.1, 0.1, 0.1];
-        var steps = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 5, LearningRate: 0,
-            Penalty: new Penalty(PenaltyKind.L1, 0.5), ProximalL1: true), theta0).Run().ToList();
+        var steps = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 5, LearningRate: 0, ProximalL1: true)
+            { Penalty = new Penalty(PenaltyKind.L1, 0.5) }, Theta.Unbounded(theta0)).Run().ToList();
         Assert.All(steps, s => Assert.Equal(theta0, s.ThetaAfter));
         Assert.All(steps, s => Assert.Equal(2 * (0.1 - Centre[0]), s.Gradient[0], 12));   // the gradient is still measured
         Assert.Throws<ArgumentOutOfRangeException>(() => new Adam(3, -1e-3));
@@ -143,8 +145,8 @@ public class MetaTrainerTests
     {
         var bowl = new Bowl(Centre);
         bowl.FailAt.Add(3);
-        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 4, LearningRate: 1e-2, OnDivergence: DivergencePolicy.Shrink,
-            Lower: [0.05, double.NegativeInfinity, double.NegativeInfinity]), [0.1, 0.1, 0.1]);
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 4, LearningRate: 1e-2) { OnDivergence = DivergencePolicy.Shrink },
+            new Theta([new("a", 0.1, Min: 0.05), new("b", 0.1), new("c", 0.1)]));
         var steps = t.Run().ToList();
         Assert.NotNull(steps[3].Failure);
         var before = steps[3].ThetaBefore;
@@ -160,7 +162,7 @@ public class MetaTrainerTests
     {
         double[] theta0 = [1.0, -0.5, 0.25];
         var bowl = new NoisyBowl(Centre);
-        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 2, LearningRate: 1e-2, Batch: 3), theta0);
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 2, LearningRate: 1e-2, Batch: 3), Theta.Unbounded(theta0));
         var steps = t.Run().ToList();
         // Meta-step e runs inner episodes 3e, 3e+1, 3e+2: distinct networks, none reused.
         Assert.Equal([0, 1, 2, 3, 4, 5], bowl.Episodes);
@@ -181,7 +183,7 @@ public class MetaTrainerTests
     {
         var bowl = new NoisyBowl(Centre);
         bowl.FailAt.UnionWith([1, 4, 5]);
-        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 3, LearningRate: 1e-2, Batch: 2), [0, 0, 0]);
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 3, LearningRate: 1e-2, Batch: 2), Theta.Unbounded(0, 0, 0));
         var steps = t.Run().ToList();
         Assert.Null(steps[0].Failure);                           // episodes 0 (ok) and 1 (diverged)
         Assert.Equal(1.0, steps[0].Metrics["batch_failed"]);
@@ -196,7 +198,7 @@ public class MetaTrainerTests
     [Fact]
     public void Exact_gradient_descends_to_the_minimum()
     {
-        var t = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2), [0, 0, 0]);
+        var t = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 3000, LearningRate: 1e-2), Theta.Unbounded(0, 0, 0));
         var steps = t.Run().ToList();
         Assert.Equal(3000, steps.Count);
         for (int i = 0; i < 3; i++) Assert.Equal(Centre[i], t.Theta[i], 3);
@@ -232,14 +234,14 @@ public class MetaTrainerTests
     {
         var bowl = new Bowl(Centre);
         bowl.FailAt.Add(2);
-        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 5, LearningRate: 1e-2), [0, 0, 0]);
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 5, LearningRate: 1e-2), Theta.Unbounded(0, 0, 0));
         var steps = t.Run().ToList();
         Assert.Equal(5, steps.Count);
         Assert.Equal("weights exploded (test)", steps[2].Failure);
         Assert.Equal(steps[2].ThetaBefore, steps[2].ThetaAfter);
         Assert.Equal(1, t.Failures);
         // Episode 3 continues from where episode 1 left θ and Adam, as if episode 2 never happened.
-        var clean = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 4, LearningRate: 1e-2), [0, 0, 0]).Run().ToList();
+        var clean = new MetaTrainer(new Bowl(Centre), new MetaSettings(Episodes: 4, LearningRate: 1e-2), Theta.Unbounded(0, 0, 0)).Run().ToList();
         Assert.Equal(clean[2].ThetaAfter, steps[3].ThetaAfter);
     }
 
@@ -248,23 +250,23 @@ public class MetaTrainerTests
     {
         var bowl = new Bowl(Centre);
         bowl.FailAt.Add(1);
-        var stopper = new MetaTrainer(bowl, new MetaSettings(Episodes: 5, OnDivergence: DivergencePolicy.Stop), [0, 0, 0]);
+        var stopper = new MetaTrainer(bowl, new MetaSettings(Episodes: 5) { OnDivergence = DivergencePolicy.Stop }, Theta.Unbounded(0, 0, 0));
         Assert.Equal(2, stopper.Run().Count());
         Assert.Contains("on_divergence = stop", stopper.Stopped);
-        Assert.Empty(new MetaTrainer(bowl, new MetaSettings(Episodes: 5, OnDivergence: DivergencePolicy.Stop), [0, 0, 0], stopper.Checkpoint).Run());
-        var reduced = new MetaTrainer(bowl, new MetaSettings(Episodes: 3, LearningRate: 1e-2, OnDivergence: DivergencePolicy.ReduceStep), [0, 0, 0]).Run().ToList();
+        Assert.Empty(new MetaTrainer(bowl, new MetaSettings(Episodes: 5) { OnDivergence = DivergencePolicy.Stop }, Theta.Unbounded(0, 0, 0), stopper.Checkpoint).Run());
+        var reduced = new MetaTrainer(bowl, new MetaSettings(Episodes: 3, LearningRate: 1e-2) { OnDivergence = DivergencePolicy.ReduceStep }, Theta.Unbounded(0, 0, 0)).Run().ToList();
         Assert.Equal(5e-3, reduced[2].LearningRate, 12);
     }
 
     [Fact]
     public void A_resumed_run_continues_exactly_like_an_uninterrupted_one()
     {
-        var settings = new MetaSettings(Episodes: 20, LearningRate: 1e-2, Estimator: GradientEstimator.RandomProjection, Projections: 2, Seed: 7,
-            Penalty: new Penalty(PenaltyKind.L1, 1e-3));
-        var full = new MetaTrainer(new Bowl(Centre), settings, [0, 0, 0]).Run().ToList();
-        var first = new MetaTrainer(new Bowl(Centre), settings, [0, 0, 0]);
+        var settings = new MetaSettings(Episodes: 20, LearningRate: 1e-2, Projections: 2, Seed: 7)
+            { Estimator = GradientEstimator.RandomProjection, Penalty = new Penalty(PenaltyKind.L1, 1e-3) };
+        var full = new MetaTrainer(new Bowl(Centre), settings, Theta.Unbounded(0, 0, 0)).Run().ToList();
+        var first = new MetaTrainer(new Bowl(Centre), settings, Theta.Unbounded(0, 0, 0));
         var part = first.Run().Take(8).ToList();
-        var resumed = new MetaTrainer(new Bowl(Centre), settings, [9, 9, 9], first.Checkpoint).Run().ToList();
+        var resumed = new MetaTrainer(new Bowl(Centre), settings, Theta.Unbounded(9, 9, 9), first.Checkpoint).Run().ToList();
         Assert.Equal(12, resumed.Count);
         Assert.Equal(full[^1].ThetaAfter, resumed[^1].ThetaAfter);
     }
@@ -275,19 +277,19 @@ public class MetaTrainerTests
         var bowl = new Bowl(Centre);
         bowl.FailAt.UnionWith(Enumerable.Range(0, 300));
         var settings = new MetaSettings(Episodes: 300, LearningRate: 1e-2, MaxDiverged: 5);
-        var t = new MetaTrainer(bowl, settings, [0.1, 0.1, 0.1]);
+        var t = new MetaTrainer(bowl, settings, Theta.Unbounded(0.1, 0.1, 0.1));
         var steps = t.Run().ToList();
         Assert.Equal(5, steps.Count);
         Assert.Contains("5 episodes in a row", t.Stopped);
         Assert.Equal(t.Stopped, t.Checkpoint.Stopped);
         // Resuming a stopped trial runs nothing more: it would only diverge again.
-        Assert.Empty(new MetaTrainer(bowl, settings, [0.1, 0.1, 0.1], t.Checkpoint).Run());
+        Assert.Empty(new MetaTrainer(bowl, settings, Theta.Unbounded(0.1, 0.1, 0.1), t.Checkpoint).Run());
         // The default stops too (300 of 300 diverging used to run to the end).
-        Assert.Equal(MetaTrainer.DefaultMaxDiverged, new MetaTrainer(bowl, new MetaSettings(Episodes: 300), [0.1, 0.1, 0.1]).Run().Count());
+        Assert.Equal(MetaTrainer.DefaultMaxDiverged, new MetaTrainer(bowl, new MetaSettings(Episodes: 300), Theta.Unbounded(0.1, 0.1, 0.1)).Run().Count());
         // The streak survives an interruption: 3 before it and 2 after stop where an uninterrupted run stops.
-        var first = new MetaTrainer(bowl, settings, [0.1, 0.1, 0.1]);
+        var first = new MetaTrainer(bowl, settings, Theta.Unbounded(0.1, 0.1, 0.1));
         Assert.Equal(3, first.Run().Take(3).Count());
-        Assert.Equal(2, new MetaTrainer(bowl, settings, [0.1, 0.1, 0.1], first.Checkpoint).Run().Count());
+        Assert.Equal(2, new MetaTrainer(bowl, settings, Theta.Unbounded(0.1, 0.1, 0.1), first.Checkpoint).Run().Count());
     }
 
     [Fact]
@@ -296,17 +298,17 @@ public class MetaTrainerTests
         var bowl = new Bowl(Centre);
         // Runs of up to four diverged episodes, each followed by one that learns.
         bowl.FailAt.UnionWith(Enumerable.Range(0, 40).Where(e => e % 5 != 4));
-        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 40, LearningRate: 1e-2, MaxDiverged: 5), [0.1, 0.1, 0.1]);
+        var t = new MetaTrainer(bowl, new MetaSettings(Episodes: 40, LearningRate: 1e-2, MaxDiverged: 5), Theta.Unbounded(0.1, 0.1, 0.1));
         Assert.Equal(40, t.Run().Count());
         Assert.Null(t.Stopped);
         // Shrink moves θ after every diverged episode, so even 40 in a row are not "θ unchanged".
         var all = new Bowl(Centre);
         all.FailAt.UnionWith(Enumerable.Range(0, 40));
-        var shrink = new MetaTrainer(all, new MetaSettings(Episodes: 40, OnDivergence: DivergencePolicy.Shrink, MaxDiverged: 5), [0.1, 0.1, 0.1]);
+        var shrink = new MetaTrainer(all, new MetaSettings(Episodes: 40, MaxDiverged: 5) { OnDivergence = DivergencePolicy.Shrink }, Theta.Unbounded(0.1, 0.1, 0.1));
         Assert.Equal(40, shrink.Run().Count());
         Assert.Null(shrink.Stopped);
         // max_diverged = 0: never stop.
-        Assert.Equal(40, new MetaTrainer(all, new MetaSettings(Episodes: 40, MaxDiverged: 0), [0.1, 0.1, 0.1]).Run().Count());
+        Assert.Equal(40, new MetaTrainer(all, new MetaSettings(Episodes: 40, MaxDiverged: 0), Theta.Unbounded(0.1, 0.1, 0.1)).Run().Count());
     }
 
     [Fact]

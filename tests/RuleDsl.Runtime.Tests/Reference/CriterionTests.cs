@@ -18,6 +18,15 @@ public class CriterionTests
     }
 
     [Fact]
+    public void A_criterion_given_as_a_fraction_needs_that_many_of_the_window()
+    {
+        Assert.Equal((100, 90), (CriterionTracker.Of(0.9, 100).Window, CriterionTracker.Of(0.9, 100).Required));
+        // 0.55 × 100 is 55.000000000000007 in floating point: still 55 trials, not 56.
+        Assert.Equal(55, CriterionTracker.Of(0.55, 100).Required);
+        Assert.Equal(13, CriterionTracker.Of(0.61, 20).Required);
+    }
+
+    [Fact]
     public void Needs_a_full_window()
     {
         var t = new CriterionTracker();

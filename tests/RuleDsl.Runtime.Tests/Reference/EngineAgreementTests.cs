@@ -54,7 +54,7 @@ public class EngineAgreementTests(ITestOutputHelper log)
         var rewards = new double[trials];
         var correct = new bool[trials];
         learner.OnTrial = (h, r, ok) => { rewards[h] = r; correct[h] = ok; };
-        Assert.Null(learner.Run(session.InitialTheta, [], 0, default).Failure);
+        Assert.Null(learner.Run(session.Theta.Initial, [], 0, default).Failure);
         return (rewards, correct);
     }
 

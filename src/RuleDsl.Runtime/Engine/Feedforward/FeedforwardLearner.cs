@@ -3,6 +3,7 @@ using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
+using Setting = RuleDsl.Syntax.Setting;
 using RuleDsl.Symbolic;
 using static RuleDsl.Runtime.Kernels.Ir;
 
@@ -92,7 +93,7 @@ public sealed class FeedforwardLearner : IInnerLoop
         }
         _config = config;
         _rules = layerRules.ToArray();
-        _params = UnionOfParams(_rules);
+        _params = Theta.UnionOfParams(_rules);
         _data = data;
         _seed = seed;
         _needsPreError = _rules[0].Inputs.Any(s => s.Name == "e_pre");
@@ -103,31 +104,6 @@ public sealed class FeedforwardLearner : IInnerLoop
     }
 
     readonly bool _directFeedback;
-
-    /// <summary>The parameters of several rules by name (first appearance first); a name whose shape or
-    /// starting value differs between two rules is an error, since it would be one θ.</summary>
-    public static Param[] UnionOfParams(IEnumerable<Rule> rules)
-    {
-        var byName = new Dictionary<string, (Param P, Rule R)>();
-        var list = new List<Param>();
-        foreach (var rule in rules)
-            foreach (var p in rule.Params)
-            {
-                if (byName.TryGetValue(p.Symbol.Name, out var seen))
-                {
-                    if (seen.P.Init != p.Init)
-                        throw new ArgumentException($"parameter {p.Symbol.Name} starts at {p.Init:G} in rule {rule.Name} but at {seen.P.Init:G} in rule {seen.R.Name}; a shared θ needs one starting value");
-                    if (seen.P.Step != p.Step)
-                        throw new ArgumentException($"parameter {p.Symbol.Name} has step {p.Step:G} in rule {rule.Name} but {seen.P.Step:G} in rule {seen.R.Name}; a shared θ needs one meta step");
-                    if (seen.P.Min != p.Min || seen.P.Max != p.Max)
-                        throw new ArgumentException($"parameter {p.Symbol.Name} is bounded by [{p.Min:G}, {p.Max:G}] in rule {rule.Name} but [{seen.P.Min:G}, {seen.P.Max:G}] in rule {seen.R.Name}; a shared θ needs one range");
-                    continue;
-                }
-                byName[p.Symbol.Name] = (p, rule);
-                list.Add(p);
-            }
-        return list.ToArray();
-    }
 
     /// <summary>The kernels of one learner: each equation together with its tangents along D directions
     /// (the tangent of X along direction k is δX#k, as RuleKernels names it), compiled once per D. An

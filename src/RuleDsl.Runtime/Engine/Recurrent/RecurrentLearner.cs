@@ -1,6 +1,7 @@
 using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
+using Setting = RuleDsl.Syntax.Setting;
 using RuleDsl.Symbolic;
 using static RuleDsl.Runtime.Kernels.Ir;
 
@@ -52,7 +53,12 @@ public sealed record RecurrentConfig(
     bool CarryAverage = false,
     /// <summary>The output z = w_out·r read (and scored) after the Euler step, from r(t) = φ(x(t))
     /// (Miconi's), instead of before it, from the rates r(t−1) that drive the step.</summary>
-    bool ReadoutAfterStep = false);
+    bool ReadoutAfterStep = false,
+    /// <summary>Trials to criterion (a metric of every run) count the trials up to the first window of
+    /// <see cref="CriterionWindow"/> successive trials with at least this fraction correct (the
+    /// experiment's `criterion` and `criterion_window`).</summary>
+    double Criterion = 0.9,
+    int CriterionWindow = 100);
 
 /// <summary>
 /// Learning trials of a rate RNN with a three-factor rule, carrying forward-mode sensitivities along
@@ -213,7 +219,7 @@ public sealed class RecurrentLearner : IInnerLoop
         double objective = 0, weight = 1;
         var dObjective = new double[D];
         int correct = 0, counted = 0;
-        var criterion = new Reference.CriterionTracker(100, 90);
+        var criterion = Reference.CriterionTracker.Of(_config.Criterion, _config.CriterionWindow);
         double lastRewards = 0;
         int H = _config.Horizon;
         for (int h = 0; h < H; h++)

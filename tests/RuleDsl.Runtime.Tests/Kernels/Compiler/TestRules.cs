@@ -1,5 +1,6 @@
 using Microsoft.FSharp.Collections;
 using RuleDsl.Semantics;
+using Setting = RuleDsl.Syntax.Setting;
 using RuleDsl.Symbolic;
 
 namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
