@@ -147,7 +147,7 @@ let ``printed derivatives parse back to the same values`` () =
         let values = syms |> List.map (fun s -> s.Name, Verify.randomValue rng dims s.Shape 0.2 1.2) |> Map.ofList
         for e in d.Equations do
             let text = Print.text e.Expr
-            match Parser.parseExpression table text with
+            match ExprText.parse table text with
             | Ok parsed ->
                 let err = Verify.relError (Eval.evalNamed values parsed) (Eval.evalNamed values e.Expr)
                 Assert.True (err < 1e-12, sprintf "%s: %s reparses to a different value (%g)" r.Name text err)
