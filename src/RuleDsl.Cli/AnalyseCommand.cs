@@ -14,7 +14,7 @@ static class AnalyseCommand
         var reports = new List<NetworkReport>();
         try
         {
-            if (Sessions(fs, files, initialTheta) is not { } sessions) return Commands.exitInputError;
+            if (Sessions(fs, files, initialTheta) is not { } sessions) return ExitCodes.InputError;
             foreach (var (session, theta, from) in sessions)
             {
                 var (spec, rule) = (session.Spec, session.Rule);
@@ -87,9 +87,9 @@ static class LearnCommand
             foreach (var file in files)
             {
                 var session = RunCommands.Load(fs, file);
-                if (session is null) return Commands.exitInputError;
+                if (session is null) return ExitCodes.InputError;
                 var (spec, rule) = (session.Spec, session.Rule);
-                if (spec.Setting != "recurrent") { Console.Error.WriteLine($"error: {file}: `learn` runs recurrent experiments"); return Commands.exitInputError; }
+                if (spec.Setting != "recurrent") { Console.Error.WriteLine($"error: {file}: `learn` runs recurrent experiments"); return ExitCodes.InputError; }
                 var (theta, from) = AnalyseCommand.Theta(session, initialTheta);
                 Console.WriteLine($"{spec.Name}: rule {rule.Name} ({from})");
                 rules.Add((session, theta, spec.Name));
@@ -216,7 +216,7 @@ static class SamplesCommand
         try
         {
             var ns = samplesText.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries).Select(int.Parse).ToArray();
-            if (AnalyseCommand.Sessions(fs, files, initialTheta) is not { } sessions) return Commands.exitInputError;
+            if (AnalyseCommand.Sessions(fs, files, initialTheta) is not { } sessions) return ExitCodes.InputError;
             Directory.CreateDirectory(output);
             var all = new List<SampleCurvePoint>();
             string csvPath = Path.Combine(output, "samples.csv");

@@ -11,19 +11,21 @@ static class RunCommands
     /// The experiment, its rules and its model, checked; diagnostics printed. Null on bad input.
     internal static ExperimentSession? Load(FileSystem fs, string file)
     {
-        var loaded = Commands.LoadExperimentRules(fs, Console.Error, file);
-        if (loaded.IsError) return null;
-        var (spec, rules) = loaded.ResultValue;
-        var model = Commands.LoadExperimentModel(fs, Console.Error, spec);
-        if (model.IsError) return null;
-        return new ExperimentSession(spec, rules.ToList(), File.ReadAllText(file), model.ResultValue, fs);
+        var loaded = ExperimentInput.Load(fs, file);
+        if (loaded.IsError)
+        {
+            Console.Error.Write(ProblemsModule.Render(loaded.ErrorValue));
+            return null;
+        }
+        Console.Error.Write(ProblemsModule.Render(loaded.ResultValue.Warnings));
+        return ExperimentSession.Of(loaded.ResultValue, fs);
     }
 
     /// Errors in the user's input or data (not bugs) end with exit code 2 and a plain message.
     static int InputError(string message)
     {
         Console.Error.WriteLine($"error: {message}");
-        return Commands.exitInputError;
+        return ExitCodes.InputError;
     }
 
     /// As InputError; a setting the runtime cannot use comes rendered at its line already.
@@ -31,7 +33,7 @@ static class RunCommands
     {
         if (ex is not ExperimentInputException) return InputError(ex.Message);
         Console.Error.WriteLine(ex.Message);
-        return Commands.exitInputError;
+        return ExitCodes.InputError;
     }
 
     /// `run --check`: the file, its rules and model (the language's check), then what only the
@@ -41,10 +43,10 @@ static class RunCommands
     {
         // The one-line summary is printed only when the runtime's check passes too.
         var summary = new StringWriter();
-        int code = Commands.CheckExperiment(fs, summary, Console.Error, file);
+        int code = LanguageCommands.CheckExperiment(fs, summary, Console.Error, file);
         if (code != 0) return code;
         var session = Load(fs, file);
-        if (session is null) return Commands.exitInputError;
+        if (session is null) return ExitCodes.InputError;
         try { session.LoopFactory(); }
         catch (Exception ex) when (ex is ArgumentException or DataException) { return InputError(ex); }
         (summaryTo ?? Console.Out).Write(summary.ToString());
@@ -58,7 +60,7 @@ static class RunCommands
         var experiments = files.Where(f => f.EndsWith(".experiment", StringComparison.Ordinal)).ToList();
         var others = files.Except(experiments).ToList();
         var codes = experiments.Select(f => CheckOnly(fs, f, json ? Console.Error : null)).ToList();
-        if (others.Count > 0) codes.Add(Commands.CheckFiles(fs, Console.Out, Console.Error, Microsoft.FSharp.Collections.ListModule.OfSeq(others), json));
+        if (others.Count > 0) codes.Add(LanguageCommands.CheckRulesAndModels(fs, Console.Out, Console.Error, others, json));
         return codes.DefaultIfEmpty(0).Max();
     }
 
@@ -66,7 +68,7 @@ static class RunCommands
     {
         if (checkOnly) return CheckOnly(fs, file);
         var session = Load(fs, file);
-        if (session is null) return Commands.exitInputError;
+        if (session is null) return ExitCodes.InputError;
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         var spec = session.Spec;
@@ -115,7 +117,7 @@ static class RunCommands
                 ? $"error: {summary.Stopped.Length} of {summary.Trials} trials stopped for divergence (max_diverged = {spec.MaxDiverged}, on_divergence = {spec.OnDivergence}); {summary.Advice}"
                 : $"error: {summary.NotLearned.Length} of {summary.Trials} trials learned nothing ({string.Join("; ", summary.NotLearned)}); {ExperimentSession.DivergenceAdvice}");
             if (resume) Console.Error.WriteLine("--resume does not continue a trial that stopped for divergence: change the experiment and run it into a new output folder");
-            return Commands.exitDiverged;
+            return ExitCodes.Diverged;
         }
         catch (OperationCanceledException)
         {
@@ -149,7 +151,7 @@ static class RunCommands
                 catch (Runtime.Plots.NothingToPlotException ex)
                 {
                     Console.Error.WriteLine($"error: {ex.Message}");
-                    code = Commands.exitDiverged;
+                    code = ExitCodes.Diverged;
                 }
             }
             return code;
@@ -172,7 +174,7 @@ static class RunCommands
                 // As plot: a comparison of runs with nothing measured in common is not a table of p-values.
                 Console.Error.WriteLine($"ruledsl: nothing to compare: no episode window has a finite '{column}' in both {a} and {b}"
                     + (diverged is null ? " (diverged episodes are left out; --diverged V counts them as V, e.g. chance)" : ""));
-                return Commands.exitDiverged;
+                return ExitCodes.Diverged;
             }
             string na = Path.GetFileName(Path.TrimEndingDirectorySeparator(a)), nb = Path.GetFileName(Path.TrimEndingDirectorySeparator(b));
             Console.WriteLine($"{column}: {na} vs {nb}, Mann–Whitney U per window of {window} episodes (one sample per trial"
@@ -199,7 +201,7 @@ static class RunCommands
     public static int GradCheck(FileSystem fs, string file, int episode, double? step = null)
     {
         var session = Load(fs, file);
-        if (session is null) return Commands.exitInputError;
+        if (session is null) return ExitCodes.InputError;
         try
         {
             var rows = session.GradientCheck(episode, step: step);

@@ -102,9 +102,9 @@ public class ExperimentSessionTests
         var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "x.experiment");
         File.WriteAllText(file, text);
         // Through the same loader as `ruledsl run`.
-        var loaded = Commands.LoadExperimentRules(FileSystemModule.disk, TextWriter.Null, file);
+        var loaded = ExperimentInput.Rules(FileSystemModule.disk, file);
         Assert.True(loaded.IsOk);
-        var (spec, rules) = loaded.ResultValue;
+        var (spec, rules, _) = loaded.ResultValue;
         Assert.Equal(["f0", "ehebb", "ehebb"], rules.Select(r => r.Name));
         var session = new ExperimentSession(spec, rules.ToList(), text);
         Assert.Equal(["theta0", "theta2"], session.ThetaNames);
