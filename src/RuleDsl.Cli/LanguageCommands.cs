@@ -142,7 +142,7 @@ public static class LanguageCommands
             @out.WriteLine($"{f}: model with {string.Join(", ", ModelFile.Equations(m).Select(e => e.Item1))}");
             rows.AddRange(ModelFile.Verify(f, m));
         }
-        if (rows.Count > 0) @out.WriteLine(Verify.renderTable(ListModule.OfSeq(rows)));
+        if (rows.Count > 0) @out.WriteLine(CheckTable.Text(rows));
         return inputError ? ExitCodes.InputError : rows.Any(r => !r.Passed) ? ExitCodes.CheckFailed : ExitCodes.Ok;
     }
 
@@ -160,15 +160,14 @@ public static class LanguageCommands
         int warnings = result.Diagnostics.Length - errors;
         if (json)
         {
-            var fileRules = ListModule.OfSeq(result.Files.Select(f => Tuple.Create(f.Path, ListModule.OfSeq(f.Rules.Select(r => r.Name)))));
-            @out.WriteLine(Verify.renderJson(fileRules, ListModule.OfSeq(rows), errors, warnings));
+            @out.WriteLine(CheckTable.Json(result.Files.Select(f => (f.Path, f.Rules.Select(r => r.Name))), rows, errors, warnings));
         }
         else
         {
             foreach (var f in result.Files)
                 if (f.Rules.IsEmpty && errors == 0)
                     @out.WriteLine($"{f.Path}: no rules (its top-level definitions checked)");
-            if (rows.Count > 0) @out.WriteLine(Verify.renderTable(ListModule.OfSeq(rows)));
+            if (rows.Count > 0) @out.WriteLine(CheckTable.Text(rows));
         }
         if (errors > 0 || modelCode == ExitCodes.InputError) return ExitCodes.InputError;
         if (rows.Any(r => !r.Passed) || modelCode == ExitCodes.CheckFailed) return ExitCodes.CheckFailed;

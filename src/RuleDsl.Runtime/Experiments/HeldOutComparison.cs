@@ -128,7 +128,9 @@ public sealed class HeldOutComparison
                 onNetwork?.Invoke(r);
             }, cancel, learnAfter: _settings.LearnAfter));
         var records = Done.Concat(fresh).ToArray();
-        var summaries = records.GroupBy(r => r.Name).Select(g => new HeldOutRuleSummary(g.Key, g.Count(r => r.TrialsToCriterion.HasValue), g.Count(),
+        // In the order of the rules (records read back are in the order they once finished in).
+        var order = _rules.Select(r => r.Name).ToList();
+        var summaries = records.GroupBy(r => r.Name).OrderBy(g => order.IndexOf(g.Key)).Select(g => new HeldOutRuleSummary(g.Key, g.Count(r => r.TrialsToCriterion.HasValue), g.Count(),
             Statistics.Median(g.Select(r => r.RankValue).ToArray()), g.Average(r => r.FinalAccuracy))).ToList();
         string firstName = _rules[0].Name;
         var first = records.Where(r => r.Name == firstName).ToArray();
