@@ -182,11 +182,7 @@ static class RunCommands
             Console.WriteLine($"{"episodes",-12} {na,12} {nb,12} {"U",8} {"p (A > B)",11} {"p (two-sided)",14} {"diverged A",11} {"diverged B",11}");
             foreach (var r in rows)
                 Console.WriteLine($"{$"{r.From}-{r.To}",-12} {r.MeanA,12:G4} {r.MeanB,12:G4} {r.U,8:G4} {r.PGreater,11:G3} {r.PTwoSided,14:G3} {r.DivergedA,11} {r.DivergedB,11}");
-            // Named for what they compare, so that comparing A with several runs or columns keeps every figure.
-            string stem = $"vs_{nb}_{column}";
-            string curves = Path.Combine(a, $"compare_{stem}.png"), pValues = Path.Combine(a, $"p_values_{stem}.png");
-            Runtime.Plots.RunPlots.Compare(curves, [(na, ra), (nb, rb)], column);
-            Runtime.Plots.RunPlots.MannWhitneyPlot(pValues, (na, ra), (nb, rb), column);
+            var (curves, pValues) = RunComparison.DrawFigures(a, ra, na, rb, nb, column);
             Console.WriteLine($"figures: {curves}, {pValues}");
             foreach (var caveat in RunComparison.Caveats(ra, rb, rows))
                 Console.Error.WriteLine($"ruledsl: warning: {caveat}");
