@@ -28,13 +28,9 @@ static class ExampleValues
             var text = ReducedSize.Text(File.ReadAllText(path));
             var disk = FileSystemModule.disk;
             var fs = new FileSystem(FuncConvert.FromFunc<string, FSharpOption<string>?>(p => Path.GetFullPath(p) == path ? FSharpOption<string>.Some(text) : disk.Read.Invoke(p)), disk.List);
-            var errors = new StringWriter();
-            var loaded = Commands.LoadExperimentRules(fs, errors, path);
-            if (!loaded.IsOk) { Console.Error.WriteLine($"{file}: {errors}"); failed++; continue; }
-            var (spec, rules) = loaded.ResultValue;
-            var model = Commands.LoadExperimentModel(fs, errors, spec);
-            if (!model.IsOk) { Console.Error.WriteLine($"{file}: {errors}"); failed++; continue; }
-            var session = new ExperimentSession(spec, rules.ToList(), text, model.ResultValue);
+            var loaded = ExperimentInput.Load(fs, path);
+            if (!loaded.IsOk) { Console.Error.WriteLine($"{file}: {ProblemsModule.Render(loaded.ErrorValue)}"); failed++; continue; }
+            var session = ExperimentSession.Of(loaded.ResultValue);
             var theta = session.Theta.Initial;
             var unit = Directions.Draw(GradientEstimator.Exact, theta.Length, 0, new RuleDsl.Runtime.Data.Rng(0));
             var o = session.LoopFactory()(0).Run(theta, unit, 0, default);

@@ -4,7 +4,7 @@ using RuleDsl.Semantics;
 namespace RuleDsl.Cli;
 
 /// `ruledsl`: parse the command line, call the library, set the exit code. No logic lives here;
-/// each command is one call into RuleDsl.Semantics.Commands.
+/// each command is one call into the library (LanguageCommands, RunCommands, AnalyseCommand render what it returns).
 public static class Program
 {
     /// Exit code for a bug in ruledsl itself (not in the user's input).
@@ -46,7 +46,7 @@ public static class Program
         {
             deriveFile, deriveRule, deriveLatex,
         };
-        derive.SetAction(pr => Commands.Derive(fs, stdout, stderr, pr.GetValue(deriveFile)!, pr.GetValue(deriveRule), pr.GetValue(deriveLatex)));
+        derive.SetAction(pr => LanguageCommands.Derive(fs, stdout, stderr, pr.GetValue(deriveFile)!, pr.GetValue(deriveRule), pr.GetValue(deriveLatex)));
 
         // check
         var checkFiles = new Argument<string[]>("files") { Description = "One or more .rule, .model or .experiment files.", Arity = ArgumentArity.OneOrMore };
@@ -72,11 +72,11 @@ public static class Program
         {
             evalFile, evalRule, evalAt,
         };
-        eval.SetAction(pr => Commands.Eval(fs, stdout, stderr, pr.GetValue(evalFile)!, pr.GetValue(evalRule), pr.GetValue(evalAt)!));
+        eval.SetAction(pr => LanguageCommands.Eval(fs, stdout, stderr, pr.GetValue(evalFile)!, pr.GetValue(evalRule), pr.GetValue(evalAt)!));
 
         // vars
         var vars = new Command("vars", "List the variables rules may read, per setting (feedforward, recurrent), with shapes and meaning.");
-        vars.SetAction(_ => Commands.Vars(stdout));
+        vars.SetAction(_ => LanguageCommands.Vars(stdout));
 
         // run
         var runFile = new Argument<string>("file") { Description = "A .experiment file." };
@@ -201,12 +201,12 @@ public static class Program
                 var near = RuleDsl.Syntax.Suggest.nearest(args[0], root.Subcommands.Select(c => c.Name));
                 stderr.WriteLine($"ruledsl: error: unknown command '{args[0]}'" + (near.IsEmpty ? "" : $"; did you mean {near.Head}?"));
                 stderr.WriteLine("see ruledsl --help");
-                return Commands.exitInputError;
+                return ExitCodes.InputError;
             }
             foreach (var e in parsed.Errors)
                 stderr.WriteLine($"ruledsl: error: {e.Message}");
             stderr.WriteLine("see ruledsl --help");
-            return Commands.exitInputError;
+            return ExitCodes.InputError;
         }
         return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
     }

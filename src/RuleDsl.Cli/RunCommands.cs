@@ -11,19 +11,21 @@ static class RunCommands
     /// The experiment, its rules and its model, checked; diagnostics printed. Null on bad input.
     internal static ExperimentSession? Load(FileSystem fs, string file)
     {
-        var loaded = Commands.LoadExperimentRules(fs, Console.Error, file);
-        if (loaded.IsError) return null;
-        var (spec, rules) = loaded.ResultValue;
-        var model = Commands.LoadExperimentModel(fs, Console.Error, spec);
-        if (model.IsError) return null;
-        return new ExperimentSession(spec, rules.ToList(), File.ReadAllText(file), model.ResultValue, fs);
+        var loaded = ExperimentInput.Load(fs, file);
+        if (loaded.IsError)
+        {
+            Console.Error.Write(ProblemsModule.Render(loaded.ErrorValue));
+            return null;
+        }
+        Console.Error.Write(ProblemsModule.Render(loaded.ResultValue.Warnings));
+        return ExperimentSession.Of(loaded.ResultValue, fs);
     }
 
     /// Errors in the user's input or data (not bugs) end with exit code 2 and a plain message.
     static int InputError(string message)
     {
         Console.Error.WriteLine($"error: {message}");
-        return Commands.exitInputError;
+        return ExitCodes.InputError;
     }
 
     /// As InputError; a setting the runtime cannot use comes rendered at its line already.
@@ -31,7 +33,7 @@ static class RunCommands
     {
         if (ex is not ExperimentInputException) return InputError(ex.Message);
         Console.Error.WriteLine(ex.Message);
-        return Commands.exitInputError;
+        return ExitCodes.InputError;
     }
 
     /// `run --check`: the file, its rules and model (the language's check), then what only the
@@ -41,10 +43,10 @@ static class RunCommands
     {
         // The one-line summary is printed only when the runtime's check passes too.
         var summary = new StringWriter();
-        int code = Commands.CheckExperiment(fs, summary, Console.Error, file);
+        int code = LanguageCommands.CheckExperiment(fs, summary, Console.Error, file);
         if (code != 0) return code;
         var session = Load(fs, file);
-        if (session is null) return Commands.exitInputError;
+        if (session is null) return ExitCodes.InputError;
         try { session.LoopFactory(); }
         catch (Exception ex) when (ex is ArgumentException or DataException) { return InputError(ex); }
         (summaryTo ?? Console.Out).Write(summary.ToString());
@@ -58,7 +60,7 @@ static class RunCommands
         var experiments = files.Where(f => f.EndsWith(".experiment", StringComparison.Ordinal)).ToList();
         var others = files.Except(experiments).ToList();
         var codes = experiments.Select(f => CheckOnly(fs, f, json ? Console.Error : null)).ToList();
-        if (others.Count > 0) codes.Add(Commands.CheckFiles(fs, Console.Out, Console.Error, Microsoft.FSharp.Collections.ListModule.OfSeq(others), json));
+        if (others.Count > 0) codes.Add(LanguageCommands.CheckRulesAndModels(fs, Console.Out, Console.Error, others, json));
         return codes.DefaultIfEmpty(0).Max();
     }
 
@@ -66,7 +68,7 @@ static class RunCommands
     {
         if (checkOnly) return CheckOnly(fs, file);
         var session = Load(fs, file);
-        if (session is null) return Commands.exitInputError;
+        if (session is null) return ExitCodes.InputError;
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
         var spec = session.Spec;
@@ -115,7 +117,7 @@ static class RunCommands
                 ? $"error: {summary.Stopped.Length} of {summary.Trials} trials stopped for divergence (max_diverged = {spec.MaxDiverged}, on_divergence = {spec.OnDivergence}); {summary.Advice}"
                 : $"error: {summary.NotLearned.Length} of {summary.Trials} trials learned nothing ({string.Join("; ", summary.NotLearned)}); {ExperimentSession.DivergenceAdvice}");
             if (resume) Console.Error.WriteLine("--resume does not continue a trial that stopped for divergence: change the experiment and run it into a new output folder");
-            return Commands.exitDiverged;
+            return ExitCodes.Diverged;
         }
         catch (OperationCanceledException)
         {
@@ -149,7 +151,7 @@ static class RunCommands
                 catch (Runtime.Plots.NothingToPlotException ex)
                 {
                     Console.Error.WriteLine($"error: {ex.Message}");
-                    code = Commands.exitDiverged;
+                    code = ExitCodes.Diverged;
                 }
             }
             return code;
@@ -172,7 +174,7 @@ static class RunCommands
                 // As plot: a comparison of runs with nothing measured in common is not a table of p-values.
                 Console.Error.WriteLine($"ruledsl: nothing to compare: no episode window has a finite '{column}' in both {a} and {b}"
                     + (diverged is null ? " (diverged episodes are left out; --diverged V counts them as V, e.g. chance)" : ""));
-                return Commands.exitDiverged;
+                return ExitCodes.Diverged;
             }
             string na = Path.GetFileName(Path.TrimEndingDirectorySeparator(a)), nb = Path.GetFileName(Path.TrimEndingDirectorySeparator(b));
             Console.WriteLine($"{column}: {na} vs {nb}, Mann–Whitney U per window of {window} episodes (one sample per trial"
@@ -180,11 +182,7 @@ static class RunCommands
             Console.WriteLine($"{"episodes",-12} {na,12} {nb,12} {"U",8} {"p (A > B)",11} {"p (two-sided)",14} {"diverged A",11} {"diverged B",11}");
             foreach (var r in rows)
                 Console.WriteLine($"{$"{r.From}-{r.To}",-12} {r.MeanA,12:G4} {r.MeanB,12:G4} {r.U,8:G4} {r.PGreater,11:G3} {r.PTwoSided,14:G3} {r.DivergedA,11} {r.DivergedB,11}");
-            // Named for what they compare, so that comparing A with several runs or columns keeps every figure.
-            string stem = $"vs_{nb}_{column}";
-            string curves = Path.Combine(a, $"compare_{stem}.png"), pValues = Path.Combine(a, $"p_values_{stem}.png");
-            Runtime.Plots.RunPlots.Compare(curves, [(na, ra), (nb, rb)], column);
-            Runtime.Plots.RunPlots.MannWhitneyPlot(pValues, (na, ra), (nb, rb), column);
+            var (curves, pValues) = RunComparison.DrawFigures(a, ra, na, rb, nb, column);
             Console.WriteLine($"figures: {curves}, {pValues}");
             foreach (var caveat in RunComparison.Caveats(ra, rb, rows))
                 Console.Error.WriteLine($"ruledsl: warning: {caveat}");
@@ -199,7 +197,7 @@ static class RunCommands
     public static int GradCheck(FileSystem fs, string file, int episode, double? step = null)
     {
         var session = Load(fs, file);
-        if (session is null) return Commands.exitInputError;
+        if (session is null) return ExitCodes.InputError;
         try
         {
             var rows = session.GradientCheck(episode, step: step);

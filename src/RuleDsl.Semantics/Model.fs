@@ -25,18 +25,8 @@ type FeedforwardModel =
       Synthetic: Map<string, Expr> }
 
 module FeedforwardModel =
-    let vPre = Shape.Vector "pre"
-    let vPost = Shape.Vector "post"
-    let W = Expr.sym "W" (Shape.Matrix ("post", "pre"))
-    let B = Expr.sym "B" (Shape.Matrix ("pre", "post"))
-    let BOut = Expr.sym "B" (Shape.Matrix ("pre", "out"))
-    let yPre = Expr.sym "y_pre" vPre
-    let zPre = Expr.sym "z_pre" vPre
-    let zPostSym : Symbol = { Name = "z_post"; Shape = vPost }
-    let zPost = Sym zPostSym
-    let ePost = Expr.sym "e_post" vPost
-    let eOut = Expr.sym "e_out" (Shape.Vector "out")
-    let target = Expr.sym "target" vPost
+    let private zPostSym : Symbol = { Name = "z_post"; Shape = Shape.Vector "post" }
+    let private zPre = Expr.sym "z_pre" (Shape.Vector "pre")
 
     /// The elementwise derivative σ'(z) of an activation y = σ(z_post), taken by the differentiator
     /// (the forward differential with a tangent of 1 everywhere) and moved to the pre side.
@@ -44,28 +34,6 @@ module FeedforwardModel =
         Differentiate.forward (fun s -> if s = zPostSym then Some Expr.one else None) activation
         |> Expr.substitute (fun s -> if s = zPostSym then Some zPre else None)
         |> Simplify.simplify
-
-    /// The network of Shervani-Tabar & Rosenbaum (2023), section 4.1: softplus hidden units with
-    /// sharpness β, softmax output, cross-entropy loss; feedback by FA, BP or DFA; e_0 as in 4.2.
-    let standard (beta: float) : FeedforwardModel =
-        let hidden = Call (Fn.Softplus, [ zPost; Num beta ])
-        let dsigma = activationDerivative hidden
-        { Name = "mlp"
-          PreActivation = Call (Fn.MatMul, [ W; yPre ])
-          Hidden = hidden
-          Output = Call (Fn.Softmax, [ zPost ])
-          Loss = Simplify.simplify (-(Call (Fn.Dot, [ target; Call (Fn.LogSoftmax, [ zPost ]) ])))
-          OutputError = Simplify.simplify (Call (Fn.Softmax, [ zPost ]) - target)
-          Feedback =
-            Map [ "fa", Simplify.simplify (Call (Fn.MatMul, [ B; ePost ]) * dsigma)
-                  "bp", Simplify.simplify (Call (Fn.MatMul, [ Call (Fn.Transpose, [ W ]); ePost ]) * dsigma)
-                  "dfa", Simplify.simplify (Call (Fn.MatMul, [ BOut; eOut ]) * dsigma) ]
-          Synthetic =
-            // e_0 = B_{1,0} e_1 ⊙ (1 − exp(−β y_0)): σ'(z) written through y for softplus.
-            let factor = Num 1.0 - Call (Fn.Exp, [ Num -beta * yPre ])
-            Map [ "fa", Simplify.simplify (Call (Fn.MatMul, [ B; ePost ]) * factor)
-                  "bp", Simplify.simplify (Call (Fn.MatMul, [ Call (Fn.Transpose, [ W ]); ePost ]) * factor)
-                  "dfa", Simplify.simplify (Call (Fn.MatMul, [ BOut; eOut ]) * factor) ] }
 
 /// A rate RNN learning from a sparse, delayed reward (the Maoutsa poster; Miconi 2017), written as
 /// equations over one time step. The population has N units; a rule sees them on its `post` side
@@ -87,34 +55,6 @@ type RecurrentModel =
       RewardRate: Expr
       /// the baseline after a trial, from Rbar and R
       Baseline: Expr }
-
-module RecurrentModel =
-    let vPost = Shape.Vector "post"
-    let vPre = Shape.Vector "pre"
-    let vIn = Shape.Vector "in"
-    let scalar n = Expr.scalar n
-
-    /// τ dx/dt = −x + W r + W_in u + noise, r = tanh(x), Euler step dt; x̄ ← αx̄ + (1−α)x;
-    /// z = ⟨w_out, r⟩; R = −mean |z − target| over the scored steps; R̄ ← α_R R̄ + (1−α_R) R.
-    let standard (dt: float) (tau: float) (alphaX: float) (alphaR: float) : RecurrentModel =
-        let x = Expr.sym "x" vPost
-        let r = Expr.sym "r" vPre
-        let W = Expr.sym "W" (Shape.Matrix ("post", "pre"))
-        let Win = Expr.sym "W_in" (Shape.Matrix ("post", "in"))
-        let u = Expr.sym "u" vIn
-        let noise = Expr.sym "noise" vPost
-        let z = scalar "z"
-        let s = Simplify.simplify
-        { Name = "rnn"
-          Rate = Call (Fn.Tanh, [ Expr.sym "x_pre" vPre ])
-          // `free` is 1 for ordinary units and 0 for clamped ones, which sit at `clamp` (Miconi's bias units).
-          Dynamics =
-              s (Expr.sym "free" vPost * (x + Num (dt / tau) * (-x + Call (Fn.MatMul, [ W; r ]) + Call (Fn.MatMul, [ Win; u ]) + noise))
-                 + Expr.sym "clamp" vPost)
-          Average = s (Num alphaX * Expr.sym "xbar" vPost + Num (1.0 - alphaX) * x)
-          Readout = Call (Fn.Dot, [ Expr.sym "w_out" vPost; Expr.sym "r_post" vPost ])
-          RewardRate = s (-(scalar "mask" * Call (Fn.Abs, [ z - scalar "target" ])))
-          Baseline = s (Num alphaR * scalar "Rbar" + Num (1.0 - alphaR) * scalar "R") }
 
 /// Building a checked rule directly from IR (for library users and tests; text goes through the parser).
 module RuleOf =

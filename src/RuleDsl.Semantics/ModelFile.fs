@@ -154,7 +154,7 @@ module ModelFile =
             if parsed.ContainsKey key then
                 errors.Add (at Codes.Duplicate line col (rhs.Trim().Length) (sprintf "%s is defined twice" (match mode with Some m -> role.Name + " " + m | None -> role.Name)))
             else
-            match Parser.parseExpression symbols rhs with
+            match ExprText.parse symbols rhs with
             | Result.Error ds ->
                 // Positions inside the expression → positions in the file.
                 for d in ds do

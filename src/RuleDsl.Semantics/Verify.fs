@@ -1,9 +1,6 @@
 namespace RuleDsl.Semantics
 
 open System
-open System.IO
-open System.Text
-open System.Text.Json
 open RuleDsl.Symbolic
 
 /// One numerical check of a derived expression.
@@ -115,64 +112,3 @@ module Verify =
     /// Check every derivative of a rule (as derived by Differentiate) against finite differences.
     [<CompiledName "VerifyRule">]
     let verifyRule (rule: Rule) : CheckRow list = verifyWith Differentiate.partial Differentiate.differential rule
-
-    // ------------------------------------------------------------------ output
-
-    /// The table `ruledsl check` prints.
-    let renderTable (rows: CheckRow list) : string =
-        let sb = StringBuilder ()
-        let w1 = rows |> List.map (fun r -> r.Rule.Length) |> List.fold max 4
-        let w2 = rows |> List.map (fun r -> r.Target.Length) |> List.fold max 14
-        let line (a: string) (b: string) (c: string) (d: string) =
-            sb.Append(a.PadRight w1).Append("  ").Append(b.PadRight w2).Append("  ").Append(c.PadLeft 10).Append("  ").Append(d).Append('\n') |> ignore
-        line "rule" "differentiated" "rel. error" "result"
-        for r in rows do
-            line r.Rule r.Target (r.RelError.ToString ("0.0e+00", Globalization.CultureInfo.InvariantCulture)) (if r.Passed then "pass" else "FAIL")
-        let failed = rows |> List.filter (fun r -> not r.Passed) |> List.length
-        sb.AppendFormat ("{0} checks, {1} (tolerance {2})", rows.Length, (if failed = 0 then "all passed" else sprintf "%d FAILED" failed),
-                         tolerance.ToString (Globalization.CultureInfo.InvariantCulture)) |> ignore
-        // Each failure once more with the line it checks, for the reader and for editors.
-        for r in rows do
-            if not r.Passed then
-                let why = if Double.IsInfinity r.RelError then " (a value is not finite at the check point, e.g. a negative number to a non-integer power)" else ""
-                let at = if r.At.Line > 0 then string r.At else r.At.File
-                sb.AppendFormat ("\n{0}: FAIL: rule {1}, {2}{3}", at, r.Rule, r.Target, why) |> ignore
-        sb.ToString ()
-
-    let private number (w: Utf8JsonWriter) (x: float) =
-        if Double.IsFinite x then w.WriteNumberValue x else w.WriteStringValue (x.ToString (Globalization.CultureInfo.InvariantCulture))
-
-    /// The same table as JSON.
-    let renderJson (files: (string * string list) list) (rows: CheckRow list) (errors: int) (warnings: int) : string =
-        use ms = new MemoryStream ()
-        (
-            use w = new Utf8JsonWriter (ms, JsonWriterOptions (Indented = true, Encoder = Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping))
-            w.WriteStartObject ()
-            w.WriteStartArray "files"
-            for (path, rules) in files do
-                w.WriteStartObject ()
-                w.WriteString ("path", path)
-                w.WriteStartArray "rules"
-                for r in rules do w.WriteStringValue r
-                w.WriteEndArray ()
-                w.WriteEndObject ()
-            w.WriteEndArray ()
-            w.WriteStartArray "checks"
-            for r in rows do
-                w.WriteStartObject ()
-                w.WriteString ("rule", r.Rule)
-                w.WriteString ("file", r.File)
-                w.WriteString ("differentiated", r.Target)
-                w.WritePropertyName "relError"
-                number w r.RelError
-                w.WriteBoolean ("passed", r.Passed)
-                w.WriteString ("at", string r.At)
-                w.WriteEndObject ()
-            w.WriteEndArray ()
-            w.WriteNumber ("tolerance", tolerance)
-            w.WriteNumber ("errors", errors)
-            w.WriteNumber ("warnings", warnings)
-            w.WriteBoolean ("passed", errors = 0 && rows |> List.forall (fun r -> r.Passed))
-            w.WriteEndObject ()
-        )
-        Encoding.UTF8.GetString (ms.ToArray ())

@@ -159,5 +159,5 @@ module Grammar =
         >>. choice [ ruleHeader; includeStmt; paramStmt; initStmt; constStmt; termStmt; traceStmt; assign ]
         .>> (eof <?> "the end of the statement")
 
-    /// A lone expression (the printer's syntax), for `Parser.parseExpression`.
+    /// A lone expression (the printer's syntax), for `Parser.parseExpressionSyntax`.
     let expression : P<Expr> = ws >>. expr .>> (eof <?> "the end of the expression")

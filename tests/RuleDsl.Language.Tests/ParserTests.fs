@@ -5,6 +5,7 @@ open Xunit
 open RuleDsl.Symbolic
 open RuleDsl.Syntax
 open RuleDsl.Syntax.Ast
+open RuleDsl.Semantics
 
 type private SE = RuleDsl.Symbolic.Expr
 
@@ -93,9 +94,9 @@ let ``a param may bound itself with min and max, in any order after its initial 
     | other -> failwithf "unexpected %A" other
 
 [<Fact>]
-let ``parseExpression builds the IR the printer writes`` () =
+let ``ExprText.parse builds the IR the printer writes`` () =
     let sym n = SE.Sym symbols.[n]
-    match Parser.parseExpression symbols "-theta[1,2] * outer(e_post, δy_pre) - theta0 * δW @ W' @ W / 2" with
+    match ExprText.parse symbols "-theta[1,2] * outer(e_post, δy_pre) - theta0 * δW @ W' @ W / 2" with
     | Ok e ->
         let expected =
             SE.Add [ SE.Mul [ SE.Mul [ SE.Num -1.0; sym "theta[1,2]" ]; SE.Call (Fn.Outer, [ sym "e_post"; sym "δy_pre" ]) ]
@@ -104,17 +105,17 @@ let ``parseExpression builds the IR the printer writes`` () =
     | Error ds -> failwithf "%A" ds
 
 [<Fact>]
-let ``parseExpression reads negative literals as numbers`` () =
-    Assert.Equal (Ok (SE.Num -0.001), Parser.parseExpression symbols "-0.001" |> Result.mapError (fun _ -> ()))
+let ``ExprText.parse reads negative literals as numbers`` () =
+    Assert.Equal (Ok (SE.Num -0.001), ExprText.parse symbols "-0.001" |> Result.mapError (fun _ -> ()))
 
 [<Fact>]
-let ``parseExpression reports unknown names and bad shapes`` () =
-    match Parser.parseExpression symbols "outer(e_psot, y_pre)" with
+let ``ExprText.parse reports unknown names and bad shapes`` () =
+    match ExprText.parse symbols "outer(e_psot, y_pre)" with
     | Error [ d ] ->
         Assert.Equal ("RD0201", d.Code.Id)
         Assert.Equal (Some "did you mean e_post?", d.Hint)
     | other -> failwithf "%A" other
-    match Parser.parseExpression symbols "W + y_pre" with
+    match ExprText.parse symbols "W + y_pre" with
     | Error [ d ] -> Assert.Equal ("RD0301", d.Code.Id)
     | other -> failwithf "%A" other
 

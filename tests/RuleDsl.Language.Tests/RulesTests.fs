@@ -8,6 +8,7 @@ open Xunit
 open RuleDsl.Symbolic
 open RuleDsl.Syntax
 open RuleDsl.Semantics
+open RuleDsl.Cli
 open TestSupport
 
 let ruleFiles =
@@ -147,7 +148,7 @@ let ``printed derivatives parse back to the same values`` () =
         let values = syms |> List.map (fun s -> s.Name, Verify.randomValue rng dims s.Shape 0.2 1.2) |> Map.ofList
         for e in d.Equations do
             let text = Print.text e.Expr
-            match Parser.parseExpression table text with
+            match ExprText.parse table text with
             | Ok parsed ->
                 let err = Verify.relError (Eval.evalNamed values parsed) (Eval.evalNamed values e.Expr)
                 Assert.True (err < 1e-12, sprintf "%s: %s reparses to a different value (%g)" r.Name text err)
@@ -242,7 +243,7 @@ let ``eval works on every shipped rule and agrees with direct evaluation`` () =
             "{ " + String.Join (",\n  ", [ for KeyValue (n, v) in values -> sprintf "\"%s\": %s" n (json v) ]
                                          @ [ for KeyValue (n, v) in direction -> sprintf "\"δ%s\": %s" n (json v) ]) + " }"
         let pointFs = { fs with Read = fun p -> if p = "point.json" then Some text else fs.Read p }
-        let code, out, err = run (fun out err -> Commands.eval pointFs out err r.File r.Name "point.json")
+        let code, out, err = run (fun out err -> LanguageCommands.Eval (pointFs, out, err, r.File, r.Name, "point.json"))
         Assert.True ((code = 0 && err = ""), sprintf "eval %s --rule %s: exit %d\n%s" r.File r.Name code err)
         use doc = JsonDocument.Parse out
         let full = values |> Map.add "ones_post" (Value.Vector (Array.create 3 1.0)) |> Map.add "ones_pre" (Value.Vector (Array.create 2 1.0))
@@ -270,7 +271,7 @@ let ``eval works on every shipped rule and agrees with direct evaluation`` () =
 /// A rule file and a point held in memory beside the shipped files.
 let private evalText (ruleText: string) (pointText: string) =
     let memFs = { fs with Read = fun p -> match p with "p.rule" -> Some ruleText | "p.json" -> Some pointText | p -> fs.Read p }
-    run (fun out err -> Commands.eval memFs out err "p.rule" null "p.json")
+    run (fun out err -> LanguageCommands.Eval (memFs, out, err, "p.rule", null, "p.json"))
 
 [<Fact>]
 let ``eval of x^0: ones_post comes from the sizes, and a given one must fit them`` () =
@@ -308,6 +309,6 @@ let ``eval reads dX as the ASCII spelling of the tangent δX`` () =
 let ``a failed check names the rule and its line`` () =
     let text = "include \"terms.rule\"\nrule r : feedforward\n  param theta0 = 1e-3\n  param theta2 = 0\n  dW = theta0 * F[0] ^ theta2 * F[2]\n"
     let memFs = { fs with Read = fun p -> match p with "rules/p.rule" -> Some text | p -> fs.Read p }
-    let code, out, _ = run (fun out err -> Commands.checkFiles memFs out err [ "rules/p.rule" ] false)
+    let code, out, _ = run (fun out err -> LanguageCommands.CheckFiles (memFs, out, err, [| "rules/p.rule" |], false))
     Assert.Equal (1, code)
     Assert.Contains ("rules/p.rule:5:3: FAIL: rule r, ∂ΔW/∂theta0 (a value is not finite at the check point", out)

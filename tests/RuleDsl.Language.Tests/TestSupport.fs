@@ -4,6 +4,7 @@ module TestSupport
 open System
 open System.IO
 open RuleDsl.Semantics
+open RuleDsl.Cli
 
 /// The repository root (the directory holding RuleDsl.sln), found from the test's bin folder.
 let repoRoot =
@@ -25,7 +26,7 @@ let run (command: TextWriter -> TextWriter -> int) =
     let norm (s: string) = s.Replace ("\r\n", "\n")
     code, norm (out.ToString ()), norm (err.ToString ())
 
-/// Arguments as `ruledsl` takes them, mapped to the library call the CLI makes.
+/// Arguments as `ruledsl` takes them, mapped to the command the CLI runs.
 let runArgs (args: string list) =
     let rec opts (acc: Map<string, string>) (pos: string list) (xs: string list) =
         match xs with
@@ -38,10 +39,10 @@ let runArgs (args: string list) =
         let o, pos = opts Map.empty [] rest
         let rule : string | null = match o.TryFind "--rule" with Some r -> r | None -> null
         match cmd with
-        | "check" -> run (fun out err -> Commands.checkFiles fs out err pos (o.ContainsKey "--json"))
-        | "derive" -> run (fun out err -> Commands.derive fs out err pos.Head rule (o.ContainsKey "--latex"))
-        | "eval" -> run (fun out err -> Commands.eval fs out err pos.Head rule o.["--at"])
-        | "vars" -> run (fun out _ -> Commands.vars out)
-        | "experiment" -> run (fun out err -> Commands.checkExperiment fs out err pos.Head)
+        | "check" -> run (fun out err -> LanguageCommands.CheckFiles (fs, out, err, Array.ofList pos, o.ContainsKey "--json"))
+        | "derive" -> run (fun out err -> LanguageCommands.Derive (fs, out, err, pos.Head, rule, o.ContainsKey "--latex"))
+        | "eval" -> run (fun out err -> LanguageCommands.Eval (fs, out, err, pos.Head, rule, o.["--at"]))
+        | "vars" -> run (fun out _ -> LanguageCommands.Vars out)
+        | "experiment" -> run (fun out err -> LanguageCommands.CheckExperiment (fs, out, err, pos.Head))
         | c -> failwithf "unknown command %s" c
     | [] -> failwith "no command"

@@ -52,9 +52,8 @@ public sealed class ExperimentSession
         files ??= FileSystemModule.disk;
         if (model is null)
         {
-            var errors = new StringWriter();
-            var loaded = Commands.LoadExperimentModel(files, errors, spec);
-            model = loaded.IsOk ? loaded.ResultValue : throw new ArgumentException(errors.ToString().Trim());
+            var loaded = ExperimentInput.Model(files, spec);
+            model = loaded.IsOk ? loaded.ResultValue.Item1 : throw new ArgumentException(ProblemsModule.Render(loaded.ErrorValue).Trim());
         }
         Model = model;
         Spec = spec;
@@ -64,6 +63,11 @@ public sealed class ExperimentSession
         _text = experimentText;
         Sources = ReadSources(files);
     }
+
+    /// <summary>The session of an experiment as <see cref="ExperimentInput.Load"/> read it (its rules, model and
+    /// text), its files read through <paramref name="files"/> (default: the disk) to be recorded with the run.</summary>
+    public static ExperimentSession Of(LoadedExperiment loaded, FileSystem? files = null) =>
+        new(loaded.Spec, loaded.Rules.ToList(), loaded.Text, loaded.Model, files);
 
     /// <summary>The rule files, their includes and the model, each under its path relative to the
     /// experiment's folder (so a run resumed from another working directory finds them the same).</summary>

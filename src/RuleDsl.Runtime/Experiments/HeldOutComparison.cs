@@ -110,38 +110,38 @@ public sealed class HeldOutComparison
     public HeldOutResult Run(Action<LearningRecord>? onNetwork = null, CancellationToken cancel = default)
     {
         int trials = _settings.Trials;
-        using (var csv = new StreamWriter(_csvPath))
-        using (var bits = new StreamWriter(_trialsPath))
-        {
-            csv.WriteLine(LearningLog.CsvHeader);
-            bits.WriteLine(LearningLog.TrialsHeader);
-            foreach (var r in Done) LearningLog.Append(csv, bits, r);
-            csv.Flush(); bits.Flush();
-            var finished = Done.Select(r => (r.Name, r.Seed)).ToHashSet();
-            var todo = _rules.Select(r => (Rule: r, Seeds: _settings.Seeds.Where(s => !finished.Contains((r.Name, s))).ToArray())).ToArray();
-            var fresh = new List<LearningRecord>();
-            // Rules with the same seeds left learn together, in one parallel batch.
-            foreach (var group in todo.Where(t => t.Seeds.Length > 0).GroupBy(t => string.Join(" ", t.Seeds)))
-                fresh.AddRange(HeldOutLearning.LearnAll(group.Select(t => (t.Rule.Session, t.Rule.Theta, t.Rule.Name)).ToArray(), group.First().Seeds, trials, _settings.Task, r =>
-                {
-                    LearningLog.Append(csv, bits, r);
-                    csv.Flush(); bits.Flush();
-                    onNetwork?.Invoke(r);
-                }, cancel, learnAfter: _settings.LearnAfter));
-            var records = Done.Concat(fresh).ToArray();
-            var summaries = records.GroupBy(r => r.Name).Select(g => new HeldOutRuleSummary(g.Key, g.Count(r => r.TrialsToCriterion.HasValue), g.Count(),
-                Statistics.Median(g.Select(r => r.RankValue).ToArray()), g.Average(r => r.FinalAccuracy))).ToList();
-            string firstName = _rules[0].Name;
-            var first = records.Where(r => r.Name == firstName).ToArray();
-            var tests = _rules.Skip(1).Select(other =>
+        using var csv = new StreamWriter(_csvPath);
+        using var bits = new StreamWriter(_trialsPath);
+        csv.WriteLine(LearningLog.CsvHeader);
+        bits.WriteLine(LearningLog.TrialsHeader);
+        foreach (var r in Done) LearningLog.Append(csv, bits, r);
+        csv.Flush(); bits.Flush();
+        var finished = Done.Select(r => (r.Name, r.Seed)).ToHashSet();
+        var todo = _rules.Select(r => (Rule: r, Seeds: _settings.Seeds.Where(s => !finished.Contains((r.Name, s))).ToArray())).ToArray();
+        var fresh = new List<LearningRecord>();
+        // Rules with the same seeds left learn together, in one parallel batch.
+        foreach (var group in todo.Where(t => t.Seeds.Length > 0).GroupBy(t => string.Join(" ", t.Seeds)))
+            fresh.AddRange(HeldOutLearning.LearnAll(group.Select(t => (t.Rule.Session, t.Rule.Theta, t.Rule.Name)).ToArray(), group.First().Seeds, trials, _settings.Task, r =>
             {
-                var theirs = records.Where(r => r.Name == other.Name).ToArray();
-                var (w, faster, slower, tied, median) = HeldOutLearning.FewerPaired(first, theirs);
-                return new FewerTrialsTest(firstName, other.Name, w, faster, slower, tied, median, HeldOutLearning.Fewer(first, theirs));
-            }).ToList();
-            string png = Path.Combine(_settings.Output, "learning.png");
-            HeldOutLearning.PlotCurves(png, records);
-            return new HeldOutResult(records, summaries, tests, _csvPath, _trialsPath, png);
-        }
+                LearningLog.Append(csv, bits, r);
+                csv.Flush(); bits.Flush();
+                onNetwork?.Invoke(r);
+            }, cancel, learnAfter: _settings.LearnAfter));
+        var records = Done.Concat(fresh).ToArray();
+        // In the order of the rules (records read back are in the order they once finished in).
+        var order = _rules.Select(r => r.Name).ToList();
+        var summaries = records.GroupBy(r => r.Name).OrderBy(g => order.IndexOf(g.Key)).Select(g => new HeldOutRuleSummary(g.Key, g.Count(r => r.TrialsToCriterion.HasValue), g.Count(),
+            Statistics.Median(g.Select(r => r.RankValue).ToArray()), g.Average(r => r.FinalAccuracy))).ToList();
+        string firstName = _rules[0].Name;
+        var first = records.Where(r => r.Name == firstName).ToArray();
+        var tests = _rules.Skip(1).Select(other =>
+        {
+            var theirs = records.Where(r => r.Name == other.Name).ToArray();
+            var (w, faster, slower, tied, median) = HeldOutLearning.FewerPaired(first, theirs);
+            return new FewerTrialsTest(firstName, other.Name, w, faster, slower, tied, median, HeldOutLearning.Fewer(first, theirs));
+        }).ToList();
+        string png = Path.Combine(_settings.Output, "learning.png");
+        HeldOutLearning.PlotCurves(png, records, _rules[0].Session.Spec.CriterionWindow);
+        return new HeldOutResult(records, summaries, tests, _csvPath, _trialsPath, png);
     }
 }

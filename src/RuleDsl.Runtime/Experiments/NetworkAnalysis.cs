@@ -23,6 +23,12 @@ public sealed record NetworkReport(
     PcaResult Pca,
     FixedPointSearch FixedPoints);
 
+/// <summary>How alike two rules' condition-averaged states are: linear CKA and RSA.</summary>
+public sealed record RepresentationSimilarity(string A, string B, double Cka, double Rsa);
+
+/// <summary>Every rule's report, their similarities (pairs on the same task and trial length), and the files written.</summary>
+public sealed record NetworkAnalysisResult(IReadOnlyList<NetworkReport> Reports, IReadOnlyList<RepresentationSimilarity> Similarities, IReadOnlyList<string> Files);
+
 /// <summary>
 /// `ruledsl analyse`: trains a fresh network with an experiment's rule (θ from its results folder when
 /// there is one, else the rule's initial θ) over the experiment's horizon of learning trials, then
@@ -32,6 +38,23 @@ public sealed record NetworkReport(
 /// </summary>
 public static class NetworkAnalysis
 {
+    /// <summary>`ruledsl analyse` as a library: <see cref="Analyse"/> for each rule (<paramref name="onStart"/> and
+    /// <paramref name="onReport"/> around it), then <see cref="Write"/> into <paramref name="output"/>.</summary>
+    public static NetworkAnalysisResult Run(IReadOnlyList<RuleAtTheta> rules, string output, int trial = 0, int? learningTrials = null, string? task = null,
+        Action<RuleAtTheta>? onStart = null, Action<NetworkReport>? onReport = null)
+    {
+        var reports = new List<NetworkReport>();
+        foreach (var rule in rules)
+        {
+            onStart?.Invoke(rule);
+            var r = Analyse(rule.Session, rule.Theta, rule.Name, trial, learningTrials: learningTrials, task: task);
+            onReport?.Invoke(r);
+            reports.Add(r);
+        }
+        var (files, similarities) = Write(output, reports);
+        return new NetworkAnalysisResult(reports, similarities, files);
+    }
+
     public static NetworkReport Analyse(ExperimentSession session, double[] theta, string name,
         int trial = 0, int heldOutPerCondition = 8, int starts = 48, int? learningTrials = null, string? task = null)
     {
@@ -78,9 +101,10 @@ public static class NetworkAnalysis
     }
 
     /// <summary>Writes the figures and tables of each report and of their comparison into
-    /// <paramref name="folder"/>; returns the files written.</summary>
-    public static IReadOnlyList<string> Write(string folder, IReadOnlyList<NetworkReport> reports)
+    /// <paramref name="folder"/>; returns the files written and the similarities compared.</summary>
+    public static (IReadOnlyList<string> Files, IReadOnlyList<RepresentationSimilarity> Similarities) Write(string folder, IReadOnlyList<NetworkReport> reports)
     {
+        var similarities = new List<RepresentationSimilarity>();
         Directory.CreateDirectory(folder);
         var files = new List<string>();
         var inv = CultureInfo.InvariantCulture;
@@ -128,7 +152,11 @@ public static class NetworkAnalysis
                         bool comparable = reports[i].Task == reports[j].Task && stacks[i].GetLength(0) == stacks[j].GetLength(0);
                         cka[i, j] = comparable ? Cka.Linear(stacks[i], stacks[j]) : double.NaN;
                         if (i < j && comparable)
-                            csv.WriteLine($"{reports[i].Name},{reports[j].Name},{cka[i, j].ToString("G6", inv)},{Rsa.Compare(stacks[i], stacks[j]).ToString("G6", inv)}");
+                        {
+                            var sim = new RepresentationSimilarity(reports[i].Name, reports[j].Name, cka[i, j], Rsa.Compare(stacks[i], stacks[j]));
+                            similarities.Add(sim);
+                            csv.WriteLine($"{sim.A},{sim.B},{sim.Cka.ToString("G6", inv)},{sim.Rsa.ToString("G6", inv)}");
+                        }
                     }
             }
             files.Add(simCsv);
@@ -138,6 +166,6 @@ public static class NetworkAnalysis
                 "rule", "rule"), cka, idx, idx);
             files.Add(simPng);
         }
-        return files;
+        return (files, similarities);
     }
 }

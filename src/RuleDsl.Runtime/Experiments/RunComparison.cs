@@ -40,6 +40,18 @@ public static class RunComparison
         return rows;
     }
 
+    /// <summary>The figures of a comparison, drawn into <paramref name="folder"/> (A's, as the user named it): both
+    /// runs' curves of <paramref name="column"/> and the p-value per window. Named for what they compare (<c>compare_vs_B_C.png</c>,
+    /// <c>p_values_vs_B_C.png</c>), so that comparing A with several runs or columns keeps every figure.</summary>
+    public static (string Curves, string PValues) DrawFigures(string folder, RunFolder a, string nameA, RunFolder b, string nameB, string column)
+    {
+        string stem = $"vs_{nameB}_{column}";
+        string curves = Path.Combine(folder, $"compare_{stem}.png"), pValues = Path.Combine(folder, $"p_values_{stem}.png");
+        Plots.RunPlots.Compare(curves, [(nameA, a), (nameB, b)], column);
+        Plots.RunPlots.MannWhitneyPlot(pValues, (nameA, a), (nameB, b), column);
+        return (curves, pValues);
+    }
+
     /// <summary>What a reader of the comparison must know before trusting its p-values: that the test
     /// cannot reach significance with so few trials (with the smallest p it can reach), and which settings
     /// other than the rule and the feedback differ between the two runs (named with both values).</summary>

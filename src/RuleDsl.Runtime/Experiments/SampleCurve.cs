@@ -5,6 +5,13 @@ namespace RuleDsl.Runtime.Experiments;
 /// <summary>Query accuracy of fresh networks after n online samples per class, per n and network.</summary>
 public sealed record SampleCurvePoint(string Name, int SamplesPerClass, int Network, double Accuracy);
 
+/// <summary>One rule's networks at n samples per class: the mean accuracy of those whose learning did not
+/// diverge, how many diverged, and the mean counting those at chance.</summary>
+public sealed record SampleCurveMean(int SamplesPerClass, double MeanAccuracy, int Diverged, int Networks, double MeanWithDivergedAtChance);
+
+/// <summary>Every rule's points, and the files written (samples.csv, samples.png).</summary>
+public sealed record SampleCurveResult(IReadOnlyList<SampleCurvePoint> Points, string CsvPath, string PlotPath);
+
 /// <summary>
 /// Accuracy against the number of training samples (Fig. 1a and S1 of Shervani-Tabar &amp; Rosenbaum):
 /// a rule at fixed θ (a run's meta-learned θ) trains freshly initialised networks online on new
@@ -31,6 +38,42 @@ public static class SampleCurve
         });
         return points;
     }
+
+    /// <summary>`ruledsl samples` as a library: each rule's points (<see cref="Measure"/>) written to samples.csv
+    /// in <paramref name="output"/> as each rule finishes (<paramref name="onStart"/> and <paramref name="onDone"/>
+    /// around it), then drawn in samples.png.</summary>
+    public static SampleCurveResult Run(IReadOnlyList<RuleAtTheta> rules, IReadOnlyList<int> samplesPerClass, int networks, string output,
+        Action<RuleAtTheta>? onStart = null, Action<RuleAtTheta, IReadOnlyList<SampleCurvePoint>>? onDone = null, CancellationToken cancel = default)
+    {
+        Directory.CreateDirectory(output);
+        var all = new List<SampleCurvePoint>();
+        string csvPath = Path.Combine(output, "samples.csv");
+        using (var csv = new StreamWriter(csvPath))
+        {
+            csv.WriteLine("rule,samples_per_class,network,accuracy");
+            foreach (var rule in rules)
+            {
+                onStart?.Invoke(rule);
+                var points = Measure(rule.Session, rule.Theta, rule.Name, samplesPerClass, networks, cancel);
+                foreach (var p in points)
+                    csv.WriteLine($"{p.Name},{p.SamplesPerClass},{p.Network},{p.Accuracy.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}");
+                csv.Flush();
+                onDone?.Invoke(rule, points);
+                all.AddRange(points);
+            }
+        }
+        string png = Path.Combine(output, "samples.png");
+        Plot(png, all);
+        return new SampleCurveResult(all, csvPath, png);
+    }
+
+    /// <summary>The mean per n of one rule's points; a network whose learning diverged has no accuracy, so it is
+    /// counted apart (and at <paramref name="chance"/> in <see cref="SampleCurveMean.MeanWithDivergedAtChance"/>).</summary>
+    public static IReadOnlyList<SampleCurveMean> Means(IReadOnlyList<SampleCurvePoint> points, double chance) =>
+        points.GroupBy(p => p.SamplesPerClass).Select(g => new SampleCurveMean(g.Key,
+            g.Where(p => double.IsFinite(p.Accuracy)).Select(p => p.Accuracy).DefaultIfEmpty(double.NaN).Average(),
+            g.Count(p => !double.IsFinite(p.Accuracy)), g.Count(),
+            g.Average(p => double.IsFinite(p.Accuracy) ? p.Accuracy : chance))).ToList();
 
     /// <summary>Accuracy (mean with a 98 % bootstrap band over networks) against samples per class, one line per rule.</summary>
     public static void Plot(string path, IReadOnlyList<SampleCurvePoint> points)

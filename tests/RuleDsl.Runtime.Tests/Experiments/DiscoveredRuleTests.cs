@@ -20,10 +20,9 @@ public class DiscoveredRuleTests
         var text = $"experiment discovered\n  rule = r.rule\n  {setting}\n" +
                    $"  episodes = 2\n  trials = 1\n  lr = 0\n  output = {Path.Combine(dir, "out")}\n";
         File.WriteAllText(file, text);
-        var errors = new StringWriter();
-        var loaded = Commands.LoadExperimentRules(FileSystemModule.disk, errors, file);
-        Assert.True(loaded.IsOk, errors.ToString());
-        var (spec, rules) = loaded.ResultValue;
+        var loaded = ExperimentInput.Rules(FileSystemModule.disk, file);
+        Assert.True(loaded.IsOk, loaded.IsOk ? "" : ProblemsModule.Render(loaded.ErrorValue));
+        var (spec, rules, _) = loaded.ResultValue;
         return new ExperimentSession(spec, rules.ToList(), text).Run(resume: false);
     }
 
@@ -96,7 +95,7 @@ public class DiscoveredRuleTests
             var stored = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(file))!.AsObject();
             var path = experiments[stored["Experiment"]!.GetValue<string>()].FirstOrDefault();
             if (path is null) continue;
-            var loaded = Commands.LoadExperimentRules(FileSystemModule.disk, TextWriter.Null, path);
+            var loaded = ExperimentInput.Rules(FileSystemModule.disk, path);
             Assert.True(loaded.IsOk, path);
             var names = stored["Theta"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
             var theta = stored["ThetaMean"]!.AsArray().Select(n => n!.GetValue<double>()).ToList();

@@ -102,9 +102,9 @@ public class ExperimentSessionTests
         var file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "x.experiment");
         File.WriteAllText(file, text);
         // Through the same loader as `ruledsl run`.
-        var loaded = Commands.LoadExperimentRules(FileSystemModule.disk, TextWriter.Null, file);
+        var loaded = ExperimentInput.Rules(FileSystemModule.disk, file);
         Assert.True(loaded.IsOk);
-        var (spec, rules) = loaded.ResultValue;
+        var (spec, rules, _) = loaded.ResultValue;
         Assert.Equal(["f0", "ehebb", "ehebb"], rules.Select(r => r.Name));
         var session = new ExperimentSession(spec, rules.ToList(), text);
         Assert.Equal(["theta0", "theta2"], session.Theta.Names);
@@ -266,7 +266,7 @@ public class ExperimentSessionTests
         Assert.Equal(DivergencePolicy.Shrink, meta.OnDivergence);
         Assert.Equal(new Runtime.Meta.Penalty(PenaltyKind.L1, 0.01), meta.Penalty);
         Assert.True(meta.ProximalL1);
-        Assert.IsType<Runtime.Engine.InterpretedBackend>(session.Backend());
+        Assert.IsType<Runtime.Kernels.InterpretedBackend>(session.Backend());
         Assert.True(session.RecurrentConfig() is { CarryAverage: true, ReadoutAfterStep: true });
         Assert.Equal("reinforce", session.Spec.Estimator.ToString());
     }

@@ -18,13 +18,9 @@ public class GradientCheckExamplesTests
         var text = ReducedSize.Text(File.ReadAllText(path));
         var disk = FileSystemModule.disk;
         var fs = new FileSystem(FuncConvert.FromFunc<string, FSharpOption<string>?>(p => Path.GetFullPath(p) == path ? FSharpOption<string>.Some(text) : disk.Read.Invoke(p)), disk.List);
-        var errors = new StringWriter();
-        var loaded = Commands.LoadExperimentRules(fs, errors, path);
-        Assert.True(loaded.IsOk, errors.ToString());
-        var (spec, rules) = loaded.ResultValue;
-        var model = Commands.LoadExperimentModel(fs, errors, spec);
-        Assert.True(model.IsOk, errors.ToString());
-        return new ExperimentSession(spec, rules.ToList(), text, model.ResultValue);
+        var loaded = ExperimentInput.Load(fs, path);
+        Assert.True(loaded.IsOk, loaded.IsOk ? "" : ProblemsModule.Render(loaded.ErrorValue));
+        return ExperimentSession.Of(loaded.ResultValue);
     }
 
     /// What the reduced inner loop reads: experiments equal in all of it run the same gradient check.

@@ -38,10 +38,9 @@ public class EngineAgreementTests(ITestOutputHelper log)
             file = Path.Combine(Directory.CreateTempSubdirectory().FullName, "x.experiment");
             File.WriteAllText(file, text.Replace("RULES", Path.Combine(Repo.Root, "rules")));
         }
-        var loaded = Commands.LoadExperimentRules(FileSystemModule.disk, TextWriter.Null, file);
+        var loaded = ExperimentInput.Load(FileSystemModule.disk, file);
         Assert.True(loaded.IsOk);
-        var (spec, rules) = loaded.ResultValue;
-        return new ExperimentSession(spec, rules.ToList(), File.ReadAllText(file));
+        return ExperimentSession.Of(loaded.ResultValue);
     }
 
     /// <summary>The engine's reward on each of <paramref name="trials"/> learning trials.</summary>

@@ -1,0 +1,41 @@
+using System.Xml.Linq;
+
+namespace RuleDsl.Cli.Tests;
+
+/// <summary>The stages run one way, Syntax → Symbolic → Semantics → Runtime → Cli: each project references
+/// only earlier stages, so a later stage can never be reached back into. Read from the project files,
+/// so an added arrow fails here before anyone builds on it.</summary>
+public class StageOrderTests
+{
+    static readonly Dictionary<string, string[]> Allowed = new()
+    {
+        ["RuleDsl.Syntax"] = [],
+        ["RuleDsl.Symbolic"] = [],
+        ["RuleDsl.Semantics"] = ["RuleDsl.Syntax", "RuleDsl.Symbolic"],
+        ["RuleDsl.Runtime"] = ["RuleDsl.Semantics", "RuleDsl.Symbolic"],
+        ["RuleDsl.Cli"] = ["RuleDsl.Runtime"],
+    };
+
+    /// Each project under src/ with the projects it references directly.
+    static Dictionary<string, string[]> References()
+    {
+        var src = Path.Combine(Cli.RepoRoot(), "src");
+        return Directory.GetDirectories(src)
+            .SelectMany(d => Directory.GetFiles(d, "*.*proj"))
+            .ToDictionary(
+                p => Path.GetFileNameWithoutExtension(p),
+                p => XDocument.Load(p).Descendants("ProjectReference")
+                    .Select(r => Path.GetFileNameWithoutExtension(r.Attribute("Include")!.Value.Replace('\\', '/')))
+                    .Order().ToArray());
+    }
+
+    [Fact]
+    public void Every_project_references_exactly_the_stages_before_it_that_it_is_allowed()
+    {
+        var actual = References();
+        Assert.Equal(Allowed.Keys.Order(), actual.Keys.Order());
+        foreach (var (project, refs) in actual)
+            Assert.True(Allowed[project].Order().SequenceEqual(refs),
+                $"{project} references {string.Join(", ", refs)}; the stage order allows {string.Join(", ", Allowed[project])}");
+    }
+}
