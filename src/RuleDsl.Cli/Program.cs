@@ -91,7 +91,7 @@ public static class Program
         run.SetAction(pr => RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck)));
 
         // settings
-        var settings = new Command("settings", "List every setting an .experiment file may give, with its default and meaning (a Markdown table: the README's is this output).");
+        var settings = new Command("settings", "List every setting an .experiment file may give, with its default and meaning (a Markdown table: docs/experiments.md's is this output).");
         settings.SetAction(_ =>
         {
             Console.WriteLine("| setting | default | meaning |");

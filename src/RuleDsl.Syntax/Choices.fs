@@ -64,7 +64,7 @@ type DivergencePolicy =
 /// How the equations of a run are executed.
 [<RequireQualifiedAccess>]
 type Backend =
-    /// SIMD-compiled kernels (Runtime/Compiler).
+    /// SIMD-compiled kernels (Runtime/Kernels/Compiler).
     | Simd
     /// The reference interpreter: the independent cross-check of every compiled kernel.
     | Interpreter

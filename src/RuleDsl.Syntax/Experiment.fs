@@ -117,7 +117,7 @@ module Experiment =
           f "batch" (Int 1) (Some "1") "inner runs (fresh networks) per meta-step, their gradients averaged: less noise for noisy objectives such as reward over learning trials"
           f "on_divergence" (Word (Choice.words<DivergencePolicy> ())) (Some "skip") "when an episode diverges: skip its meta-step; also halve the meta step (reduce); also scale θ by 0.9 toward zero and drop Adam's momentum (shrink: the rule's steps were too large, and a skipped episode gives no gradient that says so); or stop"
           f "max_diverged" (Int 0) (Some "20") "consecutive diverged episodes with θ unchanged after which a trial stops, with exit code 3 (0: never): under `skip` such a run would otherwise go on without learning anything"
-          f "backend" (Word (Choice.words<Backend> ())) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Compiler) or the reference interpreter"
+          f "backend" (Word (Choice.words<Backend> ())) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Kernels/Compiler) or the reference interpreter"
           f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
 
     /// The settings an experiment file may give: (key, default, meaning).

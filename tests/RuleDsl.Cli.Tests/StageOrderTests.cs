@@ -38,4 +38,17 @@ public class StageOrderTests
             Assert.True(Allowed[project].Order().SequenceEqual(refs),
                 $"{project} references {string.Join(", ", refs)}; the stage order allows {string.Join(", ", Allowed[project])}");
     }
+
+    /// Rooms a reader can hold in mind (docs/architecture.md): no source file of the tool over 600 lines.
+    [Fact]
+    public void No_source_file_is_over_600_lines()
+    {
+        var src = Path.Combine(Cli.RepoRoot(), "src");
+        var big = Directory.GetFiles(src, "*.*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".cs") || f.EndsWith(".fs") || f.EndsWith(".fsi"))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+            .Select(f => (File: Path.GetRelativePath(src, f), Lines: File.ReadLines(f).Count()))
+            .Where(x => x.Lines > 600).ToList();
+        Assert.True(big.Count == 0, string.Join("\n", big.Select(x => $"{x.File}: {x.Lines} lines")));
+    }
 }
