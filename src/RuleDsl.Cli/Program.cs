@@ -51,13 +51,15 @@ public static class Program
         // check
         var checkFiles = new Argument<string[]>("files") { Description = "One or more .rule, .model or .experiment files.", Arity = ArgumentArity.OneOrMore };
         var checkJson = new Option<bool>("--json") { Description = "Print the table of checks as JSON." };
+        var checkFormat = new Option<string>("--format") { Description = "How to print problems: human (default: the line, a caret, a hint), gcc (file:line:col: error: RDxxxx message, one a line, for editors' problem matchers) or json (one array); gcc and json put only the problems on stdout." };
+        checkFormat.AcceptOnlyFromAmong("human", "gcc", "json");
         var check = new Command("check",
             "Parse and check rule and model files (experiment files as `run --check` does), then verify every derived derivative against central finite differences " +
             "at a random point (relative error ≤ 1e-6 passes). Exit 0 when all pass, 1 when a check fails, 2 on errors in the input.")
         {
-            checkFiles, checkJson,
+            checkFiles, checkJson, checkFormat,
         };
-        check.SetAction(pr => RunCommands.Check(fs, pr.GetValue(checkFiles) ?? [], pr.GetValue(checkJson)));
+        check.SetAction(pr => RunCommands.Check(fs, pr.GetValue(checkFiles) ?? [], pr.GetValue(checkJson), ProblemReport.Parse(pr.GetValue(checkFormat)) ?? DiagnosticFormat.Human));
 
         // eval
         var evalFile = new Argument<string>("file") { Description = "A .rule file." };
