@@ -46,6 +46,10 @@ module ModelFile =
                 role "reward" false Shape.Scalar "the reward earned in one step (a trial's R is its mean over scored steps)"
                 role "baseline" false Shape.Scalar "Rbar after a trial, from Rbar and R" ] ]
 
+    /// The equation names a model may give, of both settings (editors highlight them).
+    [<CompiledName "RoleNames">]
+    let roleNames : string list = roles |> Map.toList |> List.collect (fun (_, rs) -> rs |> List.map (fun r -> r.Name))
+
     let private v name shape = name, ({ Name = name; Shape = shape }: Symbol)
 
     /// The variables a model's equations may read, per setting (the engine binds them).

@@ -20,13 +20,13 @@ public partial class CheckFormatTests
     public static TheoryData<string> CheckedCases()
     {
         var data = new TheoryData<string>();
-        foreach (var p in Directory.GetFiles(Bad).Where(p => p.EndsWith(".rule") || p.EndsWith(".experiment") || p.EndsWith(".model")).Order())
-        {
-            var args = ArgsOf(Path.GetFileName(p));
-            if (args[0] is "check" or "experiment") data.Add(Path.GetFileName(p));
-        }
+        foreach (var name in CheckedNames()) data.Add(name);
         return data;
     }
+
+    static IEnumerable<string> CheckedNames() =>
+        Directory.GetFiles(Bad).Where(p => p.EndsWith(".rule") || p.EndsWith(".experiment") || p.EndsWith(".model")).Order()
+            .Select(Path.GetFileName).OfType<string>().Where(n => ArgsOf(n)[0] is "check" or "experiment");
 
     /// The golden directive ("# golden: check $FILE …"), the file alone by default.
     static string[] ArgsOf(string name)
@@ -142,5 +142,34 @@ public partial class CheckFormatTests
         Assert.Equal(2, r.Exit);
         Assert.StartsWith($"{file}:4:10: error: RD0702 unknown task 'dnmz'", r.Out);
         Assert.Single(r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+    /// The problem matchers of editors/vscode/package.json read every gcc line of tests/bad: the located
+    /// ones by `ruledsl`, the whole-file ones by `ruledsl-file`, each line by exactly one of them.
+    [Fact]
+    public void The_vscode_problem_matchers_read_every_gcc_line()
+    {
+        using var pkg = JsonDocument.Parse(File.ReadAllText(Path.Combine(Cli.RepoRoot(), "editors", "vscode", "package.json")));
+        var matchers = pkg.RootElement.GetProperty("contributes").GetProperty("problemMatchers").EnumerateArray()
+            .ToDictionary(m => m.GetProperty("name").GetString()!, m => m.GetProperty("pattern"));
+        Regex Of(string name) => new(matchers[name].GetProperty("regexp").GetString()!);
+        string Group(Match m, JsonElement pattern, string key) => m.Groups[pattern.GetProperty(key).GetInt32()].Value;
+        int located = 0, whole = 0;
+        foreach (var name in CheckedNames())
+        {
+            var r = Cli.Run(CheckArgs(name, "gcc"));
+            foreach (var (line, e) in r.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Zip(Expected(name)))
+            {
+                var (ml, mf) = (Of("ruledsl").Match(line), Of("ruledsl-file").Match(line));
+                Assert.True(ml.Success != mf.Success, $"{line}: matched by {(ml.Success ? "both" : "neither")}");
+                var (m, p) = ml.Success ? (ml, matchers["ruledsl"]) : (mf, matchers["ruledsl-file"]);
+                Assert.Equal(e.File, Group(m, p, "file"));
+                Assert.Equal(e.Sev, Group(m, p, "severity"));
+                Assert.Equal(e.Code, Group(m, p, "code"));
+                Assert.Equal(e.Msg, Group(m, p, "message"));
+                if (e.Line is { } l) { Assert.Equal(l.ToString(), Group(m, p, "line")); Assert.Equal(e.Col.ToString(), Group(m, p, "column")); located++; }
+                else whole++;
+            }
+        }
+        Assert.True(located > 50 && whole > 0, $"{located} located lines, {whole} whole-file lines");
     }
 }
