@@ -259,12 +259,9 @@ module ModelFile =
     /// wherever the library runs).
     [<CompiledName "ShippedText">]
     let shippedText (name: string) : string =
-        let asm = Reflection.Assembly.GetExecutingAssembly ()
-        match asm.GetManifestResourceStream ("models/" + name + ".model") with
-        | null -> invalidArg "name" (sprintf "no shipped model %s" name)
-        | stream ->
-            use reader = new StreamReader (stream)
-            reader.ReadToEnd ()
+        match Std.tryRead (Std.prefix + name + ".model") with
+        | None -> invalidArg "name" (sprintf "no shipped model %s" name)
+        | Some text -> text
 
     let private shipped name overrides =
         match parse ("models/" + name + ".model") (shippedText name) overrides with
