@@ -183,6 +183,19 @@ public static class Program
         samples.SetAction(pr => SamplesCommand.Run(fs, pr.GetValue(smFiles) ?? [], pr.GetValue(smN)!, pr.GetValue(smNets), pr.GetValue(smOut)!, pr.GetValue(smInitial)));
         root.Add(samples);
 
+        // new rule|experiment
+        var newCmd = new Command("new", "Write a commented template that checks and runs: `new rule NAME` writes NAME.rule, `new experiment NAME` NAME.experiment (NAME may carry a folder; an existing file is never overwritten).");
+        foreach (var kind in new[] { "rule", "experiment" })
+        {
+            var newName = new Argument<string>("name") { Description = $"The {kind}'s name; the file is NAME.{kind}." };
+            var newSetting = new Option<string>("--setting") { Description = "feedforward (default) or recurrent.", DefaultValueFactory = _ => "feedforward" };
+            newSetting.AcceptOnlyFromAmong("feedforward", "recurrent");
+            var sub = new Command(kind, $"Write NAME.{kind}, a commented {kind} of the setting.") { newName, newSetting };
+            sub.SetAction(pr => NewCommand.Run(kind, pr.GetValue(newName)!, pr.GetValue(newSetting)!));
+            newCmd.Add(sub);
+        }
+        root.Add(newCmd);
+
         root.Add(plot);
         root.Add(learn);
         root.Add(analyse);
