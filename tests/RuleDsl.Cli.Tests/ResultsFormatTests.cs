@@ -77,4 +77,17 @@ public class ResultsFormatTests
         Exactly("learning.csv", Header(Path.Combine(dir, "learn", "learning.csv")), theta);
         Exactly("learning_trials.csv", Header(Path.Combine(dir, "learn", "learning_trials.csv")), theta);
     }
+    /// The pandas snippet reads only documented columns and keys (it was run once by hand against a run
+    /// folder; pandas is not a dependency of the tests).
+    [Fact]
+    public void The_pandas_snippet_reads_documented_names_only()
+    {
+        var snippet = Regex.Match(Doc, "```python\n(.*?)```", RegexOptions.Singleline);
+        Assert.True(snippet.Success, "docs/results-format.md has no ```python block");
+        var used = Regex.Matches(snippet.Groups[1].Value, @"\[[""']([A-Za-z_]+)[""']\]").Select(m => m.Groups[1].Value).Distinct().ToList();
+        Assert.Contains("accuracy", used);
+        var documented = Documented("episodes.csv").Concat(Documented("summary.json")).ToHashSet();
+        foreach (var name in used) Assert.True(documented.Contains(name), $"the snippet reads `{name}`, which the tables do not document");
+        foreach (var file in new[] { "episodes.csv", "summary.json" }) Assert.Contains(file, snippet.Groups[1].Value);
+    }
 }
