@@ -132,29 +132,38 @@ public static class LanguageCommands
     }
 
     /// `ruledsl check FILE.model`: the model's equations checked, then every tangent it yields verified.
-    static int CheckModels(FileSystem fs, TextWriter @out, TextWriter err, IReadOnlyList<string> files)
+    static int CheckModels(FileSystem fs, ProblemReport report, IReadOnlyList<string> files)
     {
         bool inputError = false;
         var rows = new List<CheckRow>();
         foreach (var f in files)
         {
-            if (ReadModel(fs, err, f) is not { } m) { inputError = true; continue; }
-            @out.WriteLine($"{f}: model with {string.Join(", ", ModelFile.Equations(m).Select(e => e.Item1))}");
+            var loaded = ExperimentInput.ReadModel(fs, Loader.normalize(f), MapModule.Empty<string, double>());
+            if (loaded.IsError) { report.Show(loaded.ErrorValue); inputError = true; continue; }
+            report.Show(loaded.ResultValue.Item2);
+            var m = loaded.ResultValue.Item1;
+            report.Text.WriteLine($"{f}: model with {string.Join(", ", ModelFile.Equations(m).Select(e => e.Item1))}");
             rows.AddRange(ModelFile.Verify(f, m));
         }
-        if (rows.Count > 0) @out.WriteLine(CheckTable.Text(rows));
+        if (rows.Count > 0) report.Text.WriteLine(CheckTable.Text(rows));
+        foreach (var r in rows.Where(r => !r.Passed)) report.Failed(r);
         return inputError ? ExitCodes.InputError : rows.Any(r => !r.Passed) ? ExitCodes.CheckFailed : ExitCodes.Ok;
     }
 
     /// Rule and model files for `ruledsl check`: parse and check, then verify every derivative numerically.
-    public static int CheckRulesAndModels(FileSystem fs, TextWriter @out, TextWriter err, IReadOnlyList<string> files, bool json)
+    public static int CheckRulesAndModels(FileSystem fs, TextWriter @out, TextWriter err, IReadOnlyList<string> files, bool json) =>
+        CheckRulesAndModels(fs, @out, new ProblemReport(DiagnosticFormat.Human, @out, err), files, json);
+
+    /// The same, problems shown as <paramref name="report"/> shows them; the table as JSON on
+    /// <paramref name="out"/> with <paramref name="json"/>.
+    public static int CheckRulesAndModels(FileSystem fs, TextWriter @out, ProblemReport report, IReadOnlyList<string> files, bool json)
     {
         var models = files.Where(IsModel).ToList();
         var others = files.Where(f => !IsModel(f)).ToList();
-        if (models.Count > 0 && others.Count == 0) return CheckModels(fs, @out, err, models);
-        int modelCode = models.Count == 0 ? ExitCodes.Ok : CheckModels(fs, @out, err, models);
+        if (models.Count > 0 && others.Count == 0) return CheckModels(fs, report, models);
+        int modelCode = models.Count == 0 ? ExitCodes.Ok : CheckModels(fs, report, models);
         var result = Check.CheckFiles(fs, ListModule.OfSeq(others));
-        Show(err, ProblemsModule.OfProgram(result.Program, result.Diagnostics));
+        report.Show(ProblemsModule.OfProgram(result.Program, result.Diagnostics));
         var rows = result.Rules.SelectMany(Verify.VerifyRule).ToList();
         int errors = result.Diagnostics.Count(d => d.IsError);
         int warnings = result.Diagnostics.Length - errors;
@@ -166,9 +175,10 @@ public static class LanguageCommands
         {
             foreach (var f in result.Files)
                 if (f.Rules.IsEmpty && errors == 0)
-                    @out.WriteLine($"{f.Path}: no rules (its top-level definitions checked)");
-            if (rows.Count > 0) @out.WriteLine(CheckTable.Text(rows));
+                    report.Text.WriteLine($"{f.Path}: no rules (its top-level definitions checked)");
+            if (rows.Count > 0) report.Text.WriteLine(CheckTable.Text(rows));
         }
+        foreach (var r in rows.Where(r => !r.Passed)) report.Failed(r);
         if (errors > 0 || modelCode == ExitCodes.InputError) return ExitCodes.InputError;
         if (rows.Any(r => !r.Passed) || modelCode == ExitCodes.CheckFailed) return ExitCodes.CheckFailed;
         return ExitCodes.Ok;
@@ -176,12 +186,16 @@ public static class LanguageCommands
 
     /// The language's half of `ruledsl run FILE --check`: the experiment file, its rules and its model,
     /// summarised in one line.
-    public static int CheckExperiment(FileSystem fs, TextWriter @out, TextWriter err, string file)
+    public static int CheckExperiment(FileSystem fs, TextWriter @out, TextWriter err, string file) =>
+        CheckExperiment(fs, @out, new ProblemReport(DiagnosticFormat.Human, @out, err), file);
+
+    /// The same, problems shown as <paramref name="report"/> shows them, the summary written to <paramref name="out"/>.
+    public static int CheckExperiment(FileSystem fs, TextWriter @out, ProblemReport report, string file)
     {
         var loaded = ExperimentInput.Load(fs, file);
-        if (loaded.IsError) { Show(err, loaded.ErrorValue); return ExitCodes.InputError; }
+        if (loaded.IsError) { report.Show(loaded.ErrorValue); return ExitCodes.InputError; }
         var x = loaded.ResultValue;
-        Show(err, x.Warnings);
+        report.Show(x.Warnings);
         var spec = x.Spec;
         if (x.Rules.Length == 1)
         {
@@ -199,12 +213,18 @@ public static class LanguageCommands
     /// `ruledsl check FILE...` as the language sees it: experiment files as CheckExperiment checks them,
     /// rule and model files by CheckRulesAndModels; the worst exit code wins. With --json, stdout holds
     /// only the JSON table and the experiments' one-line summaries go to stderr.
-    public static int CheckFiles(FileSystem fs, TextWriter @out, TextWriter err, IReadOnlyList<string> files, bool json)
+    public static int CheckFiles(FileSystem fs, TextWriter @out, TextWriter err, IReadOnlyList<string> files, bool json) =>
+        CheckFiles(fs, @out, err, files, json, DiagnosticFormat.Human);
+
+    /// The same with problems in <paramref name="format"/>: gcc lines or a JSON array alone on stdout.
+    public static int CheckFiles(FileSystem fs, TextWriter @out, TextWriter err, IReadOnlyList<string> files, bool json, DiagnosticFormat format)
     {
+        var report = new ProblemReport(format, @out, err);
         var experiments = files.Where(f => f.EndsWith(".experiment", StringComparison.Ordinal)).ToList();
         var others = files.Where(f => !f.EndsWith(".experiment", StringComparison.Ordinal)).ToList();
-        var codes = experiments.Select(f => CheckExperiment(fs, json ? err : @out, err, f)).ToList();
-        if (others.Count > 0) codes.Add(CheckRulesAndModels(fs, @out, err, others, json));
+        var codes = experiments.Select(f => CheckExperiment(fs, json ? err : report.Text, report, f)).ToList();
+        if (others.Count > 0) codes.Add(CheckRulesAndModels(fs, @out, report, others, json));
+        report.Finish();
         return codes.DefaultIfEmpty(ExitCodes.Ok).Max();
     }
 }

@@ -51,13 +51,15 @@ public static class Program
         // check
         var checkFiles = new Argument<string[]>("files") { Description = "One or more .rule, .model or .experiment files.", Arity = ArgumentArity.OneOrMore };
         var checkJson = new Option<bool>("--json") { Description = "Print the table of checks as JSON." };
+        var checkFormat = new Option<string>("--format") { Description = "How to print problems: human (default: the line, a caret, a hint), gcc (file:line:col: error: RDxxxx message, one a line, for editors' problem matchers) or json (one array); gcc and json put only the problems on stdout." };
+        checkFormat.AcceptOnlyFromAmong("human", "gcc", "json");
         var check = new Command("check",
             "Parse and check rule and model files (experiment files as `run --check` does), then verify every derived derivative against central finite differences " +
             "at a random point (relative error ≤ 1e-6 passes). Exit 0 when all pass, 1 when a check fails, 2 on errors in the input.")
         {
-            checkFiles, checkJson,
+            checkFiles, checkJson, checkFormat,
         };
-        check.SetAction(pr => RunCommands.Check(fs, pr.GetValue(checkFiles) ?? [], pr.GetValue(checkJson)));
+        check.SetAction(pr => RunCommands.Check(fs, pr.GetValue(checkFiles) ?? [], pr.GetValue(checkJson), ProblemReport.Parse(pr.GetValue(checkFormat)) ?? DiagnosticFormat.Human));
 
         // eval
         var evalFile = new Argument<string>("file") { Description = "A .rule file." };
@@ -180,6 +182,19 @@ public static class Program
         };
         samples.SetAction(pr => SamplesCommand.Run(fs, pr.GetValue(smFiles) ?? [], pr.GetValue(smN)!, pr.GetValue(smNets), pr.GetValue(smOut)!, pr.GetValue(smInitial)));
         root.Add(samples);
+
+        // new rule|experiment
+        var newCmd = new Command("new", "Write a commented template that checks and runs: `new rule NAME` writes NAME.rule, `new experiment NAME` NAME.experiment (NAME may carry a folder; an existing file is never overwritten).");
+        foreach (var kind in new[] { "rule", "experiment" })
+        {
+            var newName = new Argument<string>("name") { Description = $"The {kind}'s name; the file is NAME.{kind}." };
+            var newSetting = new Option<string>("--setting") { Description = "feedforward (default) or recurrent.", DefaultValueFactory = _ => "feedforward" };
+            newSetting.AcceptOnlyFromAmong("feedforward", "recurrent");
+            var sub = new Command(kind, $"Write NAME.{kind}, a commented {kind} of the setting.") { newName, newSetting };
+            sub.SetAction(pr => NewCommand.Run(kind, pr.GetValue(newName)!, pr.GetValue(newSetting)!));
+            newCmd.Add(sub);
+        }
+        root.Add(newCmd);
 
         root.Add(plot);
         root.Add(learn);

@@ -39,28 +39,38 @@ static class RunCommands
     /// `run --check`: the file, its rules and model (the language's check), then what only the
     /// runtime knows: that the data can be read and episodes drawn from it, that the tasks exist.
     /// The one-line summary goes to <paramref name="summaryTo"/> (stdout unless told).
-    internal static int CheckOnly(FileSystem fs, string file, TextWriter? summaryTo = null)
+    internal static int CheckOnly(FileSystem fs, string file, TextWriter? summaryTo = null) =>
+        CheckOnly(fs, file, new ProblemReport(DiagnosticFormat.Human, Console.Out, Console.Error), summaryTo);
+
+    static int CheckOnly(FileSystem fs, string file, ProblemReport report, TextWriter? summaryTo)
     {
         // The one-line summary is printed only when the runtime's check passes too.
         var summary = new StringWriter();
-        int code = LanguageCommands.CheckExperiment(fs, summary, Console.Error, file);
+        int code = LanguageCommands.CheckExperiment(fs, summary, report, file);
         if (code != 0) return code;
-        var session = Load(fs, file);
-        if (session is null) return ExitCodes.InputError;
+        var loaded = ExperimentInput.Load(fs, file);
+        if (loaded.IsError) { report.Show(loaded.ErrorValue); return ExitCodes.InputError; }
+        var session = ExperimentSession.Of(loaded.ResultValue, fs);
         try { session.LoopFactory(); }
-        catch (Exception ex) when (ex is ArgumentException or DataException) { return InputError(ex); }
+        catch (ExperimentInputException ex) { report.Show(ex.Diagnostic, ex.Message); return ExitCodes.InputError; }
+        catch (Exception ex) when (ex is ArgumentException or DataException) { report.Error(file, ex.Message); return ExitCodes.InputError; }
         (summaryTo ?? Console.Out).Write(summary.ToString());
         return 0;
     }
 
     /// `ruledsl check FILE...`: experiment files as `run --check` checks them, the others by the
-    /// language's check; the worst exit code wins. With --json the experiments' summaries go to stderr.
-    public static int Check(FileSystem fs, IReadOnlyList<string> files, bool json)
+    /// language's check; the worst exit code wins. With --json the experiments' summaries go to stderr;
+    /// with --format gcc|json the problems alone go to stdout, everything else to stderr.
+    public static int Check(FileSystem fs, IReadOnlyList<string> files, bool json, DiagnosticFormat format = DiagnosticFormat.Human)
     {
+        if (json && format != DiagnosticFormat.Human)
+            return InputError("--json (the table of checks) and --format (the problems) are different outputs: give one");
+        var report = new ProblemReport(format, Console.Out, Console.Error);
         var experiments = files.Where(f => f.EndsWith(".experiment", StringComparison.Ordinal)).ToList();
         var others = files.Except(experiments).ToList();
-        var codes = experiments.Select(f => CheckOnly(fs, f, json ? Console.Error : null)).ToList();
-        if (others.Count > 0) codes.Add(LanguageCommands.CheckRulesAndModels(fs, Console.Out, Console.Error, others, json));
+        var codes = experiments.Select(f => CheckOnly(fs, f, report, json ? Console.Error : report.Text)).ToList();
+        if (others.Count > 0) codes.Add(LanguageCommands.CheckRulesAndModels(fs, Console.Out, report, others, json));
+        report.Finish();
         return codes.DefaultIfEmpty(0).Max();
     }
 

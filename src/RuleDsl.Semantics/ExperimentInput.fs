@@ -81,7 +81,7 @@ module ExperimentInput =
     /// A `.model` file read and checked, with its warnings; `overrides` replace its constants of the same name.
     [<CompiledName "ReadModel">]
     let readModel (fs: FileSystem) (path: string) (overrides: Map<string, float>) : Result<LoadedModel * Problems list, Problems list> =
-        match fs.Read path with
+        match Std.read fs path with
         | None -> Error [ Problems.unread path ]
         | Some text ->
             let lineOf = Experiment.lineOf text
@@ -111,8 +111,9 @@ module ExperimentInput =
             | Ok spec ->
                 // The rule file is relative to the experiment file's folder, or to the working directory.
                 let dir = Path.GetDirectoryName file |> string
+                // A `std/` path found in neither is the standard library's.
                 let candidates = [ Path.Combine (dir, spec.RuleFile); spec.RuleFile ] |> List.map Loader.normalize
-                match candidates |> List.tryFind (fun p -> (fs.Read p).IsSome) with
+                match candidates |> List.tryFind (fun p -> (Std.read fs p).IsSome) with
                 | None ->
                     Error [ settingError fs file "rule" Codes.FileNotFound
                                 (sprintf "cannot read the rule file %s (looked in %s)" spec.RuleFile (String.Join (" and ", candidates |> List.distinct |> List.map (fun c -> if c = "" then "." else c)))) ]
@@ -155,6 +156,11 @@ module ExperimentInput =
                 match ModelFile.parse ("models/" + name + ".model") (ModelFile.shippedText name) overrides with
                 | Result.Ok m, _ -> Ok (m, [])
                 | Result.Error ds, _ -> Error [ { Diagnostics = ds; LineOf = (fun _ _ -> None); Counted = false } ]
+            | Some path when (Std.read fs path).IsNone ->
+                // At the `model =` line, naming the library's model when the path was meant for one.
+                let near = if spec.ModelFile.StartsWith Std.prefix then Suggest.nearest (Loader.normalize spec.ModelFile) Std.names else []
+                let p = settingError fs spec.File "model" Codes.FileNotFound (sprintf "cannot read the model file %s (looked beside the experiment, then in the working directory%s)" spec.ModelFile (if spec.ModelFile.StartsWith Std.prefix then ", then in ruledsl's standard library" else ""))
+                Error [ match near with n :: _ -> { p with Diagnostics = p.Diagnostics |> List.map (Diagnostic.withHint (sprintf "did you mean `model = %s`?" n)) } | [] -> p ]
             | Some path -> readModel fs path overrides
         match loaded, spec.Setting with
         | Ok (RecurrentNet _, warnings), Setting.Feedforward | Ok (FeedforwardNet _, warnings), Setting.Recurrent ->

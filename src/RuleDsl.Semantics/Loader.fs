@@ -37,6 +37,37 @@ module FileSystem =
                 |> List.filter (fun p -> (match p.LastIndexOf '/' with -1 -> "" | i -> p.Substring (0, i)) = d)
                 |> List.map (fun p -> p.Substring (p.LastIndexOf '/' + 1)) }
 
+/// The standard library: the shipped rules (rules/*.rule) and models (models/*.model), embedded in this
+/// assembly and named `std/NAME` (`include "std/terms.rule"`, `rule = std/fa.rule fa`,
+/// `model = std/mlp.model`), so they are found from any folder. A file on disk of the same path wins.
+module Std =
+    let prefix = "std/"
+
+    let private asm = Reflection.Assembly.GetExecutingAssembly ()
+
+    /// The library's files, `std/NAME` each, sorted.
+    let names : string list =
+        asm.GetManifestResourceNames () |> Array.filter (fun n -> n.StartsWith prefix) |> Array.sort |> List.ofArray
+
+    /// A library file's text by its `std/NAME` path.
+    let tryRead (path: string) : string option =
+        if not (path.StartsWith prefix) then None
+        else
+            match asm.GetManifestResourceStream path with
+            | null -> None
+            | stream ->
+                use reader = new StreamReader (stream)
+                Some (reader.ReadToEnd ())
+
+    /// A file as the language reads it: from the file system, else (a `std/` path) from the library.
+    let read (fs: FileSystem) (path: string) : string option =
+        match fs.Read path with
+        | Some t -> Some t
+        | None -> tryRead path
+
+    /// True when `read` takes this path from the library (no file of that path on disk).
+    let isShipped (fs: FileSystem) (path: string) = (fs.Read path).IsNone && (tryRead path).IsSome
+
 /// A parsed file and the files it includes (by normalised path, in order).
 type LoadedFile =
     { Source: Ast.SourceFile
@@ -86,7 +117,7 @@ module Loader =
         let key = normalize path
         if program.Files.ContainsKey key then Some key
         else
-            match fs.Read key with
+            match Std.read fs key with
             | None -> None
             | Some text ->
                 let source, diags = Parser.parseFile key text
@@ -98,8 +129,12 @@ module Loader =
                     source.Items
                     |> List.choose (function
                         | Ast.TopStatement { Stmt = Ast.Include (rel, range) } ->
-                            // An absolute include stands on its own; a relative one is relative to the including file.
-                            let target = normalize (if dirOf key = "" || isRooted rel then rel else dirOf key + "/" + rel)
+                            // An absolute include stands on its own; a relative one is relative to the including
+                            // file, and a `std/` one that is not there is the standard library's.
+                            let beside = normalize (if dirOf key = "" || isRooted rel then rel else dirOf key + "/" + rel)
+                            let std = normalize rel
+                            let fromStd = std.StartsWith Std.prefix && beside <> std && (Std.read fs beside).IsNone && (Std.tryRead std).IsSome
+                            let target = if fromStd then std else beside
                             if target = key || List.contains target stack then
                                 let chain = (List.rev (key :: stack) |> List.skipWhile (fun s -> s <> target)) @ [ target ]
                                 program.Diagnostics.Add (
@@ -109,6 +144,16 @@ module Loader =
                             else
                                 match loadFrom fs program (key :: stack) target with
                                 | Some k -> Some k
+                                | None when std.StartsWith Std.prefix ->
+                                    // Neither beside the including file nor in the library: name the library's files.
+                                    let d = Diagnostic.at Codes.IncludeNotFound range (sprintf "cannot find included file %s (not at %s, not in ruledsl's standard library)" rel target)
+                                    let near = Suggest.nearest std Std.names
+                                    program.Diagnostics.Add (
+                                        match near with
+                                        | n :: _ -> Diagnostic.withHint (sprintf "did you mean include \"%s\"?" n) d
+                                        | [] -> Diagnostic.withHint (sprintf "the standard library holds %s" (String.Join (", ", Std.names))) d
+                                    )
+                                    None
                                 | None ->
                                     let d = Diagnostic.at Codes.IncludeNotFound range (sprintf "cannot find included file %s" target)
                                     let name = target.Substring (target.LastIndexOf '/' + 1)
@@ -116,7 +161,7 @@ module Loader =
                                     program.Diagnostics.Add (
                                         match near with
                                         | n :: _ -> Diagnostic.withHint (sprintf "did you mean include \"%s\"?" (let d = dirOf rel in if d = "" then n else d + "/" + n)) d
-                                        | [] -> Diagnostic.withHint "include paths are relative to the including file" d
+                                        | [] -> Diagnostic.withHint "include paths are relative to the including file, or std/NAME for the standard library" d
                                     )
                                     None
                         | _ -> None)

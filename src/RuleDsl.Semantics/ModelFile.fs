@@ -46,6 +46,10 @@ module ModelFile =
                 role "reward" false Shape.Scalar "the reward earned in one step (a trial's R is its mean over scored steps)"
                 role "baseline" false Shape.Scalar "Rbar after a trial, from Rbar and R" ] ]
 
+    /// The equation names a model may give, of both settings (editors highlight them).
+    [<CompiledName "RoleNames">]
+    let roleNames : string list = roles |> Map.toList |> List.collect (fun (_, rs) -> rs |> List.map (fun r -> r.Name))
+
     let private v name shape = name, ({ Name = name; Shape = shape }: Symbol)
 
     /// The variables a model's equations may read, per setting (the engine binds them).
@@ -255,12 +259,9 @@ module ModelFile =
     /// wherever the library runs).
     [<CompiledName "ShippedText">]
     let shippedText (name: string) : string =
-        let asm = Reflection.Assembly.GetExecutingAssembly ()
-        match asm.GetManifestResourceStream ("models/" + name + ".model") with
-        | null -> invalidArg "name" (sprintf "no shipped model %s" name)
-        | stream ->
-            use reader = new StreamReader (stream)
-            reader.ReadToEnd ()
+        match Std.tryRead (Std.prefix + name + ".model") with
+        | None -> invalidArg "name" (sprintf "no shipped model %s" name)
+        | Some text -> text
 
     let private shipped name overrides =
         match parse ("models/" + name + ".model") (shippedText name) overrides with

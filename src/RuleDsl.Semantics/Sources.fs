@@ -8,7 +8,7 @@ type ExperimentSource =
     { /// The path as it was read (what a message shows the user).
       Path: string
       Text: string
-      /// A model shipped inside ruledsl (Path names it, no file on disk).
+      /// A model or rule shipped inside ruledsl (Path names it, no file on disk): the default model, a std/ file.
       Shipped: bool }
 
 /// The files an experiment depends on: its rule files with everything they include, and its model.
@@ -23,7 +23,7 @@ module Sources =
             let dir = Path.GetDirectoryName spec.File |> string
             [ Path.Combine (dir, spec.ModelFile); spec.ModelFile ]
             |> List.map Loader.normalize
-            |> List.tryFind (fun p -> (fs.Read p).IsSome)
+            |> List.tryFind (fun p -> (Std.read fs p).IsSome)
             |> Option.defaultValue spec.ModelFile
             |> Some
 
@@ -37,10 +37,11 @@ module Sources =
     let ofExperiment (fs: FileSystem) (spec: ExperimentSpec) (ruleFiles: string seq) : ExperimentSource list =
         let program = Loader.create ()
         for f in Seq.distinct ruleFiles do Loader.load fs program f |> ignore
-        let rules = program.Order |> Seq.choose (fun k -> fs.Read k |> Option.map (fun t -> { Path = k; Text = t; Shipped = false })) |> List.ofSeq
+        let read k = Std.read fs k |> Option.map (fun t -> { Path = k; Text = t; Shipped = Std.isShipped fs k })
+        let rules = program.Order |> Seq.choose read |> List.ofSeq
         let model =
             match modelPath fs spec with
-            | Some p -> fs.Read p |> Option.map (fun t -> { Path = p; Text = t; Shipped = false }) |> Option.toList
+            | Some p -> read p |> Option.toList
             | None ->
                 let name = shippedModel spec.Setting
                 [ { Path = sprintf "models/%s.model" name; Text = ModelFile.shippedText name; Shipped = true } ]

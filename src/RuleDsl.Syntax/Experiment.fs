@@ -398,13 +398,18 @@ module Experiment =
     /// An error in a setting's value found after parsing (a data set that cannot be read, a task that
     /// does not exist), at the line that gives it — the file alone when the setting has its default —
     /// rendered with that line and a caret like every other input error.
-    [<CompiledName "RenderSettingError">]
-    let renderSettingError (file: string) (text: string) (key: string) (message: string) (hint: string) : string =
+    [<CompiledName "SettingError">]
+    let settingError (file: string) (text: string) (key: string) (message: string) (hint: string) : Diagnostic =
         let d =
             match settingAt text key with
             | Some (ln, col, len) -> diag Codes.BadSetting file ln col len message
             | None -> Diagnostic.inFile Codes.BadSetting file message
-        Diagnostic.render (lineOf text) (if String.IsNullOrEmpty hint then d else Diagnostic.withHint hint d)
+        if String.IsNullOrEmpty hint then d else Diagnostic.withHint hint d
+
+    /// The same, rendered with that line and a caret.
+    [<CompiledName "RenderSettingError">]
+    let renderSettingError (file: string) (text: string) (key: string) (message: string) (hint: string) : string =
+        Diagnostic.render (lineOf text) (settingError file text key message hint)
 
     /// The settings whose written values differ between two texts of an experiment, as
     /// "key: value (line n) then, value (line m) now" ("(default)" where a text does not give it),

@@ -82,7 +82,7 @@ public sealed class ExperimentSession
     /// <summary>An error in the experiment's input located at the line that gives <paramref name="key"/>
     /// (the file alone when the setting has its default).</summary>
     public ExperimentInputException InputError(string key, string message, string? hint = null) =>
-        new(Experiment.RenderSettingError(Spec.File, _text, key, message, hint ?? ""));
+        new(Experiment.SettingError(Spec.File, _text, key, message, hint ?? ""), Experiment.RenderSettingError(Spec.File, _text, key, message, hint ?? ""));
 
     public IKernelBackend Backend() => Spec.Backend.IsInterpreter ? new InterpretedBackend() : new SimdBackend();
 
