@@ -242,14 +242,14 @@ public static class MetaBench
         return 1;
     }
 
-    static int IntOption(string[] args, string name, int fallback)
+    internal static int IntOption(string[] args, string name, int fallback)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
     /// <summary>Runs this program again with the given arguments; its last stdout line, or null (its stderr is shown).</summary>
-    static string? Child(string[] args)
+    internal static string? Child(string[] args)
     {
         var exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -284,7 +284,7 @@ public static class MetaBench
         return 0;
     }
 
-    static string LoadAverage()
+    internal static string LoadAverage()
     {
         try { return File.ReadAllText("/proc/loadavg").Trim(); }
         catch (IOException) { return "unknown"; }

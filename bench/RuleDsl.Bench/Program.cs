@@ -26,6 +26,12 @@ public static class Program
                 return MetaBench.FeedforwardOne(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args[6]);
             case "rnn-one":
                 return MetaBench.RecurrentOne(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? args[4] : null);
+            case "rnn-dump":
+                return StreamDump.Command(args.Skip(1).ToArray());
+            case "rnn-peers":
+                return RecurrentPeers.Run(args.Skip(1).ToArray());
+            case "rnn-peer-one":
+                return RecurrentPeers.EngineOne(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), args[3]);
             case "quick":
                 Quick(args.Skip(1).ToArray());
                 return 0;
