@@ -39,6 +39,7 @@ public static class RecurrentPeers
         double[]? gradient = dirs.Length == 0 ? null : outcome.Directional.Select(g => -g * horizon).ToArray();
         new PeerResult($"RuleDsl (.NET {Environment.Version})", seconds, [.. rewards], outcome.Metrics["J"], gradient,
             setting == StreamDump.Setting.Miconi ? weights : null, RssMb("VmHWM:"), setup).Write(resultPath);
+        Console.WriteLine($"wrote {resultPath}");   // the parent reads the file; a last line says the child succeeded
         return 0;
     }
 
@@ -89,6 +90,7 @@ public static class RecurrentPeers
             Console.WriteLine($"# machine: {Machine.Describe()}");
             Console.WriteLine($"# RuleDsl on .NET {Environment.Version}; peers: {numpy ?? "-"}: {(numpy is null ? numpyWhy : numpyVersion)}; {torch ?? "-"}: {(torch is null ? torchWhy : torchVersion)}; every side on one thread, in a process of its own");
             Console.WriteLine("# each side reads the same random streams (rnn-dump); the ratio is printed only when both computed the same numbers");
+            Machine.PrintRun("rnn-peers", "rnn-peers" + string.Concat(args.Select(x => " " + x)));
             Console.WriteLine();
 
             // Miconi's learner: the engine vs numpy.
@@ -192,7 +194,10 @@ public static class RecurrentPeers
 /// <summary>The machine a bench ran on: CPU model, cores, load average (printed with every table).</summary>
 public static class Machine
 {
-    public static string Describe()
+    public static string Describe() => $"{Cpu()}, load average at start {MetaBench.LoadAverage()}";
+
+    /// <summary>CPU model and core count.</summary>
+    public static string Cpu()
     {
         string cpu = "unknown CPU";
         try
@@ -201,6 +206,18 @@ public static class Machine
             if (line is not null) cpu = line[(line.IndexOf(':') + 1)..].Trim();
         }
         catch (IOException) { }
-        return $"{cpu}, {Environment.ProcessorCount} cores, load average at start {MetaBench.LoadAverage()}";
+        return $"{cpu}, {Environment.ProcessorCount} cores";
+    }
+
+    /// <summary>The line the docs quote above a regenerated table (block NAME-run, see scripts/bench-tables.sh):
+    /// when, where, under what load, by which command.</summary>
+    public static void PrintRun(string name, string command)
+    {
+        var load = MetaBench.LoadAverage().Split(' ');
+        bool loaded = double.TryParse(load[0], CultureInfo.InvariantCulture, out var one) && one > Environment.ProcessorCount - 0.5;
+        Console.WriteLine($"<!-- table:{name}-run -->");
+        Console.WriteLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `{command}` on {Cpu()}, "
+            + $"load average {string.Join(" ", load.Take(3))} at the start" + (loaded ? ": the machine was shared and loaded, so treat the figures as indicative." : "."));
+        Console.WriteLine($"<!-- /table:{name}-run -->");
     }
 }

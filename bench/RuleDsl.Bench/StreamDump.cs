@@ -40,14 +40,15 @@ public static class StreamDump
 
     /// <summary>Miconi's learner at his settings (as examples/miconi_dnms_paper.experiment: N = 200,
     /// dt = 1 ms, τ = 30 ms, 1,000 steps per DNMS trial), or the 3×3 neo-Hebbian family at N = 100,
-    /// dt = 5 ms (200 steps per trial); <paramref name="horizon"/> learning trials.</summary>
-    public static ExperimentSession Session(Setting setting, int horizon)
+    /// dt = 5 ms (200 steps per trial); <paramref name="horizon"/> learning trials. <paramref name="learnAfter"/>
+    /// overrides the trials before the first weight change (Miconi: 101), so a short run can change weights.</summary>
+    public static ExperimentSession Session(Setting setting, int horizon, int? learnAfter = null)
     {
         var (ruleFile, rule, extra) = setting switch
         {
             Setting.Miconi => ("miconi.rule", "miconi",
-                "  learn_after = 101\n  xbar = carry\n  readout = after\n  bias_units = 1 10 11\n  units = 200\n  tau = 0.03\n  dt = 0.001\n"),
-            _ => ("neo_hebbian.rule", "neo_hebbian", "  units = 100\n"),
+                $"  learn_after = {learnAfter ?? 101}\n  xbar = carry\n  readout = after\n  bias_units = 1 10 11\n  units = 200\n  tau = 0.03\n  dt = 0.001\n"),
+            _ => ("neo_hebbian.rule", "neo_hebbian", $"  learn_after = {learnAfter ?? 0}\n  units = 100\n"),
         };
         var path = Path.Combine(RecurrentRows.RulesDir(), ruleFile);
         var text = $"experiment bench_peers\n  setting = recurrent\n  rule = {path} {rule}\n  task = dnms\n" +
