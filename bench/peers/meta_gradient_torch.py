@@ -52,7 +52,7 @@ def meta_gradient(settings, w0, w_in, trials):
         if not carry:
             xbar = x
         e = torch.zeros(n, n, dtype=f64)
-        drive = torch.from_numpy(trial.inputs) @ w_in.T + torch.from_numpy(trial.kicks)
+        drive = torch.from_numpy(trial.inputs) @ w_in.T + torch.from_numpy(trial.kick_matrix(n))
         racc = torch.zeros((), dtype=f64)
         scored = 0.0
         for t in range(trial.target.size):

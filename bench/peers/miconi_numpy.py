@@ -44,7 +44,7 @@ def learn(settings, w, w_in, trials):
         if not carry:
             xbar = x.copy()
         e[:] = 0.0
-        drive = trial.inputs @ w_in.T + trial.kicks      # W_in u + kick, every step at once
+        drive = trial.inputs @ w_in.T + trial.kick_matrix(n)     # W_in u + kick, every step at once
         racc, scored = 0.0, 0.0
         for t in range(trial.target.size):
             r = np.tanh(x)

@@ -23,7 +23,13 @@ class Trial:
         self.inputs = inputs      # T x K
         self.target = target      # T
         self.mask = mask          # T, 1.0 where the step is scored
-        self.kicks = kicks        # T x N, the kick added to each unit's input at each step (mostly 0)
+        self.kicks = kicks        # M x 3: (step, unit, amplitude) of each kick
+
+    def kick_matrix(self, n):
+        """T x N: the kick added to each unit's input at each step (mostly 0), built when the trial runs."""
+        k = np.zeros((self.target.size, n))
+        k[self.kicks[:, 0].astype(int), self.kicks[:, 1].astype(int)] = self.kicks[:, 2]
+        return k
 
 
 def read(path):
@@ -55,10 +61,7 @@ def read(path):
         target = take(steps).copy()
         mask = take(steps).copy()
         m = int(take(1)[0])
-        triples = take(3 * m).reshape(m, 3)
-        kicks = np.zeros((steps, n))
-        for t, i, a in triples:
-            kicks[int(t), int(i)] = a
+        kicks = take(3 * m).reshape(m, 3).copy()
         trials.append(Trial(condition, x0, inputs, target, mask, kicks))
     if pos != data.size:
         raise ValueError(f"{path}: {data.size - pos} values left over after {h} trials")
