@@ -261,7 +261,9 @@ public static class MetaBench
     internal static int IntOption(string[] args, string name, int fallback)
     {
         int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+        if (i < 0) return fallback;
+        if (i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 1) return v;
+        throw new ArgumentException($"{name} needs a whole number ≥ 1{(i + 1 < args.Length ? $", not '{args[i + 1]}'" : "")}");
     }
 
     /// <summary>Runs this program again with the given arguments; its last stdout line, or null (its stderr is shown).</summary>

@@ -12,6 +12,17 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // A bad option value or an unwritable file is a message and exit 2, not a stack trace.
+        try { return Run(args); }
+        catch (Exception e) when (e is FormatException or ArgumentException or IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            Console.Error.WriteLine($"bench: {e.Message}");
+            return 2;
+        }
+    }
+
+    static int Run(string[] args)
+    {
         switch (args.FirstOrDefault())
         {
             case "verify":
@@ -135,7 +146,7 @@ public static class Program
         }
     }
 
-    static double Time(Action a)
+    internal static double Time(Action a)
     {
         for (int w = 0; w < 5; w++) a();
         double best = double.MaxValue;

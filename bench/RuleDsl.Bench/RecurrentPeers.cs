@@ -75,6 +75,12 @@ public static class RecurrentPeers
     /// <summary>`rnn-peers [--quick] [--repeat R] [--miconi-trials H] [--grad-trials H]`.</summary>
     public static int Run(string[] args)
     {
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] is not ("--quick" or "--repeat" or "--miconi-trials" or "--grad-trials"))
+                throw new ArgumentException($"rnn-peers: unknown option '{args[i]}' (--quick, --repeat R, --miconi-trials H, --grad-trials H)");
+            if (args[i] != "--quick") i++;
+        }
         bool quick = args.Contains("--quick");
         int repeat = Math.Max(1, MetaBench.IntOption(args, "--repeat", 1));
         int miconiTrials = MetaBench.IntOption(args, "--miconi-trials", quick ? 20 : 120);
@@ -117,6 +123,12 @@ public static class RecurrentPeers
                 grad.Add((h, engine, peer, Check($"meta-gradient, H = {h}", engine, peer, problems)));
             }
 
+            // The issue's third row has no peer: one plasticity step of the ten-term pool with 10 tangents over
+            // one plain F0 step, on the paper's five layers at its starting θ (the `ratio` command, scale 1).
+            var f0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
+            var pool = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
+            double f0Us = Program.Time(f0.RunCompiled), poolUs = Program.Time(pool.RunCompiled);
+
             var main = grad[^1];
             Console.WriteLine("<!-- table:rnn-peers -->");
             Console.WriteLine("| measured side by side on one machine | RuleDsl | peer | ratio | goal (issue 19) |");
@@ -129,9 +141,10 @@ public static class RecurrentPeers
                 + Cell(main.Engine, s => $"{s.Seconds:F2} s, {s.PeakRssMb:F0} MB") + " | "
                 + Cell(main.Peer, s => $"PyTorch reverse mode (autograd through learning), float64, 1 thread: {s.Seconds:F2} s, {s.PeakRssMb:F0} MB (+{s.PeakRssMb - s.SetupRssMb:F0} MB over its start)") + " | "
                 + Ratio(main.Engine, main.Peer, main.Check) + " | ≥ 5×, memory flat in H (< 100 MB) |");
+            Console.WriteLine($"| pool + 10 tangents vs plain F0 step (feedforward, the paper's 784-170-130-100-70-5 at its starting θ) | pool + 10 tangents: {poolUs:F0} µs | (no peer) plain F0: {f0Us:F0} µs | {poolUs / f0Us:F1}× the F0 step | ≤ 15× |");
             Console.WriteLine("<!-- /table:rnn-peers -->");
             Console.WriteLine();
-            Console.WriteLine($"Same numbers: Miconi's learner {Agreed(miconiCheck)}; meta-gradient at H = {main.H} {Agreed(main.Check)}.");
+            Console.WriteLine($"Ratio = the peer's time / RuleDsl's time (higher is better), except the last row's (lower is better). Same numbers: Miconi's learner {Agreed(miconiCheck)}; meta-gradient at H = {main.H} {Agreed(main.Check)}.");
             Console.WriteLine();
             Console.WriteLine("Memory of the meta-gradient as the horizon grows (peak RSS of each side's process; PyTorch's growth = peak − RSS before its forward pass):");
             Console.WriteLine();
