@@ -170,12 +170,20 @@ public static class RecurrentPeers
     }
 
     static PeerResult? EngineSide(string setting, int horizon, string resultPath) =>
-        MetaBench.Child(["rnn-peer-one", setting, horizon.ToString(Inv), resultPath]) is null ? null : PeerResult.Read(resultPath);
+        MetaBench.Child(["rnn-peer-one", setting, horizon.ToString(Inv), resultPath]) is null ? null
+            : Progress($"RuleDsl, {setting}, H = {horizon}", PeerResult.Read(resultPath));
 
     static PeerResult? PeerSide(string python, string script, string dump, string resultPath, List<string> problems)
     {
         var r = PythonPeer.Run(python, script, dump, resultPath, out var why);
         if (r is null) problems.Add(why);
+        return r is null ? null : Progress($"{script}, {Path.GetFileNameWithoutExtension(dump)}", r);
+    }
+
+    /// <summary>Each side's figures on stderr as it finishes (the table comes at the end of the run).</summary>
+    static PeerResult Progress(string what, PeerResult r)
+    {
+        Console.Error.WriteLine($"rnn-peers: {what}: {r.Seconds:F2} s, peak RSS {r.PeakRssMb:F0} MB");
         return r;
     }
 
