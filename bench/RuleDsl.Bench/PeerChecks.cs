@@ -22,8 +22,14 @@ public sealed record PeerResult(string Peer, double Seconds, double[] Rewards, d
     {
         var o = new Dictionary<string, object?>
         {
-            ["peer"] = Peer, ["seconds"] = Seconds, ["rewards"] = Rewards, ["J"] = J, ["grad"] = Gradient, ["w"] = Weights,
-            ["peak_rss_mb"] = PeakRssMb, ["setup_rss_mb"] = SetupRssMb,
+            ["peer"] = Peer,
+            ["seconds"] = Seconds,
+            ["rewards"] = Rewards,
+            ["J"] = J,
+            ["grad"] = Gradient,
+            ["w"] = Weights,
+            ["peak_rss_mb"] = PeakRssMb,
+            ["setup_rss_mb"] = SetupRssMb,
         };
         File.WriteAllText(path, JsonSerializer.Serialize(o.Where(kv => kv.Value is not null).ToDictionary()));
     }
