@@ -5,6 +5,8 @@
 #                                        numpy peers, all in one run (~10 min on 2 idle cores)
 #   ./scripts/bench-tables.sh --quick    the same at reduced sizes (~2 min)
 #   ./scripts/bench-tables.sh --peers    only `rnn-peers` (the recurrent peers table, ~2 min)
+#   ... --peers --repeat 3               further arguments go to the bench (meta: --episodes N; rnn-peers:
+#                                        --repeat R, --miconi-trials H, --grad-trials H)
 # Every table is a block the bench prints between `<!-- table:NAME -->` and `<!-- /table:NAME -->`; each
 # doc's block of the same NAME is replaced by it, the rest of the doc is left alone. The bench prints the
 # machine (CPU model, cores, load average) in a NAME-run block above its tables. When the bench fails (a
@@ -13,19 +15,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=full
 case "${1:-}" in
-  "") ;;
-  --quick) mode=quick ;;
-  --peers) mode=peers ;;
-  *) echo "usage: scripts/bench-tables.sh [--quick | --peers]" >&2; exit 2 ;;
+  --quick) mode=quick; shift ;;
+  --peers) mode=peers; shift ;;
 esac
+# Anything else goes to the bench: `meta` options (--episodes N) or `rnn-peers` options (--repeat R, ...).
+extra=("$@")
 ./scripts/install-bench-deps.sh
 dotnet build -c Release bench/RuleDsl.Bench -v q -nologo >/dev/null
 bench=(dotnet bench/RuleDsl.Bench/bin/Release/net10.0/RuleDsl.Bench.dll)
 out=$(mktemp -d)
 case $mode in
-  full)  args=(meta --pytorch) ;;
-  quick) args=(meta --pytorch --quick) ;;
-  peers) args=(rnn-peers) ;;
+  full)  args=(meta --pytorch "${extra[@]}") ;;
+  quick) args=(meta --pytorch --quick "${extra[@]}") ;;
+  peers) args=(rnn-peers "${extra[@]}") ;;
 esac
 echo "bench-tables: ${args[*]} (writing as it goes to $out/bench.md)"
 if ! "${bench[@]}" "${args[@]}" | tee "$out/bench.md"; then
