@@ -165,6 +165,7 @@ public static class MetaBench
         var failed = new List<string>();
         Console.WriteLine($"# RuleDsl meta benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, .NET {Environment.Version}, one thread per row");
         Console.WriteLine($"# load average at start: {LoadAverage()}");
+        Machine.PrintRun("meta", "meta" + (quick ? " --quick" : "") + (args.Contains("--pytorch") ? " --pytorch" : ""));
         if (!args.Contains("--no-feedforward"))
         {
             bool torch = false;
@@ -178,6 +179,7 @@ public static class MetaBench
             Console.WriteLine("peak RSS = the process's VmHWM (runtime + compiled kernels + data pool + learner); alloc = managed memory allocated per episode (after warm-up);");
             Console.WriteLine("forward/backward/update/query = seconds per episode in each phase (forward and backward include their state tangents)");
             Console.WriteLine();
+            Console.WriteLine("<!-- table:meta-feedforward -->");
             Console.WriteLine(torch
                 ? "| estimator | K | inner steps | s / episode | peak RSS MB | alloc KB / ep | PyTorch s / ep | PyTorch peak RSS MB | speed-up | forward | backward | update | query |"
                 : "| estimator | K | inner steps | s / episode | peak RSS MB | alloc KB / ep | forward | backward | update | query |");
@@ -201,6 +203,7 @@ public static class MetaBench
                     }
                     Console.WriteLine($"| {row.Name} | {k} | {5 * k} | {f[0]:F3} | {f[2] / 1e6:F0} | {f[1] / 1e3:F0} {torchCols}| {f[3]:F3} | {f[4]:F3} | {f[5]:F3} | {f[6]:F3} |");
                 }
+            Console.WriteLine("<!-- /table:meta-feedforward -->");
         }
         if (!args.Contains("--no-recurrent"))
         {
@@ -210,6 +213,7 @@ public static class MetaBench
                 + "plain = Miconi's rule, D > 0 = miconi_family (16 θ) at its start θ33 = −1 (Miconi's rule) with D random directions");
             Console.WriteLine("each cell times one meta-step of max(4, 4000 / N / (1 + D/4)) learning trials; a run that diverges fails the benchmark");
             Console.WriteLine();
+            Console.WriteLine("<!-- table:meta-recurrent -->");
             Console.WriteLine("| N | plain trials/s | D = 1 | D = 4 | D = 16 |");
             Console.WriteLine("|---:|---:|---:|---:|---:|");
             foreach (var n in quick ? new[] { 100 } : [100, 200, 400])
@@ -224,9 +228,11 @@ public static class MetaBench
                 }
                 Console.WriteLine($"| {n} | {string.Join(" | ", cells)} |");
             }
+            Console.WriteLine("<!-- /table:meta-recurrent -->");
             Console.WriteLine();
             Console.WriteLine("Memory of one meta-step (N = 100, D = 16): peak RSS and managed bytes allocated, 100 vs 1,000 learning trials; accuracy = fraction of the last 100 learning trials answered correctly");
             Console.WriteLine();
+            Console.WriteLine("<!-- table:meta-recurrent-memory -->");
             Console.WriteLine("| learning trials | trials/s | peak RSS MB | allocated MB | accuracy |");
             Console.WriteLine("|---:|---:|---:|---:|---:|");
             foreach (var h in quick ? new[] { 10, 100 } : [100, 1000])
@@ -236,20 +242,32 @@ public static class MetaBench
                 var f = r.Split(' ').Select(x => double.Parse(x, ci)).ToArray();
                 Console.WriteLine($"| {h} | {f[0]:F1} | {f[1] / 1e6:F0} | {f[2] / 1e6:F1} | {f[3]:F2} |");
             }
+            Console.WriteLine("<!-- /table:meta-recurrent-memory -->");
+        }
+        Console.WriteLine($"# load average at end: {LoadAverage()}");
+        // --pytorch: the recurrent peers of issue 19 (numpy, PyTorch) in the same run.
+        int peers = 0;
+        if (args.Contains("--pytorch") && !args.Contains("--no-recurrent"))
+        {
+            Console.WriteLine();
+            peers = RecurrentPeers.Run(quick ? ["--quick"] : []);
+            if (peers != 0) failed.Add("the recurrent peers (above)");
         }
         if (failed.Count == 0) return 0;
         Console.Error.WriteLine($"meta: {failed.Count} row(s) failed and report no figure: {string.Join("; ", failed)} (the reasons are above)");
         return 1;
     }
 
-    static int IntOption(string[] args, string name, int fallback)
+    internal static int IntOption(string[] args, string name, int fallback)
     {
         int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+        if (i < 0) return fallback;
+        if (i + 1 < args.Length && int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 1) return v;
+        throw new ArgumentException($"{name} needs a whole number ≥ 1{(i + 1 < args.Length ? $", not '{args[i + 1]}'" : "")}");
     }
 
     /// <summary>Runs this program again with the given arguments; its last stdout line, or null (its stderr is shown).</summary>
-    static string? Child(string[] args)
+    internal static string? Child(string[] args)
     {
         var exe = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -284,7 +302,7 @@ public static class MetaBench
         return 0;
     }
 
-    static string LoadAverage()
+    internal static string LoadAverage()
     {
         try { return File.ReadAllText("/proc/loadavg").Trim(); }
         catch (IOException) { return "unknown"; }

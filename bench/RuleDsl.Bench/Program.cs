@@ -12,6 +12,17 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // A bad option value or an unwritable file is a message and exit 2, not a stack trace.
+        try { return Run(args); }
+        catch (Exception e) when (e is FormatException or ArgumentException or IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            Console.Error.WriteLine($"bench: {e.Message}");
+            return 2;
+        }
+    }
+
+    static int Run(string[] args)
+    {
         switch (args.FirstOrDefault())
         {
             case "verify":
@@ -26,6 +37,12 @@ public static class Program
                 return MetaBench.FeedforwardOne(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args[6]);
             case "rnn-one":
                 return MetaBench.RecurrentOne(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? args[4] : null);
+            case "rnn-dump":
+                return StreamDump.Command(args.Skip(1).ToArray());
+            case "rnn-peers":
+                return RecurrentPeers.Run(args.Skip(1).ToArray());
+            case "rnn-peer-one":
+                return RecurrentPeers.EngineOne(args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture), args[3]);
             case "quick":
                 Quick(args.Skip(1).ToArray());
                 return 0;
@@ -129,7 +146,7 @@ public static class Program
         }
     }
 
-    static double Time(Action a)
+    internal static double Time(Action a)
     {
         for (int w = 0; w < 5; w++) a();
         double best = double.MaxValue;
