@@ -6,24 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail() { echo "install-data: $*" >&2; exit 1; }
+source scripts/lib/apt.sh
 
 fashion_dir=/usr/share/datasets/fashion-mnist
 if [ -f "$fashion_dir/t10k-images-idx3-ubyte.gz" ] && [ -f "$fashion_dir/train-labels-idx1-ubyte.gz" ]; then
   echo "install-data: Fashion-MNIST already installed in $fashion_dir"
 else
-  command -v apt-get >/dev/null || fail "apt-get not found; install the Debian package dataset-fashion-mnist by hand"
-  sudo=""
-  if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || fail "installing dataset-fashion-mnist needs root (apt-get); run this script as root"
-    sudo=sudo
-  fi
-  echo "install-data: installing Debian package dataset-fashion-mnist"
-  # Update the package lists only when apt does not know the package yet.
-  if ! apt-cache show dataset-fashion-mnist >/dev/null 2>&1; then
-    $sudo apt-get update -q || fail "apt-get update failed"
-  fi
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q dataset-fashion-mnist \
-    || fail "apt-get install dataset-fashion-mnist failed"
+  apt_install install-data dataset-fashion-mnist
   [ -f "$fashion_dir/t10k-images-idx3-ubyte.gz" ] \
     || fail "dataset-fashion-mnist installed but $fashion_dir/t10k-images-idx3-ubyte.gz is missing (see: dpkg -L dataset-fashion-mnist)"
 fi

@@ -332,7 +332,7 @@ static class PyTorch
         // The Debian package installs into the system python; a python3 earlier on PATH may lack it.
         foreach (var candidate in new[] { "/usr/bin/python3", "python3" })
         {
-            var r = Exec(candidate, ["-c", "import torch; print(torch.__version__)"]);
+            var r = PythonPeer.Exec(candidate, ["-c", "import torch; print(torch.__version__)"]);
             if (r is { Code: 0 }) { python = candidate; return true; }
         }
         why = "no python3 with torch (apt-get install -y python3-torch)";
@@ -347,30 +347,11 @@ static class PyTorch
     public static (double Seconds, double RssMb, string? Failure) Run(string rule, int k, int episodes)
     {
         if (python is null || Script() is not { } script) return (0, 0, "not run");
-        var r = Exec(python, [script, "--rule", rule, "--k", k.ToString(CultureInfo.InvariantCulture),
+        var r = PythonPeer.Exec(python, [script, "--rule", rule, "--k", k.ToString(CultureInfo.InvariantCulture),
             "--episodes", episodes.ToString(CultureInfo.InvariantCulture), "--max-gb", CapGb.ToString(CultureInfo.InvariantCulture)]);
         if (r is { Code: 3 }) return (0, 0, $"> {CapGb} GB");
         if (r is not { Code: 0 }) { Console.Error.WriteLine(r?.Err); return (0, 0, "failed"); }
         var f = r.Value.Out.Trim().Split('\n')[^1].Split(' ');
         return (double.Parse(f[0], CultureInfo.InvariantCulture), double.Parse(f[1], CultureInfo.InvariantCulture) / 1e6, null);
-    }
-
-    static (int Code, string Out, string Err)? Exec(string file, string[] args)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            psi.Environment["OMP_NUM_THREADS"] = "1";
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEndAsync();
-            var output = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, output, err.Result);
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
     }
 }
