@@ -82,13 +82,40 @@ public static class Program
         var runFile = new Argument<string>("file") { Description = "A .experiment file." };
         var runResume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its output folder." };
         var runCheck = new Option<bool>("--check") { Description = "Only validate the experiment file and its rule; do not run." };
+        var runTrial = new Option<int?>("--trial") { Description = "Run trial K alone, as one unit of a run split over processes (a Slurm array task): its own episodes.trialK.csv and checkpoint in the shared results folder; the last unit to finish merges the run (as `collect`)." };
         var run = new Command("run",
             "Run an experiment: meta-train the rule's θ over the given episodes and trials (trials in parallel), " +
             "writing episodes.csv row by row, checkpoints, and summary.json (with the discovered rule) to the output folder.")
         {
-            runFile, runResume, runCheck,
+            runFile, runResume, runCheck, runTrial,
         };
-        run.SetAction(pr => RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck)));
+        run.SetAction(pr => pr.GetValue(runTrial) is { } trial && !pr.GetValue(runCheck)
+            ? ClusterCommands.RunUnit(fs, pr.GetValue(runFile)!, trial, pr.GetValue(runResume))
+            : RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck)));
+
+        // submit, status, collect
+        var subFiles = new Argument<string[]>("experiments") { Description = "Experiment files; each one's trials become one job array.", Arity = ArgumentArity.OneOrMore };
+        var subPartition = new Option<string?>("--partition") { Description = "The Slurm partition (queue) to run in (default: the cluster's default)." };
+        var subTime = new Option<string?>("--time") { Description = "Time limit of each array task, one trial (e.g. 2:00:00; default: the partition's)." };
+        var subCpus = new Option<int?>("--cpus-per-task") { Description = "CPUs per array task (default 1: a trial runs on one core)." };
+        var subTool = new Option<string?>("--tool") { Description = "The ruledsl the nodes run (default: this one, by its full path; it must be reachable from the nodes)." };
+        var subDry = new Option<bool>("--dry-run") { Description = "Print the sbatch script; write and submit nothing." };
+        var subResume = new Option<bool>("--resume") { Description = "Submit only the units that are not done and not queued or running." };
+        var submit = new Command("submit", "Run each experiment's trials as one Slurm job array: writes OUTPUT/slurm/array-N.sh (each task `ruledsl run EXP --trial $SLURM_ARRAY_TASK_ID --resume`, requeueable), submits it with sbatch and records the job in OUTPUT/slurm/jobs.json.")
+        {
+            subFiles, subPartition, subTime, subCpus, subTool, subDry, subResume,
+        };
+        submit.SetAction(pr => ClusterCommands.Submit(fs, pr.GetValue(subFiles) ?? [], new Runtime.Cluster.SlurmRequest(pr.GetValue(subPartition), pr.GetValue(subTime), pr.GetValue(subCpus)),
+            pr.GetValue(subTool), pr.GetValue(subDry), pr.GetValue(subResume)));
+        var stTarget = new Argument<string>("run") { Description = "An experiment file, or the results folder of a run by units." };
+        var status = new Command("status", "Which units (trials) of a run are done, running, pending, failed or not started, with their episodes and Slurm job ids (from the results folder and squeue).") { stTarget };
+        status.SetAction(pr => ClusterCommands.Status(fs, pr.GetValue(stTarget)!));
+        var coTarget = new Argument<string>("run") { Description = "An experiment file, or the results folder of a run by units." };
+        var collect = new Command("collect", "Merge a run by units into episodes.csv and summary.json and print what a local run prints; refuses unfinished units and a run whose experiment, rules or model changed.") { coTarget };
+        collect.SetAction(pr => ClusterCommands.Collect(fs, pr.GetValue(coTarget)!));
+        root.Add(submit);
+        root.Add(status);
+        root.Add(collect);
 
         // settings
         var settings = new Command("settings", "List every setting an .experiment file may give, with its default and meaning (a Markdown table: docs/experiments.md's is this output).");

@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using RuleDsl.Runtime.Cluster;
+using RuleDsl.Runtime.Meta;
+using RuleDsl.Runtime.Results;
+
+namespace RuleDsl.Runtime.Experiments;
+
+/// <summary>One unit run (`run EXP --trial K`): how many of its episodes are recorded, whether it had
+/// finished before, why it stopped for divergence if it did, and the merged run when it was the last.</summary>
+public sealed record UnitOutcome(int Trial, bool AlreadyDone, int Rows, string? Stopped, ExperimentSession.RunSummary? Collected);
+
+/// <summary>A unit's state for `status`: done, running, pending (queued in Slurm), failed (left the
+/// queue unfinished: cancelled, out of time, node failure), interrupted (started outside Slurm, not
+/// finished) or not started; with its rows so far and the Slurm job of its latest submission.</summary>
+public sealed record UnitStatus(int Trial, string State, int Rows, int Episodes, string? Job, string? Stopped);
+
+/// <summary>`status`: every unit of a run, and why the queue could not be read when it could not.</summary>
+public sealed record RunStatus(string Output, IReadOnlyList<UnitStatus> Units, string? QueueNote);
+
+/// <summary>`submit`: the script (written to <see cref="ScriptPath"/> unless a dry run), the units it
+/// runs, the job id Slurm gave it, and the units left alone because they are still queued or running.</summary>
+public sealed record SubmitResult(string Output, string Script, string? ScriptPath, int[] Units, string? Job, string[] Skipped);
+
+/// <summary>
+/// A run whose trials are independent units: each runs alone (`run EXP --trial K`, one Slurm array
+/// task) into the shared results folder with files of its own (<see cref="RunUnits"/>), and
+/// <see cref="Collect"/> merges them into the episodes.csv and summary.json a local run writes.
+/// </summary>
+public sealed partial class ExperimentSession
+{
+    /// <summary>The settings run.json records and every continuation must match.</summary>
+    object RunSettings() => new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Setting = Spec.Setting.ToString(), Data = DataMessage };
+
+    /// <summary>run.json of a run by units, created by the first unit (or `submit`), checked by the rest.</summary>
+    RunFolder UnitFolder() => RunFolder.CreateOrCheck(Spec.Output, _text, RunSettings(), SameExperiment, Sources,
+        new JsonObject { ["file"] = Path.GetFullPath(Spec.File), ["workdir"] = Directory.GetCurrentDirectory() });
+
+    void RefuseLocalRun()
+    {
+        if (File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile)) && !RunUnits.IsUnitRun(Spec.Output))
+            throw new InvalidOperationException($"{Spec.Output} holds a run of all trials at once (`ruledsl run` without --trial); "
+                + "continue it with `run --resume`, or give the run by units another results folder");
+    }
+
+    ExperimentRunner Runner(Func<int, IInnerLoop> factory, IRunLog log) =>
+        new(Spec.Output, new TrialPlan(Spec.Trials, Spec.Seed, MetaSettings(), Theta), factory, log);
+
+    /// <summary>Runs (or, with <paramref name="resume"/>, continues from its checkpoint) trial
+    /// <paramref name="trial"/> alone; when it is the last unit to finish, merges the run.</summary>
+    public UnitOutcome RunUnit(int trial, bool resume, Action<Progress>? progress = null, CancellationToken cancel = default)
+    {
+        if (trial < 0 || trial >= Spec.Trials)
+            throw InputError("trials", $"there is no trial {trial}: the experiment's trials are 0 to {Spec.Trials - 1}");
+        var factory = LoopFactory();
+        RefuseLocalRun();
+        var folder = UnitFolder();
+        RunUnits.Begin(Spec.Output);
+        var before = RunUnits.Progress(Spec.Output, Spec.Trials)[trial];
+        if (before.Done) return new UnitOutcome(trial, true, before.Rows, before.Stopped, CollectIfAllDone());
+        var episodes = folder.OpenEpisodes(RunUnits.EpisodesFile(trial));
+        int done = episodes.Completed.Count;
+        var clock = Stopwatch.StartNew();
+        var runner = Runner(factory, new CallbackLog((t, step) =>
+        {
+            // A kill between a row and its checkpoint replays that episode: the same row again.
+            if (episodes.IsComplete(t, step.Episode)) return;
+            episodes.Append(Row(t, step));
+            done++;
+            progress?.Invoke(new Progress(t, step.Episode, done, Spec.Episodes, step.Objective,
+                step.Metrics.TryGetValue("accuracy", out var a) ? a : double.NaN, clock.Elapsed, step.Failure));
+        }));
+        try
+        {
+            if (!resume && (done > 0 || runner.LoadCheckpoint(trial) is not null))
+                throw new InvalidOperationException($"{Spec.Output}: trial {trial} has started already ({done} of {Spec.Episodes} episodes); pass --resume to continue it");
+            runner.RunTrial(trial, resume: true, cancel);
+        }
+        finally { episodes.Dispose(); }
+        var stopped = runner.LoadCheckpoint(trial)?.Stopped;
+        RunUnits.MarkDone(Spec.Output, trial, done, stopped);
+        return new UnitOutcome(trial, false, done, stopped, CollectIfAllDone());
+    }
+
+    RunSummary? CollectIfAllDone() =>
+        RunUnits.Progress(Spec.Output, Spec.Trials).All(u => u.Done) ? Collect() : null;
+
+    /// <summary>
+    /// Merges a run by units: refuses one whose run.json is of another experiment text, rules or model
+    /// than the files say now, or whose units have not all finished; writes episodes.csv in (trial,
+    /// episode) order and summary.json; returns the summary a local run of the experiment returns.
+    /// </summary>
+    public RunSummary Collect()
+    {
+        var factory = LoopFactory();
+        if (!File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile)))
+            throw new ResultsException($"{Spec.Output}: no run of {Spec.Name} yet (no {RunFolder.RunFile}); start one with `ruledsl submit` or `ruledsl run`");
+        if (!RunUnits.IsUnitRun(Spec.Output))
+            throw new InvalidOperationException($"{Spec.Output} holds a run of all trials at once: its episodes.csv and summary.json need no collecting");
+        var folder = UnitFolder();
+        var units = RunUnits.Progress(Spec.Output, Spec.Trials);
+        if (units.Where(u => !u.Done).ToList() is { Count: > 0 } open)
+            throw new ResultsException($"{Spec.Output}: {open.Count} of {Spec.Trials} units have not finished: "
+                + string.Join(", ", open.Select(u => $"trial {u.Trial} ({u.Rows} of {Spec.Episodes} episodes)"))
+                + "; see `ruledsl status`, and continue them with `ruledsl submit EXP --resume` (or `ruledsl run EXP --trial K --resume`)");
+        RunUnits.Merge(Spec.Output, Spec.Trials);
+        var runner = Runner(factory, new CallbackLog((_, _) => { }));
+        var checkpoints = Enumerable.Range(0, Spec.Trials).Select(t => runner.LoadCheckpoint(t)
+            ?? throw new ResultsException($"{Spec.Output}: trial {t} is marked done but has no checkpoint")).ToArray();
+        var stopped = checkpoints.Select((c, t) => (t, c.Stopped)).Where(x => x.Stopped is not null).Select(x => $"trial {x.t}: {x.Stopped}").ToArray();
+        var summary = Summarise(folder, checkpoints.Select(c => c.Theta).ToArray(), stopped);
+        folder.WriteSummary(summary);
+        return summary;
+    }
+
+    /// <summary>Each unit of the run: from the results folder, and for units not done, from Slurm's
+    /// queue (`squeue -r`) for the jobs `submit` recorded.</summary>
+    public RunStatus Status()
+    {
+        if (!File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile)))
+            throw new ResultsException($"{Spec.Output}: no run of {Spec.Name} yet (no {RunFolder.RunFile}); start one with `ruledsl submit` or `ruledsl run`");
+        RefuseLocalRun();
+        var jobs = SlurmJobs.Read(Spec.Output);
+        var latest = SlurmJobs.LatestJob(jobs);
+        IReadOnlyList<QueuedTask> queued = [];
+        string? note = null;
+        if (jobs.Count > 0)
+        {
+            try { queued = Slurm.Queued(jobs.Select(j => j.Job).ToHashSet()); }
+            catch (SlurmException e) { note = $"Slurm's queue could not be read ({e.Message}): units not done are shown from the files alone"; }
+        }
+        var units = RunUnits.Progress(Spec.Output, Spec.Trials).Select(u =>
+        {
+            string? job = latest.TryGetValue(u.Trial, out var j) ? j : null;
+            var inQueue = queued.Where(q => q.Task == u.Trial).OrderByDescending(q => q.JobId == job).FirstOrDefault();
+            string state = u.Done ? "done"
+                : inQueue is { State: "RUNNING" or "COMPLETING" or "CONFIGURING" } ? "running"
+                : inQueue is not null ? "pending"
+                : note is not null && job is not null ? "unknown"
+                : job is not null ? "failed"
+                : u.Rows > 0 ? "interrupted" : "not started";
+            var shown = inQueue is not null ? $"{inQueue.JobId}_{u.Trial}" : job is null ? null : $"{job}_{u.Trial}";
+            return new UnitStatus(u.Trial, state, u.Rows, Spec.Episodes, shown, u.Stopped);
+        }).ToList();
+        return new RunStatus(Path.GetFullPath(Spec.Output), units, note);
+    }
+
+    /// <summary>
+    /// Writes the sbatch script that runs the run's units as one Slurm job array, and (unless
+    /// <paramref name="dryRun"/>) creates the run's folder, submits the script and records the job.
+    /// With <paramref name="resume"/>, only units that are neither done nor still queued or running.
+    /// <paramref name="tool"/> is the command that runs ruledsl on the nodes.
+    /// </summary>
+    public SubmitResult Submit(SlurmRequest request, string tool, bool dryRun, bool resume)
+    {
+        if (request.Problem() is { } problem) throw new ArgumentException(problem);
+        LoopFactory();
+        RefuseLocalRun();
+        bool exists = File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile));
+        var units = exists ? RunUnits.Progress(Spec.Output, Spec.Trials) : Enumerable.Range(0, Spec.Trials).Select(t => new UnitProgress(t, false, 0, null)).ToList();
+        var jobs = exists ? SlurmJobs.Read(Spec.Output) : [];
+        if (!resume && (jobs.Count > 0 || units.Any(u => u.Done || u.Rows > 0)))
+            throw new InvalidOperationException($"{Spec.Output} holds units of this run already; pass --resume to submit the unfinished ones");
+        var skipped = new List<string>();
+        var todo = new List<int>();
+        var status = resume && jobs.Count > 0 ? Status() : null;
+        if (status?.QueueNote is { } note) throw new SlurmException(note);
+        foreach (var u in units.Where(u => !u.Done))
+        {
+            if (status?.Units[u.Trial] is { State: "running" or "pending" } s) skipped.Add($"trial {u.Trial}: {s.State} as {s.Job}");
+            else todo.Add(u.Trial);
+        }
+        if (todo.Count == 0) return new SubmitResult(Spec.Output, "", null, [], null, [.. skipped]);
+        var script = SbatchScript.Text(Spec.Name, Spec.File, Spec.Output, todo, tool, Directory.GetCurrentDirectory(), request);
+        if (dryRun) return new SubmitResult(Spec.Output, script, null, [.. todo], null, [.. skipped]);
+        UnitFolder();
+        RunUnits.Begin(Spec.Output);
+        var path = Path.Combine(Spec.Output, SlurmJobs.Folder, $"array-{jobs.Count + 1}.sh");
+        RunUnits.WriteAtomic(path, script);
+        var job = Slurm.Submit(path);
+        SlurmJobs.Add(Spec.Output, job, todo, path);
+        return new SubmitResult(Spec.Output, script, path, [.. todo], job, [.. skipped]);
+    }
+}
