@@ -66,7 +66,7 @@ static class ClusterCommands
             try
             {
                 var result = session.Submit(request, tool is null ? SbatchScript.DefaultTool() : SbatchScript.Quote(Path.GetFullPath(tool)), dryRun, resume);
-                foreach (var s in result.Skipped) Console.WriteLine($"{session.Spec.Name}: left alone, still in Slurm's queue: {s}");
+                foreach (var s in result.Skipped) Console.WriteLine($"{session.Spec.Name}: left alone: {s}");
                 if (result.Units.Length == 0) { Console.WriteLine($"{session.Spec.Name}: nothing to submit: every unit is done or queued; `ruledsl collect {file}` merges a finished run"); continue; }
                 if (dryRun) { Console.Write(result.Script); continue; }
                 Console.WriteLine($"{session.Spec.Name}: submitted trials {SbatchScript.Ranges(result.Units)} as job array {result.Job} ({result.ScriptPath}); "
@@ -85,7 +85,7 @@ static class ClusterCommands
             var session = LoadRunOrExperiment(fs, target);
             if (session is null) return ExitCodes.InputError;
             var status = session.Status();
-            Console.WriteLine($"{session.Spec.Name}: {status.Output}");
+            Console.WriteLine($"{session.Spec.Name}: {status.Output}" + (status.Local ? " (a run of all trials at once, `ruledsl run`)" : ""));
             Console.WriteLine($"{"trial",6}  {"state",-12} {"episodes",10}  job");
             foreach (var u in status.Units)
                 Console.WriteLine($"{u.Trial,6}  {u.State,-12} {$"{u.Rows}/{u.Episodes}",10}  {u.Job ?? "–"}" + (u.Stopped is { } why ? $"  (stopped for divergence: {why})" : ""));

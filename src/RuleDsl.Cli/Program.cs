@@ -79,9 +79,11 @@ public static class Program
         vars.SetAction(_ => LanguageCommands.Vars(stdout));
 
         // run
-        var runFile = new Argument<string>("file") { Description = "A .experiment file." };
+        var runFile = new Argument<string>("file") { Description = "A .experiment file, or a .sweep file (every point of its grid)." };
         var runResume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its output folder." };
         var runCheck = new Option<bool>("--check") { Description = "Only validate the experiment file and its rule; do not run." };
+        var runPoint = new Option<string?>("--point") { Description = "A .sweep file: run only this point (its index, or its folder name)." };
+        var runTask = new Option<int?>("--task") { Description = "A .sweep file: run unit I of the sweep's job array (the units of all points in order: point 0's trials first)." };
         var runTrial = new Option<int?>("--trial") { Description = "Run trial K alone, as one unit of a run split over processes (a Slurm array task): its own episodes.trialK.csv and checkpoint in the shared results folder; the last unit to finish merges the run (as `collect`)." };
         var run = new Command("run",
             "Run an experiment: meta-train the rule's θ over the given episodes and trials (trials in parallel), " +
@@ -89,12 +91,16 @@ public static class Program
         {
             runFile, runResume, runCheck, runTrial,
         };
-        run.SetAction(pr => pr.GetValue(runTrial) is { } trial && !pr.GetValue(runCheck)
+        run.Add(runPoint);
+        run.Add(runTask);
+        run.SetAction(pr => Runtime.Experiments.SweepPlan.IsSweep(pr.GetValue(runFile)!)
+            ? SweepCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck), pr.GetValue(runPoint), pr.GetValue(runTrial), pr.GetValue(runTask))
+            : pr.GetValue(runTrial) is { } trial && !pr.GetValue(runCheck)
             ? ClusterCommands.RunUnit(fs, pr.GetValue(runFile)!, trial, pr.GetValue(runResume))
             : RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck)));
 
         // submit, status, collect
-        var subFiles = new Argument<string[]>("experiments") { Description = "Experiment files; each one's trials become one job array.", Arity = ArgumentArity.OneOrMore };
+        var subFiles = new Argument<string[]>("experiments") { Description = "Experiment files (each one's trials become one job array) or .sweep files (all points' trials as one job array).", Arity = ArgumentArity.OneOrMore };
         var subPartition = new Option<string?>("--partition") { Description = "The Slurm partition (queue) to run in (default: the cluster's default)." };
         var subTime = new Option<string?>("--time") { Description = "Time limit of each array task, one trial (e.g. 2:00:00; default: the partition's)." };
         var subCpus = new Option<int?>("--cpus-per-task") { Description = "CPUs per array task (default 1: a trial runs on one core)." };
@@ -105,14 +111,24 @@ public static class Program
         {
             subFiles, subPartition, subTime, subCpus, subTool, subDry, subResume,
         };
-        submit.SetAction(pr => ClusterCommands.Submit(fs, pr.GetValue(subFiles) ?? [], new Runtime.Cluster.SlurmRequest(pr.GetValue(subPartition), pr.GetValue(subTime), pr.GetValue(subCpus)),
-            pr.GetValue(subTool), pr.GetValue(subDry), pr.GetValue(subResume)));
-        var stTarget = new Argument<string>("run") { Description = "An experiment file, or the results folder of a run by units." };
+        submit.SetAction(pr =>
+        {
+            var request = new Runtime.Cluster.SlurmRequest(pr.GetValue(subPartition), pr.GetValue(subTime), pr.GetValue(subCpus));
+            var files = pr.GetValue(subFiles) ?? [];
+            var sweeps = files.Where(Runtime.Experiments.SweepPlan.IsSweep).ToList();
+            var codes = sweeps.Select(f => SweepCommands.Submit(fs, f, request, pr.GetValue(subTool), pr.GetValue(subDry), pr.GetValue(subResume))).ToList();
+            var experiments = files.Except(sweeps).ToList();
+            if (experiments.Count > 0) codes.Add(ClusterCommands.Submit(fs, experiments, request, pr.GetValue(subTool), pr.GetValue(subDry), pr.GetValue(subResume)));
+            return codes.DefaultIfEmpty(0).Max();
+        });
+        var stTarget = new Argument<string>("run") { Description = "An experiment file, a .sweep file (each point), or the results folder of a run by units." };
         var status = new Command("status", "Which units (trials) of a run are done, running, pending, failed or not started, with their episodes and Slurm job ids (from the results folder and squeue).") { stTarget };
-        status.SetAction(pr => ClusterCommands.Status(fs, pr.GetValue(stTarget)!));
-        var coTarget = new Argument<string>("run") { Description = "An experiment file, or the results folder of a run by units." };
+        status.SetAction(pr => Runtime.Experiments.SweepPlan.IsSweep(pr.GetValue(stTarget)!)
+            ? SweepCommands.EachPoint(fs, pr.GetValue(stTarget)!, ClusterCommands.Status) : ClusterCommands.Status(fs, pr.GetValue(stTarget)!));
+        var coTarget = new Argument<string>("run") { Description = "An experiment file, a .sweep file (each point), or the results folder of a run by units." };
         var collect = new Command("collect", "Merge a run by units into episodes.csv and summary.json and print what a local run prints; refuses unfinished units and a run whose experiment, rules or model changed.") { coTarget };
-        collect.SetAction(pr => ClusterCommands.Collect(fs, pr.GetValue(coTarget)!));
+        collect.SetAction(pr => Runtime.Experiments.SweepPlan.IsSweep(pr.GetValue(coTarget)!)
+            ? SweepCommands.EachPoint(fs, pr.GetValue(coTarget)!, ClusterCommands.Collect) : ClusterCommands.Collect(fs, pr.GetValue(coTarget)!));
         root.Add(submit);
         root.Add(status);
         root.Add(collect);

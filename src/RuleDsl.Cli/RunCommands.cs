@@ -53,13 +53,15 @@ static class RunCommands
         return 0;
     }
 
-    /// `ruledsl check FILE...`: experiment files as `run --check` checks them, the others by the
+    /// `ruledsl check FILE...`: experiment (and sweep) files as `run --check` checks them, the others by the
     /// language's check; the worst exit code wins. With --json the experiments' summaries go to stderr.
     public static int Check(FileSystem fs, IReadOnlyList<string> files, bool json)
     {
         var experiments = files.Where(f => f.EndsWith(".experiment", StringComparison.Ordinal)).ToList();
-        var others = files.Except(experiments).ToList();
+        var sweeps = files.Where(Runtime.Experiments.SweepPlan.IsSweep).ToList();
+        var others = files.Except(experiments).Except(sweeps).ToList();
         var codes = experiments.Select(f => CheckOnly(fs, f, json ? Console.Error : null)).ToList();
+        codes.AddRange(sweeps.Select(f => SweepCommands.Check(fs, f)));
         if (others.Count > 0) codes.Add(LanguageCommands.CheckRulesAndModels(fs, Console.Out, Console.Error, others, json));
         return codes.DefaultIfEmpty(0).Max();
     }

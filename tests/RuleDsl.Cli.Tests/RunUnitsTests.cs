@@ -52,10 +52,10 @@ public class RunUnitsTests
         var mixed = Cli.Run("run", other, "--trial", "0");
         Assert.Equal(2, mixed.Exit);
         Assert.Contains("different experiment text", mixed.Err);
-        // A local run of all trials into a folder of units would mix the two layouts.
-        var whole = Cli.Run("run", units, "--resume");
+        // `run` of all trials into a folder of units continues them only when told to (--resume).
+        var whole = Cli.Run("run", units);
         Assert.Equal(2, whole.Exit);
-        Assert.Contains("separate units", whole.Err);
+        Assert.Contains("already holds units of this run; pass --resume", whole.Err);
 
         var zero = Cli.Run("run", units, "--trial", "0");
         Assert.True(zero.Exit == 0, zero.Err);

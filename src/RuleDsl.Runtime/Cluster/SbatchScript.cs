@@ -30,13 +30,18 @@ public static class SbatchScript
     /// <summary>The script text. <paramref name="tool"/> is the command that runs ruledsl on the nodes
     /// (a path, or `dotnet …/RuleDsl.Cli.dll`: its words are used as they are), <paramref name="workDir"/>
     /// the folder the experiment's relative `output` is taken from.</summary>
-    public static string Text(string name, string experiment, string output, IReadOnlyList<int> units, string tool, string workDir, SlurmRequest request)
+    public static string Text(string name, string experiment, string output, IReadOnlyList<int> units, string tool, string workDir, SlurmRequest request) =>
+        Text(name, experiment, "--trial", "trials", output, units, tool, workDir, request);
+
+    /// <summary>The script of a sweep's array (<paramref name="option"/> `--task`: an index over all the
+    /// sweep's units) or of one experiment's (`--trial`); <paramref name="what"/> names the units.</summary>
+    public static string Text(string name, string file, string option, string what, string output, IReadOnlyList<int> units, string tool, string workDir, SlurmRequest request)
     {
         if (units.Count == 0) throw new ArgumentException("a job array needs at least one unit");
         var logs = Path.Combine(Path.GetFullPath(output, workDir), "slurm");
         var s = new StringBuilder();
         s.Append("#!/bin/bash\n");
-        s.Append($"# Written by `ruledsl submit`: trials {Ranges(units)} of experiment {name} as one Slurm job array.\n");
+        s.Append($"# Written by `ruledsl submit`: {what} {Ranges(units)} of {name} as one Slurm job array.\n");
         s.Append("# Each task runs one trial into the shared results folder and resumes from its checkpoint\n");
         s.Append("# when it is requeued or resubmitted; `ruledsl status` and `ruledsl collect` read the folder.\n");
         s.Append($"#SBATCH --job-name={JobName(name)}\n");
@@ -49,7 +54,7 @@ public static class SbatchScript
         if (request.Partition is { } p) s.Append($"#SBATCH --partition={p}\n");
         if (request.Time is { } t) s.Append($"#SBATCH --time={t}\n");
         s.Append("set -eu\n");
-        s.Append($"exec {tool} run {Quote(Path.GetFullPath(experiment, workDir))} --trial \"$SLURM_ARRAY_TASK_ID\" --resume\n");
+        s.Append($"exec {tool} run {Quote(Path.GetFullPath(file, workDir))} {option} \"$SLURM_ARRAY_TASK_ID\" --resume\n");
         return s.ToString();
     }
 

@@ -244,9 +244,7 @@ public sealed partial class ExperimentSession
     {
         var factory = LoopFactory();
         if (resume) ExtendIfOnlyLonger();
-        if (Cluster.RunUnits.IsUnitRun(Spec.Output))
-            throw new InvalidOperationException($"{Spec.Output} holds a run whose trials run as separate units (`run --trial K`, `submit`); "
-                + "continue it the same way, and merge it with `ruledsl collect`");
+        if (Cluster.RunUnits.IsUnitRun(Spec.Output)) return RunRemainingUnits(resume, progress, cancel);
         var folder = RunFolder.CreateOrResume(Spec.Output, _text, RunSettings(), SameExperiment, Sources);
         if (folder.Resumed && !resume)
             throw new InvalidOperationException($"{Spec.Output} already holds a run of this experiment; pass --resume to continue it, or choose another output folder");
