@@ -205,11 +205,36 @@ public static class Program
         var lnOut = new Option<string>("--out") { Description = "Folder for learning.csv, learning_trials.csv and learning.png (default results/learn).", DefaultValueFactory = _ => "results/learn" };
         var lnResume = new Option<bool>("--resume") { Description = "Continue the comparison in --out: networks already learned there are read back, not learned again." };
         var lnInitial = InitialTheta();
+        var lnUnits = new Option<int?>("--units") { Description = "Split the seeds into N contiguous units (for a cluster): with --unit K, learn unit K alone into OUT/units/unitK; with --collect, join the finished units into OUT; with --submit, run them as one Slurm job array." };
+        var lnUnit = new Option<int?>("--unit") { Description = "With --units N: learn unit K (0 … N−1) alone." };
+        var lnCollect = new Option<bool>("--collect") { Description = "With --units N: join the finished units and print the comparison a local `learn` prints." };
+        var lnSubmit = new Option<bool>("--submit") { Description = "With --units N: submit the units (with --resume, the unfinished ones) as one Slurm job array." };
+        var lnDry = new Option<bool>("--dry-run") { Description = "With --submit: print the sbatch script; write and submit nothing." };
+        var lnPartition = new Option<string?>("--partition") { Description = "With --submit: the Slurm partition." };
+        var lnTime = new Option<string?>("--time") { Description = "With --submit: the time limit of each unit (e.g. 2:00:00)." };
+        var lnCpus = new Option<int?>("--cpus-per-task") { Description = "With --submit: CPUs per unit (default 1)." };
+        var lnTool = new Option<string?>("--tool") { Description = "With --submit: the ruledsl the nodes run (default: this one, by its full path)." };
         var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (the experiment's `criterion`: by default ≥ 90 % correct over 100 successive trials) per seed, and one-sided tests that the first rule needs fewer trials than each other: Wilcoxon signed-rank paired by seed (every rule learns the same fresh network, trials and noise on a seed) and Mann–Whitney unpaired.")
         {
-            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial,
+            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial, lnUnits, lnUnit, lnCollect, lnSubmit, lnDry, lnPartition, lnTime, lnCpus, lnTool,
         };
-        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume), pr.GetValue(lnInitial)));
+        learn.SetAction(pr =>
+        {
+            var count = pr.GetValue(lnUnits);
+            if (count is null && (pr.GetValue(lnUnit) is not null || pr.GetValue(lnCollect) || pr.GetValue(lnSubmit)))
+            {
+                stderr.WriteLine("ruledsl: error: --unit, --collect and --submit split the seeds into units: give their number with --units N");
+                return ExitCodes.InputError;
+            }
+            if (count is int n && (pr.GetValue(lnUnit) is null ? 0 : 1) + (pr.GetValue(lnCollect) ? 1 : 0) + (pr.GetValue(lnSubmit) ? 1 : 0) != 1)
+            {
+                stderr.WriteLine("ruledsl: error: with --units N give one of --unit K, --collect or --submit");
+                return ExitCodes.InputError;
+            }
+            var units = count is int c ? new LearnCommand.Units(c, pr.GetValue(lnUnit), pr.GetValue(lnCollect), pr.GetValue(lnSubmit), pr.GetValue(lnDry),
+                new Runtime.Cluster.SlurmRequest(pr.GetValue(lnPartition), pr.GetValue(lnTime), pr.GetValue(lnCpus)), pr.GetValue(lnTool)) : null;
+            return LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume), pr.GetValue(lnInitial), units);
+        });
 
         // samples
         var smFiles = new Argument<string[]>("experiments") { Description = "Feedforward experiment files; each rule at its meta-learned θ (when the experiment has been run) or its initial θ.", Arity = ArgumentArity.OneOrMore };

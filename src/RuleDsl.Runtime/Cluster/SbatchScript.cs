@@ -35,14 +35,19 @@ public static class SbatchScript
 
     /// <summary>The script of a sweep's array (<paramref name="option"/> `--task`: an index over all the
     /// sweep's units) or of one experiment's (`--trial`); <paramref name="what"/> names the units.</summary>
-    public static string Text(string name, string file, string option, string what, string output, IReadOnlyList<int> units, string tool, string workDir, SlurmRequest request)
+    public static string Text(string name, string file, string option, string what, string output, IReadOnlyList<int> units, string tool, string workDir, SlurmRequest request) =>
+        Script(name, what, Path.Combine(Path.GetFullPath(output, workDir), "slurm"), units,
+            $"{tool} run {Quote(Path.GetFullPath(file, workDir))} {option} \"$SLURM_ARRAY_TASK_ID\" --resume", workDir, request);
+
+    /// <summary>A job array whose task runs <paramref name="command"/> (which reads $SLURM_ARRAY_TASK_ID),
+    /// its logs in <paramref name="logs"/>.</summary>
+    public static string Script(string name, string what, string logs, IReadOnlyList<int> units, string command, string workDir, SlurmRequest request)
     {
         if (units.Count == 0) throw new ArgumentException("a job array needs at least one unit");
-        var logs = Path.Combine(Path.GetFullPath(output, workDir), "slurm");
         var s = new StringBuilder();
         s.Append("#!/bin/bash\n");
-        s.Append($"# Written by `ruledsl submit`: {what} {Ranges(units)} of {name} as one Slurm job array.\n");
-        s.Append("# Each task runs one trial into the shared results folder and resumes from its checkpoint\n");
+        s.Append($"# Written by `ruledsl`: {what} {Ranges(units)} of {name} as one Slurm job array.\n");
+        s.Append("# Each task runs one unit into the shared results folder and resumes from what it wrote\n");
         s.Append("# when it is requeued or resubmitted; `ruledsl status` and `ruledsl collect` read the folder.\n");
         s.Append($"#SBATCH --job-name={JobName(name)}\n");
         s.Append($"#SBATCH --array={Ranges(units)}\n");
@@ -54,7 +59,7 @@ public static class SbatchScript
         if (request.Partition is { } p) s.Append($"#SBATCH --partition={p}\n");
         if (request.Time is { } t) s.Append($"#SBATCH --time={t}\n");
         s.Append("set -eu\n");
-        s.Append($"exec {tool} run {Quote(Path.GetFullPath(file, workDir))} {option} \"$SLURM_ARRAY_TASK_ID\" --resume\n");
+        s.Append($"exec {command}\n");
         return s.ToString();
     }
 
