@@ -37,9 +37,15 @@ public sealed partial class ExperimentSession
     RunFolder UnitFolder() => RunFolder.CreateOrCheck(Spec.Output, _text, RunSettings(), SameExperiment, Sources,
         new JsonObject { ["file"] = Path.GetFullPath(Spec.File), ["workdir"] = Directory.GetCurrentDirectory() });
 
+    /// <summary>The folder holds a run of all trials at once (`run` without --trial): run.json and
+    /// episodes.csv (which such a run opens at once) but no units. A run.json that a first unit has
+    /// just written, before its units folder, is not one.</summary>
+    bool IsLocalRun() => File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile)) && !RunUnits.IsUnitRun(Spec.Output)
+        && File.Exists(Path.Combine(Spec.Output, RunFolder.EpisodesFile));
+
     void RefuseLocalRun()
     {
-        if (File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile)) && !RunUnits.IsUnitRun(Spec.Output))
+        if (IsLocalRun())
             throw new InvalidOperationException($"{Spec.Output} holds a run of all trials at once (`ruledsl run` without --trial); "
                 + "continue it with `run --resume`, or give the run by units another results folder");
     }
@@ -117,7 +123,7 @@ public sealed partial class ExperimentSession
         var factory = LoopFactory();
         if (!File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile)))
             throw new ResultsException($"{Spec.Output}: no run of {Spec.Name} yet (no {RunFolder.RunFile}); start one with `ruledsl submit` or `ruledsl run`");
-        bool local = !RunUnits.IsUnitRun(Spec.Output);
+        bool local = IsLocalRun();
         var folder = local ? RunFolder.CreateOrCheck(Spec.Output, _text, RunSettings(), SameExperiment, Sources) : UnitFolder();
         var units = local ? LocalProgress(factory) : RunUnits.Progress(Spec.Output, Spec.Trials);
         if (units.Where(u => !u.Done).ToList() is { Count: > 0 } open)
@@ -154,7 +160,7 @@ public sealed partial class ExperimentSession
     {
         if (!File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile)))
             throw new ResultsException($"{Spec.Output}: no run of {Spec.Name} yet (no {RunFolder.RunFile}); start one with `ruledsl submit` or `ruledsl run`");
-        if (!RunUnits.IsUnitRun(Spec.Output))
+        if (IsLocalRun())
             return new RunStatus(Path.GetFullPath(Spec.Output), LocalProgress(LoopFactory()).Select(u =>
                 new UnitStatus(u.Trial, u.Done ? "done" : u.Rows > 0 ? "interrupted" : "not started", u.Rows, Spec.Episodes, null, u.Stopped)).ToList(),
                 null, Local: true);
@@ -194,7 +200,7 @@ public sealed partial class ExperimentSession
         var factory = LoopFactory();
         bool exists = File.Exists(Path.Combine(Spec.Output, RunFolder.RunFile));
         // A finished run of all trials at once (a sweep's point run locally) needs nothing; an unfinished one is refused.
-        if (exists && !RunUnits.IsUnitRun(Spec.Output) && LocalProgress(factory).All(u => u.Done))
+        if (IsLocalRun() && LocalProgress(factory).All(u => u.Done))
             return ([], ["every trial done (a run of all trials at once)"]);
         RefuseLocalRun();
         var units = exists ? RunUnits.Progress(Spec.Output, Spec.Trials) : Enumerable.Range(0, Spec.Trials).Select(t => new UnitProgress(t, false, 0, null)).ToList();
