@@ -4,6 +4,25 @@ namespace RuleDsl.Cli.Tests;
 public class SweepCommandTests
 {
     [Fact]
+    public void The_shipped_sweep_expands_to_valid_experiments_and_its_array_covers_their_trials()
+    {
+        // The shipped file with its base by absolute path and a scratch output (a user's results/ stays out of it).
+        var dir = Directory.CreateTempSubdirectory().FullName;
+        var file = Path.Combine(dir, "quickstart_lr.sweep");
+        var text = File.ReadAllText(Path.Combine(Cli.RepoRoot(), "examples", "quickstart_lr.sweep"));
+        File.WriteAllText(file, text.Replace("= quickstart.experiment", "= " + Path.Combine(Cli.RepoRoot(), "examples", "quickstart.experiment"))
+            + $"  output = {Path.Combine(dir, "out")}\n");
+        Assert.NotEqual(text, File.ReadAllText(file));
+        var check = Cli.Run("check", file);
+        Assert.True(check.Exit == 0, check.Err);
+        Assert.Contains("sweep quickstart_lr: 3 points", check.Out);
+        var dry = Cli.Run("submit", file, "--dry-run", "--tool", "/opt/ruledsl");
+        Assert.True(dry.Exit == 0, dry.Err);
+        Assert.Contains("#SBATCH --array=0-5\n", dry.Out);
+        Assert.False(Directory.Exists(Path.Combine(dir, "out")));
+    }
+
+    [Fact]
     public void A_sweep_is_checked_run_by_point_and_by_array_task_and_refuses_a_changed_grid()
     {
         var dir = Directory.CreateTempSubdirectory().FullName;
