@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A one-node Slurm for RuleDsl's tests and for trying `ruledsl submit` on one machine: installs
 # Debian's slurm-wlm and munge, writes a configuration with slurmctld and slurmd on this host (its
-# CPUs and memory), starts munged, slurmctld and slurmd, and waits until `sinfo` shows the node idle.
+# CPUs and memory), starts munged, slurmctld and slurmd, and waits until `sinfo` shows the node up
+# (idle, or mixed/allocated when jobs, e.g. a test's, are running on it).
 # Idempotent: a second run finds everything up and says so. `--stop` stops the three daemons.
 # Runs as root (or through sudo): the daemons and their spool folders are the system's.
 set -euo pipefail
@@ -24,8 +25,10 @@ if [ "${1:-}" = "--stop" ]; then stop; exit 0; fi
 [ $# -eq 0 ] || fail "unknown option '$1' (usage: install-slurm.sh [--stop])"
 
 node=$(hostname -s)
-idle() { sinfo -h -n "$node" -o %T 2>/dev/null | grep -qx idle; }
-if command -v sinfo >/dev/null && idle; then echo "install-slurm: node $node is up and idle"; exit 0; fi
+# Up: idle, or busy with jobs (mixed, allocated, completing); not down, drained or not responding (a '*').
+up() { sinfo -h -n "$node" -o %T 2>/dev/null | grep -qxE 'idle|mixed|allocated|completing'; }
+state_now() { sinfo -h -n "$node" -o %T 2>/dev/null | head -1; }
+if command -v sinfo >/dev/null && up; then echo "install-slurm: node $node is up ($(state_now))"; exit 0; fi
 
 missing=()
 for p in slurm-wlm munge; do
@@ -84,11 +87,11 @@ EOF
 if ! pgrep -x slurmctld >/dev/null; then $sudo /usr/sbin/slurmctld -i || fail "slurmctld did not start (see /var/log/slurm/slurmctld.log)"; fi
 if ! pgrep -x slurmd >/dev/null; then $sudo /usr/sbin/slurmd || fail "slurmd did not start (see /var/log/slurm/slurmd.log)"; fi
 for _ in $(seq 60); do
-  if idle; then echo "install-slurm: node $node is up and idle ($cpus CPUs, $mem MB)"; exit 0; fi
+  if up; then echo "install-slurm: node $node is up ($(state_now); $cpus CPUs, $mem MB)"; exit 0; fi
   # A node left down by an earlier run comes back once its daemons answer.
   $sudo scontrol update nodename="$node" state=resume >/dev/null 2>&1 || true
   sleep 1
 done
 sinfo -N -l >&2 || true
 tail -n 20 /var/log/slurm/slurmd.log /var/log/slurm/slurmctld.log >&2 || true
-fail "the node did not become idle within 60 s"
+fail "the node did not come up (idle, mixed or allocated) within 60 s"

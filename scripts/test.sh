@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # What the machine needs beyond the .NET SDK (fonts for the PNG plots the tests draw); idempotent.
 ./scripts/install-deps.sh
+# A one-node Slurm for SlurmArrayTests (idempotent; needs root). If it cannot start, the suite still
+# runs and that test fails saying why.
+./scripts/install-slurm.sh || echo "test.sh: Slurm did not start (see above); SlurmArrayTests will fail" >&2
 results=$(mktemp -d)
 status=0
 dotnet test RuleDsl.sln -c Release --logger "trx" --results-directory "$results" "$@" || status=$?

@@ -57,7 +57,11 @@ static class AnalyseCommand
 /// rank tests between the first rule and each other (the library's HeldOutComparison), rendered.
 static class LearnCommand
 {
-    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null, bool resume = false, bool initialTheta = false)
+    /// `learn … --units N` with `--unit K` (one unit), `--collect` (join them) or `--submit` (a Slurm job array).
+    public sealed record Units(int Count, int? Unit, bool Collect, bool Submit, bool DryRun, Runtime.Cluster.SlurmRequest Request, string? Tool);
+
+    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null, bool resume = false, bool initialTheta = false,
+        Units? units = null)
     {
         try
         {
@@ -76,11 +80,36 @@ static class LearnCommand
             Console.WriteLine($"{taskName}: {trials} learning trials per network, seeds {SeedsText(seeds)}; criterion ≥ {100 * rules[0].Session.Spec.Criterion:G4} % correct over {rules[0].Session.Spec.CriterionWindow} successive trials");
             if (learnAfter is int wait) Console.WriteLine($"every rule's weights change from learning trial {wait + 1} on");
 
-            var comparison = HeldOutComparison.Open(rules, new HeldOutSettings(seeds, trials, task, output, learnAfter, resume));
-            if (comparison.Resumed) Console.WriteLine($"resuming: {comparison.Done.Count} networks already learned in {output}");
-            else if (comparison.Replaced) Console.WriteLine($"starting again: {Path.Combine(output, "learning.csv")} is replaced (use --resume to continue it)");
-            var result = comparison.Run(r => Console.WriteLine($"  {r.Name,-24} seed {r.Seed,6}: criterion {(r.TrialsToCriterion?.ToString() ?? "not reached"),12}, last 100 trials {100 * r.FinalAccuracy:F0} % correct"
-                + (r.Failure is null ? "" : $" — stopped: {r.Failure}")));
+            var settings = new HeldOutSettings(seeds, trials, task, output, learnAfter, resume);
+            void Network(LearningRecord r) => Console.WriteLine($"  {r.Name,-24} seed {r.Seed,6}: criterion {(r.TrialsToCriterion?.ToString() ?? "not reached"),12}, last 100 trials {100 * r.FinalAccuracy:F0} % correct"
+                + (r.Failure is null ? "" : $" — stopped: {r.Failure}"));
+            HeldOutResult result;
+            if (units is { Submit: true })
+            {
+                var tool = units.Tool is null ? Runtime.Cluster.SbatchScript.DefaultTool() : Runtime.Cluster.SbatchScript.Quote(Path.GetFullPath(units.Tool));
+                var command = $"{tool} learn {string.Join(" ", files.Select(f => Runtime.Cluster.SbatchScript.Quote(Path.GetFullPath(f))))} --seeds {Runtime.Cluster.SbatchScript.Quote(seedsText)} --trials {trials}"
+                    + (task is null ? "" : $" --task {Runtime.Cluster.SbatchScript.Quote(task)}") + (learnAfter is int w ? $" --learn-after {w}" : "") + (initialTheta ? " --initial-theta" : "")
+                    + $" --out {Runtime.Cluster.SbatchScript.Quote(Path.GetFullPath(output))} --units {units.Count} --unit \"$SLURM_ARRAY_TASK_ID\" --resume";
+                var submitted = HeldOutUnits.Submit(rules, settings, units.Count, command, units.Request, units.DryRun, resume);
+                if (submitted.Units.Length == 0) Console.WriteLine($"nothing to submit: every unit has finished; `learn … --units {units.Count} --collect` joins them");
+                else if (units.DryRun) Console.Write(submitted.Script);
+                else Console.WriteLine($"submitted seed units {Runtime.Cluster.SbatchScript.Ranges(submitted.Units)} as job array {submitted.Job} ({submitted.ScriptPath}); `learn … --units {units.Count} --collect` joins them");
+                return 0;
+            }
+            if (units is { Collect: true }) result = HeldOutUnits.Collect(rules, settings, units.Count);
+            else if (units is { Unit: int k })
+            {
+                var mine = HeldOutUnits.Seeds(seeds, units.Count, k);
+                Console.WriteLine($"unit {k} of {units.Count}: seeds {SeedsText([.. mine])} into {HeldOutUnits.Folder(output, k)}");
+                result = HeldOutUnits.RunUnit(rules, settings, units.Count, k, Network);
+            }
+            else
+            {
+                var comparison = HeldOutComparison.Open(rules, settings);
+                if (comparison.Resumed) Console.WriteLine($"resuming: {comparison.Done.Count} networks already learned in {output}");
+                else if (comparison.Replaced) Console.WriteLine($"starting again: {Path.Combine(output, "learning.csv")} is replaced (use --resume to continue it)");
+                result = comparison.Run(Network);
+            }
 
             Console.WriteLine($"{"rule",-24} {"reached",8} {"median trials",14} {"mean final %",13}");
             foreach (var g in result.Rules)
@@ -97,7 +126,8 @@ static class LearnCommand
             Console.WriteLine(result.PlotPath);
             return 0;
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or System.Text.Json.JsonException or ResultsException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or System.Text.Json.JsonException or ResultsException
+            or Runtime.Cluster.SlurmException)
         {
             return RunCommands.InputError(ex);
         }

@@ -81,16 +81,59 @@ public static class Program
         vars.SetAction(_ => LanguageCommands.Vars(stdout));
 
         // run
-        var runFile = new Argument<string>("file") { Description = "A .experiment file." };
+        var runFile = new Argument<string>("file") { Description = "A .experiment file, or a .sweep file (every point of its grid)." };
         var runResume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its output folder." };
         var runCheck = new Option<bool>("--check") { Description = "Only validate the experiment file and its rule; do not run." };
+        var runPoint = new Option<string?>("--point") { Description = "A .sweep file: run only this point (its index, or its folder name)." };
+        var runTask = new Option<int?>("--task") { Description = "A .sweep file: run unit I of the sweep's job array (the units of all points in order: point 0's trials first)." };
+        var runTrial = new Option<int?>("--trial") { Description = "Run trial K alone, as one unit of a run split over processes (a Slurm array task): its own episodes.trialK.csv and checkpoint in the shared results folder; the last unit to finish merges the run (as `collect`)." };
         var run = new Command("run",
             "Run an experiment: meta-train the rule's θ over the given episodes and trials (trials in parallel), " +
             "writing episodes.csv row by row, checkpoints, and summary.json (with the discovered rule) to the output folder.")
         {
-            runFile, runResume, runCheck,
+            runFile, runResume, runCheck, runTrial,
         };
-        run.SetAction(pr => RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck)));
+        run.Add(runPoint);
+        run.Add(runTask);
+        run.SetAction(pr => Runtime.Experiments.SweepPlan.IsSweep(pr.GetValue(runFile)!)
+            ? SweepCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck), pr.GetValue(runPoint), pr.GetValue(runTrial), pr.GetValue(runTask))
+            : pr.GetValue(runTrial) is { } trial && !pr.GetValue(runCheck)
+            ? ClusterCommands.RunUnit(fs, pr.GetValue(runFile)!, trial, pr.GetValue(runResume))
+            : RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck)));
+
+        // submit, status, collect
+        var subFiles = new Argument<string[]>("experiments") { Description = "Experiment files (each one's trials become one job array) or .sweep files (all points' trials as one job array).", Arity = ArgumentArity.OneOrMore };
+        var subPartition = new Option<string?>("--partition") { Description = "The Slurm partition (queue) to run in (default: the cluster's default)." };
+        var subTime = new Option<string?>("--time") { Description = "Time limit of each array task, one trial (e.g. 2:00:00; default: the partition's)." };
+        var subCpus = new Option<int?>("--cpus-per-task") { Description = "CPUs per array task (default 1: a trial runs on one core)." };
+        var subTool = new Option<string?>("--tool") { Description = "The ruledsl the nodes run (default: this one, by its full path; it must be reachable from the nodes)." };
+        var subDry = new Option<bool>("--dry-run") { Description = "Print the sbatch script; write and submit nothing." };
+        var subResume = new Option<bool>("--resume") { Description = "Submit only the units that are not done and not queued or running." };
+        var submit = new Command("submit", "Run each experiment's trials as one Slurm job array: writes OUTPUT/slurm/array-N.sh (each task `ruledsl run EXP --trial $SLURM_ARRAY_TASK_ID --resume`, requeueable), submits it with sbatch and records the job in OUTPUT/slurm/jobs.json.")
+        {
+            subFiles, subPartition, subTime, subCpus, subTool, subDry, subResume,
+        };
+        submit.SetAction(pr =>
+        {
+            var request = new Runtime.Cluster.SlurmRequest(pr.GetValue(subPartition), pr.GetValue(subTime), pr.GetValue(subCpus));
+            var files = pr.GetValue(subFiles) ?? [];
+            var sweeps = files.Where(Runtime.Experiments.SweepPlan.IsSweep).ToList();
+            var codes = sweeps.Select(f => SweepCommands.Submit(fs, f, request, pr.GetValue(subTool), pr.GetValue(subDry), pr.GetValue(subResume))).ToList();
+            var experiments = files.Except(sweeps).ToList();
+            if (experiments.Count > 0) codes.Add(ClusterCommands.Submit(fs, experiments, request, pr.GetValue(subTool), pr.GetValue(subDry), pr.GetValue(subResume)));
+            return codes.DefaultIfEmpty(0).Max();
+        });
+        var stTarget = new Argument<string>("run") { Description = "An experiment file, a .sweep file (each point), or the results folder of a run by units." };
+        var status = new Command("status", "Which units (trials) of a run are done, running, pending, failed or not started, with their episodes and Slurm job ids (from the results folder and squeue).") { stTarget };
+        status.SetAction(pr => Runtime.Experiments.SweepPlan.IsSweep(pr.GetValue(stTarget)!)
+            ? SweepCommands.EachPoint(fs, pr.GetValue(stTarget)!, ClusterCommands.Status) : ClusterCommands.Status(fs, pr.GetValue(stTarget)!));
+        var coTarget = new Argument<string>("run") { Description = "An experiment file, a .sweep file (each point), or the results folder of a run by units." };
+        var collect = new Command("collect", "Merge a run by units into episodes.csv and summary.json and print what a local run prints; refuses unfinished units and a run whose experiment, rules or model changed.") { coTarget };
+        collect.SetAction(pr => Runtime.Experiments.SweepPlan.IsSweep(pr.GetValue(coTarget)!)
+            ? SweepCommands.EachPoint(fs, pr.GetValue(coTarget)!, ClusterCommands.Collect) : ClusterCommands.Collect(fs, pr.GetValue(coTarget)!));
+        root.Add(submit);
+        root.Add(status);
+        root.Add(collect);
 
         // settings
         var settings = new Command("settings", "List every setting an .experiment file may give, with its default and meaning (a Markdown table: docs/experiments.md's is this output).");
@@ -164,11 +207,36 @@ public static class Program
         var lnOut = new Option<string>("--out") { Description = "Folder for learning.csv, learning_trials.csv and learning.png (default results/learn).", DefaultValueFactory = _ => "results/learn" };
         var lnResume = new Option<bool>("--resume") { Description = "Continue the comparison in --out: networks already learned there are read back, not learned again." };
         var lnInitial = InitialTheta();
+        var lnUnits = new Option<int?>("--units") { Description = "Split the seeds into N contiguous units (for a cluster): with --unit K, learn unit K alone into OUT/units/unitK; with --collect, join the finished units into OUT; with --submit, run them as one Slurm job array." };
+        var lnUnit = new Option<int?>("--unit") { Description = "With --units N: learn unit K (0 … N−1) alone." };
+        var lnCollect = new Option<bool>("--collect") { Description = "With --units N: join the finished units and print the comparison a local `learn` prints." };
+        var lnSubmit = new Option<bool>("--submit") { Description = "With --units N: submit the units (with --resume, the unfinished ones) as one Slurm job array." };
+        var lnDry = new Option<bool>("--dry-run") { Description = "With --submit: print the sbatch script; write and submit nothing." };
+        var lnPartition = new Option<string?>("--partition") { Description = "With --submit: the Slurm partition." };
+        var lnTime = new Option<string?>("--time") { Description = "With --submit: the time limit of each unit (e.g. 2:00:00)." };
+        var lnCpus = new Option<int?>("--cpus-per-task") { Description = "With --submit: CPUs per unit (default 1)." };
+        var lnTool = new Option<string?>("--tool") { Description = "With --submit: the ruledsl the nodes run (default: this one, by its full path)." };
         var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (the experiment's `criterion`: by default ≥ 90 % correct over 100 successive trials) per seed, and one-sided tests that the first rule needs fewer trials than each other: Wilcoxon signed-rank paired by seed (every rule learns the same fresh network, trials and noise on a seed) and Mann–Whitney unpaired.")
         {
-            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial,
+            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial, lnUnits, lnUnit, lnCollect, lnSubmit, lnDry, lnPartition, lnTime, lnCpus, lnTool,
         };
-        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume), pr.GetValue(lnInitial)));
+        learn.SetAction(pr =>
+        {
+            var count = pr.GetValue(lnUnits);
+            if (count is null && (pr.GetValue(lnUnit) is not null || pr.GetValue(lnCollect) || pr.GetValue(lnSubmit)))
+            {
+                stderr.WriteLine("ruledsl: error: --unit, --collect and --submit split the seeds into units: give their number with --units N");
+                return ExitCodes.InputError;
+            }
+            if (count is int n && (pr.GetValue(lnUnit) is null ? 0 : 1) + (pr.GetValue(lnCollect) ? 1 : 0) + (pr.GetValue(lnSubmit) ? 1 : 0) != 1)
+            {
+                stderr.WriteLine("ruledsl: error: with --units N give one of --unit K, --collect or --submit");
+                return ExitCodes.InputError;
+            }
+            var units = count is int c ? new LearnCommand.Units(c, pr.GetValue(lnUnit), pr.GetValue(lnCollect), pr.GetValue(lnSubmit), pr.GetValue(lnDry),
+                new Runtime.Cluster.SlurmRequest(pr.GetValue(lnPartition), pr.GetValue(lnTime), pr.GetValue(lnCpus)), pr.GetValue(lnTool)) : null;
+            return LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume), pr.GetValue(lnInitial), units);
+        });
 
         // samples
         var smFiles = new Argument<string[]>("experiments") { Description = "Feedforward experiment files; each rule at its meta-learned θ (when the experiment has been run) or its initial θ.", Arity = ArgumentArity.OneOrMore };

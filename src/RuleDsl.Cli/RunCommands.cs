@@ -58,7 +58,7 @@ static class RunCommands
         return 0;
     }
 
-    /// `ruledsl check FILE...`: experiment files as `run --check` checks them, the others by the
+    /// `ruledsl check FILE...`: experiment (and sweep) files as `run --check` checks them, the others by the
     /// language's check; the worst exit code wins. With --json the experiments' summaries go to stderr;
     /// with --format gcc|json the problems alone go to stdout, everything else to stderr.
     public static int Check(FileSystem fs, IReadOnlyList<string> files, bool json, DiagnosticFormat format = DiagnosticFormat.Human)
@@ -67,8 +67,11 @@ static class RunCommands
             return InputError("--json (the table of checks) and --format (the problems) are different outputs: give one");
         var report = new ProblemReport(format, Console.Out, Console.Error);
         var experiments = files.Where(f => f.EndsWith(".experiment", StringComparison.Ordinal)).ToList();
-        var others = files.Except(experiments).ToList();
+        var sweeps = files.Where(Runtime.Experiments.SweepPlan.IsSweep).ToList();
+        var others = files.Except(experiments).Except(sweeps).ToList();
         var codes = experiments.Select(f => CheckOnly(fs, f, report, json ? Console.Error : report.Text)).ToList();
+        // A sweep's problems are located in the sweep file and printed as people read them.
+        codes.AddRange(sweeps.Select(f => SweepCommands.Check(fs, f)));
         if (others.Count > 0) codes.Add(LanguageCommands.CheckRulesAndModels(fs, Console.Out, report, others, json));
         report.Finish();
         return codes.DefaultIfEmpty(0).Max();
@@ -86,48 +89,8 @@ static class RunCommands
         {
             Console.WriteLine($"experiment {spec.Name}: rule {string.Join(", ", session.Rules.Select(r => r.Name))} ({session.Theta.Count} θ), {spec.Setting}, " +
                               $"{spec.Trials} trials × {spec.Episodes} episodes, estimator {spec.Estimator}, backend {spec.Backend}");
-            var last = DateTime.MinValue;
-            var summary = session.Run(resume, p =>
-            {
-                if (last == DateTime.MinValue) Console.WriteLine($"data: {session.DataMessage}");
-                if (p.Failure is not null) Console.WriteLine($"  trial {p.Trial} episode {p.Episode}: diverged ({p.Failure}); "
-                    + (spec.OnDivergence.IsShrink ? "θ scaled by 0.9 toward zero" : "θ unchanged"));
-                if ((DateTime.Now - last).TotalSeconds < 2 && p.Done < p.Total) return;
-                last = DateTime.Now;
-                var eta = p.Done == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(p.Elapsed.TotalSeconds / p.Done * (p.Total - p.Done));
-                // A diverged episode measured nothing: say so rather than print NaN as if it were a number.
-                var measured = p.Failure is null ? $"meta-loss {p.MetaLoss:F4}  accuracy {p.Accuracy:P1}" : "diverged";
-                Console.WriteLine($"  [{p.Done,6}/{p.Total}] trial {p.Trial} episode {p.Episode}: {measured}  ETA {eta:hh\\:mm\\:ss}");
-            }, cancel.Token);
-            Console.WriteLine($"results: {Path.GetFullPath(spec.Output)}");
-            foreach (var why in summary.Stopped) Console.WriteLine($"stopped for divergence: {why}");
-            Console.WriteLine(summary.FinalFinite > 0
-                ? $"final accuracy (last 10% of episodes): {summary.FinalAccuracyMean:P2} ± {summary.FinalAccuracySd:P2} (sd over trials and episodes)"
-                : summary.FinalEpisodes == 0 ? "final accuracy (last 10% of episodes): none — the run stopped before them"
-                : $"final accuracy (last 10% of episodes): none — none of its {summary.FinalEpisodes} episodes has a finite accuracy ({summary.FinalDiverged} diverged)");
-            if (summary.FinalDiverged > 0)
-                Console.WriteLine($"  {summary.FinalDiverged} of those {summary.FinalEpisodes} episodes diverged and are left out of it"
-                    + (double.IsFinite(summary.FinalAccuracyWithDivergedAtChance) ? $"; counting them at chance: {summary.FinalAccuracyWithDivergedAtChance:P2}" : ""));
-            // θ where a run that learned nothing stopped is not a result: say so beside it.
-            Console.WriteLine((summary.Discovered is null ? "θ (mean over trials; not meta-learned): " : "θ (mean over trials): ") + string.Join(", ", summary.Theta.Zip(summary.ThetaMean, (n, v) => $"{n} = {v:G4}")));
-            if (summary.Trials > 1)
-                Console.WriteLine($"θ per trial (mean ± sd over trials; in how many of {summary.Trials} positive{(summary.ThetaZero.Any(z => z > 0) ? ", and exactly 0" : "")}): "
-                    + string.Join(", ", summary.Theta.Select((n, r) => $"{n} = {summary.ThetaMean[r] + 0.0:G3} ± {summary.ThetaSd[r]:G2} ({summary.ThetaPositive[r]}"
-                        + (summary.ThetaZero[r] > 0 ? $", {summary.ThetaZero[r]} at 0)" : ")"))));
-            if (summary.Discovered is null)
-                Console.WriteLine("no rule discovered: " + (summary.Stopped.Length > 0 ? "the run stopped for divergence, so its θ is where the trials stopped, not a meta-learned one"
-                    : string.Join("; ", summary.NotLearned)));
-            else Console.WriteLine($"discovered rule: {summary.Discovered}");
-            foreach (var term in summary.LeftOut) Console.WriteLine($"  left out: {term}");
-            if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
-            foreach (var w in summary.Warnings) Console.WriteLine($"note: {w}");
-            if (summary.NotLearned.Length == 0) return 0;
-            // A trial that stopped, or whose every episode diverged (max_diverged = 0), learned nothing: exit 3 either way.
-            Console.Error.WriteLine(summary.Stopped.Length > 0
-                ? $"error: {summary.Stopped.Length} of {summary.Trials} trials stopped for divergence (max_diverged = {spec.MaxDiverged}, on_divergence = {spec.OnDivergence}); {summary.Advice}"
-                : $"error: {summary.NotLearned.Length} of {summary.Trials} trials learned nothing ({string.Join("; ", summary.NotLearned)}); {ExperimentSession.DivergenceAdvice}");
-            if (resume) Console.Error.WriteLine("--resume does not continue a trial that stopped for divergence: change the experiment and run it into a new output folder");
-            return ExitCodes.Diverged;
+            var summary = session.Run(resume, Printer(session), cancel.Token);
+            return Render(summary, spec, resume);
         }
         catch (OperationCanceledException)
         {
@@ -143,6 +106,60 @@ static class RunCommands
         {
             return InputError(ex);
         }
+    }
+
+    /// Progress lines as a run goes: the data once, each diverged episode, and a line every 2 s with the ETA.
+    internal static Action<Progress> Printer(ExperimentSession session)
+    {
+        var spec = session.Spec;
+        var last = DateTime.MinValue;
+        return p =>
+        {
+            if (last == DateTime.MinValue) Console.WriteLine($"data: {session.DataMessage}");
+            if (p.Failure is not null) Console.WriteLine($"  trial {p.Trial} episode {p.Episode}: diverged ({p.Failure}); "
+                + (spec.OnDivergence.IsShrink ? "θ scaled by 0.9 toward zero" : "θ unchanged"));
+            if ((DateTime.Now - last).TotalSeconds < 2 && p.Done < p.Total) return;
+            last = DateTime.Now;
+            var eta = p.Done == 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(p.Elapsed.TotalSeconds / p.Done * (p.Total - p.Done));
+            // A diverged episode measured nothing: say so rather than print NaN as if it were a number.
+            var measured = p.Failure is null ? $"meta-loss {p.MetaLoss:F4}  accuracy {p.Accuracy:P1}" : "diverged";
+            Console.WriteLine($"  [{p.Done,6}/{p.Total}] trial {p.Trial} episode {p.Episode}: {measured}  ETA {eta:hh\\:mm\\:ss}");
+        };
+    }
+
+    /// The closing lines of a run, `collect` of a run by units alike: results folder, final accuracy,
+    /// θ, the discovered rule, notes; exit 3 when a trial learned nothing.
+    internal static int Render(ExperimentSession.RunSummary summary, RuleDsl.Syntax.ExperimentSpec spec, bool resume)
+    {
+        Console.WriteLine($"results: {Path.GetFullPath(spec.Output)}");
+        foreach (var why in summary.Stopped) Console.WriteLine($"stopped for divergence: {why}");
+        Console.WriteLine(summary.FinalFinite > 0
+            ? $"final accuracy (last 10% of episodes): {summary.FinalAccuracyMean:P2} ± {summary.FinalAccuracySd:P2} (sd over trials and episodes)"
+            : summary.FinalEpisodes == 0 ? "final accuracy (last 10% of episodes): none — the run stopped before them"
+            : $"final accuracy (last 10% of episodes): none — none of its {summary.FinalEpisodes} episodes has a finite accuracy ({summary.FinalDiverged} diverged)");
+        if (summary.FinalDiverged > 0)
+            Console.WriteLine($"  {summary.FinalDiverged} of those {summary.FinalEpisodes} episodes diverged and are left out of it"
+                + (double.IsFinite(summary.FinalAccuracyWithDivergedAtChance) ? $"; counting them at chance: {summary.FinalAccuracyWithDivergedAtChance:P2}" : ""));
+        // θ where a run that learned nothing stopped is not a result: say so beside it.
+        Console.WriteLine((summary.Discovered is null ? "θ (mean over trials; not meta-learned): " : "θ (mean over trials): ") + string.Join(", ", summary.Theta.Zip(summary.ThetaMean, (n, v) => $"{n} = {v:G4}")));
+        if (summary.Trials > 1)
+            Console.WriteLine($"θ per trial (mean ± sd over trials; in how many of {summary.Trials} positive{(summary.ThetaZero.Any(z => z > 0) ? ", and exactly 0" : "")}): "
+                + string.Join(", ", summary.Theta.Select((n, r) => $"{n} = {summary.ThetaMean[r] + 0.0:G3} ± {summary.ThetaSd[r]:G2} ({summary.ThetaPositive[r]}"
+                    + (summary.ThetaZero[r] > 0 ? $", {summary.ThetaZero[r]} at 0)" : ")"))));
+        if (summary.Discovered is null)
+            Console.WriteLine("no rule discovered: " + (summary.Stopped.Length > 0 ? "the run stopped for divergence, so its θ is where the trials stopped, not a meta-learned one"
+                : string.Join("; ", summary.NotLearned)));
+        else Console.WriteLine($"discovered rule: {summary.Discovered}");
+        foreach (var term in summary.LeftOut) Console.WriteLine($"  left out: {term}");
+        if (summary.Failures > 0) Console.WriteLine($"{summary.Failures} episodes diverged and were skipped");
+        foreach (var w in summary.Warnings) Console.WriteLine($"note: {w}");
+        if (summary.NotLearned.Length == 0) return 0;
+        // A trial that stopped, or whose every episode diverged (max_diverged = 0), learned nothing: exit 3 either way.
+        Console.Error.WriteLine(summary.Stopped.Length > 0
+            ? $"error: {summary.Stopped.Length} of {summary.Trials} trials stopped for divergence (max_diverged = {spec.MaxDiverged}, on_divergence = {spec.OnDivergence}); {summary.Advice}"
+            : $"error: {summary.NotLearned.Length} of {summary.Trials} trials learned nothing ({string.Join("; ", summary.NotLearned)}); {ExperimentSession.DivergenceAdvice}");
+        if (resume) Console.Error.WriteLine("--resume does not continue a trial that stopped for divergence: change the experiment and run it into a new output folder");
+        return ExitCodes.Diverged;
     }
 
     public static int Plot(string[] runs)

@@ -25,6 +25,10 @@ module Problems =
     [<CompiledName "OfProgram">]
     let ofProgram (program: Program) (ds: Diagnostic list) = counted program.LineOf ds
 
+    /// Diagnostics of one file of settings (a sweep file), shown with its lines and counted.
+    [<CompiledName "OfFile">]
+    let ofFile (text: string) (ds: Diagnostic list) = counted (Experiment.lineOf text) ds
+
     /// Diagnostics of a file read beside a program (a point file), in order of position, shown with
     /// that file's lines.
     [<CompiledName "OfText">]

@@ -45,6 +45,20 @@ public sealed class ExperimentRunner(string outputFolder, TrialPlan plan, Func<i
         File.Move(tmp, path, overwrite: true); // atomic: a crash leaves the old or the new checkpoint, never half of one
     }
 
+    /// <summary>Runs (or, with <paramref name="resume"/>, continues from its checkpoint) trial
+    /// <paramref name="t"/> alone; returns its final θ. One unit of a run split over processes.</summary>
+    public double[] RunTrial(int t, bool resume, CancellationToken cancel = default)
+    {
+        var checkpoint = resume ? LoadCheckpoint(t) : null;
+        var trainer = new MetaTrainer(makeLoop(t), plan.Meta with { Seed = plan.TrialSeed(t) }, plan.Theta, checkpoint);
+        foreach (var step in trainer.Run(cancel))
+        {
+            log.Append(t, step);
+            SaveCheckpoint(t, trainer.Checkpoint);
+        }
+        return trainer.Theta;
+    }
+
     /// <summary>Runs (or, with <paramref name="resume"/>, continues) every trial. Returns the final θ per trial.</summary>
     public double[][] Run(bool resume, CancellationToken cancel = default)
     {
@@ -57,14 +71,7 @@ public sealed class ExperimentRunner(string outputFolder, TrialPlan plan, Func<i
         {
             try
             {
-                var checkpoint = resume ? LoadCheckpoint(t) : null;
-                var trainer = new MetaTrainer(makeLoop(t), plan.Meta with { Seed = plan.TrialSeed(t) }, plan.Theta, checkpoint);
-                foreach (var step in trainer.Run(cancel))
-                {
-                    log.Append(t, step);
-                    SaveCheckpoint(t, trainer.Checkpoint);
-                }
-                finals[t] = trainer.Theta;
+                finals[t] = RunTrial(t, resume, cancel);
             }
             catch (Exception ex) when (!cancel.IsCancellationRequested)
             {

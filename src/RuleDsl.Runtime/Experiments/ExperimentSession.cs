@@ -20,7 +20,7 @@ public sealed record Progress(int Trial, int Episode, int Done, int Total, doubl
 /// episodes.csv as it is produced, and writes summary.json with the discovered rule. Interrupted
 /// runs resume from the folder. This is the library behind `ruledsl run`.
 /// </summary>
-public sealed class ExperimentSession
+public sealed partial class ExperimentSession
 {
     public ExperimentSpec Spec { get; }
     /// <summary>The rule (of layer 1, when each layer has its own).</summary>
@@ -244,13 +244,14 @@ public sealed class ExperimentSession
     {
         var factory = LoopFactory();
         if (resume) ExtendIfOnlyLonger();
-        var folder = RunFolder.CreateOrResume(Spec.Output, _text, new { Spec.Name, Rule = string.Join(", ", Rules.Select(r => r.Name).Distinct()), Setting = Spec.Setting.ToString(), Data = DataMessage }, SameExperiment, Sources);
+        if (Cluster.RunUnits.IsUnitRun(Spec.Output)) return RunRemainingUnits(resume, progress, cancel);
+        var folder = RunFolder.CreateOrResume(Spec.Output, _text, RunSettings(), SameExperiment, Sources);
         if (folder.Resumed && !resume)
             throw new InvalidOperationException($"{Spec.Output} already holds a run of this experiment; pass --resume to continue it, or choose another output folder");
         var plan = new TrialPlan(Spec.Trials, Spec.Seed, MetaSettings(), Theta);
         var total = Spec.Trials * Spec.Episodes;
         var clock = Stopwatch.StartNew();
-        using var episodes = folder.OpenEpisodes();
+        var episodes = folder.OpenEpisodes();
         int done = episodes.Completed.Count;
         var gate = new object();
         var log = new CallbackLog((trial, step) =>
@@ -266,7 +267,12 @@ public sealed class ExperimentSession
             }
         });
         var runner = new ExperimentRunner(Spec.Output, plan, factory, log);
-        var finals = runner.Run(resume, cancel);
+        double[][] finals;
+        try { finals = runner.Run(resume, cancel); }
+        finally { episodes.Dispose(); }
+        // Rows in (trial, episode) order, not in the order parallel trials finished them: the file a
+        // run by units merges to, and a summary that does not depend on timing.
+        Cluster.RunUnits.SortEpisodes(folder.File(RunFolder.EpisodesFile));
         // A trial that stopped for divergence says so in its checkpoint (and stays stopped on --resume).
         var stopped = Enumerable.Range(0, Spec.Trials).Select(t => (t, Why: runner.LoadCheckpoint(t)?.Stopped))
             .Where(x => x.Why is not null).Select(x => $"trial {x.t}: {x.Why}").ToArray();

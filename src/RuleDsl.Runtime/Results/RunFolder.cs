@@ -84,20 +84,7 @@ public sealed class RunFolder
         var runPath = Path.Combine(dir, RunFile);
         if (System.IO.File.Exists(runPath))
         {
-            var existing = Open(dir);
-            // The files first: a changed rule is named even when `episodes` was raised too.
-            if (sources is not null && SourcesChanged(existing, sources) is { } why)
-                throw new ResultsException(why);
-            if (existing.ExperimentText != experimentText && !(sameExperiment?.Invoke(existing.ExperimentText) ?? false))
-            {
-                var changed = Syntax.Experiment.ChangedSettings(existing.ExperimentText, experimentText);
-                throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text"
-                    + (changed.IsEmpty ? "" : $" ({string.Join("; ", changed)})")
-                    + "; choose another results folder, or delete this one to start over (a run whose experiment only raised `episodes` is continued by --resume)");
-            }
-            var diff = DiffKeys(existing.Settings, settingsNode);
-            if (diff.Count > 0)
-                throw new ResultsException($"{runPath}: the run was started with different settings ({string.Join(", ", diff)}); choose another results folder, or delete this one to start over");
+            var existing = CheckSame(dir, experimentText, settingsNode, sameExperiment, sources);
             var doc = ReadJson(runPath);
             var resumed = doc["resumed"] as JsonArray ?? [];
             resumed.Add(Now());
@@ -127,6 +114,74 @@ public sealed class RunFolder
         WriteJsonAtomic(runPath, run);
         return new RunFolder(Path.GetFullPath(dir), experimentText, settingsNode, false, sources);
     }
+
+    /// <summary>The run in <paramref name="dir"/>, checked to be of this experiment text (or one
+    /// <paramref name="sameExperiment"/> takes for it), these settings and these files; refused otherwise.</summary>
+    static RunFolder CheckSame(string dir, string experimentText, JsonObject settingsNode, Func<string, bool>? sameExperiment, IReadOnlyList<SourceFile>? sources)
+    {
+        var runPath = Path.Combine(dir, RunFile);
+        var existing = Open(dir);
+        // The files first: a changed rule is named even when `episodes` was raised too.
+        if (sources is not null && SourcesChanged(existing, sources) is { } why)
+            throw new ResultsException(why);
+        if (existing.ExperimentText != experimentText && !(sameExperiment?.Invoke(existing.ExperimentText) ?? false))
+        {
+            var changed = Syntax.Experiment.ChangedSettings(existing.ExperimentText, experimentText);
+            throw new ResultsException($"{runPath}: this folder holds a run of a different experiment text"
+                + (changed.IsEmpty ? "" : $" ({string.Join("; ", changed)})")
+                + "; choose another results folder, or delete this one to start over (a run whose experiment only raised `episodes` is continued by --resume)");
+        }
+        var diff = DiffKeys(existing.Settings, settingsNode);
+        if (diff.Count > 0)
+            throw new ResultsException($"{runPath}: the run was started with different settings ({string.Join(", ", diff)}); choose another results folder, or delete this one to start over");
+        return existing;
+    }
+
+    /// <summary>
+    /// As <see cref="CreateOrResume"/>, for a run whose units (trials) run as separate processes, at once
+    /// (Slurm array tasks): an existing run.json is checked (the same experiment, settings and files, or
+    /// the unit is refused) and never rewritten; a new one is created atomically by whichever unit gets
+    /// there first, with <paramref name="extra"/> entries (where the experiment file is, and the working
+    /// directory its relative `output` is taken from).
+    /// </summary>
+    public static RunFolder CreateOrCheck(string dir, string experimentText, object settings, Func<string, bool>? sameExperiment,
+        IReadOnlyList<SourceFile>? sources, JsonObject? extra = null)
+    {
+        var settingsNode = ToObject(settings);
+        var runPath = Path.Combine(dir, RunFile);
+        if (System.IO.File.Exists(runPath)) return CheckSame(dir, experimentText, settingsNode, sameExperiment, sources);
+        // Another unit's run.json on its way (a temporary file) does not make the folder someone else's.
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any(e => !e.EndsWith(".tmp", StringComparison.Ordinal)))
+            throw new ResultsException($"{dir}: the folder exists, is not empty and has no {RunFile}; choose a new or empty results folder");
+        try { Directory.CreateDirectory(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ResultsException($"{dir}: cannot create the results folder: {e.Message}", e);
+        }
+        var run = new JsonObject
+        {
+            ["format"] = "ruledsl-run/1",
+            ["created"] = Now(),
+            ["tool"] = ToolVersion.Tool,
+            ["experiment"] = experimentText,
+            ["settings"] = settingsNode.DeepClone(),
+        };
+        if (sources is not null) run["sources"] = RunSources.ToJson(sources);
+        foreach (var (k, v) in extra ?? []) run[k] = v?.DeepClone();
+        var tmp = $"{runPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        System.IO.File.WriteAllText(tmp, run.ToJsonString(JsonOptions) + "\n");
+        try { System.IO.File.Move(tmp, runPath, overwrite: false); }
+        catch (IOException) when (System.IO.File.Exists(runPath))
+        {
+            // Another unit created it first: this one is checked against it like any later unit.
+            System.IO.File.Delete(tmp);
+            return CheckSame(dir, experimentText, settingsNode, sameExperiment, sources);
+        }
+        return new RunFolder(Path.GetFullPath(dir), experimentText, settingsNode, false, sources);
+    }
+
+    /// <summary>An entry of run.json besides the experiment and settings (e.g. "file"), or null.</summary>
+    public string? Entry(string key) => ReadJson(File(RunFile))[key] is JsonValue v && v.TryGetValue<string>(out var s) ? s : null;
 
     /// <summary>Why the run in <paramref name="existing"/> cannot be continued with <paramref name="sources"/>,
     /// or null when it can: its files must say what they said (comments and layout aside), and a run that did
@@ -167,6 +222,9 @@ public sealed class RunFolder
     /// there tell which (trial, episode) pairs are complete.
     /// </summary>
     public EpisodeLog OpenEpisodes() => new(File(EpisodesFile));
+
+    /// <summary>As <see cref="OpenEpisodes()"/>, for another episodes file in the folder (one unit's).</summary>
+    public EpisodeLog OpenEpisodes(string name) => new(File(name));
 
     /// <summary>Reads episodes.csv without changing it (a torn last line is ignored, not removed).</summary>
     public CsvTable ReadEpisodes() => CsvTable.Read(File(EpisodesFile));
@@ -226,7 +284,8 @@ public sealed class RunFolder
     /// <summary>Writes to a temporary file beside the target and renames it over the target, so readers never see half a file.</summary>
     private static void WriteJsonAtomic(string path, JsonNode node)
     {
-        var tmp = path + ".tmp";
+        // A name of this writer's own: two processes finishing a run by units at once write summary.json both.
+        var tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         System.IO.File.WriteAllText(tmp, node.ToJsonString(JsonOptions) + "\n");
         System.IO.File.Move(tmp, path, overwrite: true);
     }
