@@ -65,6 +65,10 @@ public class ResultsFormatTests
         File.WriteAllText(rec, $"experiment rec\n  setting = recurrent\n  rule = std/neo_hebbian.rule neo_hebbian\n  task = go-nogo dnms\n  units = 8\n  horizon = 3\n  batch = 2\n  episodes = 1\n  trials = 1\n  output = {Path.Combine(dir, "rec")}\n");
         Ok(Cli.Run("run", rec));
         Ok(Cli.Run("learn", rec, "--task", "dnms", "--seeds", "1-2", "--trials", "5", "--out", Path.Combine(dir, "learn")));
+        // A run by units (one trial alone, as a Slurm array task runs it): run.json's `file` and `workdir`.
+        var unit = Path.Combine(dir, "unit.experiment");
+        File.WriteAllText(unit, Ff(2).Replace(Path.Combine(dir, "ff"), Path.Combine(dir, "unit")));
+        Ok(Cli.Run("run", unit, "--trial", "0"));
 
         JsonObject Json(string run, string file) => JsonNode.Parse(File.ReadAllText(Path.Combine(dir, run, file)))!.AsObject();
         var theta = new[] { "ff", "rec" }.SelectMany(r => Json(r, "summary.json")["Theta"]!.AsArray().Select(t => t!.GetValue<string>())).ToList();
@@ -72,7 +76,7 @@ public class ResultsFormatTests
         Assert.Contains("theta[1,2]", theta);
 
         Exactly("episodes.csv", new[] { "ff", "rec" }.SelectMany(r => Header(Path.Combine(dir, r, "episodes.csv"))), theta);
-        Exactly("run.json", new[] { "ff", "rec" }.SelectMany(r => Json(r, "run.json").Select(kv => kv.Key)), theta);
+        Exactly("run.json", new[] { "ff", "rec", "unit" }.SelectMany(r => Json(r, "run.json").Select(kv => kv.Key)), theta);
         Exactly("summary.json", new[] { "ff", "rec" }.SelectMany(r => Json(r, "summary.json").Select(kv => kv.Key)), theta);
         Exactly("learning.csv", Header(Path.Combine(dir, "learn", "learning.csv")), theta);
         Exactly("learning_trials.csv", Header(Path.Combine(dir, "learn", "learning_trials.csv")), theta);
