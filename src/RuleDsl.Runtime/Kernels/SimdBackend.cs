@@ -24,6 +24,17 @@ public sealed class SimdBackend : IRowProductBackend
         return new Compiled(name, inputs, all, result.Kernel!);
     }
 
+    /// <summary>The kernel with its matrix rows deferred (<see cref="KernelSpec.DeferRows"/>: run it with
+    /// <see cref="DeferredRows{T}.Current"/> set), or null with the reason when its rows are not all
+    /// old row + rank-one terms.</summary>
+    public IKernel? TryCompileDeferred(string name, IReadOnlyList<KernelOutput> outputs, out string? why)
+    {
+        var inputs = outputs.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
+        var result = KernelCompiler.Compile<double>(new KernelSpec(name, inputs, outputs, [], deferRows: true));
+        why = result.Error;
+        return result.Ok ? new Compiled(name, inputs, outputs.ToList(), result.Kernel!) : null;
+    }
+
     /// <summary>A compiled kernel behind <see cref="IKernel"/>: binds tensors to its argument block.</summary>
     public sealed class Compiled(string name, IReadOnlyList<Symbol> inputs, IReadOnlyList<KernelOutput> outputs, Kernel<double> kernel) : IKernel
     {
