@@ -15,15 +15,18 @@ namespace RuleDsl.Bench;
 /// H learning trials, 9 tangents) in seconds. "before" runs the learner with its fast paths switched off
 /// (<see cref="RecurrentSpeedups.None"/>), "after" with the defaults; both must give the same J (and
 /// gradient) or the bench fails, so the ratio compares equal work.
-/// Options: --trials N (Miconi trials timed, default 200), --horizons 40,200, --quick (fewer trials).
+/// Options: --trials N (Miconi trials timed, default 200), --horizons 40,200, --quick (fewer trials),
+/// --no-miconi, --no-gradient, --factored-tangents ("after" defers the trace tangents too).
 /// </summary>
 public static class RecurrentSpeed
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+    static bool FactoredTangents;
 
     public static int Run(string[] args)
     {
         bool quick = args.Contains("--quick");
+        FactoredTangents = args.Contains("--factored-tangents");
         int trials = IntOption(args, "--trials", quick ? 60 : 200);
         var horizons = StringOption(args, "--horizons", quick ? "10" : "40,200").Split(',').Select(int.Parse).ToArray();
         int failed = 0;
@@ -32,8 +35,8 @@ public static class RecurrentSpeed
         Console.WriteLine();
         Console.WriteLine("| run | before | after | speed-up | alloc before | alloc after | same numbers |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
-        failed += Miconi(trials);
-        foreach (int h in horizons) failed += NeoHebbian(h);
+        if (!args.Contains("--no-miconi")) failed += Miconi(trials);
+        if (!args.Contains("--no-gradient")) foreach (int h in horizons) failed += NeoHebbian(h);
         Console.WriteLine();
         Console.WriteLine($"# peak RSS {MetaBench.PeakRss() / 1e6:F0} MB; load average at end: {Load()}");
         return failed == 0 ? 0 : 1;
@@ -56,7 +59,8 @@ public static class RecurrentSpeed
         var rng = Runtime.Data.Rng.For(7, 2, 3);
         for (int i = 0; i < theta.Length; i++) theta[i] = 0.5 * (2 * rng.NextDouble() - 1);
         var dirs = Enumerable.Range(0, theta.Length).Select(i => Enumerable.Range(0, theta.Length).Select(j => i == j ? 1.0 : 0).ToArray()).ToArray();
-        var (before, after) = Pair(Learner(session, RecurrentSpeedups.None), Learner(session, RecurrentSpeedups.Default), theta, dirs);
+        var fast = FactoredTangents ? RecurrentSpeedups.Default with { FactoredTangents = true } : RecurrentSpeedups.Default;
+        var (before, after) = Pair(Learner(session, RecurrentSpeedups.None), Learner(session, fast), theta, dirs);
         return Row($"neo-Hebbian 3×3 exact gradient, N = 100, H = {horizon} (s)", before, after, horizon, perSecond: false);
     }
 

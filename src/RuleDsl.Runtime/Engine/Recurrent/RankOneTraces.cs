@@ -12,10 +12,13 @@ public sealed record RecurrentSpeedups(
     bool FactoredTraces = true,
     /// <summary>The same for the trace tangents δE (one deferral per direction). Off: slower here (see
     /// bench/README.md, "Recurrent engine speed"), since each direction's δE has several terms per step.</summary>
-    bool FactoredTangents = false)
+    bool FactoredTangents = false,
+    /// <summary>With the readout after the step, the rates r(t) computed for it serve the next step too
+    /// (instead of φ(x) once more from the same x).</summary>
+    bool ReuseRates = true)
 {
     public static readonly RecurrentSpeedups Default = new();
-    public static readonly RecurrentSpeedups None = new(FactoredTraces: false, FactoredTangents: false);
+    public static readonly RecurrentSpeedups None = new(FactoredTraces: false, FactoredTangents: false, ReuseRates: false);
 }
 
 /// <summary>

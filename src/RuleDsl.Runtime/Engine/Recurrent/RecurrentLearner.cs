@@ -218,6 +218,7 @@ public sealed class RecurrentLearner : IInnerLoop
         if (factorTangents) dTraces = PerDir(_factored.TangentTraces!);
         var sink = factor ? new Kernels.Compiler.DeferredRows<double>() : null;
         var dSinks = factorTangents ? Enumerable.Range(0, D).Select(_ => new Kernels.Compiler.DeferredRows<double>()).ToArray() : null;
+        bool reuseRates = Speedups.ReuseRates && _config.ReadoutAfterStep;
         var carried = average is null ? [] : new double[n];
         var dCarried = average is null ? [] : Enumerable.Range(0, D).Select(_ => new double[n]).ToArray();
 
@@ -277,7 +278,8 @@ public sealed class RecurrentLearner : IInnerLoop
                 for (int i = 0; i < n; i++)
                     s.Noise[i] = t >= _config.PerturbationFromStep && noise.NextDouble() < _config.PerturbationProbability
                         ? _config.PerturbationAmplitude * (2 * noise.NextDouble() - 1) : 0;
-                foreach (var k in dRate) k.Run(); rate.Run();
+                // With the readout after the step, the rates of x(t−1) were computed for it already.
+                if (!(reuseRates && t > 0)) { foreach (var k in dRate) k.Run(); rate.Run(); }
                 if (!_config.ReadoutAfterStep) ReadOut(t);
                 if (average is not null && t == 0)
                 {
@@ -305,7 +307,7 @@ public sealed class RecurrentLearner : IInnerLoop
                 }
                 if (_config.ReadoutAfterStep)
                 {
-                    // r(t) = φ(x(t)) now; the next step computes the same rates again before it runs.
+                    // r(t) = φ(x(t)) now; the next step reuses them (or, plain, computes the same rates again).
                     foreach (var k in dRate) k.Run(); rate.Run();
                     ReadOut(t);
                 }
