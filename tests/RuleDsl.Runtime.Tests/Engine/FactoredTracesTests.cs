@@ -57,7 +57,9 @@ public class FactoredTracesTests
     public void Neo_hebbian_family_factored_gives_the_same_J_and_gradient_bit_for_bit(bool factoredTangents)
     {
         var plain = Learn("neo_hebbian.rule neo_hebbian", 30, 5, RecurrentSpeedups.None, tangents: true);
-        var fast = Learn("neo_hebbian.rule neo_hebbian", 30, 5, new RecurrentSpeedups(FactoredTraces: true, FactoredTangents: factoredTangents), tangents: true);
+        // Its rows combine three vectors per step: factored only when asked (the general rank-k path).
+        var fast = Learn("neo_hebbian.rule neo_hebbian", 30, 5,
+            new RecurrentSpeedups(FactoredTraces: true, FactoredTangents: factoredTangents, FactorSeveralTerms: true), tangents: true);
         Assert.Null(fast.NotFactored);
         Assert.Contains(plain.Outcome.Directional, g => g != 0);
         AssertSame(plain, fast);
@@ -67,7 +69,8 @@ public class FactoredTracesTests
     public void Miconi_family_with_its_clip_and_16_tangents_factored_bit_for_bit()
     {
         var plain = Learn("neo_hebbian.rule miconi_family", 30, 4, RecurrentSpeedups.None, tangents: true);
-        var fast = Learn("neo_hebbian.rule miconi_family", 30, 4, new RecurrentSpeedups(FactoredTraces: true, FactoredTangents: true), tangents: true);
+        var fast = Learn("neo_hebbian.rule miconi_family", 30, 4,
+            new RecurrentSpeedups(FactoredTraces: true, FactoredTangents: true, FactorSeveralTerms: true), tangents: true);
         AssertSame(plain, fast);
     }
 

@@ -13,12 +13,16 @@ public sealed record RecurrentSpeedups(
     /// <summary>The same for the trace tangents δE (one deferral per direction). Off: slower here (see
     /// bench/README.md, "Recurrent engine speed"), since each direction's δE has several terms per step.</summary>
     bool FactoredTangents = false,
+    /// <summary>Factor a trace whose rows combine several vectors per step too (the neo-Hebbian family's 3).
+    /// Off: with the terms computed per element either way, only the traffic of an N×N matrix that sits in
+    /// cache is saved, and the bookkeeping cost more than that at N = 100 (bench rnn-speed).</summary>
+    bool FactorSeveralTerms = false,
     /// <summary>With the readout after the step, the rates r(t) computed for it serve the next step too
     /// (instead of φ(x) once more from the same x).</summary>
     bool ReuseRates = true)
 {
     public static readonly RecurrentSpeedups Default = new();
-    public static readonly RecurrentSpeedups None = new(FactoredTraces: false, FactoredTangents: false, ReuseRates: false);
+    public static readonly RecurrentSpeedups None = new(FactoredTraces: false, FactoredTangents: false, FactorSeveralTerms: false, ReuseRates: false);
 }
 
 /// <summary>
@@ -33,6 +37,8 @@ sealed class RankOneTraces
 {
     public IKernel? Traces { get; private init; }
     public IKernel? TangentTraces { get; private init; }
+    /// <summary>The most vectors a row of the trace combines per step (1: outer(a, b), the fast path).</summary>
+    public int Terms { get; private init; }
     /// <summary>Why the trace cannot be factored (null when it can).</summary>
     public string? Why { get; private init; }
 
@@ -54,6 +60,7 @@ sealed class RankOneTraces
         var t = simd.TryCompileDeferred("traces (deferred)", traces, out var why);
         if (t is null) return new() { Why = why };
         var dt = tangents.Count == 0 || !tangentsOk ? null : simd.TryCompileDeferred("δtraces (deferred)", tangents, out _);
-        return new() { Traces = t, TangentTraces = dt };
+        int terms = ((SimdBackend.Compiled)t).Kernel.MaxRowSources;
+        return new() { Traces = t, TangentTraces = dt, Terms = terms };
     }
 }

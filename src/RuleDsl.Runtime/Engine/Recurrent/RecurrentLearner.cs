@@ -212,7 +212,8 @@ public sealed class RecurrentLearner : IInnerLoop
         // A carried x̄ as Miconi's: it averages the states after each step, never a trial's initial state.
         // Factored traces: the trace kernels hand their rows to a DeferredRows each (E, and δE per
         // direction), flushed before the weight update reads them.
-        bool factor = Speedups.FactoredTraces && traces is not null && _factored.Traces is not null;
+        bool factor = Speedups.FactoredTraces && traces is not null && _factored.Traces is not null
+                      && (_factored.Terms <= 1 || Speedups.FactorSeveralTerms);
         bool factorTangents = factor && Speedups.FactoredTangents && _factored.TangentTraces is not null;
         if (factor) traces = B(_factored.Traces!);
         if (factorTangents) dTraces = PerDir(_factored.TangentTraces!);
@@ -241,6 +242,7 @@ public sealed class RecurrentLearner : IInnerLoop
         int correct = 0, counted = 0;
         var criterion = Reference.CriterionTracker.Of(_config.Criterion, _config.CriterionWindow);
         double lastRewards = 0;
+        double[] output = [];
         int H = _config.Horizon;
         for (int h = 0; h < H; h++)
         {
@@ -262,7 +264,8 @@ public sealed class RecurrentLearner : IInnerLoop
                 foreach (var t in _traceSymbols) s.NamedTangent[d][Differentiate.tangentSymbol(t).Name].Clear();
             }
             double scored = 0;
-            var output = new double[trial.Target.Length];
+            // The output trace, reused while trials keep their length (the task scores output.Length steps).
+            if (output.Length != trial.Target.Length) output = new double[trial.Target.Length];
             void ReadOut(int t)
             {
                 foreach (var k in dReadout) k.Run(); readout.Run();

@@ -82,6 +82,7 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         var refs = sourceRefs[t];
         int m = sourceCount[t];
+        if (m > 0 && ReferenceEquals(refs[0], src)) return 0;
         for (int k = 0; k < m; k++)
             if (ReferenceEquals(refs[k], src)) return k;
         if (m == refs.Length)
@@ -163,33 +164,67 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
         steps = 0;
     }
 
-    /// <summary>Row i as Combine would have written it step after step (any keep, read flag and term count).</summary>
+    /// <summary>Row i as Combine would have written it step after step (any keep, read flag and term
+    /// count): per element, each step's terms summed in groups of four, then the old value added (scaled
+    /// by keep), exactly Combine's order; a chunk of the row stays in a register across the steps.</summary>
     void GeneralRow(int i)
     {
-        var d = target!.AsSpan(i * cols, cols);
-        for (int t = 0; t < steps; t++)
-        {
-            int idx = t * rows + i, m = count[idx];
-            T kp = keep[idx];
-            if (m == 0)
+        ref T d = ref MemoryMarshal.GetArrayDataReference(target!);
+        d = ref Unsafe.Add(ref d, i * cols);
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j <= cols - Vector512<T>.Count; j += Vector512<T>.Count)
             {
-                if (!read[idx]) d.Clear();
-                else if (kp != T.One) for (int j = 0; j < cols; j++) d[j] = kp * d[j];
-                continue;
-            }
-            for (int k0 = 0; k0 < m; k0 += 4)
-            {
-                int g = Math.Min(4, m - k0);
-                bool first = k0 == 0, rd = !first || read[idx];
-                T k = first ? kp : T.One;
-                for (int j = 0; j < cols; j++)
+                var e = Vector512.LoadUnsafe(ref d, (nuint)j);
+                for (int t = 0; t < steps; t++)
                 {
-                    T acc = coef[idx * maxTerms + k0] * sources[t][slot[idx * maxTerms + k0]][j];
-                    for (int q = 1; q < g; q++) acc += coef[idx * maxTerms + k0 + q] * sources[t][slot[idx * maxTerms + k0 + q]][j];
-                    if (rd) acc += k != T.One ? k * d[j] : d[j];
-                    d[j] = acc;
+                    int idx = t * rows + i, m = count[idx], at = idx * maxTerms;
+                    T kp = keep[idx];
+                    var src = sources[t];
+                    if (m == 0)
+                    {
+                        if (!read[idx]) e = Vector512<T>.Zero;
+                        else if (kp != T.One) e = Vector512.Create(kp) * e;
+                        continue;
+                    }
+                    for (int k0 = 0; k0 < m; k0 += 4)
+                    {
+                        int g = Math.Min(4, m - k0);
+                        var acc = Vector512.Create(coef[at + k0]) * Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(src[slot[at + k0]]), (nuint)j);
+                        for (int q = 1; q < g; q++)
+                            acc += Vector512.Create(coef[at + k0 + q]) * Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(src[slot[at + k0 + q]]), (nuint)j);
+                        bool first = k0 == 0;
+                        if (!first || read[idx]) acc += first && kp != T.One ? Vector512.Create(kp) * e : e;
+                        e = acc;
+                    }
+                }
+                e.StoreUnsafe(ref d, (nuint)j);
+            }
+        for (; j < cols; j++)
+        {
+            T e = Unsafe.Add(ref d, j);
+            for (int t = 0; t < steps; t++)
+            {
+                int idx = t * rows + i, m = count[idx], at = idx * maxTerms;
+                T kp = keep[idx];
+                var src = sources[t];
+                if (m == 0)
+                {
+                    if (!read[idx]) e = T.Zero;
+                    else if (kp != T.One) e = kp * e;
+                    continue;
+                }
+                for (int k0 = 0; k0 < m; k0 += 4)
+                {
+                    int g = Math.Min(4, m - k0);
+                    T acc = coef[at + k0] * src[slot[at + k0]][j];
+                    for (int q = 1; q < g; q++) acc += coef[at + k0 + q] * src[slot[at + k0 + q]][j];
+                    bool first = k0 == 0;
+                    if (!first || read[idx]) acc += first && kp != T.One ? kp * e : e;
+                    e = acc;
                 }
             }
+            Unsafe.Add(ref d, j) = e;
         }
     }
 }
@@ -211,19 +246,33 @@ public static class RankUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (Vector512.IsHardwareAccelerated)
         {
             int w = Vector512<T>.Count;
-            for (; j <= n - 2 * w; j += 2 * w)
+            // Four independent chains per pass: one chain is bound by the add's latency, four by throughput.
+            for (; j <= n - 4 * w; j += 4 * w)
             {
                 var e0 = Vector512.LoadUnsafe(ref d, (nuint)j);
                 var e1 = Vector512.LoadUnsafe(ref d, (nuint)(j + w));
+                var e2 = Vector512.LoadUnsafe(ref d, (nuint)(j + 2 * w));
+                var e3 = Vector512.LoadUnsafe(ref d, (nuint)(j + 3 * w));
                 for (int t = 0; t < steps; t++)
                 {
                     var vc = Vector512.Create(c[t]);
                     ref T s = ref MemoryMarshal.GetArrayDataReference(v[t]);
                     e0 = vc * Vector512.LoadUnsafe(ref s, (nuint)j) + e0;
                     e1 = vc * Vector512.LoadUnsafe(ref s, (nuint)(j + w)) + e1;
+                    e2 = vc * Vector512.LoadUnsafe(ref s, (nuint)(j + 2 * w)) + e2;
+                    e3 = vc * Vector512.LoadUnsafe(ref s, (nuint)(j + 3 * w)) + e3;
                 }
                 e0.StoreUnsafe(ref d, (nuint)j);
                 e1.StoreUnsafe(ref d, (nuint)(j + w));
+                e2.StoreUnsafe(ref d, (nuint)(j + 2 * w));
+                e3.StoreUnsafe(ref d, (nuint)(j + 3 * w));
+            }
+            for (; j <= n - w; j += w)
+            {
+                var e0 = Vector512.LoadUnsafe(ref d, (nuint)j);
+                for (int t = 0; t < steps; t++)
+                    e0 = Vector512.Create(c[t]) * Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(v[t]), (nuint)j) + e0;
+                e0.StoreUnsafe(ref d, (nuint)j);
             }
         }
         int vw = Vector<T>.Count;
