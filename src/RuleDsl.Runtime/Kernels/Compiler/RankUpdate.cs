@@ -61,6 +61,7 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
         s.Add(dst, row, readDst, keepRow, srcs, coefs, terms, n);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Add(T[] dst, int row, bool readDst, T keepRow, T[][] srcs, T[] coefs, int terms, int n)
     {
         if (row == 0) BeginStep(dst, n);
@@ -167,6 +168,7 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     /// <summary>Row i as Combine would have written it step after step (any keep, read flag and term
     /// count): per element, each step's terms summed in groups of four, then the old value added (scaled
     /// by keep), exactly Combine's order; a chunk of the row stays in a register across the steps.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void GeneralRow(int i)
     {
         ref T d = ref MemoryMarshal.GetArrayDataReference(target!);

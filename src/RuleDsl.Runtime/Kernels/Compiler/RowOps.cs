@@ -349,6 +349,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>Rows4 with one 512-bit register holding Dot's two accumulators side by side (lanes
     /// [0, w) are s0, [w, 2w) are s1): the same sums, added in the same order, half the instructions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Rows4Wide(ref T p0, ref T p1, ref T p2, ref T p3, ref T q, int cols, T[] y, int i)
     {
         var s0 = Vector512<T>.Zero; var s1 = Vector512<T>.Zero; var s2 = Vector512<T>.Zero; var s3 = Vector512<T>.Zero;
@@ -376,6 +377,7 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     /// <summary>y[i..i+4) = rows i..i+4 of M · x, each exactly as <see cref="Dot"/> sums it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Rows4(T[] m, int i, int cols, T[] x, T[] y)
     {
         ref T p0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), i * cols);
