@@ -53,6 +53,8 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     int[] slot = [];
     // Per row: whether every pending step is old + c · vector (the fast path of the flush).
     bool[] simple = [];
+    // The array the current step's first vector was copied from (the fast path of Add compares with it).
+    object? firstSource;
 
     /// <summary>Called by a compiled kernel for each row i of a step (i = 0 starts a step).</summary>
     public static void Record(T[] dst, int row, bool readDst, T keepRow, T[][] srcs, T[] coefs, int terms, int n)
@@ -64,6 +66,17 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Add(T[] dst, int row, bool readDst, T keepRow, T[][] srcs, T[] coefs, int terms, int n)
     {
+        // The common row (old + c · the step's first vector): a few stores, no search.
+        if (row != 0 && terms == 1 && readDst && keepRow == T.One && ReferenceEquals(dst, target) && ReferenceEquals(srcs[0], firstSource))
+        {
+            int at = (steps - 1) * rows + row;
+            count[at] = 1;
+            keep[at] = T.One;
+            read[at] = true;
+            coef[at * maxTerms] = coefs[0];
+            slot[at * maxTerms] = 0;
+            return;
+        }
         if (row == 0) BeginStep(dst, n);
         else if (!ReferenceEquals(dst, target)) throw new InvalidOperationException("deferred rows: a step changed its matrix half-way");
         if (terms > maxTerms) Grow(terms);
@@ -95,6 +108,7 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
         var copy = sources[t][m] ??= new T[cols];
         Array.Copy(src, copy, cols);
         refs[m] = src;
+        if (m == 0) firstSource = src;
         sourceCount[t] = m + 1;
         return m;
     }
@@ -112,6 +126,7 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
         }
         if (steps == 0) Array.Fill(simple, true);
         sourceCount[steps] = 0;
+        firstSource = null;
         Array.Clear(sourceRefs[steps]);
         steps++;
     }
@@ -163,6 +178,7 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
             RankUpdate<T>.SimpleRow(target.AsSpan(i * cols, cols), c[..steps], rowSources);
         }
         steps = 0;
+        firstSource = null;
     }
 
     /// <summary>Row i as Combine would have written it step after step (any keep, read flag and term
