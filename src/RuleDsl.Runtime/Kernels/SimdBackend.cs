@@ -24,6 +24,17 @@ public sealed class SimdBackend : IRowProductBackend
         return new Compiled(name, inputs, all, result.Kernel!);
     }
 
+    /// <summary>The kernel with its matrix rows deferred (<see cref="KernelSpec.DeferRows"/>: run it with
+    /// <see cref="DeferredRows{T}.Current"/> set), or null with the reason when its rows are not all
+    /// old row + rank-one terms.</summary>
+    public IKernel? TryCompileDeferred(string name, IReadOnlyList<KernelOutput> outputs, out string? why)
+    {
+        var inputs = outputs.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
+        var result = KernelCompiler.Compile<double>(new KernelSpec(name, inputs, outputs, [], deferRows: true));
+        why = result.Error;
+        return result.Ok ? new Compiled(name, inputs, outputs.ToList(), result.Kernel!) : null;
+    }
+
     /// <summary>A compiled kernel behind <see cref="IKernel"/>: binds tensors to its argument block.</summary>
     public sealed class Compiled(string name, IReadOnlyList<Symbol> inputs, IReadOnlyList<KernelOutput> outputs, Kernel<double> kernel) : IKernel
     {
@@ -34,28 +45,38 @@ public sealed class SimdBackend : IRowProductBackend
         public IReadOnlyList<Symbol> Inputs => inputs;
         public IReadOnlyList<KernelOutput> Outputs => outputs;
 
+        // Where each input and target goes in the argument block, found once (a step binds by slot).
+        readonly Slot[] _inSlots = inputs.Select(x => Slot.Of(kernel.Layout, x)).ToArray();
+        readonly Slot[] _outSlots = outputs.Select(o => Slot.Of(kernel.Layout, o.Target)).ToArray();
+
         public void Run(Tensor[] ins, Tensor[] targets)
         {
             var args = _args.Value!;
-            for (int i = 0; i < ins.Length; i++) Bind(args, inputs[i], ins[i]);
-            for (int k = 0; k < targets.Length; k++) Bind(args, outputs[k].Target, targets[k]);
+            for (int i = 0; i < ins.Length; i++) _inSlots[i].Bind(args, ins[i]);
+            for (int k = 0; k < targets.Length; k++) _outSlots[k].Bind(args, targets[k]);
             kernel.Step(args);
             // Scalar targets live in the argument block: copy them back.
             for (int k = 0; k < targets.Length; k++)
-                if (outputs[k].Target.Shape.IsScalar) targets[k].Value = args.Scalar(outputs[k].Target.Name);
+                if (_outSlots[k].Scalar >= 0) targets[k].Value = args.Scalars[_outSlots[k].Scalar];
         }
 
-        static void Bind(KernelArgs<double> args, Symbol s, Tensor t)
+        /// <summary>A symbol's slots: its scalar slot, or its array slot and the slots of its dimensions.</summary>
+        readonly record struct Slot(int Scalar, int Array, int DimA, int DimB)
         {
-            var shape = s.Shape;
-            if (shape.IsScalar) { args.Set(s.Name, t.Value); return; }
-            if (shape.IsVector) args.Size(((Shape.Vector)shape).Item, t.Rows);
-            else
+            public static Slot Of(Compiler.KernelLayout layout, Symbol s) => s.Shape switch
             {
-                var m = (Shape.Matrix)shape;
-                args.Size(m.rows, t.Rows).Size(m.cols, t.Cols);
+                Shape.Vector v => new(-1, layout.ArraySlot(s.Name), layout.DimSlot(v.Item), -1),
+                Shape.Matrix m => new(-1, layout.ArraySlot(s.Name), layout.DimSlot(m.rows), layout.DimSlot(m.cols)),
+                _ => new(layout.ScalarSlot(s.Name), -1, -1, -1),
+            };
+
+            public void Bind(KernelArgs<double> args, Tensor t)
+            {
+                if (Scalar >= 0) { args.Scalars[Scalar] = t.Value; return; }
+                args.Sizes[DimA] = t.Rows;
+                if (DimB >= 0) args.Sizes[DimB] = t.Cols;
+                args.Arrays[Array] = t.Data;
             }
-            args.Set(s.Name, t.Data);
         }
     }
 }

@@ -77,6 +77,13 @@ public sealed class RecurrentLearner : IInnerLoop
     readonly IKernel _rate, _dRate, _readout, _dReadout, _reward, _dReward, _traces, _dTraces, _step, _dStep, _update, _dUpdate, _baseline, _dBaseline;
     readonly IKernel? _average, _dAverage;
     readonly Symbol[] _traceSymbols;
+    readonly RankOneTraces _factored;
+
+    /// <summary>The fast paths taken (all by default; <see cref="RecurrentSpeedups.None"/>: the plain path).</summary>
+    public RecurrentSpeedups Speedups { get; set; } = RecurrentSpeedups.Default;
+
+    /// <summary>Why the trace is not factored into rank-k updates (null when it is).</summary>
+    public string? NotFactored => _factored.Why;
 
     public int ParameterCount => _rule.Params.Length;
 
@@ -99,8 +106,10 @@ public sealed class RecurrentLearner : IInnerLoop
         _reward = K("reward", new KernelOutput(new Symbol("Racc", Shape.Scalar), model.RewardRate, true));
         _dReward = K("δreward", new KernelOutput(new Symbol("δRacc", Shape.Scalar), Tangent(model.RewardRate, "z"), true));
         string[] state = [.. Tangents.carried(rule, []).Select(s => s.Name)];
-        _traces = K("traces", rule.Traces.Select(t => new KernelOutput(t.Symbol, t.Next, false)).ToArray());
-        _dTraces = K("δtraces", rule.Traces.Select(t => new KernelOutput(Differentiate.tangentSymbol(t.Symbol), Tangent(t.Next, state), false)).ToArray());
+        var traceOutputs = rule.Traces.Select(t => new KernelOutput(t.Symbol, t.Next, false)).ToArray();
+        var tangentOutputs = rule.Traces.Select(t => new KernelOutput(Differentiate.tangentSymbol(t.Symbol), Tangent(t.Next, state), false)).ToArray();
+        _traces = K("traces", traceOutputs);
+        _dTraces = K("δtraces", tangentOutputs);
         _step = K("step", Set("x", Vec("post"), model.Dynamics), Set("xbar", Vec("post"), model.Average));
         _dStep = K("δstep", Set("δx", Vec("post"), Tangent(model.Dynamics, "x", "r", "W")), Set("δxbar", Vec("post"), Tangent(model.Average, "x", "xbar")));
         if (config.CarryAverage)
@@ -112,6 +121,8 @@ public sealed class RecurrentLearner : IInnerLoop
         _dUpdate = K("δupdate", new KernelOutput(Differentiate.tangentSymbol(rule.Weight), Tangent(rule.Update, state), true));
         _baseline = K("baseline", Set("Rbar", Shape.Scalar, model.Baseline));
         _dBaseline = K("δbaseline", Set("δRbar", Shape.Scalar, Tangent(model.Baseline, "Rbar", "R")));
+        _factored = RankOneTraces.Of(rule, backend, [_rate, _dRate, _readout, _dReadout, _reward, _dReward, _dTraces, _step, _dStep],
+            traceOutputs, tangentOutputs);
     }
 
     sealed class State
@@ -199,6 +210,16 @@ public sealed class RecurrentLearner : IInnerLoop
         var baseline = B(_baseline); var dBaseline = PerDir(_dBaseline);
         var average = _average is null ? null : B(_average); var dAverage = _dAverage is null ? [] : PerDir(_dAverage);
         // A carried x̄ as Miconi's: it averages the states after each step, never a trial's initial state.
+        // Factored traces: the trace kernels hand their rows to a DeferredRows each (E, and δE per
+        // direction), flushed before the weight update reads them.
+        bool factor = Speedups.FactoredTraces && traces is not null && _factored.Traces is not null
+                      && (_factored.Terms <= 1 || Speedups.FactorSeveralTerms);
+        bool factorTangents = factor && Speedups.FactoredTangents && _factored.TangentTraces is not null;
+        if (factor) traces = B(_factored.Traces!);
+        if (factorTangents) dTraces = PerDir(_factored.TangentTraces!);
+        var sink = factor ? new Kernels.Compiler.DeferredRows<double>() : null;
+        var dSinks = factorTangents ? Enumerable.Range(0, D).Select(_ => new Kernels.Compiler.DeferredRows<double>()).ToArray() : null;
+        bool reuseRates = Speedups.ReuseRates && _config.ReadoutAfterStep;
         var carried = average is null ? [] : new double[n];
         var dCarried = average is null ? [] : Enumerable.Range(0, D).Select(_ => new double[n]).ToArray();
 
@@ -221,6 +242,7 @@ public sealed class RecurrentLearner : IInnerLoop
         int correct = 0, counted = 0;
         var criterion = Reference.CriterionTracker.Of(_config.Criterion, _config.CriterionWindow);
         double lastRewards = 0;
+        double[] output = [];
         int H = _config.Horizon;
         for (int h = 0; h < H; h++)
         {
@@ -242,7 +264,8 @@ public sealed class RecurrentLearner : IInnerLoop
                 foreach (var t in _traceSymbols) s.NamedTangent[d][Differentiate.tangentSymbol(t).Name].Clear();
             }
             double scored = 0;
-            var output = new double[trial.Target.Length];
+            // The output trace, reused while trials keep their length (the task scores output.Length steps).
+            if (output.Length != trial.Target.Length) output = new double[trial.Target.Length];
             void ReadOut(int t)
             {
                 foreach (var k in dReadout) k.Run(); readout.Run();
@@ -258,7 +281,8 @@ public sealed class RecurrentLearner : IInnerLoop
                 for (int i = 0; i < n; i++)
                     s.Noise[i] = t >= _config.PerturbationFromStep && noise.NextDouble() < _config.PerturbationProbability
                         ? _config.PerturbationAmplitude * (2 * noise.NextDouble() - 1) : 0;
-                foreach (var k in dRate) k.Run(); rate.Run();
+                // With the readout after the step, the rates of x(t−1) were computed for it already.
+                if (!(reuseRates && t > 0)) { foreach (var k in dRate) k.Run(); rate.Run(); }
                 if (!_config.ReadoutAfterStep) ReadOut(t);
                 if (average is not null && t == 0)
                 {
@@ -274,14 +298,26 @@ public sealed class RecurrentLearner : IInnerLoop
                 }
                 // Traces see the state after the step: x = x(t), xbar = x̄(t−1) (the step updates it
                 // from the old x), r = r(t−1), the rates that drove the step — Miconi's (r_j(t−1) δx_i(t)).
-                if (traces is not null && t >= _config.TraceFromStep) { foreach (var k in dTraces) k.Run(); traces.Run(); }
+                if (traces is not null && t >= _config.TraceFromStep)
+                {
+                    for (int d = 0; d < D; d++)
+                    {
+                        if (dSinks is not null) Kernels.Compiler.DeferredRows<double>.Current = dSinks[d];
+                        dTraces[d].Run();
+                    }
+                    if (sink is not null) Kernels.Compiler.DeferredRows<double>.Current = sink;
+                    traces.Run();
+                }
                 if (_config.ReadoutAfterStep)
                 {
-                    // r(t) = φ(x(t)) now; the next step computes the same rates again before it runs.
+                    // r(t) = φ(x(t)) now; the next step reuses them (or, plain, computes the same rates again).
                     foreach (var k in dRate) k.Run(); rate.Run();
                     ReadOut(t);
                 }
             }
+            sink?.Flush();
+            foreach (var ds in dSinks ?? []) ds.Flush();
+            Kernels.Compiler.DeferredRows<double>.Current = null;
             // The step averages the state it starts from, so the trial's last state is averaged in here.
             if (average is not null) { foreach (var k in dAverage) k.Run(); average.Run(); }
             if (!s.X.AllFinite()) return EpisodeOutcome.Failed($"the network state became non-finite in learning trial {h + 1}");

@@ -42,6 +42,8 @@ public sealed class Kernel<T> where T : unmanaged
     public string Plan => plan_.Value;
     readonly Lazy<string> plan_;
     public CompilerBackend Backend { get; }
+    /// <summary>The most sources a matrix row combines (terms after grouping; 0 without matrix outputs).</summary>
+    public int MaxRowSources => maxRowSources;
     public TimeSpan CompileTime { get; }
 
     public KernelArgs<T> CreateArgs() => new(Layout);

@@ -37,7 +37,7 @@ internal sealed partial class KernelBuilder<T>
             case Expr.Mul m:
                 return m.Item.Select(x => Elem(x, ctx, deps)).Aggregate(L.Multiply);
             case Expr.Pow p:
-                return L.Call(PowMethod, Elem(p.Item1, ctx, deps), Elem(p.Item2, ctx, deps));
+                return PowOf(Elem(p.Item1, ctx, deps), p.Item2, () => Elem(p.Item2, ctx, deps));
             case Expr.Call c when Builtins.isElementwise(c.Item1):
                 return Builtins.info(c.Item1).Linq!.Value.Invoke(ListModule.OfSeq(c.Item2.Select(x => Elem(x, ctx, deps))));
             case Expr.Call c when c.Item1.IsOuter && ctx.I is not null:

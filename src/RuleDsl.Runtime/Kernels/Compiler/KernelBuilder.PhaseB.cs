@@ -261,6 +261,17 @@ internal sealed partial class KernelBuilder<T>
                 L.Assign(L.ArrayAccess(pRowSources, count), buf),
                 L.Assign(L.ArrayAccess(pRowOffsets, count), srcOff),
                 L.PreIncrementAssign(count))));
+        if (spec.DeferRows)
+        {
+            // The row is old row · keep + Σ c(i) · vector: hand it to the thread's deferred rows instead.
+            if (self.Count > 0 && !self.All(t => t.Kind == TermKind.MatrixRow) || rest.Any(t => t.Kind != TermKind.RankOne)
+                || spec.RowProducts.Count > 0)
+                throw new KernelCompileError($"not supported: deferred rows of {o.Spec.Target.Name} need rank-one terms only, in rule {spec.Name}");
+            code.Add(L.Call(DeferRow, dst, i, readDst, keep, pRowSources, pRowCoefs, count, C));
+            ctxPlan.Add(() => "    (deferred: the coefficients and vectors go to the thread's DeferredRows)");
+            phasePlan.AddRange(ctxPlan);
+            return L.Block(code);
+        }
         code.Add(L.Call(CombineRow, dst, off, readDst, keep, pRowSources, pRowOffsets, pRowCoefs, count, C));
         // 4. Anything else elementwise: a generated loop per term (reads no target row it writes).
         foreach (var t in rest.Where(t => t.Kind == TermKind.General))

@@ -27,10 +27,21 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
     static readonly Type TT = typeof(T);
     static readonly MethodInfo PowMethod = typeof(RuleDsl.Symbolic.Kernels).GetMethod("Pow", [TT, TT])!;
 
+    /// <summary>x^p per element: x², x³ written out as Kernels.Pow computes them ((x·x)·x, no call per
+    /// element, the same bits); any other power through Kernels.Pow.</summary>
+    static L PowOf(L x, Expr exponent, Func<L> power)
+    {
+        if (exponent is not Expr.Num { Item: 2.0 or 3.0 } k) return L.Call(PowMethod, x, power());
+        var v = L.Variable(TT, "powbase");
+        L square = L.Multiply(v, v);
+        return L.Block([v], L.Assign(v, x), k.Item == 2.0 ? square : L.Multiply(square, v));
+    }
+
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
     static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"),
         ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatTVec = Op("MatTVec"),
         MatMul = Op("MatMul"), CombineRow = Op("Combine"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
+    static readonly MethodInfo DeferRow = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.Record))!;
 
     readonly KernelSpec spec;
     readonly KernelLayout layout = new();

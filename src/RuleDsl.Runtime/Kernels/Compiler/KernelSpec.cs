@@ -43,13 +43,15 @@ public sealed class RowProduct : IEquatable<RowProduct>
 /// </summary>
 public sealed class KernelSpec : IEquatable<KernelSpec>
 {
-    public KernelSpec(string name, IEnumerable<Symbol> inputs, IEnumerable<KernelOutput> outputs, IEnumerable<RowProduct>? rowProducts = null)
+    public KernelSpec(string name, IEnumerable<Symbol> inputs, IEnumerable<KernelOutput> outputs, IEnumerable<RowProduct>? rowProducts = null,
+        bool deferRows = false)
     {
         Name = name;
         Inputs = inputs.ToArray();
         Outputs = outputs.ToArray();
         RowProducts = (rowProducts ?? []).ToArray();
-        hash = HashCode.Combine(name, Inputs.Count, Outputs.Count, RowProducts.Count);
+        DeferRows = deferRows;
+        hash = HashCode.Combine(name, Inputs.Count, Outputs.Count, RowProducts.Count, deferRows);
         foreach (var s in Inputs) hash = HashCode.Combine(hash, s.GetHashCode());
         foreach (var o in Outputs) hash = HashCode.Combine(hash, o.GetHashCode());
         foreach (var p in RowProducts) hash = HashCode.Combine(hash, p.GetHashCode());
@@ -63,10 +65,14 @@ public sealed class KernelSpec : IEquatable<KernelSpec>
     public IReadOnlyList<KernelOutput> Outputs { get; }
     /// <summary>Products with the updated matrices, computed as their rows are written (<see cref="RowProduct"/>).</summary>
     public IReadOnlyList<RowProduct> RowProducts { get; }
+    /// <summary>Matrix rows are not written but handed, as their coefficients and source vectors, to the
+    /// thread's <see cref="DeferredRows{T}"/>, which applies many steps at once (<see cref="RankUpdate{T}"/>).
+    /// Only for outputs whose row is old row · keep + Σ c(i) · vector (rank-one terms); else a compile error.</summary>
+    public bool DeferRows { get; }
 
     public bool Equals(KernelSpec? other) =>
         other is not null && (ReferenceEquals(this, other) ||
-            (hash == other.hash && Name == other.Name && Inputs.SequenceEqual(other.Inputs) && Outputs.SequenceEqual(other.Outputs)
+            (hash == other.hash && Name == other.Name && DeferRows == other.DeferRows && Inputs.SequenceEqual(other.Inputs) && Outputs.SequenceEqual(other.Outputs)
              && RowProducts.SequenceEqual(other.RowProducts)));
 
     public override bool Equals(object? obj) => Equals(obj as KernelSpec);
