@@ -92,7 +92,17 @@ public sealed class RunFolder
             WriteJsonAtomic(runPath, doc);
             return new RunFolder(existing.Dir, existing.ExperimentText, existing.Settings, true, existing.Sources);
         }
-        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+        var run = NewRun(dir, experimentText, settingsNode, sources, null, ignoreTemporary: false);
+        WriteJsonAtomic(runPath, run);
+        return new RunFolder(Path.GetFullPath(dir), experimentText, settingsNode, false, sources);
+    }
+
+    /// <summary>The run.json of a new run in <paramref name="dir"/>, which is created; refused when the folder
+    /// holds anything else (besides other units' temporary files when <paramref name="ignoreTemporary"/>).</summary>
+    static JsonObject NewRun(string dir, string experimentText, JsonObject settingsNode, IReadOnlyList<SourceFile>? sources,
+        JsonObject? extra, bool ignoreTemporary)
+    {
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any(e => !ignoreTemporary || !e.EndsWith(".tmp", StringComparison.Ordinal)))
             throw new ResultsException($"{dir}: the folder exists, is not empty and has no {RunFile}; choose a new or empty results folder");
         try
         {
@@ -111,8 +121,8 @@ public sealed class RunFolder
             ["settings"] = settingsNode.DeepClone(),
         };
         if (sources is not null) run["sources"] = RunSources.ToJson(sources);
-        WriteJsonAtomic(runPath, run);
-        return new RunFolder(Path.GetFullPath(dir), experimentText, settingsNode, false, sources);
+        foreach (var (k, v) in extra ?? []) run[k] = v?.DeepClone();
+        return run;
     }
 
     /// <summary>The run in <paramref name="dir"/>, checked to be of this experiment text (or one
@@ -151,23 +161,7 @@ public sealed class RunFolder
         var runPath = Path.Combine(dir, RunFile);
         if (System.IO.File.Exists(runPath)) return CheckSame(dir, experimentText, settingsNode, sameExperiment, sources);
         // Another unit's run.json on its way (a temporary file) does not make the folder someone else's.
-        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any(e => !e.EndsWith(".tmp", StringComparison.Ordinal)))
-            throw new ResultsException($"{dir}: the folder exists, is not empty and has no {RunFile}; choose a new or empty results folder");
-        try { Directory.CreateDirectory(dir); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ResultsException($"{dir}: cannot create the results folder: {e.Message}", e);
-        }
-        var run = new JsonObject
-        {
-            ["format"] = "ruledsl-run/1",
-            ["created"] = Now(),
-            ["tool"] = ToolVersion.Tool,
-            ["experiment"] = experimentText,
-            ["settings"] = settingsNode.DeepClone(),
-        };
-        if (sources is not null) run["sources"] = RunSources.ToJson(sources);
-        foreach (var (k, v) in extra ?? []) run[k] = v?.DeepClone();
+        var run = NewRun(dir, experimentText, settingsNode, sources, extra, ignoreTemporary: true);
         var tmp = $"{runPath}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
         System.IO.File.WriteAllText(tmp, run.ToJsonString(JsonOptions) + "\n");
         try { System.IO.File.Move(tmp, runPath, overwrite: false); }
