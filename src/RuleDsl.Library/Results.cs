@@ -77,7 +77,7 @@ public static class Results
         || c is "J" or "final_reward" or "trials_to_criterion" or "batch_failed"
         || c.StartsWith("J_", StringComparison.Ordinal) || c.StartsWith("accuracy_", StringComparison.Ordinal);
 
-    static double Cell(string s) => s.Length == 0 ? double.NaN : double.Parse(s, CultureInfo.InvariantCulture);
+    static double Cell(string s) => s.Length == 0 ? double.NaN : double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture);
 
     /// <summary>Reads a results folder: run.json, episodes.csv (a line torn by a crash is left out) and
     /// summary.json when there is one.</summary>

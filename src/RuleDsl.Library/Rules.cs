@@ -1,5 +1,6 @@
 using Microsoft.FSharp.Collections;
 using Microsoft.FSharp.Core;
+using System.Text.Json.Nodes;
 using RuleDsl.Semantics;
 using RuleDsl.Symbolic;
 
@@ -84,13 +85,14 @@ public static class Rules
 
     /// <summary>Evaluates the rule's update, its derivative by each parameter and (when the point gives
     /// tangents) its forward differential at a point given as JSON text (`ruledsl eval --at`'s format);
-    /// the values as JSON, or the located problems of the point.</summary>
-    public static Outcome<string> Eval(Rule rule, string pointJson, string pointPath = "point.json")
+    /// the values as `ruledsl eval` prints them (`update.value`, `update.partials.THETA`, …), or the
+    /// located problems of the point.</summary>
+    public static Outcome<JsonObject> Eval(Rule rule, string pointJson, string pointPath = "point.json")
     {
         var key = Loader.normalize(pointPath);
         var empty = Loader.create();
         var point = PointEval.readPoint(key, pointJson, rule);
-        if (point.IsError) return Outcome<string>.Of(null, [ProblemsModule.OfText(key, pointJson, empty, point.ErrorValue)]);
-        return Outcome<string>.Of(PointEval.Evaluate(rule, point.ResultValue.Item1), [ProblemsModule.OfText(key, pointJson, empty, point.ResultValue.Item2)]);
+        if (point.IsError) return Outcome<JsonObject>.Of(null, [ProblemsModule.OfText(key, pointJson, empty, point.ErrorValue)]);
+        return Outcome<JsonObject>.Of(System.Text.Json.Nodes.JsonNode.Parse(PointEval.Evaluate(rule, point.ResultValue.Item1))!.AsObject(), [ProblemsModule.OfText(key, pointJson, empty, point.ResultValue.Item2)]);
     }
 }
