@@ -108,6 +108,16 @@ public class NotebookTests
             var pkg = Path.Combine(tmp.FullName, "pkg");
             var pack = Run(Cli.RepoRoot(), "dotnet", "pack", "src/RuleDsl.Library", "-c", "Release", "-o", pkg, $"-p:PackageVersion={version}", "--nologo");
             Assert.True(pack.Exit == 0, pack.Out);
+            // One package: the facade and every stage with their XML docs, and its README.
+            using (var zip = System.IO.Compression.ZipFile.OpenRead(Path.Combine(pkg, $"RuleDsl.{version}.nupkg")))
+            {
+                var entries = zip.Entries.Select(e => e.FullName).ToHashSet();
+                foreach (var a in new[] { "Library", "Syntax", "Symbolic", "Semantics", "Runtime" })
+                    Assert.Contains($"lib/net10.0/RuleDsl.{a}.dll", entries);
+                foreach (var a in new[] { "Library", "Syntax", "Symbolic", "Semantics" })
+                    Assert.Contains($"lib/net10.0/RuleDsl.{a}.xml", entries);
+                Assert.Contains("README.md", entries);
+            }
             var script = $"#i \"nuget: {pkg}\"\n" + fsx.Replace(reference, $"#r \"nuget: RuleDsl, {version}\"");
             File.WriteAllText(Path.Combine(tmp.FullName, "notebook.fsx"), script);
             var (exit, output) = Run(tmp.FullName, "dotnet", "fsi", "--quiet", "notebook.fsx");
