@@ -145,7 +145,7 @@ public static class LanguageCommands
             report.Text.WriteLine($"{f}: model with {string.Join(", ", ModelFile.Equations(m).Select(e => e.Item1))}");
             rows.AddRange(ModelFile.Verify(f, m));
         }
-        if (rows.Count > 0) report.Text.WriteLine(CheckTable.Text(rows));
+        if (rows.Count > 0) report.Text.WriteLine(CheckTableText.Text(rows));
         foreach (var r in rows.Where(r => !r.Passed)) report.Failed(r);
         return inputError ? ExitCodes.InputError : rows.Any(r => !r.Passed) ? ExitCodes.CheckFailed : ExitCodes.Ok;
     }
@@ -169,14 +169,14 @@ public static class LanguageCommands
         int warnings = result.Diagnostics.Length - errors;
         if (json)
         {
-            @out.WriteLine(CheckTable.Json(result.Files.Select(f => (f.Path, f.Rules.Select(r => r.Name))), rows, errors, warnings));
+            @out.WriteLine(CheckTableText.Json(result.Files.Select(f => (f.Path, f.Rules.Select(r => r.Name))), rows, errors, warnings));
         }
         else
         {
             foreach (var f in result.Files)
                 if (f.Rules.IsEmpty && errors == 0)
                     report.Text.WriteLine($"{f.Path}: no rules (its top-level definitions checked)");
-            if (rows.Count > 0) report.Text.WriteLine(CheckTable.Text(rows));
+            if (rows.Count > 0) report.Text.WriteLine(CheckTableText.Text(rows));
         }
         foreach (var r in rows.Where(r => !r.Passed)) report.Failed(r);
         if (errors > 0 || modelCode == ExitCodes.InputError) return ExitCodes.InputError;

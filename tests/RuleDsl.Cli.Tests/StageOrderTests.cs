@@ -2,7 +2,7 @@ using System.Xml.Linq;
 
 namespace RuleDsl.Cli.Tests;
 
-/// <summary>The stages run one way, Syntax → Symbolic → Semantics → Runtime → Cli: each project references
+/// <summary>The stages run one way, Syntax → Symbolic → Semantics → Runtime → Library (the package RuleDsl) → Cli: each project references
 /// only earlier stages, so a later stage can never be reached back into. Read from the project files,
 /// so an added arrow fails here before anyone builds on it.</summary>
 public class StageOrderTests
@@ -13,7 +13,9 @@ public class StageOrderTests
         ["RuleDsl.Symbolic"] = [],
         ["RuleDsl.Semantics"] = ["RuleDsl.Syntax", "RuleDsl.Symbolic"],
         ["RuleDsl.Runtime"] = ["RuleDsl.Semantics", "RuleDsl.Symbolic"],
-        ["RuleDsl.Cli"] = ["RuleDsl.Runtime"],
+        // The library package's facade over the runtime; the CLI is its client.
+        ["RuleDsl.Library"] = ["RuleDsl.Runtime"],
+        ["RuleDsl.Cli"] = ["RuleDsl.Library", "RuleDsl.Runtime"],
     };
 
     /// Each project under src/ with the projects it references directly.

@@ -3,15 +3,15 @@ using System.Text;
 using System.Text.Json;
 using RuleDsl.Semantics;
 
-namespace RuleDsl.Cli;
+namespace RuleDsl;
 
 /// <summary>`ruledsl check`'s numerical verification as the command prints it: a table, or JSON (--json).</summary>
-static class CheckTable
+public static class CheckTableText
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    /// The table: one row per derivative checked, the count, then each failure once more with the line it
-    /// checks (for the reader and for editors).
+    /// <summary>The table: one row per derivative checked, the count, then each failure once more with the line it
+    /// checks (for the reader and for editors).</summary>
     public static string Text(IReadOnlyList<CheckRow> rows)
     {
         var sb = new StringBuilder();
@@ -32,7 +32,7 @@ static class CheckTable
         return sb.ToString();
     }
 
-    /// The same as JSON: the files and their rules, every check, the tolerance and the diagnostics' counts.
+    /// <summary>The same as JSON: the files and their rules, every check, the tolerance and the diagnostics' counts.</summary>
     public static string Json(IEnumerable<(string Path, IEnumerable<string> Rules)> files, IReadOnlyList<CheckRow> rows, int errors, int warnings)
     {
         using var ms = new MemoryStream();
