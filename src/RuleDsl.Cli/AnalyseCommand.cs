@@ -95,6 +95,7 @@ static class LearnCommand
             }
             Console.WriteLine(result.CsvPath);
             Console.WriteLine(result.PlotPath);
+            foreach (var w in result.PlotWarnings ?? []) Console.Error.WriteLine($"ruledsl: warning: {w}");
             return 0;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or System.Text.Json.JsonException or ResultsException)
@@ -144,6 +145,7 @@ static class SamplesCommand
                 }))));
             Console.WriteLine(result.CsvPath);
             Console.WriteLine(result.PlotPath);
+            foreach (var w in result.PlotWarnings ?? []) Console.Error.WriteLine($"ruledsl: warning: {w}");
             return 0;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or Runtime.Data.DataException or ResultsException)

@@ -154,7 +154,8 @@ static class RunCommands
             {
                 try
                 {
-                    foreach (var file in Runtime.Plots.RunPlots.Standard(RunFolder.Open(dir), Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))))
+                    foreach (var file in Runtime.Plots.RunPlots.Standard(RunFolder.Open(dir), Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)),
+                                 warn: w => Console.Error.WriteLine($"ruledsl: warning: {w}")))
                         Console.WriteLine(file);
                 }
                 // The other runs are still drawn; the exit code says one had nothing to show.
@@ -192,7 +193,7 @@ static class RunCommands
             Console.WriteLine($"{"episodes",-12} {na,12} {nb,12} {"U",8} {"p (A > B)",11} {"p (two-sided)",14} {"diverged A",11} {"diverged B",11}");
             foreach (var r in rows)
                 Console.WriteLine($"{$"{r.From}-{r.To}",-12} {r.MeanA,12:G4} {r.MeanB,12:G4} {r.U,8:G4} {r.PGreater,11:G3} {r.PTwoSided,14:G3} {r.DivergedA,11} {r.DivergedB,11}");
-            var (curves, pValues) = RunComparison.DrawFigures(a, ra, na, rb, nb, column);
+            var (curves, pValues) = RunComparison.DrawFigures(a, ra, na, rb, nb, column, w => Console.Error.WriteLine($"ruledsl: warning: {w}"));
             Console.WriteLine($"figures: {curves}, {pValues}");
             foreach (var caveat in RunComparison.Caveats(ra, rb, rows))
                 Console.Error.WriteLine($"ruledsl: warning: {caveat}");
