@@ -51,7 +51,13 @@ public static class FigureRenderer
                 canvas.DrawText(text, w / 2f, y, SKTextAlign.Center, font, warning ? red : ink);
                 y += font.Size * 0.25f;
             }
-            multi.Render(canvas, new PixelRect(new Pixel(0, header), w, total - header));
+            // The panels are drawn on their own surface and placed under the header (a multiplot fills what it is given).
+            using (var panels = SKSurface.Create(new SKImageInfo(w, total - (int)header)))
+            {
+                multi.Render(panels);
+                using var drawn = panels.Snapshot();
+                canvas.DrawImage(drawn, 0, (int)header);
+            }
             foreach (var p in plots) p.Dispose();
 
             var dir = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -101,6 +107,8 @@ public static class FigureRenderer
         // when there is something to tell apart, and always in a figure of one panel.
         if (legend || panel.Series.Count > 1 || panel.Reference is not null)
             plot.ShowLegend(Edge.Bottom); // outside the data area, so it never hides a curve
+        else
+            plot.HideLegend();
         return plot;
     }
 
