@@ -57,7 +57,8 @@ static class AnalyseCommand
 /// rank tests between the first rule and each other (the library's HeldOutComparison), rendered.
 static class LearnCommand
 {
-    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null, bool resume = false, bool initialTheta = false)
+    public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null, bool resume = false, bool initialTheta = false,
+        IReadOnlyList<string>? sets = null)
     {
         try
         {
@@ -65,7 +66,7 @@ static class LearnCommand
             var rules = new List<RuleAtTheta>();
             foreach (var file in files)
             {
-                var session = RunCommands.Load(fs, file);
+                var session = RunCommands.Load(fs, file, sets);
                 if (session is null) return ExitCodes.InputError;
                 if (!session.Spec.Setting.IsRecurrent) { Console.Error.WriteLine($"error: {file}: `learn` runs recurrent experiments"); return ExitCodes.InputError; }
                 var rule = RuleAtTheta.Of(session, initialTheta);

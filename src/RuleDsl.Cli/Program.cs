@@ -84,13 +84,14 @@ public static class Program
         var runFile = new Argument<string>("file") { Description = "A .experiment file." };
         var runResume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its output folder." };
         var runCheck = new Option<bool>("--check") { Description = "Only validate the experiment file and its rule; do not run." };
+        var runSet = SetOption();
         var run = new Command("run",
             "Run an experiment: meta-train the rule's θ over the given episodes and trials (trials in parallel), " +
             "writing episodes.csv row by row, checkpoints, and summary.json (with the discovered rule) to the output folder.")
         {
-            runFile, runResume, runCheck,
+            runFile, runResume, runCheck, runSet,
         };
-        run.SetAction(pr => RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck)));
+        run.SetAction(pr => RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck), pr.GetValue(runSet) ?? []));
 
         // settings
         var settings = new Command("settings", "List every setting an .experiment file may give, with its default and meaning (a Markdown table: docs/experiments.md's is this output).");
@@ -108,13 +109,14 @@ public static class Program
         var gcFile = new Argument<string>("file") { Description = "A .experiment file." };
         var gcEpisode = new Option<int>("--episode") { Description = "Which episode to check (default 0)." };
         var gcStep = new Option<double?>("--step") { Description = "Finite-difference step, relative to max(1, |θ|), Richardson-extrapolated from h and h/2 (default: 1e-1 … 1e-8 tried, the best-converged pair used, twice its disagreement the error estimate)." };
+        var gcSet = SetOption();
         var gradcheck = new Command("gradcheck",
             "Check the meta-gradient of one episode: tangent propagation through the whole inner loop against central " +
             "finite differences of the meta-loss, per θ (relative error within the finite difference's own error estimate or ≤ 1e-6 passes; exit 1 if any fails).")
         {
-            gcFile, gcEpisode, gcStep,
+            gcFile, gcEpisode, gcStep, gcSet,
         };
-        gradcheck.SetAction(pr => RunCommands.GradCheck(fs, pr.GetValue(gcFile)!, pr.GetValue(gcEpisode), pr.GetValue(gcStep)));
+        gradcheck.SetAction(pr => RunCommands.GradCheck(fs, pr.GetValue(gcFile)!, pr.GetValue(gcEpisode), pr.GetValue(gcStep), pr.GetValue(gcSet) ?? []));
 
         // plot
         var plotRuns = new Argument<string[]>("runs") { Description = "One or more results folders.", Arity = ArgumentArity.OneOrMore };
@@ -135,6 +137,14 @@ public static class Program
             cmpA, cmpB, cmpColumn, cmpWindow, cmpDiverged,
         };
         compare.SetAction(pr => RunCommands.Compare(pr.GetValue(cmpA)!, pr.GetValue(cmpB)!, pr.GetValue(cmpColumn)!, pr.GetValue(cmpWindow), pr.GetValue(cmpDiverged)));
+
+        // run, learn, gradcheck: any setting of the experiment file given on the command line instead.
+        Option<string[]> SetOption() => new("--set")
+        {
+            Description = "KEY=VALUE: use this value of an experiment setting instead of the file's (repeatable; checked like the file's own line; the run folder records it and --resume refuses a different one).",
+            AllowMultipleArgumentsPerToken = false,
+            Arity = ArgumentArity.ZeroOrMore,
+        };
 
         // learn, analyse, samples: a run's θ only when it is meta-learned and of the rule as the files read now.
         Option<bool> InitialTheta() => new("--initial-theta")
@@ -164,11 +174,13 @@ public static class Program
         var lnOut = new Option<string>("--out") { Description = "Folder for learning.csv, learning_trials.csv and learning.png (default results/learn).", DefaultValueFactory = _ => "results/learn" };
         var lnResume = new Option<bool>("--resume") { Description = "Continue the comparison in --out: networks already learned there are read back, not learned again." };
         var lnInitial = InitialTheta();
+        var lnSet = SetOption();
         var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (the experiment's `criterion`: by default ≥ 90 % correct over 100 successive trials) per seed, and one-sided tests that the first rule needs fewer trials than each other: Wilcoxon signed-rank paired by seed (every rule learns the same fresh network, trials and noise on a seed) and Mann–Whitney unpaired.")
         {
-            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial,
+            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial, lnSet,
         };
-        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume), pr.GetValue(lnInitial)));
+        learn.SetAction(pr => LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume), pr.GetValue(lnInitial),
+            pr.GetValue(lnSet) ?? []));
 
         // samples
         var smFiles = new Argument<string[]>("experiments") { Description = "Feedforward experiment files; each rule at its meta-learned θ (when the experiment has been run) or its initial θ.", Arity = ArgumentArity.OneOrMore };

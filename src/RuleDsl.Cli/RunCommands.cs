@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Experiments;
 using RuleDsl.Runtime.Results;
@@ -8,10 +9,11 @@ namespace RuleDsl.Cli;
 /// `ruledsl run` and `ruledsl gradcheck`: load, call the library, render progress and results.
 static class RunCommands
 {
-    /// The experiment, its rules and its model, checked; diagnostics printed. Null on bad input.
-    internal static ExperimentSession? Load(FileSystem fs, string file)
+    /// The experiment, its rules and its model, checked, with the `--set KEY=VALUE` overrides <paramref name="sets"/>
+    /// written in; diagnostics printed. Null on bad input.
+    internal static ExperimentSession? Load(FileSystem fs, string file, IReadOnlyList<string>? sets = null)
     {
-        var loaded = ExperimentInput.Load(fs, file);
+        var loaded = ExperimentInput.LoadWith(fs, file, ListModule.OfSeq(sets ?? []));
         if (loaded.IsError)
         {
             Console.Error.Write(ProblemsModule.Render(loaded.ErrorValue));
@@ -74,10 +76,18 @@ static class RunCommands
         return codes.DefaultIfEmpty(0).Max();
     }
 
-    public static int Run(FileSystem fs, string file, bool resume, bool checkOnly)
+    public static int Run(FileSystem fs, string file, bool resume, bool checkOnly, IReadOnlyList<string>? sets = null)
     {
+        sets ??= [];
+        if (checkOnly && sets.Count > 0)
+        {
+            // The overrides' own errors point at their --set; then the file is checked as if it said so.
+            var overridden = ExperimentInput.LoadWith(fs, file, ListModule.OfSeq(sets));
+            if (overridden.IsError) { Console.Error.Write(ProblemsModule.Render(overridden.ErrorValue)); return ExitCodes.InputError; }
+            return CheckOnly(ExperimentInput.WithOverrides(fs, file, ListModule.OfSeq(sets)).ResultValue.Item1, file);
+        }
         if (checkOnly) return CheckOnly(fs, file);
-        var session = Load(fs, file);
+        var session = Load(fs, file, sets);
         if (session is null) return ExitCodes.InputError;
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -205,9 +215,9 @@ static class RunCommands
         }
     }
 
-    public static int GradCheck(FileSystem fs, string file, int episode, double? step = null)
+    public static int GradCheck(FileSystem fs, string file, int episode, double? step = null, IReadOnlyList<string>? sets = null)
     {
-        var session = Load(fs, file);
+        var session = Load(fs, file, sets);
         if (session is null) return ExitCodes.InputError;
         try
         {
