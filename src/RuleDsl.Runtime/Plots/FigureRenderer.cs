@@ -103,9 +103,9 @@ public static class FigureRenderer
         plot.Title(panel.Title);
         plot.XLabel(panel.XLabel);
         plot.YLabel(panel.YLabel);
-        // In a grid a lone series is named by its panel's title (the caption says what its band is); a legend
-        // when there is something to tell apart, and always in a figure of one panel.
-        if (legend || panel.Series.Count > 1 || panel.Reference is not null)
+        // In a grid a lone series is named by its panel's title (the caption says what its band and dashed line
+        // are); a legend when there are series to tell apart, and always in a figure of one panel.
+        if (legend || panel.Series.Count > 1)
             plot.ShowLegend(Edge.Bottom); // outside the data area, so it never hides a curve
         else
             plot.HideLegend();

@@ -95,9 +95,13 @@ public static class RunFigures
         {
             var q = ColumnWords.Of(c, kind.Recurrent);
             var s = Series(table, c, q.Words, q.Scale);
-            return new Panel(columns.Count == 1 ? "" : q.Words, EpisodeAxis, q.AxisLabel, [s], q.IsAccuracy ? kind.ChanceOf(c) : null);
+            // In a grid the panel's title names the quantity; its axis keeps the unit.
+            return new Panel(columns.Count == 1 ? "" : q.Words, EpisodeAxis, columns.Count == 1 ? q.AxisLabel : q.Unit, [s], q.IsAccuracy ? kind.ChanceOf(c) : null);
         }).ToArray();
-        return Make($"{name}: {words}", panels, panels.Select(p => (p.Title, p.Series[0].N)));
+        var figure = Make($"{name}: {words}", panels, panels.Select(p => (p.Title, p.Series[0].N)));
+        // Small panels have no room for legends: their dashed lines are named in the caption.
+        var dashed = panels.Where(p => p.Reference is not null).Select(p => p.Reference!.Legend).Distinct().ToArray();
+        return panels.Length > 1 && dashed.Length > 0 ? figure with { Caption = [$"dashed lines: {string.Join("; ", dashed)}", .. figure.Caption] } : figure;
     }
 
     /// <summary>A column over trials as a banded series (mean line, 98 % bootstrap band) named <paramref name="legendName"/>.</summary>

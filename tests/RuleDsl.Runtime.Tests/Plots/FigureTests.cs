@@ -91,6 +91,8 @@ public class FigureTests
         Assert.Equal("chance, mean over the tasks = 50 %", accuracy.Panels[0].Reference!.Legend);
         Assert.Equal("fraction correct, last 100 trials: one trial, no band", accuracy.Panels[0].Series[0].Legend);
         Assert.Contains("only n = 1 trial, fewer than 5", Assert.Single(accuracy.Warnings));
+        Assert.Equal("dashed lines: chance, mean over the tasks = 50 %; chance on go-nogo = 50 %; chance on dnms = 50 %", accuracy.Caption[0]);
+        Assert.All(accuracy.Panels, p => Assert.Equal("%", p.YLabel));
         Assert.Equal("meta-loss −J/H (reward per trial)", figures["meta_loss.png"].Panels[0].YLabel);
         // Nine θ[k,l]: a 3×3 grid of panels.
         Assert.Equal(9, figures["theta.png"].Panels.Count);
