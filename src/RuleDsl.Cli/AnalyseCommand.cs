@@ -61,7 +61,7 @@ static class LearnCommand
     public sealed record Units(int Count, int? Unit, bool Collect, bool Submit, bool DryRun, Runtime.Cluster.SlurmRequest Request, string? Tool);
 
     public static int Run(FileSystem fs, string[] files, string seedsText, int trials, string? task, string output, int? learnAfter = null, bool resume = false, bool initialTheta = false,
-        Units? units = null)
+        Units? units = null, IReadOnlyList<string>? sets = null)
     {
         try
         {
@@ -69,7 +69,7 @@ static class LearnCommand
             var rules = new List<RuleAtTheta>();
             foreach (var file in files)
             {
-                var session = RunCommands.Load(fs, file);
+                var session = RunCommands.Load(fs, file, sets);
                 if (session is null) return ExitCodes.InputError;
                 if (!session.Spec.Setting.IsRecurrent) { Console.Error.WriteLine($"error: {file}: `learn` runs recurrent experiments"); return ExitCodes.InputError; }
                 var rule = RuleAtTheta.Of(session, initialTheta);
@@ -124,6 +124,7 @@ static class LearnCommand
             }
             Console.WriteLine(result.CsvPath);
             Console.WriteLine(result.PlotPath);
+            foreach (var w in result.PlotWarnings ?? []) Console.Error.WriteLine($"ruledsl: warning: {w}");
             return 0;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or System.Text.Json.JsonException or ResultsException
@@ -174,6 +175,7 @@ static class SamplesCommand
                 }))));
             Console.WriteLine(result.CsvPath);
             Console.WriteLine(result.PlotPath);
+            foreach (var w in result.PlotWarnings ?? []) Console.Error.WriteLine($"ruledsl: warning: {w}");
             return 0;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException or FormatException or Runtime.Plots.PlotException or Runtime.Data.DataException or ResultsException)

@@ -87,19 +87,31 @@ public static class Program
         var runPoint = new Option<string?>("--point") { Description = "A .sweep file: run only this point (its index, or its folder name)." };
         var runTask = new Option<int?>("--task") { Description = "A .sweep file: run unit I of the sweep's job array (the units of all points in order: point 0's trials first)." };
         var runTrial = new Option<int?>("--trial") { Description = "Run trial K alone, as one unit of a run split over processes (a Slurm array task): its own episodes.trialK.csv and checkpoint in the shared results folder; the last unit to finish merges the run (as `collect`)." };
+        var runSet = SetOption();
         var run = new Command("run",
             "Run an experiment: meta-train the rule's θ over the given episodes and trials (trials in parallel), " +
             "writing episodes.csv row by row, checkpoints, and summary.json (with the discovered rule) to the output folder.")
         {
-            runFile, runResume, runCheck, runTrial,
+            runFile, runResume, runCheck, runTrial, runSet,
         };
         run.Add(runPoint);
         run.Add(runTask);
-        run.SetAction(pr => Runtime.Experiments.SweepPlan.IsSweep(pr.GetValue(runFile)!)
-            ? SweepCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck), pr.GetValue(runPoint), pr.GetValue(runTrial), pr.GetValue(runTask))
-            : pr.GetValue(runTrial) is { } trial && !pr.GetValue(runCheck)
-            ? ClusterCommands.RunUnit(fs, pr.GetValue(runFile)!, trial, pr.GetValue(runResume))
-            : RunCommands.Run(fs, pr.GetValue(runFile)!, pr.GetValue(runResume), pr.GetValue(runCheck)));
+        run.SetAction(pr =>
+        {
+            var sets = pr.GetValue(runSet) ?? [];
+            var file = pr.GetValue(runFile)!;
+            // Every unit of a run must read the same text: an override belongs in the experiment file there.
+            if (sets.Length > 0 && (Runtime.Experiments.SweepPlan.IsSweep(file) || pr.GetValue(runTrial) is not null))
+            {
+                stderr.WriteLine("ruledsl: error: --set is for one whole run: a sweep sets its own grid, and the units of a run split over processes (--trial) must all read the same experiment text; write the setting into the experiment file");
+                return ExitCodes.InputError;
+            }
+            return Runtime.Experiments.SweepPlan.IsSweep(file)
+                ? SweepCommands.Run(fs, file, pr.GetValue(runResume), pr.GetValue(runCheck), pr.GetValue(runPoint), pr.GetValue(runTrial), pr.GetValue(runTask))
+                : pr.GetValue(runTrial) is { } trial && !pr.GetValue(runCheck)
+                ? ClusterCommands.RunUnit(fs, file, trial, pr.GetValue(runResume))
+                : RunCommands.Run(fs, file, pr.GetValue(runResume), pr.GetValue(runCheck), sets);
+        });
 
         // submit, status, collect
         var subFiles = new Argument<string[]>("experiments") { Description = "Experiment files (each one's trials become one job array) or .sweep files (all points' trials as one job array).", Arity = ArgumentArity.OneOrMore };
@@ -151,13 +163,14 @@ public static class Program
         var gcFile = new Argument<string>("file") { Description = "A .experiment file." };
         var gcEpisode = new Option<int>("--episode") { Description = "Which episode to check (default 0)." };
         var gcStep = new Option<double?>("--step") { Description = "Finite-difference step, relative to max(1, |θ|), Richardson-extrapolated from h and h/2 (default: 1e-1 … 1e-8 tried, the best-converged pair used, twice its disagreement the error estimate)." };
+        var gcSet = SetOption();
         var gradcheck = new Command("gradcheck",
             "Check the meta-gradient of one episode: tangent propagation through the whole inner loop against central " +
             "finite differences of the meta-loss, per θ (relative error within the finite difference's own error estimate or ≤ 1e-6 passes; exit 1 if any fails).")
         {
-            gcFile, gcEpisode, gcStep,
+            gcFile, gcEpisode, gcStep, gcSet,
         };
-        gradcheck.SetAction(pr => RunCommands.GradCheck(fs, pr.GetValue(gcFile)!, pr.GetValue(gcEpisode), pr.GetValue(gcStep)));
+        gradcheck.SetAction(pr => RunCommands.GradCheck(fs, pr.GetValue(gcFile)!, pr.GetValue(gcEpisode), pr.GetValue(gcStep), pr.GetValue(gcSet) ?? []));
 
         // plot
         var plotRuns = new Argument<string[]>("runs") { Description = "One or more results folders.", Arity = ArgumentArity.OneOrMore };
@@ -178,6 +191,14 @@ public static class Program
             cmpA, cmpB, cmpColumn, cmpWindow, cmpDiverged,
         };
         compare.SetAction(pr => RunCommands.Compare(pr.GetValue(cmpA)!, pr.GetValue(cmpB)!, pr.GetValue(cmpColumn)!, pr.GetValue(cmpWindow), pr.GetValue(cmpDiverged)));
+
+        // run, learn, gradcheck: any setting of the experiment file given on the command line instead.
+        Option<string[]> SetOption() => new("--set")
+        {
+            Description = "KEY=VALUE: use this value of an experiment setting instead of the file's (repeatable; checked like the file's own line; the run folder records it and --resume refuses a different one).",
+            AllowMultipleArgumentsPerToken = false,
+            Arity = ArgumentArity.ZeroOrMore,
+        };
 
         // learn, analyse, samples: a run's θ only when it is meta-learned and of the rule as the files read now.
         Option<bool> InitialTheta() => new("--initial-theta")
@@ -216,9 +237,10 @@ public static class Program
         var lnTime = new Option<string?>("--time") { Description = "With --submit: the time limit of each unit (e.g. 2:00:00)." };
         var lnCpus = new Option<int?>("--cpus-per-task") { Description = "With --submit: CPUs per unit (default 1)." };
         var lnTool = new Option<string?>("--tool") { Description = "With --submit: the ruledsl the nodes run (default: this one, by its full path)." };
+        var lnSet = SetOption();
         var learn = new Command("learn", "Fresh networks learning with each experiment's rule at fixed θ (its meta-learned θ when the experiment has been run) on held-out seeds and, with --task, a held-out task: trials to criterion (the experiment's `criterion`: by default ≥ 90 % correct over 100 successive trials) per seed, and one-sided tests that the first rule needs fewer trials than each other: Wilcoxon signed-rank paired by seed (every rule learns the same fresh network, trials and noise on a seed) and Mann–Whitney unpaired.")
         {
-            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial, lnUnits, lnUnit, lnCollect, lnSubmit, lnDry, lnPartition, lnTime, lnCpus, lnTool,
+            lnFiles, lnSeeds, lnTrials, lnTask, lnOut, lnWait, lnResume, lnInitial, lnSet, lnUnits, lnUnit, lnCollect, lnSubmit, lnDry, lnPartition, lnTime, lnCpus, lnTool,
         };
         learn.SetAction(pr =>
         {
@@ -233,9 +255,15 @@ public static class Program
                 stderr.WriteLine("ruledsl: error: with --units N give one of --unit K, --collect or --submit");
                 return ExitCodes.InputError;
             }
+            var sets = pr.GetValue(lnSet) ?? [];
+            if (count is not null && sets.Length > 0)
+            {
+                stderr.WriteLine("ruledsl: error: --set with --units: every unit must read the same experiment text; write the setting into the experiment file");
+                return ExitCodes.InputError;
+            }
             var units = count is int c ? new LearnCommand.Units(c, pr.GetValue(lnUnit), pr.GetValue(lnCollect), pr.GetValue(lnSubmit), pr.GetValue(lnDry),
                 new Runtime.Cluster.SlurmRequest(pr.GetValue(lnPartition), pr.GetValue(lnTime), pr.GetValue(lnCpus)), pr.GetValue(lnTool)) : null;
-            return LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume), pr.GetValue(lnInitial), units);
+            return LearnCommand.Run(fs, pr.GetValue(lnFiles) ?? [], pr.GetValue(lnSeeds)!, pr.GetValue(lnTrials), pr.GetValue(lnTask), pr.GetValue(lnOut)!, pr.GetValue(lnWait), pr.GetValue(lnResume), pr.GetValue(lnInitial), units, sets);
         });
 
         // samples

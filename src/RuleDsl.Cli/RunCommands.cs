@@ -1,3 +1,4 @@
+using Microsoft.FSharp.Collections;
 using RuleDsl.Runtime.Data;
 using RuleDsl.Runtime.Experiments;
 using RuleDsl.Runtime.Results;
@@ -8,10 +9,11 @@ namespace RuleDsl.Cli;
 /// `ruledsl run` and `ruledsl gradcheck`: load, call the library, render progress and results.
 static class RunCommands
 {
-    /// The experiment, its rules and its model, checked; diagnostics printed. Null on bad input.
-    internal static ExperimentSession? Load(FileSystem fs, string file)
+    /// The experiment, its rules and its model, checked, with the `--set KEY=VALUE` overrides <paramref name="sets"/>
+    /// written in; diagnostics printed. Null on bad input.
+    internal static ExperimentSession? Load(FileSystem fs, string file, IReadOnlyList<string>? sets = null)
     {
-        var loaded = ExperimentInput.Load(fs, file);
+        var loaded = ExperimentInput.LoadWith(fs, file, ListModule.OfSeq(sets ?? []));
         if (loaded.IsError)
         {
             Console.Error.Write(ProblemsModule.Render(loaded.ErrorValue));
@@ -77,10 +79,18 @@ static class RunCommands
         return codes.DefaultIfEmpty(0).Max();
     }
 
-    public static int Run(FileSystem fs, string file, bool resume, bool checkOnly)
+    public static int Run(FileSystem fs, string file, bool resume, bool checkOnly, IReadOnlyList<string>? sets = null)
     {
+        sets ??= [];
+        if (checkOnly && sets.Count > 0)
+        {
+            // The overrides' own errors point at their --set; then the file is checked as if it said so.
+            var overridden = ExperimentInput.LoadWith(fs, file, ListModule.OfSeq(sets));
+            if (overridden.IsError) { Console.Error.Write(ProblemsModule.Render(overridden.ErrorValue)); return ExitCodes.InputError; }
+            return CheckOnly(ExperimentInput.WithOverrides(fs, file, ListModule.OfSeq(sets)).ResultValue.Item1, file);
+        }
         if (checkOnly) return CheckOnly(fs, file);
-        var session = Load(fs, file);
+        var session = Load(fs, file, sets);
         if (session is null) return ExitCodes.InputError;
         using var cancel = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
@@ -171,7 +181,8 @@ static class RunCommands
             {
                 try
                 {
-                    foreach (var file in Runtime.Plots.RunPlots.Standard(RunFolder.Open(dir), Path.GetFileName(Path.TrimEndingDirectorySeparator(dir))))
+                    foreach (var file in Runtime.Plots.RunPlots.Standard(RunFolder.Open(dir), Path.GetFileName(Path.TrimEndingDirectorySeparator(dir)),
+                                 warn: w => Console.Error.WriteLine($"ruledsl: warning: {w}")))
                         Console.WriteLine(file);
                 }
                 // The other runs are still drawn; the exit code says one had nothing to show.
@@ -209,7 +220,7 @@ static class RunCommands
             Console.WriteLine($"{"episodes",-12} {na,12} {nb,12} {"U",8} {"p (A > B)",11} {"p (two-sided)",14} {"diverged A",11} {"diverged B",11}");
             foreach (var r in rows)
                 Console.WriteLine($"{$"{r.From}-{r.To}",-12} {r.MeanA,12:G4} {r.MeanB,12:G4} {r.U,8:G4} {r.PGreater,11:G3} {r.PTwoSided,14:G3} {r.DivergedA,11} {r.DivergedB,11}");
-            var (curves, pValues) = RunComparison.DrawFigures(a, ra, na, rb, nb, column);
+            var (curves, pValues) = RunComparison.DrawFigures(a, ra, na, rb, nb, column, w => Console.Error.WriteLine($"ruledsl: warning: {w}"));
             Console.WriteLine($"figures: {curves}, {pValues}");
             foreach (var caveat in RunComparison.Caveats(ra, rb, rows))
                 Console.Error.WriteLine($"ruledsl: warning: {caveat}");
@@ -221,9 +232,9 @@ static class RunCommands
         }
     }
 
-    public static int GradCheck(FileSystem fs, string file, int episode, double? step = null)
+    public static int GradCheck(FileSystem fs, string file, int episode, double? step = null, IReadOnlyList<string>? sets = null)
     {
-        var session = Load(fs, file);
+        var session = Load(fs, file, sets);
         if (session is null) return ExitCodes.InputError;
         try
         {

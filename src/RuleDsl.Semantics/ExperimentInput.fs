@@ -185,3 +185,31 @@ module ExperimentInput =
             match model fs spec with
             | Error ps -> Error ps
             | Ok (m, warnings) -> Ok { Spec = spec; Rules = rules; Model = m; Text = text; Warnings = warnings }
+
+    /// The file system with `--set KEY=VALUE` overrides written into the experiment file's text
+    /// (`ExperimentOverrides.apply`), and where they went; errors of the `--set`s themselves located in them.
+    [<CompiledName "WithOverrides">]
+    let withOverrides (fs: FileSystem) (file: string) (sets: string list) : Result<FileSystem * Override list, Problems list> =
+        match fs.Read file with
+        | None -> Error [ Problems.unread file ]
+        | Some text ->
+            match ExperimentOverrides.apply text sets with
+            | Error ds -> Error [ Problems.counted (ExperimentOverrides.lineOf' sets (fun _ _ -> None)) ds ]
+            | Ok (changed, overrides) -> Ok ({ fs with Read = fun p -> if p = file then Some changed else fs.Read p }, overrides)
+
+    /// `load` with `--set KEY=VALUE` overrides (none: `load`): the experiment as if its file said so, its
+    /// text (kept with the run) showing each override as `KEY = VALUE  # --set KEY=VALUE`. An error in an
+    /// override's value points at its `--set`.
+    [<CompiledName "LoadWith">]
+    let loadWith (fs: FileSystem) (file: string) (sets: string list) : Result<LoadedExperiment, Problems list> =
+        if sets.IsEmpty then load fs file
+        else
+            match withOverrides fs file sets with
+            | Error ps -> Error ps
+            | Ok (overlay, overrides) ->
+                let fix (p: Problems) =
+                    { p with Diagnostics = p.Diagnostics |> List.map (ExperimentOverrides.relocate file overrides)
+                             LineOf = ExperimentOverrides.lineOf' sets p.LineOf }
+                match load overlay file with
+                | Ok l -> Ok { l with Warnings = l.Warnings |> List.map fix }
+                | Error ps -> Error (ps |> List.map fix)

@@ -19,7 +19,7 @@ public sealed record FewerTrialsTest(string First, string Other, WilcoxonResult 
 /// <summary>A finished comparison: every network's record, per-rule summaries, the tests of the first rule
 /// against each other one, and the files written.</summary>
 public sealed record HeldOutResult(IReadOnlyList<LearningRecord> Records, IReadOnlyList<HeldOutRuleSummary> Rules,
-    IReadOnlyList<FewerTrialsTest> Tests, string CsvPath, string TrialsPath, string PlotPath);
+    IReadOnlyList<FewerTrialsTest> Tests, string CsvPath, string TrialsPath, string PlotPath, IReadOnlyList<string>? PlotWarnings = null);
 
 /// <summary>
 /// `ruledsl learn` as a library: rules at fixed θ learning on held-out seeds (and tasks), trials to criterion
@@ -141,7 +141,7 @@ public sealed class HeldOutComparison
             return new FewerTrialsTest(firstName, other.Name, w, faster, slower, tied, median, HeldOutLearning.Fewer(first, theirs));
         }).ToList();
         string png = Path.Combine(_settings.Output, "learning.png");
-        HeldOutLearning.PlotCurves(png, records, _rules[0].Session.Spec.CriterionWindow);
-        return new HeldOutResult(records, summaries, tests, _csvPath, _trialsPath, png);
+        var warnings = HeldOutLearning.PlotCurves(png, records, _rules[0].Session.Spec.CriterionWindow);
+        return new HeldOutResult(records, summaries, tests, _csvPath, _trialsPath, png, warnings);
     }
 }

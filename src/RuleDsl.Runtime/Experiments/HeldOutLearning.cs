@@ -85,13 +85,26 @@ public static class HeldOutLearning
     }
 
     /// <summary>Rolling percent correct over <paramref name="window"/> trials (the criterion's) per rule, mean with a
-    /// 98 % bootstrap band over seeds.</summary>
-    public static void PlotCurves(string path, IReadOnlyList<LearningRecord> records, int window)
+    /// 98 % bootstrap band over seeds, and the task's chance line, drawn into <paramref name="path"/>; returns the
+    /// figure's warnings (a rule with fewer than 5 seeds).</summary>
+    public static IReadOnlyList<string> PlotCurves(string path, IReadOnlyList<LearningRecord> records, int window)
     {
-        var series = records.GroupBy(r => r.Name).Select(g => new CurveSeries(g.Key,
+        var figure = LearningFigure(records, window);
+        FigureRenderer.Render(figure, path);
+        return figure.Warnings;
+    }
+
+    /// <summary>The learning curves as a figure, before drawing: one series per rule over its seeds.</summary>
+    public static Figure LearningFigure(IReadOnlyList<LearningRecord> records, int window)
+    {
+        if (records.Count == 0) throw new PlotException("no learning record to draw");
+        string task = records[0].Task;
+        var series = records.GroupBy(r => r.Name).Select(g => Bands.Of(g.Key, "seeds",
             g.Select(r => (IReadOnlyList<double>)Rolling(r.Correct, window)).ToList())).ToList();
-        Plotter.CurvesWithBands(path, new PlotText($"learning {records[0].Task}: % correct over the last {window} trials (98 % band over seeds)",
-            "learning trial", "% correct"), series);
+        var chance = Tasks.Cognitive.CognitiveTasks.Names.Contains(task) ? RunKind.ChanceOfTask(task) : null;
+        var panel = new Panel($"held-out networks learning {task}", "learning trial", $"correct over the last {window} trials (%)", series, chance);
+        var (caption, warnings) = Bands.Explain(series.Select(s => (s.Legend[..s.Legend.IndexOf(':')], s.N)), "seeds");
+        return new Figure($"learning {task} with each rule at fixed θ", [caption, .. warnings], [panel], warnings);
     }
 
     static double[] Rolling(bool[] correct, int window)

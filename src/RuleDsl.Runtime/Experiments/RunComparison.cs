@@ -42,12 +42,14 @@ public static class RunComparison
 
     /// <summary>The figures of a comparison, drawn into <paramref name="folder"/> (A's, as the user named it): both
     /// runs' curves of <paramref name="column"/> and the p-value per window. Named for what they compare (<c>compare_vs_B_C.png</c>,
-    /// <c>p_values_vs_B_C.png</c>), so that comparing A with several runs or columns keeps every figure.</summary>
-    public static (string Curves, string PValues) DrawFigures(string folder, RunFolder a, string nameA, RunFolder b, string nameB, string column)
+    /// <c>p_values_vs_B_C.png</c>), so that comparing A with several runs or columns keeps every figure.
+    /// <paramref name="warn"/> receives the figures' warnings (a run with fewer than 5 trials).</summary>
+    public static (string Curves, string PValues) DrawFigures(string folder, RunFolder a, string nameA, RunFolder b, string nameB, string column,
+        Action<string>? warn = null)
     {
         string stem = $"vs_{nameB}_{column}";
         string curves = Path.Combine(folder, $"compare_{stem}.png"), pValues = Path.Combine(folder, $"p_values_{stem}.png");
-        Plots.RunPlots.Compare(curves, [(nameA, a), (nameB, b)], column);
+        foreach (var w in Plots.RunPlots.Compare(curves, [(nameA, a), (nameB, b)], column)) warn?.Invoke(w);
         Plots.RunPlots.MannWhitneyPlot(pValues, (nameA, a), (nameB, b), column);
         return (curves, pValues);
     }

@@ -10,7 +10,7 @@ public sealed record SampleCurvePoint(string Name, int SamplesPerClass, int Netw
 public sealed record SampleCurveMean(int SamplesPerClass, double MeanAccuracy, int Diverged, int Networks, double MeanWithDivergedAtChance);
 
 /// <summary>Every rule's points, and the files written (samples.csv, samples.png).</summary>
-public sealed record SampleCurveResult(IReadOnlyList<SampleCurvePoint> Points, string CsvPath, string PlotPath);
+public sealed record SampleCurveResult(IReadOnlyList<SampleCurvePoint> Points, string CsvPath, string PlotPath, IReadOnlyList<string>? PlotWarnings = null);
 
 /// <summary>
 /// Accuracy against the number of training samples (Fig. 1a and S1 of Shervani-Tabar &amp; Rosenbaum):
@@ -63,8 +63,8 @@ public static class SampleCurve
             }
         }
         string png = Path.Combine(output, "samples.png");
-        Plot(png, all);
-        return new SampleCurveResult(all, csvPath, png);
+        var warnings = rules.Count == 0 ? [] : Plot(png, all, rules[0].Session.Spec.Classes);
+        return new SampleCurveResult(all, csvPath, png, warnings);
     }
 
     /// <summary>The mean per n of one rule's points; a network whose learning diverged has no accuracy, so it is
@@ -75,17 +75,28 @@ public static class SampleCurve
             g.Count(p => !double.IsFinite(p.Accuracy)), g.Count(),
             g.Average(p => double.IsFinite(p.Accuracy) ? p.Accuracy : chance))).ToList();
 
-    /// <summary>Accuracy (mean with a 98 % bootstrap band over networks) against samples per class, one line per rule.</summary>
-    public static void Plot(string path, IReadOnlyList<SampleCurvePoint> points)
+    /// <summary>Accuracy in % (mean with a 98 % bootstrap band over networks) against samples per class, one line per
+    /// rule, with the chance line of <paramref name="classes"/> classes; returns the figure's warnings.</summary>
+    public static IReadOnlyList<string> Plot(string path, IReadOnlyList<SampleCurvePoint> points, int classes)
+    {
+        var figure = SampleFigure(points, classes);
+        FigureRenderer.Render(figure, path);
+        return figure.Warnings;
+    }
+
+    /// <summary>The sample curve as a figure, before drawing.</summary>
+    public static Figure SampleFigure(IReadOnlyList<SampleCurvePoint> points, int classes)
     {
         var series = points.GroupBy(p => p.Name).Select(g =>
         {
             var ns = g.Select(p => p.SamplesPerClass).Distinct().OrderBy(n => n).ToArray();
             var nets = g.Select(p => p.Network).Distinct().OrderBy(k => k).ToArray();
-            var trials = nets.Select(k => (IReadOnlyList<double>)ns.Select(n => 100 * g.First(p => p.Network == k && p.SamplesPerClass == n).Accuracy).ToArray()).ToList();
-            return new CurveSeries(g.Key, trials, ns.Select(n => (double)n).ToArray());
+            var trials = nets.Select(k => (IReadOnlyList<double>)ns.Select(n => g.First(p => p.Network == k && p.SamplesPerClass == n).Accuracy).ToArray()).ToList();
+            return Bands.Of(g.Key, "networks", trials, ns.Select(n => (double)n).ToArray(), scale: 100);
         }).ToList();
-        Plotter.CurvesWithBands(path, new PlotText("query accuracy of fresh networks vs training samples (98 % band over networks)",
-            "training samples per class (online)", "accuracy (%)"), series);
+        var panel = new Panel("fresh networks learning online at fixed θ", "training samples per class (online)", "query accuracy (%)", series,
+            RunKind.FeedforwardChance(classes));
+        var (caption, warnings) = Bands.Explain(series.Select(s => (s.Legend[..s.Legend.IndexOf(':')], s.N)), "networks");
+        return new Figure("query accuracy against training samples", [caption, .. warnings], [panel], warnings);
     }
 }

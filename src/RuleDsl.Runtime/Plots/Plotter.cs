@@ -1,4 +1,3 @@
-using RuleDsl.Runtime.Analysis;
 using System.Globalization;
 using ScottPlot;
 
@@ -14,57 +13,18 @@ public sealed class NothingToPlotException(string message) : PlotException(messa
 /// <summary>Title and axis labels of a plot.</summary>
 public sealed record PlotText(string Title, string XLabel, string YLabel);
 
-/// <summary>
-/// A quantity measured in several trials: <c>Trials[t][j]</c> is trial t's value at point j (e.g. episode j), NaN or a
-/// shorter row where a trial has no value. X gives the points' x values (default 0, 1, 2, …).
-/// </summary>
-public sealed record CurveSeries(string Name, IReadOnlyList<IReadOnlyList<double>> Trials, IReadOnlyList<double>? X = null);
-
 /// <summary>One plain line.</summary>
 public sealed record LineSeries(string Name, IReadOnlyList<double> X, IReadOnlyList<double> Y);
 
 /// <summary>
-/// PNG plots of experiment results with ScottPlot 5 (rendered by SkiaSharp, headless): curves over trials with a
-/// shaded bootstrap band (mean line + 98 % band, as the paper's figures), plain lines (e.g. Mann–Whitney p per
-/// episode), θ trajectories and heat maps.
+/// PNG plots with ScottPlot 5 (rendered by SkiaSharp, headless): plain lines (e.g. trajectories on principal
+/// components) and heat maps, and the checks every figure passes through (fonts, native libraries). Curves over
+/// trials with bands are <see cref="Figure"/>s, drawn by <see cref="FigureRenderer"/>.
 /// </summary>
 public static class Plotter
 {
     public const int DefaultWidth = 800;
     public const int DefaultHeight = 500;
-
-    /// <summary>
-    /// One mean line per series with its percentile-bootstrap band over trials (<paramref name="level"/>, default 98 %,
-    /// <paramref name="resamples"/> resamples, seeded), a legend, axis labels and a title.
-    /// </summary>
-    public static void CurvesWithBands(string path, PlotText text, IReadOnlyList<CurveSeries> series,
-                                       double level = 0.98, int resamples = 500, ulong seed = 0,
-                                       int width = DefaultWidth, int height = DefaultHeight)
-    {
-        if (series.Count == 0) throw new PlotException($"{path}: nothing to plot (no series)");
-        Render(path, width, height, plot =>
-        {
-            for (int s = 0; s < series.Count; s++)
-            {
-                var sr = series[s];
-                var band = Statistics.BootstrapBand(sr.Trials, level, resamples, seed);
-                var (xs, mean, lo, hi) = FinitePoints(sr.X, band);
-                if (xs.Length == 0) continue;
-                var color = plot.Add.Palette.GetColor(s);
-                if (xs.Length > 1)
-                {
-                    var fill = plot.Add.FillY(xs, lo, hi);
-                    fill.FillColor = color.WithAlpha(0.25);
-                    fill.LineWidth = 0;
-                }
-                var line = plot.Add.ScatterLine(xs, mean, color);
-                line.LineWidth = 2;
-                line.LegendText = sr.Trials.Count > 1 ? $"{sr.Name} (mean of {sr.Trials.Count}, {level:P0} band)" : sr.Name;
-                if (xs.Length == 1) line.MarkerSize = 6;
-            }
-            Decorate(plot, text, legend: true);
-        });
-    }
 
     /// <summary>Plain lines, optionally with a dashed horizontal reference (e.g. p = 0.05).</summary>
     public static void Lines(string path, PlotText text, IReadOnlyList<LineSeries> series, double? reference = null,
@@ -91,30 +51,6 @@ public static class Plotter
             }
             Decorate(plot, text, legend: true);
         });
-    }
-
-    /// <summary>
-    /// θ trajectories: one curve per meta-parameter, <paramref name="thetas"/>[trial][episode][r], mean over trials with
-    /// a bootstrap band (the band vanishes for a single trial).
-    /// </summary>
-    public static void ThetaTrajectories(string path, IReadOnlyList<string> names, IReadOnlyList<IReadOnlyList<double[]>> thetas,
-                                         string title = "Meta-parameters", IReadOnlyList<double>? episodes = null,
-                                         double level = 0.98, int resamples = 500, ulong seed = 0,
-                                         int width = DefaultWidth, int height = DefaultHeight)
-    {
-        var series = new List<CurveSeries>();
-        for (int r = 0; r < names.Count; r++)
-        {
-            int rr = r;
-            var trials = thetas.Select(trial => (IReadOnlyList<double>)trial.Select(row =>
-            {
-                if (row.Length != names.Count)
-                    throw new PlotException($"{path}: a θ row has {row.Length} values, expected {names.Count} ({string.Join(", ", names)})");
-                return row[rr];
-            }).ToArray()).ToArray();
-            series.Add(new CurveSeries(names[r], trials, episodes));
-        }
-        CurvesWithBands(path, new PlotText(title, "episode", "θ"), series, level, resamples, seed, width, height);
     }
 
     /// <summary>
@@ -186,7 +122,7 @@ public static class Plotter
     /// Without any font SkiaSharp draws no text, so a plot would silently lose its title, labels and legend;
     /// refuse instead. (SkiaSharp's Linux build finds fonts under /usr/share/fonts without fontconfig.)
     /// </summary>
-    private static void CheckFonts(string what)
+    internal static void CheckFonts(string what)
     {
         if (fontsChecked) return;
         if (SkiaSharp.SKFontManager.Default.FontFamilyCount == 0)
@@ -195,7 +131,7 @@ public static class Plotter
         fontsChecked = true;
     }
 
-    private static void Guard(string what, Action action)
+    internal static void Guard(string what, Action action)
     {
         try
         {
@@ -222,15 +158,5 @@ public static class Plotter
         plot.YLabel(text.YLabel);
         if (legend && plot.GetPlottables().Any(p => p.LegendItems.Any(i => !string.IsNullOrEmpty(i.LabelText))))
             plot.ShowLegend(Edge.Bottom); // outside the data area, so it never hides a curve
-    }
-
-    private static (double[] Xs, double[] Mean, double[] Lo, double[] Hi) FinitePoints(IReadOnlyList<double>? x, Band band)
-    {
-        int n = band.Mean.Length;
-        if (x is not null && x.Count < n)
-            throw new PlotException($"series has {n} points but only {x.Count} x values");
-        var keep = Enumerable.Range(0, n).Where(j => double.IsFinite(band.Mean[j]) && (x is null || double.IsFinite(x[j]))).ToArray();
-        return (keep.Select(j => x is null ? j : x[j]).ToArray(), keep.Select(j => band.Mean[j]).ToArray(),
-                keep.Select(j => band.Lower[j]).ToArray(), keep.Select(j => band.Upper[j]).ToArray());
     }
 }

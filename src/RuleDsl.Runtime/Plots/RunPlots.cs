@@ -3,16 +3,18 @@ using RuleDsl.Runtime.Results;
 
 namespace RuleDsl.Runtime.Plots;
 
-/// <summary>The standard figures of a run folder, drawn from its episodes.csv (as in the paper's Figs. 3–7 and S7).</summary>
+/// <summary>The standard figures of a run folder, drawn from its episodes.csv (as in the paper's Figs. 3–7 and S7);
+/// what each shows is built, as data, by <see cref="RunFigures"/>.</summary>
 public static class RunPlots
 {
     /// <summary>
-    /// Writes into the run folder: accuracy.png and meta_loss.png (mean over trials with 98 % bands) when those
-    /// columns exist, theta.png for the theta[…] columns, angles.png for columns starting with "angle".
-    /// Returns the files written. A column without a finite value gets no figure; a run whose accuracy and
-    /// meta-loss have none (every episode diverged) gets none at all (<see cref="NothingToPlotException"/>).
+    /// Writes into the run folder: accuracy.png (in %, with the chance line) and meta_loss.png when those columns
+    /// exist, theta.png (one panel per θ), angles.png for the alignment angles, theta_grid.png for a θ[k,l] family.
+    /// Returns the files written; <paramref name="warn"/> receives each figure's warnings (fewer than 5 trials),
+    /// which are also written under its title. A column without a finite value gets no figure; a run whose
+    /// accuracy and meta-loss have none (every episode diverged) gets none at all (<see cref="NothingToPlotException"/>).
     /// </summary>
-    public static IReadOnlyList<string> Standard(RunFolder run, string? label = null)
+    public static IReadOnlyList<string> Standard(RunFolder run, string? label = null, Action<string>? warn = null)
     {
         var table = run.ReadEpisodes();
         var episodesFile = run.File(RunFolder.EpisodesFile);
@@ -23,26 +25,14 @@ public static class RunPlots
                 + $"({RunFolder.Diverged(table).Count(d => d)} diverged)");
         var name = label ?? Path.GetFileName(run.Dir);
         var written = new List<string>();
-        foreach (var (column, ylabel) in new[] { ("accuracy", "accuracy"), ("meta_loss", "meta-loss") })
+        var warned = new HashSet<string>();
+        foreach (var (file, figure) in RunFigures.Standard(run, table, name))
         {
-            if (!Finite(column)) continue;
-            var c = EpisodeCurves.FromTable(table, column);
-            var path = run.File(column + ".png");
-            Plotter.CurvesWithBands(path, new PlotText($"{name}: {ylabel}", "episode", ylabel), [new CurveSeries(name, c.Trials, c.X)]);
-            written.Add(path);
-        }
-        foreach (var (prefix, file, title, ylabel) in new[] { ("theta", "theta.png", "meta-parameters", "θ"), ("angle", "angles.png", "alignment angles", "angle (degrees)") })
-        {
-            var columns = table.Header.Where(h => h.StartsWith(prefix, StringComparison.Ordinal) && Finite(h)).ToArray();
-            if (columns.Length == 0) continue;
-            var series = columns.Select(col =>
-            {
-                var c = EpisodeCurves.FromTable(table, col);
-                return new CurveSeries(col, c.Trials, c.X);
-            }).ToArray();
             var path = run.File(file);
-            Plotter.CurvesWithBands(path, new PlotText($"{name}: {title}", "episode", ylabel), series);
+            FigureRenderer.Render(figure, path);
             written.Add(path);
+            // Every figure of a run has the same trials: one warning, not one per figure.
+            foreach (var w in figure.Warnings) if (warned.Add(w)) warn?.Invoke($"{name}: {w}");
         }
         if (ThetaGrid(table) is { } grid)
         {
@@ -75,15 +65,13 @@ public static class RunPlots
         return (values, Enumerable.Range(0, kMax + 1).Select(k => (double)k).ToArray(), Enumerable.Range(0, lMax + 1).Select(l => (double)l).ToArray());
     }
 
-    /// <summary>One column of several runs in one plot (e.g. accuracy of FA, bio and BP), each with its 98 % band.</summary>
-    public static void Compare(string path, IReadOnlyList<(string Name, RunFolder Run)> runs, string column, string? ylabel = null)
+    /// <summary>One column of several runs in one plot (e.g. accuracy of FA, bio and BP), each with its 98 % band
+    /// (<see cref="RunFigures.Compare"/>). Returns the figure's warnings (a run with fewer than 5 trials).</summary>
+    public static IReadOnlyList<string> Compare(string path, IReadOnlyList<(string Name, RunFolder Run)> runs, string column)
     {
-        var series = runs.Select(r =>
-        {
-            var c = EpisodeCurves.FromTable(r.Run.ReadEpisodes(), column);
-            return new CurveSeries(r.Name, c.Trials, c.X);
-        }).ToArray();
-        Plotter.CurvesWithBands(path, new PlotText(ylabel ?? column, "episode", ylabel ?? column), series);
+        var figure = RunFigures.Compare(runs, column);
+        FigureRenderer.Render(figure, path);
+        return figure.Warnings;
     }
 
     /// <summary>
@@ -93,16 +81,17 @@ public static class RunPlots
     public static double[] MannWhitneyPlot(string path, (string Name, RunFolder Run) better, (string Name, RunFolder Run) baseline,
                                            string column = "accuracy")
     {
-        var a = EpisodeCurves.FromTable(better.Run.ReadEpisodes(), column);
+        var ta = better.Run.ReadEpisodes();
+        var a = EpisodeCurves.FromTable(ta, column);
         var b = EpisodeCurves.FromTable(baseline.Run.ReadEpisodes(), column);
         // A longer run (e.g. 600 episodes against a 200-episode baseline) is compared over the episodes both have.
         int n = Math.Min(a.Episodes.Length, b.Episodes.Length);
         if (!a.Episodes.AsSpan(0, n).SequenceEqual(b.Episodes.AsSpan(0, n)))
             throw new PlotException($"{path}: the two runs cover different episodes; compare runs whose episodes start alike");
         (a, b) = (a.Take(n), b.Take(n));
-        var p = MannWhitney.PValueSeries(a.Trials, b.Trials, Alternative.Greater);
-        Plotter.Lines(path, new PlotText($"Mann–Whitney, {column}: {better.Name} > {baseline.Name} (one-sided)", "episode", "p-value"),
-            [new LineSeries($"{better.Name} vs {baseline.Name}", a.X, p)], reference: 0.05);
+        var p = Analysis.MannWhitney.PValueSeries(a.Trials, b.Trials, Alternative.Greater);
+        var figure = RunFigures.MannWhitney(better.Name, baseline.Name, column, RunKind.Of(better.Run, ta).Recurrent, a.X, p, a.Trials.Length, b.Trials.Length);
+        FigureRenderer.Render(figure, path);
         return p;
     }
 }

@@ -9,7 +9,7 @@ namespace RuleDsl.Runtime.Tests.Experiments;
 /// shipped Fashion-MNIST subset, the recurrent one on DNMS; both resume without recomputing.
 public class ExperimentSessionTests
 {
-    static ExperimentSession Load(string text)
+    internal static ExperimentSession Load(string text)
     {
         var root = Repo.Root;
         var file = Path.Combine(root, "examples", "test-session.experiment");

@@ -31,31 +31,35 @@ public class PlotterTests
         Plotter.CheckRendering();
     }
 
+    /// <summary>A one-panel figure of synthetic curves over trials, in %.</summary>
+    internal static Figure Accuracy(params (string Name, ulong Seed, double Top)[] runs)
+    {
+        var series = runs.Select(r => Bands.Of(r.Name, "trials", Curves(r.Seed, 20, 100, r.Top, 0.03), scale: 100)).ToArray();
+        return new Figure("Meta-accuracy", ["lines: mean over n = 20 trials"], [new Panel("accuracy", "episode", "accuracy (%)", series, new ReferenceLine(20, "chance"))], []);
+    }
+
     [Fact]
-    public void Curves_with_bands_write_a_png_of_the_requested_size()
+    public void Figures_write_a_png_of_the_requested_size()
     {
         using var dir = new TempDir();
         var path = dir.File("acc.png");
-        Plotter.CurvesWithBands(path, new PlotText("Meta-accuracy", "episode", "accuracy"),
-        [
-            new CurveSeries("FA", Curves(1, 20, 100, 0.6, 0.01)),
-            new CurveSeries("bio", Curves(2, 20, 100, 0.85, 0.03)),
-        ], width: 640, height: 420);
+        FigureRenderer.Render(Accuracy(("FA", 1, 0.6), ("bio", 2, 0.85)), path, 640, 420);
         Assert.Equal((640, 420), PngSize(path));
     }
 
     [Fact]
-    public void Lines_theta_trajectories_and_heat_map_write_pngs()
+    public void Lines_a_grid_of_panels_and_heat_map_write_pngs()
     {
         using var dir = new TempDir();
         Plotter.Lines(dir.File("p.png"), new PlotText("Mann–Whitney", "episode", "p"),
             [new LineSeries("bio vs FA", [0, 1, 2, 3], [0.5, 0.2, 0.04, double.NaN])], reference: 0.05);
         Assert.Equal((Plotter.DefaultWidth, Plotter.DefaultHeight), PngSize(dir.File("p.png")));
 
-        var thetas = Enumerable.Range(0, 3).Select(t =>
-            (IReadOnlyList<double[]>)Enumerable.Range(0, 50).Select(e => new[] { 1e-3 + 1e-5 * e * (t + 1), -1e-4 * e, 0.0 }).ToArray()).ToArray();
-        Plotter.ThetaTrajectories(dir.File("theta.png"), ["θ0", "θ2", "θ9"], thetas);
-        Assert.Equal((Plotter.DefaultWidth, Plotter.DefaultHeight), PngSize(dir.File("theta.png")));
+        // Five panels: a 2×3 grid, 380×280 per panel.
+        var panels = Enumerable.Range(0, 5).Select(r => new Panel($"θ{r}", "episode", "value",
+            [Bands.Of($"θ{r}", "trials", Curves((ulong)r, 3, 50, Math.Pow(10, -r), 0.1))])).ToArray();
+        FigureRenderer.Render(new Figure("θ", ["a caption long enough to wrap: " + string.Join(" ", Enumerable.Repeat("words", 60))], panels, []), dir.File("theta.png"));
+        Assert.Equal((3 * 380, 2 * 280), PngSize(dir.File("theta.png")));
 
         var grid = new double[5, 7];
         for (int r = 0; r < 5; r++) for (int c = 0; c < 7; c++) grid[r, c] = (r - 2) * (r - 2) + 0.5 * (c - 3) * (c - 3);
@@ -69,7 +73,7 @@ public class PlotterTests
     public void Bad_plot_requests_are_clear_errors()
     {
         using var dir = new TempDir();
-        Assert.Contains("no series", Assert.Throws<PlotException>(() => Plotter.CurvesWithBands(dir.File("x.png"), new PlotText("", "", ""), [])).Message);
+        Assert.Contains("no panel", Assert.Throws<PlotException>(() => FigureRenderer.Render(new Figure("", [], [], []), dir.File("x.png"))).Message);
         Assert.Contains("3 y and 2 x", Assert.Throws<PlotException>(() => Plotter.HeatMap(dir.File("h.png"), new PlotText("", "", ""), new double[3, 3], [0, 1], [0, 1, 2])).Message);
         Assert.Contains("too small", Assert.Throws<PlotException>(() => Plotter.Lines(dir.File("l.png"), new PlotText("", "", ""), [new LineSeries("a", [0], [0])], width: 10)).Message);
     }
@@ -80,12 +84,7 @@ public class PlotterTests
     {
         var outDir = Environment.GetEnvironmentVariable("RULEDSL_PLOT_DIR");
         if (string.IsNullOrEmpty(outDir)) return;
-        Plotter.CurvesWithBands(Path.Combine(outDir, "example-accuracy.png"), new PlotText("Meta-accuracy (synthetic)", "episode", "accuracy"),
-        [
-            new CurveSeries("FA", Curves(1, 20, 100, 0.6, 0.01)),
-            new CurveSeries("bio", Curves(2, 20, 100, 0.85, 0.03)),
-            new CurveSeries("BP", Curves(3, 20, 100, 0.9, 0.08)),
-        ]);
+        FigureRenderer.Render(Accuracy(("FA", 1, 0.6), ("bio", 2, 0.85), ("BP", 3, 0.9)), Path.Combine(outDir, "example-accuracy.png"));
         var grid = new double[21, 21];
         for (int r = 0; r < 21; r++) for (int c = 0; c < 21; c++) grid[r, c] = Math.Pow(r / 10.0 - 1.3, 2) + 2 * Math.Pow(c / 10.0 - 0.6, 2);
         var axis = Enumerable.Range(0, 21).Select(i => i / 10.0).ToArray();

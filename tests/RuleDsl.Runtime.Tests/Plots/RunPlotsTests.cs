@@ -7,12 +7,12 @@ namespace RuleDsl.Runtime.Tests.Plots;
 
 public class RunPlotsTests
 {
-    /// <summary>A run folder with synthetic rows: 8 trials × 30 episodes, accuracy rising toward <paramref name="top"/>.</summary>
-    private static RunFolder SyntheticRun(string dir, ulong seed, double top, int episodes = 30)
+    /// <summary>A run folder with synthetic rows: <paramref name="trials"/> trials × 30 episodes, accuracy rising toward <paramref name="top"/>.</summary>
+    internal static RunFolder SyntheticRun(string dir, ulong seed, double top, int episodes = 30, int trials = 8)
     {
         var run = RunFolder.CreateOrResume(dir, $"experiment synthetic {seed}", new { seed });
         using var log = run.OpenEpisodes();
-        for (int t = 0; t < 8; t++)
+        for (int t = 0; t < trials; t++)
         {
             var rng = new Rng(1000 * seed + (ulong)t);     // per trial, so a longer run starts with the same rows
             for (int e = 0; e < episodes; e++)
@@ -20,7 +20,7 @@ public class RunPlotsTests
                     .Add("meta_loss", 1.6 * Math.Exp(-0.05 * e) + rng.Normal(0, 0.02))
                     .Add("accuracy", top - (top - 0.2) * Math.Exp(-0.1 * e) + rng.Normal(0, 0.02))
                     .AddRange("theta", [1e-3 + 1e-5 * e, -2e-5 * e])
-                    .Add("angle_W1", 90 - e + rng.Normal(0, 1)));
+                    .Add("angle_1", 90 - e + rng.Normal(0, 1)));
         }
         return run;
     }

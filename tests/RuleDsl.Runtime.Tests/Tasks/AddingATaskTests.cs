@@ -14,6 +14,7 @@ public sealed class DmsTask(DmsSettings s) : CognitiveTask(s.Dt)
     public override int ConditionCount => 2;
     public override double TrialMs => s.TrialMs;
     public override string ConditionLabel(int c) => c == 0 ? "A" : "B";
+    public override double ChanceLevel => 0.5;    // two answers: the chance line of its accuracy plots
 
     protected override Trial Generate(int index, int condition, TrialBuilder trial, Rng rng)
     {

@@ -27,6 +27,8 @@ public abstract class CognitiveTask : ICognitiveTask
 
     public abstract string ConditionLabel(int condition);
 
+    public abstract double ChanceLevel { get; }
+
     /// <summary>The condition of trial <paramref name="trialIndex"/>: conditions cycle, as in Miconi's code.</summary>
     public int ConditionOf(int trialIndex)
     {

@@ -68,6 +68,9 @@ public sealed class ContextIntegrationTask : CognitiveTask
     public override string Name => "context-integration";
     public override int InputCount => 4;
     public override int ConditionCount => 4 * Settings.CoherenceLevels.Count;
+
+    /// <summary>the sign of the cued stream: two answers.</summary>
+    public override double ChanceLevel => 0.5;
     public override double TrialMs => Settings.TrialMs;
 
     /// <summary>Decodes a condition into the cued stream (0 or 1) and its signed coherence.</summary>

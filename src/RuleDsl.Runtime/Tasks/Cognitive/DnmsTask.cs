@@ -54,6 +54,9 @@ public sealed class DnmsTask : CognitiveTask
     public override string Name => "dnms";
     public override int InputCount => 3;
     public override int ConditionCount => 4;
+
+    /// <summary>match or non-match: two answers.</summary>
+    public override double ChanceLevel => 0.5;
     public override double TrialMs => Settings.TrialMs;
     public override string ConditionLabel(int condition) => Labels[condition];
 

@@ -50,6 +50,9 @@ public sealed class GoNoGoTask : CognitiveTask
     public override string Name => "go-nogo";
     public override int InputCount => 2;
     public override int ConditionCount => 2;
+
+    /// <summary>respond or withhold: two answers.</summary>
+    public override double ChanceLevel => 0.5;
     public override double TrialMs => Settings.TrialMs;
     public override string ConditionLabel(int condition) => condition == 0 ? "go" : "no-go";
 

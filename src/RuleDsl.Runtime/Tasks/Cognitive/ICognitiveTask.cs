@@ -38,6 +38,12 @@ public interface ICognitiveTask
 
     /// <summary>Human-readable label of a condition index, e.g. "AB (non-match)".</summary>
     string ConditionLabel(int condition);
+
+    /// <summary>
+    /// The fraction of trials a network answering at random gets right: 1 over the number of answers the
+    /// task asks for (figures draw it as the chance line under the accuracy).
+    /// </summary>
+    double ChanceLevel { get; }
 }
 
 /// <summary>How a trial decides whether an output trace counts as correct.</summary>

@@ -61,6 +61,9 @@ public sealed class PerceptualDecisionTask : CognitiveTask
     public override string Name => "perceptual-decision";
     public override int InputCount => 1;
     public override int ConditionCount => 2 * Settings.CoherenceLevels.Count;
+
+    /// <summary>the sign of the coherent input: two answers.</summary>
+    public override double ChanceLevel => 0.5;
     public override double TrialMs => Settings.TrialMs;
 
     /// <summary>The signed coherence of a condition.</summary>
