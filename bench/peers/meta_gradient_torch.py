@@ -19,9 +19,7 @@ pass). Only the forward and backward passes are timed. Writes RESULT.json: secon
 rewards, J, the gradient (theta k-major), peak and setup RSS (MB)."""
 
 import sys
-import time
 
-import numpy as np
 import torch
 
 import rnn_streams
@@ -88,35 +86,13 @@ def meta_gradient(settings, w0, w_in, trials):
 
 
 def main(argv):
-    if len(argv) != 3:
-        print("usage: meta_gradient_torch.py DUMP RESULT.json", file=sys.stderr)
-        return 2
     torch.set_num_threads(1)
-    settings, w0, w_in, trials = rnn_streams.read(argv[1])
-    if settings["rule"] != "neo_hebbian":
-        print(f"{argv[1]}: a dump of rule {settings['rule']}, not neo_hebbian", file=sys.stderr)
-        return 2
-    setup = rnn_streams.rss_mb()
-    start = time.perf_counter()
-    try:
+
+    def compute(settings, w0, w_in, trials):
         rewards, objective, grad = meta_gradient(settings, w0, w_in, trials)
-    except FloatingPointError as e:
-        print(f"PyTorch peer diverged: {e}", file=sys.stderr)
-        return 1
-    seconds = time.perf_counter() - start
-    if not all(np.isfinite(grad)):
-        print("PyTorch peer diverged: the gradient is not finite", file=sys.stderr)
-        return 1
-    rnn_streams.write_result(argv[2], {
-        "peer": f"torch {torch.__version__}",
-        "seconds": seconds,
-        "rewards": rewards,
-        "J": objective,
-        "grad": grad,
-        "peak_rss_mb": rnn_streams.peak_rss_mb(),
-        "setup_rss_mb": setup,
-    })
-    return 0
+        return {"peer": f"torch {torch.__version__}", "rewards": rewards, "J": objective, "grad": grad}
+
+    return rnn_streams.run_peer(argv, "meta_gradient_torch.py", "neo_hebbian", "PyTorch", compute)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ condition. Written as a numpy user writes it: one matrix-vector product and one 
 Writes RESULT.json: seconds, per-trial rewards, J, the final W, peak and setup RSS (MB)."""
 
 import sys
-import time
 
 import numpy as np
 
@@ -79,31 +78,11 @@ def learn(settings, w, w_in, trials):
 
 
 def main(argv):
-    if len(argv) != 3:
-        print("usage: miconi_numpy.py DUMP RESULT.json", file=sys.stderr)
-        return 2
-    settings, w, w_in, trials = rnn_streams.read(argv[1])
-    if settings["rule"] != "miconi":
-        print(f"{argv[1]}: a dump of rule {settings['rule']}, not miconi", file=sys.stderr)
-        return 2
-    setup = rnn_streams.rss_mb()
-    start = time.perf_counter()
-    try:
+    def compute(settings, w, w_in, trials):
         rewards, objective, w = learn(settings, w, w_in, trials)
-    except FloatingPointError as e:
-        print(f"numpy peer diverged: {e}", file=sys.stderr)
-        return 1
-    seconds = time.perf_counter() - start
-    rnn_streams.write_result(argv[2], {
-        "peer": f"numpy {np.__version__}",
-        "seconds": seconds,
-        "rewards": rewards,
-        "J": objective,
-        "w": w.ravel().tolist(),
-        "peak_rss_mb": rnn_streams.peak_rss_mb(),
-        "setup_rss_mb": setup,
-    })
-    return 0
+        return {"peer": f"numpy {np.__version__}", "rewards": rewards, "J": objective, "w": w.ravel().tolist()}
+
+    return rnn_streams.run_peer(argv, "miconi_numpy.py", "miconi", "numpy", compute)
 
 
 if __name__ == "__main__":

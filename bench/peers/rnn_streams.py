@@ -8,6 +8,9 @@ The peers consume exactly the numbers the engine draws, so their results can be 
 engine's to rounding."""
 
 import json
+import math
+import time
+import sys
 import os
 import resource
 
@@ -100,3 +103,30 @@ def write_result(path, result):
     with open(tmp, "w") as f:
         json.dump(result, f)
     os.replace(tmp, path)
+
+
+def run_peer(argv, script, rule, peer, compute):
+    """The command line every peer shares: read DUMP (of `rule`), time `compute(settings, w0, w_in,
+    trials)` -> (fields of the result), write RESULT.json with the time and memory; exit 1 when the peer
+    diverged (a FloatingPointError, or a non-finite number in its result), 2 on a wrong call or dump."""
+    if len(argv) != 3:
+        print(f"usage: {script} DUMP RESULT.json", file=sys.stderr)
+        return 2
+    settings, w0, w_in, trials = read(argv[1])
+    if settings["rule"] != rule:
+        print(f"{argv[1]}: a dump of rule {settings['rule']}, not {rule}", file=sys.stderr)
+        return 2
+    setup = rss_mb()
+    start = time.perf_counter()
+    try:
+        fields = compute(settings, w0, w_in, trials)
+    except FloatingPointError as e:
+        print(f"{peer} peer diverged: {e}", file=sys.stderr)
+        return 1
+    seconds = time.perf_counter() - start
+    numbers = [fields["J"], *fields["rewards"], *fields.get("grad", [])]
+    if not all(math.isfinite(x) for x in numbers):
+        print(f"{peer} peer diverged: a result is not finite", file=sys.stderr)
+        return 1
+    write_result(argv[2], {"seconds": seconds, **fields, "peak_rss_mb": peak_rss_mb(), "setup_rss_mb": setup})
+    return 0
