@@ -25,7 +25,7 @@ static class ExampleValues
         foreach (var file in files)
         {
             var path = Path.Combine(root, file);
-            var text = ReducedSize.Text(File.ReadAllText(path));
+            var text = ReducedSize.Text(File.ReadAllText(path), path);
             var disk = FileSystemModule.disk;
             var fs = new FileSystem(FuncConvert.FromFunc<string, FSharpOption<string>?>(p => Path.GetFullPath(p) == path ? FSharpOption<string>.Some(text) : disk.Read.Invoke(p)), disk.List);
             var loaded = ExperimentInput.Load(fs, path);

@@ -15,7 +15,7 @@ public class GradientCheckExamplesTests
     static ExperimentSession Load(string file)
     {
         var path = Path.Combine(Repo.Root, file);
-        var text = ReducedSize.Text(File.ReadAllText(path));
+        var text = ReducedSize.Text(File.ReadAllText(path), path);
         var disk = FileSystemModule.disk;
         var fs = new FileSystem(FuncConvert.FromFunc<string, FSharpOption<string>?>(p => Path.GetFullPath(p) == path ? FSharpOption<string>.Some(text) : disk.Read.Invoke(p)), disk.List);
         var loaded = ExperimentInput.Load(fs, path);
