@@ -265,7 +265,8 @@ public sealed class FeedforwardLearner : IInnerLoop
             DTraces = new Dictionary<string, Tensor>[L + 1][];
             for (int l = 0; l <= L; l++)
             {
-                IEnumerable<RuleDsl.Semantics.Trace> traces = l == 0 ? [] : rules[l - 1].Traces;
+                // Not `[]`: beside an F# list C# would build an FSharpList, which a notebook's FSharp.Core may lack.
+                IEnumerable<RuleDsl.Semantics.Trace> traces = l == 0 ? Enumerable.Empty<RuleDsl.Semantics.Trace>() : rules[l - 1].Traces;
                 Traces[l] = traces.ToDictionary(t => t.Symbol.Name, t => Sized(t.Symbol.Shape, l));
                 DTraces[l] = Enumerable.Range(0, D).Select(_ =>
                     traces.ToDictionary(t => Differentiate.tangentSymbol(t.Symbol).Name, t => Sized(t.Symbol.Shape, l))).ToArray();
