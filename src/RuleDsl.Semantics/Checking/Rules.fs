@@ -276,7 +276,8 @@ let private checkUpdate (ctx: Ctx) (block: RuleBlock) (updates: List<Located * A
         elabWithRepairs ctx (Like (w.Shape, false, "dW must be a post×pre matrix (the shape of W)")) value
         |> Option.map (fun t -> s, t)
 
-/// 7. The setting: the declared one, or the one the variables read (and traces) imply; both is an error.
+/// 7. The setting: the declared one, or the one the variables read imply (a trace, allowed in either, is
+/// no evidence); both is an error.
 let private inferSetting (ctx: Ctx) (block: RuleBlock) (declared: Setting option) : Setting option =
     match declared with
     | Some s -> Some s
