@@ -126,7 +126,7 @@ public static class LanguageCommands
                 @out.WriteLine($"  {v.Name,-10} {v.Shape,-18} {v.Doc}");
             @out.WriteLine();
         }
-        @out.WriteLine("recurrent rules also read their own traces (trace E' = ... or trace E += ...).");
+        @out.WriteLine("rules of either setting also read their own traces (trace E' = ... or trace E += ...): post×pre, post or pre.");
         @out.WriteLine("W is post × pre: rows are postsynaptic neurons, columns presynaptic ones.");
         return ExitCodes.Ok;
     }

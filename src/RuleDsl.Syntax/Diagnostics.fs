@@ -86,7 +86,6 @@ module Codes =
     // rule structure
     let NoUpdate = c "RD0501" "rule has no update" Severity.Error
     let TwoUpdates = c "RD0502" "rule has more than one update" Severity.Error
-    let TraceSetting = c "RD0503" "trace in a feedforward rule" Severity.Error
     let NoSuchRule = c "RD0504" "no such rule" Severity.Error
     let BadInit = c "RD0505" "init of something that is not a parameter" Severity.Error
     let BadStep = c "RD0506" "meta step that is not a positive number" Severity.Error

@@ -71,6 +71,28 @@ let ``traces: E' = f steps by dt, E += f adds, and the inputs include dt`` () =
     Assert.Equal (Setting.Recurrent, r.Setting)
 
 [<Fact>]
+let ``feedforward traces: a post or pre vector or a post×pre matrix, E' = f stepping by one training step`` () =
+    // BCM's sliding threshold reads itself: its shape (a post vector) is the one its right-hand side keeps.
+    let r = one "rule r : feedforward\n  param tau = 20\n  trace m' = (y_post^2 - m) / tau\n  trace p += y_pre\n  trace E += outer(e_post, y_pre)\n  dW = outer(y_post * (y_post - m), p) + E\n"
+    let m = Expr.sym "m" (Shape.Vector "post")
+    Assert.Equal<Shape list> ([ Shape.Vector "post"; Shape.Vector "pre"; Shape.Matrix ("post", "pre") ], r.Traces |> List.map (fun t -> t.Symbol.Shape))
+    // No dt in the feedforward setting: Next = m + rate.
+    Assert.Equal (Add [ m; r.Traces.Head.Rate ], r.Traces.Head.Next)
+    Assert.DoesNotContain ("dt", r.Inputs |> List.map (fun s -> s.Name))
+    // Without a declared setting the variables decide; a trace is no evidence for either.
+    Assert.Equal (Setting.Feedforward, (one "rule r\n  trace m += y_post - m\n  dW = outer(m, y_pre)\n").Setting)
+    // A recurrent vector trace reading itself steps by dt.
+    let rec' = one "rule r : recurrent\n  trace a' = x - a\n  dW = outer(a, r) * R\n"
+    Assert.Equal (Shape.Vector "post", rec'.Traces.Head.Symbol.Shape)
+    Assert.Contains ("dt", rec'.Inputs |> List.map (fun s -> s.Name))
+
+[<Fact>]
+let ``a trace of another shape is RD0302, in either setting`` () =
+    Assert.Equal<string list> ([ "RD0302" ], codes "rule r : feedforward\n  trace m += sum(y_post)\n  dW = m * outer(e_post, y_pre)\n")
+    Assert.Equal<string list> ([ "RD0302" ], codes "rule r : feedforward\n  trace m += outer(y_pre, y_post)\n  dW = outer(e_post, y_pre)\n")
+    Assert.Equal<string list> ([ "RD0302" ], codes "rule r : recurrent\n  trace m += sum(x)\n  dW = m * outer(x, r)\n")
+
+[<Fact>]
 let ``the setting is inferred from the variables read`` () =
     Assert.Equal (Setting.Feedforward, (one "rule r\n  dW = outer(e_post, y_pre)\n").Setting)
     Assert.Equal (Setting.Recurrent, (one "rule r\n  dW = outer(x, r) * R\n").Setting)

@@ -49,7 +49,7 @@ let ``every shipped rule checks clean and every derivative verifies`` () =
     Assert.True (r.Diagnostics.IsEmpty, Check.render r)
     let names = r.Rules |> List.map (fun x -> x.Name) |> List.sort
     // table1.rule: f0 and its own ehebb; scaled.rule: the preconditioned paper rules
-    Assert.Equal<string list> ([ "bio"; "bio_scaled"; "ehebb"; "ehebb"; "f0"; "fa"; "miconi"; "miconi_anneal"; "miconi_family"; "miconi_pruned"; "neo_hebbian"; "neo_hebbian4"; "neo_hebbian4_scaled"; "oja"; "oja_bounded"; "oja_from_fa"; "oja_scaled"; "oja_units"; "pool"; "pool_precond"; "pool_scaled"; "pool_units" ], names)
+    Assert.Equal<string list> ([ "bcm"; "bio"; "bio_scaled"; "ehebb"; "ehebb"; "f0"; "fa"; "miconi"; "miconi_anneal"; "miconi_family"; "miconi_pruned"; "neo_hebbian"; "neo_hebbian4"; "neo_hebbian4_scaled"; "oja"; "oja_bounded"; "oja_from_fa"; "oja_scaled"; "oja_units"; "pool"; "pool_precond"; "pool_scaled"; "pool_units" ], names)
     for rule in r.Rules do
         let rows = Verify.verifyRule rule
         // simplify check, one row per parameter, and the differential, per target

@@ -195,57 +195,69 @@ let private applyInits (ctx: Ctx) (rs: RuleScope) (inits: List<Located * Ident *
                 | _ -> "not a parameter"
             report ctx Codes.BadInit id.Range (sprintf "init sets the initial value of a parameter; %s is %s" id.Name kind) None
 
-/// 5. Traces (recurrent rules only): each right-hand side checked and given its shape. Returns the
-/// declared traces in order and those that checked clean.
-let private checkTraces (ctx: Ctx) (rs: RuleScope) (block: RuleBlock) (declared: Setting option) =
+/// The shapes a trace may have, in the order a trace that reads itself is tried in.
+let private traceShapes = [ Variables.weight.Shape; Shape.Vector "post"; Shape.Vector "pre" ]
+let private traceShapesText = "a post×pre matrix (like W), a post vector or a pre vector"
+
+/// A trace read in its own right-hand side takes the first shape of `traceShapes` its right-hand side
+/// keeps when the trace has it (tried silently; none: it is checked as post×pre, and reported).
+let private inferTraceShape (ctx: Ctx) (t: TraceDecl) =
+    traceShapes
+    |> List.tryFind (fun shape ->
+        t.Shape <- Some shape
+        let scratch = newSink ()
+        match elab { ctx with Sink = scratch; Silent = true } Any t.Body with
+        | Some rate -> rate.Shape = shape && not (scratch.Diags |> Seq.exists (fun d -> d.IsError))
+        | None -> false)
+    |> fun found -> t.Shape <- found
+
+/// 5. Traces (either setting): each right-hand side checked and given its shape. Returns the declared
+/// traces in order and, for those that checked clean, their symbol, rate, kind and location (their
+/// next value needs the setting: `E' = f` steps by dt in the recurrent one, by one training step in the
+/// feedforward one).
+let private checkTraces (ctx: Ctx) (rs: RuleScope) (block: RuleBlock) =
     let traceOrder = block.Body |> List.choose (fun s -> match s.Stmt with Trace (id, _, _) when rs.Traces.ContainsKey id.Name && rs.Traces.[id.Name].Loc = s.Range -> Some (s, rs.Traces.[id.Name]) | _ -> None)
-    let dt = (Variables.tryFind "dt").Value
     let traces =
         traceOrder
         |> List.choose (fun (s, t) ->
-            match declared with
-            | Some Setting.Feedforward ->
-                report ctx Codes.TraceSetting s.Keyword
-                    (sprintf "traces belong to recurrent rules; rule %s is feedforward" block.Name.Name)
-                    (Some "declare the rule recurrent (rule NAME : recurrent), or fold the trace into dW")
+            inferTraceShape ctx t
+            match elabWithRepairs ctx Any t.Body with
+            | None ->
+                t.Failed <- true
                 None
-            | _ ->
-                if t.Kind = Continuous then ctx.Sink.Vars.Add ((dt, s.Keyword, Some ("trace " + t.Name)))
-                match elabWithRepairs ctx Any t.Body with
-                | None ->
+            | Some rate ->
+                if not (List.contains rate.Shape traceShapes) then
                     t.Failed <- true
+                    report ctx Codes.TraceShape (Ast.rangeOf t.Body)
+                        (sprintf "trace %s would be a %O; a trace is %s" t.Name rate.Shape traceShapesText)
+                        None
                     None
-                | Some rate ->
-                    let ok =
-                        match rate.Shape with
-                        | Shape.Matrix ("post", "pre") | Shape.Vector _ | Shape.Scalar -> true
-                        | _ -> false
-                    if not ok then
-                        t.Failed <- true
-                        report ctx Codes.TraceShape (Ast.rangeOf t.Body)
-                            (sprintf "trace %s would be a %O; a trace is a post×pre matrix (like W), a vector or a scalar" t.Name rate.Shape)
-                            None
+                elif t.UsedBeforeKnown && rate.Shape <> Variables.weight.Shape then
+                    t.Failed <- true
+                    report ctx Codes.TraceShape (Ast.rangeOf t.Body)
+                        (sprintf "trace %s is used in its own right-hand side (or before it), and no shape it may have (%s) keeps it that shape; this is a %O" t.Name traceShapesText rate.Shape)
                         None
-                    elif t.UsedBeforeKnown && rate.Shape <> Variables.weight.Shape then
-                        t.Failed <- true
-                        report ctx Codes.TraceShape (Ast.rangeOf t.Body)
-                            (sprintf "trace %s is used in its own right-hand side (or before it), which needs it to be a post×pre matrix; this is a %O" t.Name rate.Shape)
-                            None
-                        None
-                    else
-                        t.Shape <- Some rate.Shape
-                        let sym = { Name = t.Name; Shape = rate.Shape }
-                        let next =
-                            match t.Kind with
-                            | Continuous -> IExpr.Add [ IExpr.Sym sym; IExpr.Mul [ IExpr.Sym dt.Symbol; rate.Expr ] ]
-                            | Accumulate -> IExpr.Add [ IExpr.Sym sym; rate.Expr ]
-                        Some
-                            { RuleDsl.Semantics.Trace.Symbol = sym
-                              Next = next
-                              Rate = rate.Expr
-                              Continuous = (t.Kind = Continuous)
-                              Loc = toLoc s.Range })
+                    None
+                else
+                    t.Shape <- Some rate.Shape
+                    Some ({ Name = t.Name; Shape = rate.Shape }, rate.Expr, t.Kind, s))
     traceOrder, traces
+
+/// A checked trace's next value in its setting (dt read in the recurrent one only).
+let private finishTraces (ctx: Ctx) (setting: Setting) traces : Trace list =
+    let dt = (Variables.tryFind "dt").Value
+    traces
+    |> List.map (fun (sym: Symbol, rate: IExpr, kind, s: Located) ->
+        let next =
+            match kind, setting with
+            | Continuous, Setting.Recurrent -> IExpr.Add [ IExpr.Sym sym; IExpr.Mul [ IExpr.Sym dt.Symbol; rate ] ]
+            | _ -> IExpr.Add [ IExpr.Sym sym; rate ]
+        if kind = Continuous && setting = Setting.Recurrent then ctx.Sink.Vars.Add ((dt, s.Keyword, Some ("trace " + sym.Name)))
+        { RuleDsl.Semantics.Trace.Symbol = sym
+          Next = next
+          Rate = rate
+          Continuous = (kind = Continuous)
+          Loc = toLoc s.Range })
 
 /// 6. The update: one dW, a post×pre matrix.
 let private checkUpdate (ctx: Ctx) (block: RuleBlock) (updates: List<Located * AExpr>) : (Located * Typed) option =
@@ -264,18 +276,17 @@ let private checkUpdate (ctx: Ctx) (block: RuleBlock) (updates: List<Located * A
         elabWithRepairs ctx (Like (w.Shape, false, "dW must be a post×pre matrix (the shape of W)")) value
         |> Option.map (fun t -> s, t)
 
-/// 7. The setting: the declared one, or the one the variables read (and traces) imply; both is an error.
-let private inferSetting (ctx: Ctx) (block: RuleBlock) (declared: Setting option) (traceOrder: (Located * TraceDecl) list) : Setting option =
+/// 7. The setting: the declared one, or the one the variables read imply (a trace, allowed in either, is
+/// no evidence); both is an error.
+let private inferSetting (ctx: Ctx) (block: RuleBlock) (declared: Setting option) : Setting option =
     match declared with
     | Some s -> Some s
     | None ->
         let only s = ctx.Sink.Vars |> Seq.filter (fun (v, _, _) -> v.Settings = [ s ]) |> List.ofSeq
-        let traceEvidence = traceOrder |> List.map (fun (s, t) -> s.Keyword, "trace " + t.Name)
         let ff = only Setting.Feedforward
         let rc = only Setting.Recurrent
         let firstRec =
             (rc |> List.map (fun (v, r, via) -> r, (match via with Some t -> sprintf "%s (in %s)" v.Name t | None -> v.Name)))
-            @ traceEvidence
             |> List.sortBy fst
         match ff, firstRec with
         | [], [] -> Some Setting.Feedforward // only W: either would do
@@ -373,9 +384,10 @@ let checkRule (session: Session) (fileKey: string) (diags: List<Diagnostic>) (bl
     for c in rs.Consts.Values do constValue ctx c c.Loc |> ignore
     expandParams ctx rs block
     applyInits ctx rs inits
-    let traceOrder, traces = checkTraces ctx rs block declared
+    let traceOrder, checkedTraces = checkTraces ctx rs block
     let update = checkUpdate ctx block updates
-    let setting = inferSetting ctx block declared traceOrder
+    let setting = inferSetting ctx block declared
+    let traces = finishTraces ctx (defaultArg setting Setting.Recurrent) checkedTraces
     warnUnused ctx rs paramOrder update traces traceOrder
     let hasErrors = sink.Diags |> Seq.exists (fun d -> d.IsError)
     diags.AddRange sink.Diags

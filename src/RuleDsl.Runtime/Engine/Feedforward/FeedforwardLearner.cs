@@ -87,10 +87,7 @@ public sealed class FeedforwardLearner : IInnerLoop
         if (layerRules.Count != config.Depth)
             throw new ArgumentException($"the network has {config.Depth} layers of weights but {layerRules.Count} rules were given (one per layer)");
         foreach (var rule in layerRules.Distinct())
-        {
             if (rule.Setting != Setting.Feedforward) throw new ArgumentException($"rule {rule.Name} is not a feedforward rule");
-            if (!rule.Traces.IsEmpty) throw new ArgumentException($"rule {rule.Name} declares traces, which the feedforward setting does not carry");
-        }
         _config = config;
         _rules = layerRules.ToArray();
         _params = Theta.UnionOfParams(_rules);
@@ -181,6 +178,18 @@ public sealed class FeedforwardLearner : IInnerLoop
             return _backend.Compile(first ? $"update_1 {rule.Name}[{d}]" : $"update {rule.Name}[{d}]", outputs);
         });
 
+        /// <summary>A layer's traces stepped once (E_next = E + f) with their tangents along all d
+        /// directions, as one kernel: every output reads the traces as they were. Null: the rule has none.</summary>
+        public IKernel? Traces(Rule rule, int d, bool first) => rule.Traces.IsEmpty ? null : _cache.GetOrAdd(("traces", rule, d, first), _ =>
+        {
+            var carried = Tangents.carried(rule, first ? ["B", "y_pre"] : ["B"]).ToArray();
+            var outputs = rule.Traces.Select(t => new KernelOutput(t.Symbol, t.Next, false)).ToList();
+            for (int k = 0; k < d; k++)
+                foreach (var t in rule.Traces)
+                    outputs.Add(new KernelOutput(RuleKernels.Tangent(t.Symbol, k), RuleKernels.TangentOf(t.Next, carried, k), false));
+            return _backend.Compile(first ? $"traces_1 {rule.Name}[{d}]" : $"traces {rule.Name}[{d}]", outputs);
+        });
+
         /// <summary>The update, and with the rows it writes the next sample's forward pass through this
         /// layer: z' = W_new y' and δz'_k = W_new δy'_k + U_k,new y' (layer 1: U_k,new x'; δx' = 0), the
         /// tangent of z = W y. The primed buffers are the other half of the double-buffered state.</summary>
@@ -217,9 +226,12 @@ public sealed class FeedforwardLearner : IInnerLoop
         public readonly Tensor OrthT = Tensor.Scalar();
         public readonly Dictionary<string, Tensor> Theta = [];
         public readonly Tensor[][] V; // per direction, per θ: the θ-tangent
+        // Per layer: the rule's traces by name, and per direction their tangents by name (δE).
+        public readonly Dictionary<string, Tensor>[] Traces;
+        public readonly Dictionary<string, Tensor>[][] DTraces;
         readonly Dictionary<string, int> _paramIndex = [];
 
-        public State(int[] n, bool directFeedback, IReadOnlyList<Param> ps, int directions)
+        public State(int[] n, bool directFeedback, IReadOnlyList<Param> ps, int directions, IReadOnlyList<Rule> rules)
         {
             L = n.Length - 1; D = directions;
             W = new Tensor[L + 1]; B = new Tensor[L + 1];
@@ -246,6 +258,19 @@ public sealed class FeedforwardLearner : IInnerLoop
                 _paramIndex[Differentiate.tangentSymbol(ps[r].Symbol).Name] = r;
             }
             V = Enumerable.Range(0, D).Select(_ => ps.Select(_ => Tensor.Scalar()).ToArray()).ToArray();
+            // A trace has the shape the checker gave it: post×pre like W, or a post or pre vector.
+            Tensor Sized(Shape shape, int l) =>
+                shape.IsMatrix ? Tensor.Matrix(n[l], n[l - 1]) : shape.Equals(Shape.NewVector("post")) ? Tensor.Vector(n[l]) : Tensor.Vector(n[l - 1]);
+            Traces = new Dictionary<string, Tensor>[L + 1];
+            DTraces = new Dictionary<string, Tensor>[L + 1][];
+            for (int l = 0; l <= L; l++)
+            {
+                // Not `[]`: beside an F# list C# would build an FSharpList, which a notebook's FSharp.Core may lack.
+                IEnumerable<RuleDsl.Semantics.Trace> traces = l == 0 ? Enumerable.Empty<RuleDsl.Semantics.Trace>() : rules[l - 1].Traces;
+                Traces[l] = traces.ToDictionary(t => t.Symbol.Name, t => Sized(t.Symbol.Shape, l));
+                DTraces[l] = Enumerable.Range(0, D).Select(_ =>
+                    traces.ToDictionary(t => Differentiate.tangentSymbol(t.Symbol).Name, t => Sized(t.Symbol.Shape, l))).ToArray();
+            }
         }
 
         /// <summary>Every buffer an episode reads before writing back to zero (W and B are drawn anew).</summary>
@@ -255,6 +280,9 @@ public sealed class FeedforwardLearner : IInnerLoop
             foreach (var group in new[] { U, DYs[0], DYs[1], DZs[0], DZs[1], DE }) foreach (var ts in group) foreach (var t in ts) t.Clear();
             Target.Clear(); LossT.Clear(); OrthT.Clear();
             foreach (var t in DLossT) t.Clear();
+            // Traces start at zero each episode, like the network, and so do their tangents.
+            foreach (var layer in Traces) foreach (var t in layer.Values) t.Clear();
+            foreach (var layer in DTraces) foreach (var dir in layer) foreach (var t in dir.Values) t.Clear();
         }
 
         /// <summary>What the equations of layer <paramref name="l"/> call each name, with the forward state
@@ -294,6 +322,8 @@ public sealed class FeedforwardLearner : IInnerLoop
                 case "δe_out": return DE[L][d];
                 case "δL": return DLossT[d];
             }
+            if (Traces[l].TryGetValue(name, out var trace)) return trace;
+            if (d < D && DTraces[l][d].TryGetValue(name, out var dTrace)) return dTrace;
             if (Theta.TryGetValue(name, out var t)) return t;
             if (_paramIndex.TryGetValue(name, out int r)) return V[d][r];
             return null;
@@ -305,6 +335,8 @@ public sealed class FeedforwardLearner : IInnerLoop
     sealed class Plan
     {
         public readonly BoundKernel[] Fwd, Act, Fb, FbPlain, Upd, FbBp, Orth;
+        /// <summary>Each layer's traces and their tangents (null where the layer's rule has none).</summary>
+        public readonly BoundKernel?[] Trc;
         /// <summary>The update with the next sample's forward pass into the other half (null: not fused).</summary>
         public readonly BoundKernel[]? FusedUpd;
         public readonly BoundKernel EOut, EOutPlain, Loss;
@@ -317,7 +349,7 @@ public sealed class FeedforwardLearner : IInnerLoop
             Half = half;
             BoundKernel B(IKernel kernel, int l) => BoundKernel.Bind(kernel, n => s.Lookup(l, 0, n, half));
             Fwd = new BoundKernel[L + 1]; Act = new BoundKernel[L + 1]; Fb = new BoundKernel[L + 1]; FbPlain = new BoundKernel[L + 1];
-            Upd = new BoundKernel[L + 1]; FbBp = new BoundKernel[L + 1]; Orth = new BoundKernel[L + 1];
+            Upd = new BoundKernel[L + 1]; FbBp = new BoundKernel[L + 1]; Orth = new BoundKernel[L + 1]; Trc = new BoundKernel?[L + 1];
             if (k.CanFuse) FusedUpd = new BoundKernel[L + 1];
             for (int l = 1; l <= L; l++)
             {
@@ -330,6 +362,7 @@ public sealed class FeedforwardLearner : IInnerLoop
                 }
                 if (l >= 2) FbBp[l] = B(k.FbBp, l);
                 Upd[l] = B(k.Update(rules[l - 1], D, l == 1), l);
+                if (k.Traces(rules[l - 1], D, l == 1) is { } traces) Trc[l] = B(traces, l);
                 if (FusedUpd is not null) FusedUpd[l] = B(k.FusedUpdate(rules[l - 1], D, l == 1), l);
                 Orth[l] = B(k.Orth, l);
             }
@@ -370,7 +403,7 @@ public sealed class FeedforwardLearner : IInnerLoop
 
     Tuple<State, Plan[]> NewState(int directions)
     {
-        var s = new State(_config.Layers, _directFeedback, _params, directions);
+        var s = new State(_config.Layers, _directFeedback, _params, directions, _rules);
         return Tuple.Create(s, new[] { new Plan(_k, s, _rules, _needsPreError, 0), new Plan(_k, s, _rules, _needsPreError, 1) });
     }
 
@@ -403,12 +436,17 @@ public sealed class FeedforwardLearner : IInnerLoop
                 s.Ys[1 - half][0].CopyFrom(task.TrainX[i + 1]);
                 for (int l = 1; l <= L; l++)
                 {
+                    plan.Trc[l]?.Run();            // the traces first: the update reads their new values
                     plan.FusedUpd![l].Run();       // W, every U_k, and z', δz'_k of the next sample
                     plans[1 - half].Act[l].Run(); // y', δy'_k: the input of the next layer's products
                 }
             }
             else
-                for (int l = 1; l <= L; l++) plan.Upd[l].Run(); // W and every U_d in one step (all read the old W)
+                for (int l = 1; l <= L; l++)
+                {
+                    plan.Trc[l]?.Run();
+                    plan.Upd[l].Run(); // W and every U_d in one step (all read the old W)
+                }
             tUpdate += Stopwatch.GetTimestamp() - tu;
             if (!s.Zs[half][L].AllFinite()) return EpisodeOutcome.Failed($"the output became non-finite at training step {i + 1}");
             if ((i & 15) == 15 || i == n - 1)
