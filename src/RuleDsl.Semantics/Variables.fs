@@ -58,3 +58,13 @@ module Variables =
 
     /// The weight symbol every rule updates.
     let weight : Symbol = { Name = "W"; Shape = weightShape }
+
+    /// Names the engine binds for the network in each setting beyond the rule's variables: what a model's
+    /// equations read (`ModelFile.variables`; a test keeps the two in step) and the learners' own quantities
+    /// (the reward accumulator, the orthonormality error, backprop's errors beside the feedback's). A
+    /// parameter or trace of a rule so named would be bound to the engine's quantity: the checker refuses it.
+    let engineNames (s: Setting) : Set<string> =
+        match s with
+        | Setting.Feedforward -> set [ "B_out"; "z_pre"; "dsigma"; "target"; "e_out"; "orth"; "e_pre_bp"; "e_post_bp" ]
+        | Setting.Recurrent -> set [ "free"; "clamp"; "noise"; "w_out"; "W_in"; "u"; "z"; "target"; "mask"; "Racc" ]
+

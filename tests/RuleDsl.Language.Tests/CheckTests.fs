@@ -165,3 +165,22 @@ let ``an undeclared theta asks to be declared; other misspellings keep did you m
     Assert.Equal<(string * string * string option) list> (
         [ "RD0201", "unknown name eta2", Some "did you mean eta1?" ],
         hints "rule r : feedforward\n  const eta1 = 1e-3\n  dW = eta2 * outer(e_post, y_pre)\n")
+
+[<Fact>]
+let ``a parameter or trace named like a quantity the engine binds for its setting is refused, at its name`` () =
+    // A trace `u` in a recurrent rule would be bound to the task's input u (and crash on its size).
+    let r = Check.checkText "t.rule" "rule r : recurrent\n  param eta = 0.1\n  trace u' = outer(x, r)\n  dW = eta * u\n"
+    let d = r.Diagnostics |> List.find (fun d -> d.Code = Codes.ReservedName)
+    Assert.Equal (3, d.Range.Value.Start.Line)
+    Assert.Contains ("engine binds for the recurrent network", d.Message)
+    Assert.Contains (Codes.ReservedName.Id, codes "rule f : feedforward\n  param target = 0.1\n  dW = target * outer(e_post, y_pre)\n")
+    // The same names are free in the other setting.
+    Assert.Empty (codes "rule f : feedforward\n  param u = 0.1\n  dW = u * outer(e_post, y_pre)\n")
+
+[<Fact>]
+let ``the engine's names are every name a model may read that is not a rule's variable`` () =
+    for setting in [ Setting.Feedforward; Setting.Recurrent ] do
+        let modelNames = ModelFile.variables.[setting] |> Map.toList |> List.map fst |> Set.ofList
+        let ruleNames = Variables.ofSetting setting |> List.map (fun v -> v.Name) |> Set.ofList
+        let missing = Set.difference (Set.difference modelNames ruleNames) (Variables.engineNames setting)
+        Assert.True (missing.IsEmpty, sprintf "%A: model names missing from Variables.engineNames: %A" setting missing)

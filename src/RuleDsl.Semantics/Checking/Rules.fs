@@ -35,10 +35,13 @@ let private declareStatements (ctx: Ctx) (rs: RuleScope) (fileKey: string) (bloc
     let defined = Dictionary<string, SourceRange> ()
     let paramOrder = List<ParamFamily> ()
     let declare (id: Ident) (kind: string) =
-        if (Variables.tryFind id.Name).IsSome || (Builtins.tryFind id.Name).IsSome || reservedWords.Contains id.Name then
+        // Only a rule that says its setting is checked against the engine's names (an undeclared one may be either).
+        let engine = match rs.Declared with Some s -> (Variables.engineNames s).Contains id.Name | None -> false
+        if (Variables.tryFind id.Name).IsSome || (Builtins.tryFind id.Name).IsSome || reservedWords.Contains id.Name || engine then
             let what =
                 if (Variables.tryFind id.Name).IsSome then "a variable (see `ruledsl vars`)"
                 elif reservedWords.Contains id.Name then "a keyword"
+                elif engine then sprintf "a quantity the engine binds for the %s network (a model's or a learner's)" (Variables.settingName rs.Declared.Value)
                 else "a built-in function"
             report ctx Codes.ReservedName id.Range (sprintf "%s cannot be named %s: the name belongs to %s" kind id.Name what) None
             false
