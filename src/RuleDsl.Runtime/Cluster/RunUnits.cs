@@ -44,7 +44,7 @@ public static class RunUnits
             ["slurm_job"] = Environment.GetEnvironmentVariable("SLURM_JOB_ID"),
             ["host"] = Environment.MachineName,
         };
-        WriteAtomic(MarkerPath(dir, trial), node.ToJsonString(RunFolder.JsonOptions) + "\n");
+        RunFolder.WriteTextAtomic(MarkerPath(dir, trial), node.ToJsonString(RunFolder.JsonOptions) + "\n");
     }
 
     /// <summary>Each of the <paramref name="trials"/> units' progress, from the files alone.</summary>
@@ -79,7 +79,7 @@ public static class RunUnits
                 throw new ResultsException($"{path}: its columns differ from those of the other trials' files ({header.TrimEnd()}); these units are not of one run");
             text.Append(string.Concat(Ordered(records.Skip(1), path)));
         }
-        WriteAtomic(Path.Combine(dir, RunFolder.EpisodesFile), text.ToString());
+        RunFolder.WriteTextAtomic(Path.Combine(dir, RunFolder.EpisodesFile), text.ToString());
     }
 
     /// <summary>Puts the rows of a local run's episodes.csv (written as its parallel trials finished
@@ -89,7 +89,7 @@ public static class RunUnits
         if (!File.Exists(path)) return;
         var records = Records(File.ReadAllText(path));
         if (records.Count < 2) return;
-        WriteAtomic(path, records[0] + string.Concat(Ordered(records.Skip(1), path)));
+        RunFolder.WriteTextAtomic(path, records[0] + string.Concat(Ordered(records.Skip(1), path)));
     }
 
     static IEnumerable<string> Ordered(IEnumerable<string> rows, string path) =>
@@ -123,15 +123,5 @@ public static class RunUnits
             }
         }
         return records;
-    }
-
-    /// <summary>Writes a temporary file unique to this process beside the target and renames it over the
-    /// target: concurrent writers (two units finishing at once) never leave half a file.</summary>
-    public static void WriteAtomic(string path, string text)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        var tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        File.WriteAllText(tmp, text, new UTF8Encoding(false));
-        File.Move(tmp, path, overwrite: true);
     }
 }

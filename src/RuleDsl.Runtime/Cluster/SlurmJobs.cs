@@ -21,6 +21,17 @@ public static class SlurmJobs
 
     static string PathOf(string dir) => System.IO.Path.Combine(dir, Folder, File);
 
+    /// <summary>Writes <paramref name="script"/> as OUTPUT/slurm/array-N.sh (N one past the scripts already
+    /// there) and submits it with sbatch; its path and the job's id.</summary>
+    public static (string Path, string Job) WriteAndSubmit(string output, string script)
+    {
+        var folder = System.IO.Path.Combine(output, Folder);
+        int n = Directory.Exists(folder) ? Directory.GetFiles(folder, "array-*.sh").Length : 0;
+        var path = System.IO.Path.Combine(folder, $"array-{n + 1}.sh");
+        RunFolder.WriteTextAtomic(path, script);
+        return (path, Slurm.Submit(path));
+    }
+
     public static IReadOnlyList<SlurmSubmission> Read(string dir)
     {
         var path = PathOf(dir);
@@ -52,7 +63,7 @@ public static class SlurmJobs
             ["script"] = s.Script,
             ["submitted"] = s.Submitted,
         });
-        RunUnits.WriteAtomic(PathOf(dir), new JsonObject { ["jobs"] = new JsonArray([.. all]) }.ToJsonString(RunFolder.JsonOptions) + "\n");
+        RunFolder.WriteTextAtomic(PathOf(dir), new JsonObject { ["jobs"] = new JsonArray([.. all]) }.ToJsonString(RunFolder.JsonOptions) + "\n");
         return entry;
     }
 

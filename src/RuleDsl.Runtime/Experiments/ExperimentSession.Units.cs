@@ -245,9 +245,7 @@ public sealed partial class ExperimentSession
         var script = SbatchScript.Text(Spec.Name, Spec.File, Spec.Output, todo, tool, Directory.GetCurrentDirectory(), request);
         if (dryRun) return new SubmitResult(Spec.Output, script, null, todo, null, skipped);
         PrepareUnits();
-        var path = Path.Combine(Spec.Output, SlurmJobs.Folder, $"array-{SlurmJobs.Read(Spec.Output).Count + 1}.sh");
-        RunUnits.WriteAtomic(path, script);
-        var job = Slurm.Submit(path);
+        var (path, job) = SlurmJobs.WriteAndSubmit(Spec.Output, script);
         RecordSubmission(job, todo, path);
         return new SubmitResult(Spec.Output, script, path, todo, job, skipped);
     }

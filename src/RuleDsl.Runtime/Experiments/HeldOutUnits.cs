@@ -62,9 +62,7 @@ public static class HeldOutUnits
         var script = SbatchScript.Script(name, "seed units", Path.Combine(Path.GetFullPath(settings.Output), "slurm"), todo, command, Directory.GetCurrentDirectory(), request);
         if (dryRun) return new SubmitResult(settings.Output, script, null, todo, null, []);
         Directory.CreateDirectory(Path.Combine(settings.Output, "units"));
-        var path = Path.Combine(settings.Output, SlurmJobs.Folder, $"array-{SlurmJobs.Read(settings.Output).Count + 1}.sh");
-        RunUnits.WriteAtomic(path, script);
-        var job = Slurm.Submit(path);
+        var (path, job) = SlurmJobs.WriteAndSubmit(settings.Output, script);
         SlurmJobs.Add(settings.Output, job, todo, path);
         return new SubmitResult(settings.Output, script, path, todo, job, []);
     }

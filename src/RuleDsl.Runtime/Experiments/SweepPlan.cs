@@ -79,7 +79,7 @@ public sealed class SweepPlan
                 throw new ResultsException($"{p.File}: point {p.Point.Index} of sweep {Spec.Name} was written with other settings; "
                     + "the sweep or its base experiment changed since: give the sweep another `output`, or delete that folder to start over");
             }
-            RunUnits.WriteAtomic(p.File, p.Point.Text);
+            RunFolder.WriteTextAtomic(p.File, p.Point.Text);
         }
     }
 
@@ -119,11 +119,7 @@ public sealed class SweepPlan
         if (dryRun) return new SubmitResult(Spec.Output, script, null, tasks, null, skipped);
         for (int p = 0; p < sessions.Count; p++)
             if (plans[p].Todo.Length > 0) sessions[p].PrepareUnits();
-        var folder = Path.Combine(Spec.Output, SlurmJobs.Folder);
-        int n = Directory.Exists(folder) ? Directory.GetFiles(folder, "array-*.sh").Length : 0;
-        var path = Path.Combine(folder, $"array-{n + 1}.sh");
-        RunUnits.WriteAtomic(path, script);
-        var job = Slurm.Submit(path);
+        var (path, job) = SlurmJobs.WriteAndSubmit(Spec.Output, script);
         for (int p = 0; p < sessions.Count; p++)
             if (plans[p].Todo.Length > 0) sessions[p].RecordSubmission(job, plans[p].Todo, path, plans[p].Todo.Select(t => offsets[p] + t).ToArray());
         return new SubmitResult(Spec.Output, script, path, tasks, job, skipped);

@@ -275,12 +275,16 @@ public sealed class RunFolder
         }
     }
 
-    /// <summary>Writes to a temporary file beside the target and renames it over the target, so readers never see half a file.</summary>
-    private static void WriteJsonAtomic(string path, JsonNode node)
+    private static void WriteJsonAtomic(string path, JsonNode node) => WriteTextAtomic(path, node.ToJsonString(JsonOptions) + "\n");
+
+    /// <summary>Writes a temporary file beside the target and renames it over the target, so readers never see
+    /// half a file. The temporary name is this writer's own: concurrent writers (two units of a run finishing at
+    /// once write summary.json both) never share one.</summary>
+    public static void WriteTextAtomic(string path, string text)
     {
-        // A name of this writer's own: two processes finishing a run by units at once write summary.json both.
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var tmp = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        System.IO.File.WriteAllText(tmp, node.ToJsonString(JsonOptions) + "\n");
+        System.IO.File.WriteAllText(tmp, text);
         System.IO.File.Move(tmp, path, overwrite: true);
     }
 }
