@@ -71,12 +71,6 @@ public static class Results
     // Columns that are neither θ nor the setting's metrics (docs/results-format.md).
     static readonly string[] Fixed = ["trial", "episode", "meta_loss", "penalised", "accuracy", "grad_norm", "lr", "seconds", "failure"];
 
-    /// The setting's measurement columns: everything after θ (θ sits between accuracy and these).
-    static bool IsMetric(string c) =>
-        c.StartsWith("angle_", StringComparison.Ordinal) || c.StartsWith("orth_", StringComparison.Ordinal)
-        || c is "J" or "final_reward" or "trials_to_criterion" or "batch_failed"
-        || c.StartsWith("J_", StringComparison.Ordinal) || c.StartsWith("accuracy_", StringComparison.Ordinal);
-
     static double Cell(string s) => s.Length == 0 ? double.NaN : double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture);
 
     /// <summary>Reads a results folder: run.json, episodes.csv (a line torn by a crash is left out) and
@@ -90,8 +84,9 @@ public static class Results
             var summaryNode = folder.ReadSummary();
             var summary = summaryNode?.Deserialize<ExperimentSession.RunSummary>(RunFolder.JsonOptions);
             var header = table?.Header ?? [];
+            // Without a summary (a run still going), θ is read from the header as the figures read it.
             var theta = summary?.Theta is { } names ? (IReadOnlyList<string>)names
-                : header.SkipWhile(c => c != "accuracy").Skip(1).TakeWhile(c => !IsMetric(c) && !Fixed.Contains(c)).ToList();
+                : table is null ? [] : RunFigures.ThetaColumns(table);
             var metrics = header.Where(c => !Fixed.Contains(c) && !theta.Contains(c)).ToList();
             var episodes = new List<Episode>();
             if (table is not null)
