@@ -208,7 +208,11 @@ public static class RecurrentSpeed
         {
             var sw = Stopwatch.StartNew();
             for (int t = 0; t < K; t++)
-                for (int i = 0; i < n; i++) { coefs[0] = a[i]; Runtime.Kernels.Compiler.DeferredRows<double>.Record(e, i, true, 1.0, srcs, coefs, 1, n); }
+            {
+                // As a compiled kernel does: the thread's DeferredRows found once per step, then each row.
+                var sink = Runtime.Kernels.Compiler.DeferredRows<double>.OfThisThread();
+                for (int i = 0; i < n; i++) { coefs[0] = a[i]; sink.Add(e, i, true, 1.0, srcs, coefs, 1, n); }
+            }
             double r = sw.Elapsed.TotalSeconds;
             sw.Restart();
             rows.Flush();

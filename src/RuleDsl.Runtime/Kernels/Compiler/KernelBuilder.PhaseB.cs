@@ -267,7 +267,12 @@ internal sealed partial class KernelBuilder<T>
             if (self.Count > 0 && !self.All(t => t.Kind == TermKind.MatrixRow) || rest.Any(t => t.Kind != TermKind.RankOne)
                 || spec.RowProducts.Count > 0)
                 throw new KernelCompileError($"not supported: deferred rows of {o.Spec.Target.Name} need rank-one terms only, in rule {spec.Name}");
-            code.Add(L.Call(DeferRow, dst, i, readDst, keep, pRowSources, pRowCoefs, count, C));
+            if (deferSink is null)
+            {
+                deferSink = Local(typeof(DeferredRows<T>), "deferred");
+                prologue.Add(L.Assign(deferSink, L.Call(DeferSink)));
+            }
+            code.Add(L.Call(deferSink, DeferRow, dst, i, readDst, keep, pRowSources, pRowCoefs, count, C));
             ctxPlan.Add(() => "    (deferred: the coefficients and vectors go to the thread's DeferredRows)");
             phasePlan.AddRange(ctxPlan);
             return L.Block(code);

@@ -41,7 +41,10 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
     static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"),
         ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatTVec = Op("MatTVec"),
         MatMul = Op("MatMul"), CombineRow = Op("Combine"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
-    static readonly MethodInfo DeferRow = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.Record))!;
+    static readonly MethodInfo DeferRow = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.Add))!;
+    static readonly MethodInfo DeferSink = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.OfThisThread))!;
+    // The thread's DeferredRows, found once per step in the prologue (a kernel with deferred rows only).
+    ParameterExpression? deferSink;
 
     readonly KernelSpec spec;
     readonly KernelLayout layout = new();

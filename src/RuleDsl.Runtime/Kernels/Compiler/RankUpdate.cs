@@ -19,10 +19,8 @@ namespace RuleDsl.Runtime.Kernels.Compiler;
 /// </summary>
 public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    [ThreadStatic] static DeferredRows<T>? current;
-
     /// <summary>Where this thread's deferred-row kernels send their rows.</summary>
-    public static DeferredRows<T>? Current { get => current; set => current = value; }
+    public static DeferredRows<T>? Current { get => (DeferredRows<T>?)DeferredRowsOfThread.Current; set => DeferredRowsOfThread.Current = value; }
 
     public DeferredRows(int capacity = 16)
     {
@@ -39,13 +37,18 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     public int Pending => steps;
 
     T[]? target;
-    int rows, cols, steps, maxTerms = 4;
+    int rows, cols, steps, maxTerms = 4, mixedSteps;
     // Per step: the source vectors (copies) and the arrays they were copied from (to find them again).
     T[][][] sources = [];
     object?[][] sourceRefs = [];
     int[] sourceCount = [];
-    // Per (step, row): the number of terms, keep, whether the old row is read, and per term its
-    // coefficient and source slot.
+    // Per step: whether every row so far is old + c(i) · the step's first vector (a "shared" step: the
+    // trace E += outer(a, b) of Miconi's rule). Its rows keep only c(i), in sharedCoef[t * rows + i]; the
+    // full record below is written for the other steps (and filled in for a step that stops being shared).
+    bool[] shared = [];
+    T[] sharedCoef = [];
+    // Per (step, row) of the other steps: the number of terms, keep, whether the old row is read, and per
+    // term its coefficient and source slot.
     int[] count = [];
     T[] keep = [];
     bool[] read = [];
@@ -56,39 +59,67 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     // The array the current step's first vector was copied from (the fast path of Add compares with it).
     object? firstSource;
 
-    /// <summary>Called by a compiled kernel for each row i of a step (i = 0 starts a step).</summary>
-    public static void Record(T[] dst, int row, bool readDst, T keepRow, T[][] srcs, T[] coefs, int terms, int n)
-    {
-        var s = current ?? throw new InvalidOperationException("a kernel with deferred rows ran without DeferredRows<T>.Current set");
-        s.Add(dst, row, readDst, keepRow, srcs, coefs, terms, n);
-    }
+    /// <summary>This thread's DeferredRows, for a kernel about to record a step (once per step, not per row).</summary>
+    public static DeferredRows<T> OfThisThread() =>
+        (DeferredRows<T>?)DeferredRowsOfThread.Current ?? throw new InvalidOperationException("a kernel with deferred rows ran without DeferredRows<T>.Current set");
 
+    /// <summary>Row i of a step into this thread's DeferredRows (i = 0 starts a step).</summary>
+    public static void Record(T[] dst, int row, bool readDst, T keepRow, T[][] srcs, T[] coefs, int terms, int n) =>
+        OfThisThread().Add(dst, row, readDst, keepRow, srcs, coefs, terms, n);
+
+    /// <summary>Row i of a step (i = 0 starts a step): what Combine would have been called with.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void Add(T[] dst, int row, bool readDst, T keepRow, T[][] srcs, T[] coefs, int terms, int n)
+    public void Add(T[] dst, int row, bool readDst, T keepRow, T[][] srcs, T[] coefs, int terms, int n)
     {
-        // The common row (old + c · the step's first vector): a few stores, no search.
-        if (row != 0 && terms == 1 && readDst && keepRow == T.One && ReferenceEquals(dst, target) && ReferenceEquals(srcs[0], firstSource))
+        bool one = terms == 1 && readDst && keepRow == T.One;
+        int t;
+        if (row != 0)
         {
-            int at = (steps - 1) * rows + row;
-            count[at] = 1;
-            keep[at] = T.One;
-            read[at] = true;
-            coef[at * maxTerms] = coefs[0];
-            slot[at * maxTerms] = 0;
-            return;
+            if (!ReferenceEquals(dst, target)) throw new InvalidOperationException("deferred rows: a step changed its matrix half-way");
+            t = steps - 1;
+            // The common row of a shared step: one store.
+            if (one && shared[t] && ReferenceEquals(srcs[0], firstSource)) { sharedCoef[t * rows + row] = coefs[0]; return; }
+            if (shared[t]) Unshare(t, row);
         }
-        if (row == 0) BeginStep(dst, n);
-        else if (!ReferenceEquals(dst, target)) throw new InvalidOperationException("deferred rows: a step changed its matrix half-way");
+        else
+        {
+            BeginStep(dst, n);
+            t = steps - 1;
+            if (one)
+            {
+                SlotOf(t, srcs[0]);
+                sharedCoef[t * rows] = coefs[0];
+                return;
+            }
+            shared[t] = false;
+            mixedSteps++;
+        }
         if (terms > maxTerms) Grow(terms);
-        int t = steps - 1, idx = t * rows + row;
+        int idx = t * rows + row;
         count[idx] = terms;
         keep[idx] = keepRow;
         read[idx] = readDst;
-        if (terms != 1 || !readDst || keepRow != T.One) simple[row] = false;
+        if (!one) simple[row] = false;
         for (int q = 0; q < terms; q++)
         {
             coef[idx * maxTerms + q] = coefs[q];
             slot[idx * maxTerms + q] = SlotOf(t, srcs[q]);
+        }
+    }
+
+    /// <summary>Step t stops being shared at <paramref name="row"/>: its earlier rows get the full record.</summary>
+    void Unshare(int t, int row)
+    {
+        shared[t] = false;
+        mixedSteps++;
+        for (int i = 0; i < row; i++)
+        {
+            int idx = t * rows + i;
+            count[idx] = 1;
+            keep[idx] = T.One;
+            read[idx] = true;
+            coef[idx * maxTerms] = sharedCoef[idx];
+            slot[idx * maxTerms] = 0;
         }
     }
 
@@ -126,6 +157,7 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
         }
         if (steps == 0) Array.Fill(simple, true);
         sourceCount[steps] = 0;
+        shared[steps] = true;
         firstSource = null;
         Array.Clear(sourceRefs[steps]);
         steps++;
@@ -137,6 +169,8 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
         sources = Enumerable.Range(0, Capacity).Select(_ => new T[4][]).ToArray();
         sourceRefs = Enumerable.Range(0, Capacity).Select(_ => new object?[4]).ToArray();
         sourceCount = new int[Capacity];
+        shared = new bool[Capacity];
+        sharedCoef = new T[Capacity * rows];
         count = new int[Capacity * rows];
         keep = new T[Capacity * rows];
         read = new bool[Capacity * rows];
@@ -165,19 +199,29 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     public void Flush()
     {
         if (steps == 0 || target is null) return;
-        Span<T> c = stackalloc T[Capacity];
-        for (int i = 0; i < rows; i++)
+        for (int t = 0; t < steps; t++) rowSources[t] = sources[t][0];
+        if (mixedSteps == 0)
+            // Every step E += outer(c, v_t): a rank-k update over blocks of rows.
+            RankUpdate<T>.SharedRows(target, rows, cols, sharedCoef, rowSources, steps);
+        else
         {
-            if (!simple[i]) { GeneralRow(i); continue; }
-            for (int t = 0; t < steps; t++)
+            Span<T> c = stackalloc T[Capacity];
+            for (int i = 0; i < rows; i++)
             {
-                int idx = (t * rows + i) * maxTerms;
-                c[t] = coef[idx];
-                rowSources[t] = sources[t][slot[idx]];
+                if (!simple[i]) { GeneralRow(i); continue; }
+                for (int t = 0; t < steps; t++)
+                {
+                    int at = t * rows + i;
+                    if (shared[t]) { c[t] = sharedCoef[at]; rowSources[t] = sources[t][0]; continue; }
+                    int idx = at * maxTerms;
+                    c[t] = coef[idx];
+                    rowSources[t] = sources[t][slot[idx]];
+                }
+                RankUpdate<T>.SimpleRow(target.AsSpan(i * cols, cols), c[..steps], rowSources);
             }
-            RankUpdate<T>.SimpleRow(target.AsSpan(i * cols, cols), c[..steps], rowSources);
         }
         steps = 0;
+        mixedSteps = 0;
         firstSource = null;
     }
 
@@ -196,9 +240,15 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
                 var e = Vector512.LoadUnsafe(ref d, (nuint)j);
                 for (int t = 0; t < steps; t++)
                 {
-                    int idx = t * rows + i, m = count[idx], at = idx * maxTerms;
-                    T kp = keep[idx];
+                    int idx = t * rows + i;
                     var src = sources[t];
+                    if (shared[t])
+                    {
+                        e = Vector512.Create(sharedCoef[idx]) * Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(src[0]), (nuint)j) + e;
+                        continue;
+                    }
+                    int m = count[idx], at = idx * maxTerms;
+                    T kp = keep[idx];
                     if (m == 0)
                     {
                         if (!read[idx]) e = Vector512<T>.Zero;
@@ -223,9 +273,11 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
             T e = Unsafe.Add(ref d, j);
             for (int t = 0; t < steps; t++)
             {
-                int idx = t * rows + i, m = count[idx], at = idx * maxTerms;
-                T kp = keep[idx];
+                int idx = t * rows + i;
                 var src = sources[t];
+                if (shared[t]) { e = sharedCoef[idx] * src[0][j] + e; continue; }
+                int m = count[idx], at = idx * maxTerms;
+                T kp = keep[idx];
                 if (m == 0)
                 {
                     if (!read[idx]) e = T.Zero;
@@ -247,9 +299,102 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     }
 }
 
+/// <summary>The thread's <see cref="DeferredRows{T}.Current"/>, in a non-generic class: a thread-static of a
+/// generic class is reached through a runtime helper on every call, this one inline (a kernel records
+/// every row of every step through it).</summary>
+static class DeferredRowsOfThread
+{
+    [ThreadStatic] internal static object? Current;
+}
+
 /// <summary>The inner loop of a rank-k update: one row, every element kept in a register across the k steps.</summary>
 public static class RankUpdate<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>Every row of a matrix at once when the steps share their vectors: m[i, j] ← c[t·rows + i] ·
+    /// v_t[j] + m[i, j] for t = 0, 1, …, steps − 1 in turn — <see cref="SimpleRow"/>'s arithmetic per element.
+    /// Four rows share each load of v_t (a 4 × 32 tile of doubles in sixteen registers), so the loop is
+    /// bound by the multiplies and adds, not by loads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void SharedRows(T[] m, int rows, int cols, T[] c, T[][] v, int steps)
+    {
+        if (m.Length < rows * cols || c.Length < steps * rows || v.Length < steps) throw new ArgumentException("matrix, coefficients or vectors too short");
+        for (int t = 0; t < steps; t++)
+            if (v[t].Length < cols) throw new ArgumentException("a vector shorter than the row");
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= rows - 4; i += 4) FourRows(m, i, rows, cols, c, v, steps);
+        Span<T> ci = stackalloc T[steps];
+        for (; i < rows; i++)
+        {
+            for (int t = 0; t < steps; t++) ci[t] = c[t * rows + i];
+            SimpleRow(m.AsSpan(i * cols, cols), ci, v);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void FourRows(T[] m, int i, int rows, int cols, T[] c, T[][] v, int steps)
+    {
+        ref T r0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), i * cols);
+        ref T r1 = ref Unsafe.Add(ref r0, cols);
+        ref T r2 = ref Unsafe.Add(ref r1, cols);
+        ref T r3 = ref Unsafe.Add(ref r2, cols);
+        ref T cc = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(c), i);
+        int w = Vector512<T>.Count, j = 0;
+        for (; j <= cols - 4 * w; j += 4 * w)
+        {
+            nuint j0 = (nuint)j, j1 = (nuint)(j + w), j2 = (nuint)(j + 2 * w), j3 = (nuint)(j + 3 * w);
+            Vector512<T> a0 = Vector512.LoadUnsafe(ref r0, j0), a1 = Vector512.LoadUnsafe(ref r0, j1), a2 = Vector512.LoadUnsafe(ref r0, j2), a3 = Vector512.LoadUnsafe(ref r0, j3);
+            Vector512<T> b0 = Vector512.LoadUnsafe(ref r1, j0), b1 = Vector512.LoadUnsafe(ref r1, j1), b2 = Vector512.LoadUnsafe(ref r1, j2), b3 = Vector512.LoadUnsafe(ref r1, j3);
+            Vector512<T> d0 = Vector512.LoadUnsafe(ref r2, j0), d1 = Vector512.LoadUnsafe(ref r2, j1), d2 = Vector512.LoadUnsafe(ref r2, j2), d3 = Vector512.LoadUnsafe(ref r2, j3);
+            Vector512<T> e0 = Vector512.LoadUnsafe(ref r3, j0), e1 = Vector512.LoadUnsafe(ref r3, j1), e2 = Vector512.LoadUnsafe(ref r3, j2), e3 = Vector512.LoadUnsafe(ref r3, j3);
+            for (int t = 0; t < steps; t++)
+            {
+                ref T s = ref MemoryMarshal.GetArrayDataReference(v[t]);
+                var v0 = Vector512.LoadUnsafe(ref s, j0); var v1 = Vector512.LoadUnsafe(ref s, j1);
+                var v2 = Vector512.LoadUnsafe(ref s, j2); var v3 = Vector512.LoadUnsafe(ref s, j3);
+                ref T ct = ref Unsafe.Add(ref cc, t * rows);
+                var k = Vector512.Create(ct);
+                a0 = k * v0 + a0; a1 = k * v1 + a1; a2 = k * v2 + a2; a3 = k * v3 + a3;
+                k = Vector512.Create(Unsafe.Add(ref ct, 1));
+                b0 = k * v0 + b0; b1 = k * v1 + b1; b2 = k * v2 + b2; b3 = k * v3 + b3;
+                k = Vector512.Create(Unsafe.Add(ref ct, 2));
+                d0 = k * v0 + d0; d1 = k * v1 + d1; d2 = k * v2 + d2; d3 = k * v3 + d3;
+                k = Vector512.Create(Unsafe.Add(ref ct, 3));
+                e0 = k * v0 + e0; e1 = k * v1 + e1; e2 = k * v2 + e2; e3 = k * v3 + e3;
+            }
+            a0.StoreUnsafe(ref r0, j0); a1.StoreUnsafe(ref r0, j1); a2.StoreUnsafe(ref r0, j2); a3.StoreUnsafe(ref r0, j3);
+            b0.StoreUnsafe(ref r1, j0); b1.StoreUnsafe(ref r1, j1); b2.StoreUnsafe(ref r1, j2); b3.StoreUnsafe(ref r1, j3);
+            d0.StoreUnsafe(ref r2, j0); d1.StoreUnsafe(ref r2, j1); d2.StoreUnsafe(ref r2, j2); d3.StoreUnsafe(ref r2, j3);
+            e0.StoreUnsafe(ref r3, j0); e1.StoreUnsafe(ref r3, j1); e2.StoreUnsafe(ref r3, j2); e3.StoreUnsafe(ref r3, j3);
+        }
+        for (; j <= cols - w; j += w)
+        {
+            nuint j0 = (nuint)j;
+            Vector512<T> a0 = Vector512.LoadUnsafe(ref r0, j0), b0 = Vector512.LoadUnsafe(ref r1, j0), d0 = Vector512.LoadUnsafe(ref r2, j0), e0 = Vector512.LoadUnsafe(ref r3, j0);
+            for (int t = 0; t < steps; t++)
+            {
+                var v0 = Vector512.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(v[t]), j0);
+                ref T ct = ref Unsafe.Add(ref cc, t * rows);
+                a0 = Vector512.Create(ct) * v0 + a0;
+                b0 = Vector512.Create(Unsafe.Add(ref ct, 1)) * v0 + b0;
+                d0 = Vector512.Create(Unsafe.Add(ref ct, 2)) * v0 + d0;
+                e0 = Vector512.Create(Unsafe.Add(ref ct, 3)) * v0 + e0;
+            }
+            a0.StoreUnsafe(ref r0, j0); b0.StoreUnsafe(ref r1, j0); d0.StoreUnsafe(ref r2, j0); e0.StoreUnsafe(ref r3, j0);
+        }
+        for (; j < cols; j++)
+        {
+            T a = Unsafe.Add(ref r0, j), b = Unsafe.Add(ref r1, j), d = Unsafe.Add(ref r2, j), e = Unsafe.Add(ref r3, j);
+            for (int t = 0; t < steps; t++)
+            {
+                T x = v[t][j];
+                ref T ct = ref Unsafe.Add(ref cc, t * rows);
+                a = ct * x + a; b = Unsafe.Add(ref ct, 1) * x + b; d = Unsafe.Add(ref ct, 2) * x + d; e = Unsafe.Add(ref ct, 3) * x + e;
+            }
+            Unsafe.Add(ref r0, j) = a; Unsafe.Add(ref r1, j) = b; Unsafe.Add(ref r2, j) = d; Unsafe.Add(ref r3, j) = e;
+        }
+    }
+
     /// <summary>d[j] ← c_t · v_t[j] + d[j] for t = 0, 1, …, steps − 1 in turn (each step's product rounded,
     /// then added: the per-step update's arithmetic exactly), over a row of <paramref name="n"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -7,7 +7,7 @@ namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
 /// pass), none, a keep ≠ 1, an assignment that does not read the old row; across flushes forced by capacity.
 public class DeferredRowsTests
 {
-    static void Compare(int rows, int cols, int steps, int capacity, Func<Random, int, int, (int Terms, bool Read, double Keep)> shape, int seed)
+    static void Compare(int rows, int cols, int steps, int capacity, Func<Random, int, int, (int Terms, bool Read, double Keep)> shape, int seed, bool shared = false)
     {
         var rng = new Random(seed);
         var plain = Enumerable.Range(0, rows * cols).Select(_ => rng.NextDouble() - 0.5).ToArray();
@@ -23,7 +23,7 @@ public class DeferredRowsTests
                 for (int i = 0; i < rows; i++)
                 {
                     var (terms, read, keep) = shape(rng, t, i);
-                    var srcs = Enumerable.Range(0, terms).Select(q => vectors[(q + i) % vectors.Length]).ToArray();
+                    var srcs = Enumerable.Range(0, terms).Select(q => vectors[shared ? q : (q + i) % vectors.Length]).ToArray();
                     var coefs = Enumerable.Range(0, terms).Select(_ => rng.NextDouble() * 3 - 1.5).ToArray();
                     RowOps<double>.Combine(plain, i * cols, read, keep, srcs, new int[terms], coefs, terms, cols);
                     DeferredRows<double>.Record(deferred, i, read, keep, srcs, coefs, terms, cols);
@@ -51,6 +51,19 @@ public class DeferredRowsTests
     [InlineData(4, 101, 19, 8)]
     public void Rows_of_any_shape_deferred_equal_the_per_step_update(int rows, int cols, int steps, int capacity) =>
         Compare(rows, cols, steps, capacity, (rng, _, _) => (rng.Next(0, 7), rng.Next(4) > 0, rng.Next(3) == 0 ? 0.75 : 1.0), seed: cols);
+
+    // Every row of a step takes the step's one vector (E += outer(a, b), Miconi's trace): the flush's
+    // four-rows-at-a-time path; rows and columns not multiples of the tile, a step that stops being shared
+    // half-way (its earlier rows re-recorded in full) and steps that never were.
+    [Theory]
+    [InlineData(7, 37, 16, 16, false)]
+    [InlineData(200, 200, 35, 16, false)]
+    [InlineData(13, 203, 21, 16, true)]
+    [InlineData(9, 5, 19, 8, true)]
+    public void Rows_sharing_their_vector_deferred_equal_the_per_step_update(int rows, int cols, int steps, int capacity, bool mixed) =>
+        Compare(rows, cols, steps, capacity,
+            (rng, t, i) => mixed && t % 5 == 2 && i == rows / 2 ? (2, true, 1.0) : mixed && t % 7 == 3 && i == 0 ? (1, true, 0.5) : (1, true, 1.0),
+            seed: rows + cols, shared: true);
 
     [Fact]
     public void A_kernel_with_deferred_rows_refuses_to_run_without_a_sink()
