@@ -38,6 +38,13 @@ internal sealed partial class KernelBuilder<T>
                 return m.Item.Select(x => Elem(x, ctx, deps)).Aggregate(L.Multiply);
             case Expr.Pow p:
                 return PowOf(Elem(p.Item1, ctx, deps), p.Item2, () => Elem(p.Item2, ctx, deps));
+            case Expr.Call c when c.Item1.IsTanh && shape is Shape.Vector && ctx.K is not null:
+                {
+                    // The whole vector at once (VectorMath.Tanh), then read at k.
+                    var v = VecOf(e);
+                    deps.Add(v);
+                    return L.ArrayIndex(v.Buf, ctx.K);
+                }
             case Expr.Call c when Builtins.isElementwise(c.Item1):
                 return Builtins.info(c.Item1).Linq!.Value.Invoke(ListModule.OfSeq(c.Item2.Select(x => Elem(x, ctx, deps))));
             case Expr.Call c when c.Item1.IsOuter && ctx.I is not null:
@@ -228,6 +235,13 @@ internal sealed partial class KernelBuilder<T>
                     var x = VecOf(c.Item2[0]);
                     deps.Add(x);
                     node.Code = L.Call(c.Item1.IsSoftmax ? Softmax : LogSoftmax, x.Buf, node.Buf, Dim(dim));
+                    break;
+                }
+            case Expr.Call c when c.Item1.IsTanh:
+                {
+                    var x = VecOf(c.Item2[0]);
+                    deps.Add(x);
+                    node.Code = L.Call(VecTanh, x.Buf, node.Buf, Dim(dim));
                     break;
                 }
             default:
