@@ -17,6 +17,18 @@ public sealed class CognitiveTrials(ICognitiveTask task, ulong seed) : ITrialSou
         return new TrialData(t.Inputs, t.Target, t.Mask.Select(m => m ? 1.0 : 0.0).ToArray(), t.Condition) { Source = t };
     }
 
+    /// <summary>The same trial in the caller's buffers: the task's arrays and the mask are written again
+    /// for every trial instead of allocated (a thousand-step trial was ~80 KB of garbage).</summary>
+    public TrialData Get(int episode, int trial, TrialBuffers reuse)
+    {
+        if (Task is not CognitiveTask task) return Get(episode, trial);
+        reuse.Builder ??= task.NewBuilder();
+        var t = RecurrentStreams.Task(task, seed, episode, trial, reuse.Builder);
+        if (reuse.Mask.Length != t.Steps) reuse.Mask = new double[t.Steps];
+        for (int k = 0; k < t.Steps; k++) reuse.Mask[k] = t.Mask[k] ? 1.0 : 0.0;
+        return new TrialData(t.Inputs, t.Target, reuse.Mask, t.Condition) { Source = t };
+    }
+
     public bool IsCorrect(TrialData trial, double reward, double[] output) =>
         trial.Source is Trial t ? t.IsCorrect(output) : throw new ArgumentException("trial not made by this task");
 }

@@ -15,12 +15,23 @@ public sealed record TrialData(double[][] Inputs, double[] Target, double[] Mask
     public object? Source { get; init; }
 }
 
+/// <summary>Arrays a learner hands back to its <see cref="ITrialSource"/> for the next trial.</summary>
+public sealed class TrialBuffers
+{
+    public Tasks.Cognitive.TrialBuilder? Builder { get; set; }
+    public double[] Mask { get; set; } = [];
+}
+
 public interface ITrialSource
 {
     int InputCount { get; }
     int Conditions { get; }
     /// <summary>Trial <paramref name="trial"/> of episode <paramref name="episode"/>; deterministic.</summary>
     TrialData Get(int episode, int trial);
+
+    /// <summary>The same trial, written into buffers the caller passes for every trial (it stays valid
+    /// until the next call with them); a source without such buffers returns a fresh one.</summary>
+    TrialData Get(int episode, int trial, TrialBuffers reuse) => Get(episode, trial);
     /// <summary>Whether a trial counts as correct, given its reward and the network's output per step.</summary>
     bool IsCorrect(TrialData trial, double reward, double[] output);
 }
@@ -243,11 +254,12 @@ public sealed class RecurrentLearner : IInnerLoop
         var criterion = Reference.CriterionTracker.Of(_config.Criterion, _config.CriterionWindow);
         double lastRewards = 0;
         double[] output = [];
+        var buffers = new TrialBuffers();
         int H = _config.Horizon;
         for (int h = 0; h < H; h++)
         {
             cancel.ThrowIfCancellationRequested();
-            var trial = _task.Get(episode, h);
+            var trial = _task.Get(episode, h, buffers);
             var noise = RecurrentStreams.Trial((ulong)_seed, episode, h);
             // Start of trial: state near zero, traces and reward accumulators cleared; tangents of the
             // state restart at zero too (the initial state does not depend on θ). A carried x̄ keeps

@@ -18,5 +18,11 @@ public static class RecurrentStreams
 
     /// <summary>Trial h of the task, from its own stream.</summary>
     public static Trial Task(ICognitiveTask task, ulong seed, int episode, int trial) =>
-        task.Sample(trial, Data.Rng.Stream(Data.StreamKind.TaskTrial, seed, episode, trial));
+        task.Sample(trial, TaskStream(seed, episode, trial));
+
+    /// <summary>The same trial written into a reused builder's arrays.</summary>
+    public static Trial Task(CognitiveTask task, ulong seed, int episode, int trial, TrialBuilder reuse) =>
+        task.Sample(trial, TaskStream(seed, episode, trial), reuse);
+
+    static Data.Rng TaskStream(ulong seed, int episode, int trial) => Data.Rng.Stream(Data.StreamKind.TaskTrial, seed, episode, trial);
 }

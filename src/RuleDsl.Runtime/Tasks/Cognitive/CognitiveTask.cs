@@ -44,6 +44,20 @@ public abstract class CognitiveTask : ICognitiveTask
         return Generate(trialIndex, condition, builder, rng);
     }
 
+    /// <summary>Trial <paramref name="trialIndex"/> written into <paramref name="reuse"/>'s arrays (reset first):
+    /// the same trial as <see cref="Sample(int, Rng)"/>, and the trial built before from that builder is
+    /// overwritten. A builder for this task comes from <see cref="NewBuilder"/>.</summary>
+    public Trial Sample(int trialIndex, Rng rng, TrialBuilder reuse)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (reuse.TrialMs != TrialMs || reuse.InputCount != InputCount || reuse.Dt != Dt)
+            throw new ArgumentException($"a trial builder for {reuse.TrialMs} ms, {reuse.InputCount} inputs at dt = {reuse.Dt} does not fit task {Name}");
+        return Generate(trialIndex, ConditionOf(trialIndex), reuse.Reset(), rng);
+    }
+
+    /// <summary>An empty builder of this task's trial shape, to pass to <see cref="Sample(int, Rng, TrialBuilder)"/>.</summary>
+    public TrialBuilder NewBuilder() => new(TrialMs, InputCount, Dt);
+
     /// <summary>Fills <paramref name="trial"/> for <paramref name="condition"/> and builds it.</summary>
     protected abstract Trial Generate(int trialIndex, int condition, TrialBuilder trial, Rng rng);
 

@@ -18,6 +18,8 @@ public sealed class TrialBuilder
     {
         if (dt <= 0 || !double.IsFinite(dt)) throw new ArgumentOutOfRangeException(nameof(dt), "dt must be a positive number of ms.");
         Dt = dt;
+        TrialMs = trialMs;
+        InputCount = inputCount;
         Steps = StepsFor(trialMs, dt);
         _inputs = new double[Steps][];
         for (int t = 0; t < Steps; t++) _inputs[t] = new double[inputCount];
@@ -26,7 +28,21 @@ public sealed class TrialBuilder
     }
 
     public double Dt { get; }
+    public double TrialMs { get; }
+    public int InputCount { get; }
     public int Steps { get; }
+
+    /// <summary>Clears the arrays for the next trial of the same shape, so a learner draws trial after trial
+    /// without allocating them again. The trial built before from this builder shares its arrays: it is
+    /// overwritten.</summary>
+    public TrialBuilder Reset()
+    {
+        foreach (var row in _inputs) Array.Clear(row);
+        Array.Clear(_target);
+        Array.Clear(_mask);
+        _built = false;
+        return this;
+    }
 
     /// <summary>Number of steps of a trial of <paramref name="trialMs"/> ms.</summary>
     public static int StepsFor(double trialMs, double dt)
@@ -96,7 +112,7 @@ public sealed class TrialBuilder
     /// <summary>Hands the arrays to a new <see cref="Trial"/>; the builder cannot be used afterwards.</summary>
     public Trial Build(int index, int condition, string label, Scoring scoring)
     {
-        if (_built) throw new InvalidOperationException("TrialBuilder.Build was already called; use one builder per trial.");
+        if (_built) throw new InvalidOperationException("TrialBuilder.Build was already called; use one builder per trial (or Reset it).");
         _built = true;
         return new(index, condition, label, _inputs, _target, _mask, scoring);
     }
