@@ -344,6 +344,19 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         // Four rows at a time share each load of x; each row is summed in Dot's order (bit-identical).
         if (Vector.IsHardwareAccelerated && cols >= 2 * Vector<T>.Count)
             for (; i <= rows - 4; i += 4) Rows4(m, i, cols, x, y);
+        else if (cols < 2 * Vector<T>.Count)
+        {
+            // Narrow (W_in @ u, a few inputs): Dot's scalar sum inline, not a call per row.
+            ref T p = ref MemoryMarshal.GetArrayDataReference(m);
+            ref T q = ref MemoryMarshal.GetArrayDataReference(x);
+            for (; i < rows; i++)
+            {
+                T sum = T.Zero;
+                for (int j = 0; j < cols; j++) sum += Unsafe.Add(ref p, i * cols + j) * Unsafe.Add(ref q, j);
+                y[i] = sum;
+            }
+            return;
+        }
         for (; i < rows; i++) y[i] = Dot(m, i * cols, x, 0, cols);
     }
 
