@@ -71,6 +71,9 @@ public sealed class FeedforwardLearner : IInnerLoop
     /// numbers either way; off: separate passes, for benchmarks).</summary>
     public bool FuseForward { get; set; } = true;
 
+    /// <summary>Called after an episode's training stream with each layer's weights, layer 1 first (for tests).</summary>
+    public Action<double[][]>? OnTrained { get; set; }
+
     /// <summary>When set, each episode adds its time per phase here (for benchmarks; off by default).</summary>
     public FeedforwardPhases? Phases { get; set; }
 
@@ -471,6 +474,7 @@ public sealed class FeedforwardLearner : IInnerLoop
             if (fuse) half = 1 - half;
         }
 
+        OnTrained?.Invoke([.. s.W.Skip(1).Select(w => w.ToArray())]);
         long queryStart = Stopwatch.GetTimestamp();
         if (Phases is { } ph)
         {
