@@ -119,7 +119,7 @@ module Experiment =
           f "on_divergence" (Word (Choice.words<DivergencePolicy> ())) (Some "skip") "when an episode diverges: skip its meta-step; also halve the meta step (reduce); also scale θ by 0.9 toward zero and drop Adam's momentum (shrink: the rule's steps were too large, and a skipped episode gives no gradient that says so); or stop"
           f "max_diverged" (Int 0) (Some "20") "consecutive diverged episodes with θ unchanged after which a trial stops, with exit code 3 (0: never): under `skip` such a run would otherwise go on without learning anything"
           f "backend" (Word (Choice.words<Backend> ())) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Kernels/Compiler) or the reference interpreter"
-          f "precision" (Word (Choice.words<Precision> ())) (Some "float64") "the floating-point type of the network, its tangents and the kernels (backend = simd for float32); the objective and meta-gradient are summed in double. float32 runs agree with float64 to about 1e-4 relative over a short run (docs/experiments.md, Precision)"
+          f "precision" (Word (Choice.words<Precision> ())) (Some "float64") "the floating-point type of the network, its tangents and the kernels (backend = simd for float32); the objective and meta-gradient are summed in double. float32 agrees with float64 to about 1e-6 relative over a short run (J, weights, meta-gradient; docs/experiments.md, Precision)"
           f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
 
     /// The settings an experiment file may give: (key, default, meaning).
