@@ -98,7 +98,8 @@ static class RunCommands
         try
         {
             Console.WriteLine($"experiment {spec.Name}: rule {string.Join(", ", session.Rules.Select(r => r.Name))} ({session.Theta.Count} θ), {spec.Setting}, " +
-                              $"{spec.Trials} trials × {spec.Episodes} episodes, estimator {spec.Estimator}, backend {spec.Backend}");
+                              $"{spec.Trials} trials × {spec.Episodes} episodes, estimator {spec.Estimator}, backend {spec.Backend}" +
+                              (spec.Precision.IsFloat32 ? ", float32" : ""));
             var summary = session.Run(resume, Printer(session), cancel.Token);
             return Render(summary, spec, resume);
         }
