@@ -15,8 +15,10 @@ namespace RuleDsl.Bench;
 /// H learning trials, 9 tangents) in seconds. "before" runs the learner with its fast paths switched off
 /// (<see cref="RecurrentSpeedups.None"/>), "after" with the defaults; both must give the same J (and
 /// gradient) or the bench fails, so the ratio compares equal work.
+/// A second table times the same runs (fast paths on) in float32 against float64 (<c>precision = float32</c>),
+/// with how far float32's J, gradient and weights are from float64's.
 /// Options: --trials N (Miconi trials timed, default 200), --horizons 40,200, --quick (fewer trials),
-/// --no-miconi, --no-gradient, --no-roofline, --factored-tangents ("after" defers the trace tangents too).
+/// --no-miconi, --no-gradient, --no-roofline, --no-float32, --factored-tangents ("after" defers the trace tangents too).
 /// </summary>
 public static class RecurrentSpeed
 {
@@ -39,6 +41,7 @@ public static class RecurrentSpeed
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
         if (!args.Contains("--no-miconi")) failed += Miconi(trials);
         if (!args.Contains("--no-gradient")) foreach (int h in horizons) failed += NeoHebbian(h);
+        if (!args.Contains("--no-float32")) Float32Table(trials, horizons, args);
         Console.WriteLine();
         Console.WriteLine($"# peak RSS {MetaBench.PeakRss() / 1e6:F0} MB; load average at end: {Load()}");
         if (!args.Contains("--no-roofline")) Roofline(200);
@@ -56,20 +59,27 @@ public static class RecurrentSpeed
     /// <summary>The 3×3 neo-Hebbian family's exact meta-gradient (9 tangents) over H learning trials.</summary>
     static int NeoHebbian(int horizon)
     {
+        var (session, theta, dirs) = NeoHebbianRow(horizon);
+        var fast = FactoredTangents ? RecurrentSpeedups.Default with { FactoredTangents = true } : RecurrentSpeedups.Default;
+        var (before, after) = Pair(Learner(session, RecurrentSpeedups.None), Learner(session, fast), theta, dirs);
+        return Row($"neo-Hebbian 3×3 exact gradient, N = 100, H = {horizon} (s)", before, after, horizon, perSecond: false);
+    }
+
+    /// <summary>The neo-Hebbian family's session, θ and its 9 unit directions.</summary>
+    static (ExperimentSession Session, double[] Theta, double[][] Directions) NeoHebbianRow(int horizon)
+    {
         var session = RecurrentRows.Session(100, horizon, "neo_hebbian.rule neo_hebbian");
         var theta = session.Theta.Initial;
         // Away from the origin so that the trace and the weights move (at θ = 0 nothing learns).
         var rng = Runtime.Data.Rng.For(7, 2, 3);
         for (int i = 0; i < theta.Length; i++) theta[i] = 0.5 * (2 * rng.NextDouble() - 1);
         var dirs = Enumerable.Range(0, theta.Length).Select(i => Enumerable.Range(0, theta.Length).Select(j => i == j ? 1.0 : 0).ToArray()).ToArray();
-        var fast = FactoredTangents ? RecurrentSpeedups.Default with { FactoredTangents = true } : RecurrentSpeedups.Default;
-        var (before, after) = Pair(Learner(session, RecurrentSpeedups.None), Learner(session, fast), theta, dirs);
-        return Row($"neo-Hebbian 3×3 exact gradient, N = 100, H = {horizon} (s)", before, after, horizon, perSecond: false);
+        return (session, theta, dirs);
     }
 
-    static RecurrentLearner Learner(ExperimentSession session, RecurrentSpeedups speedups)
+    static RecurrentLearner Learner(ExperimentSession session, RecurrentSpeedups speedups, Precision? precision = null)
     {
-        var learner = (RecurrentLearner)session.LoopFactory()(0);
+        var learner = (RecurrentLearner)session.LoopFactory(session.Backend(precision ?? Precision.Float64))(0);
         learner.Speedups = speedups;
         return learner;
     }
@@ -143,6 +153,57 @@ public static class RecurrentSpeed
         string same = dJ == 0 && dG == 0 ? "bit-identical" : $"J {dJ:G2}, ∇ {dG:G2} rel.";
         Console.WriteLine($"| {name} | {F(before)} | {F(after)} | {speedup.ToString("F2", Inv)}× | {before.Allocated / 1e6:F1} MB | {after.Allocated / 1e6:F1} MB | {same} |");
         return 0;
+    }
+
+    /// <summary>The runs of the first table with the fast paths on, float64 against float32.</summary>
+    static void Float32Table(int trials, int[] horizons, string[] args)
+    {
+        Console.WriteLine();
+        Console.WriteLine("float32 (`precision = float32`) against float64, both with the fast paths; differences relative to the largest |value| of float64's:");
+        Console.WriteLine();
+        Console.WriteLine("| run | float64 | float32 | speed-up | ΔJ rel. | max Δ∇ rel. | max ΔW rel. | max ΔR rel. |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        if (!args.Contains("--no-miconi"))
+        {
+            var session = PaperSession(trials);
+            Float32Row($"Miconi DNMS, N = 200, dt = 1 ms, {trials} trials (trials/s)", session, [], [], trials, perSecond: true);
+        }
+        if (!args.Contains("--no-gradient"))
+            foreach (int h in horizons)
+            {
+                var (session, theta, dirs) = NeoHebbianRow(h);
+                Float32Row($"neo-Hebbian 3×3 exact gradient, N = 100, H = {h} (s)", session, theta, dirs, h, perSecond: false);
+            }
+    }
+
+    static void Float32Row(string name, ExperimentSession session, double[] theta, double[][] dirs, int trials, bool perSecond)
+    {
+        var f64 = Learner(session, RecurrentSpeedups.Default, Precision.Float64);
+        var f32 = Learner(session, RecurrentSpeedups.Default, Precision.Float32);
+        // The weights and rewards of the last timed run of each (every run learns the same episode).
+        double[] w64 = [], w32 = [];
+        var r64 = new List<double>();
+        var r32 = new List<double>();
+        f64.OnTrained = (w, _) => w64 = w;
+        f32.OnTrained = (w, _) => w32 = w;
+        f64.OnTrial = (h, r, _) => { if (h == 0) r64.Clear(); r64.Add(r); };
+        f32.OnTrial = (h, r, _) => { if (h == 0) r32.Clear(); r32.Add(r); };
+        var (a, b) = Pair(f64, f32, theta, dirs);
+        string? why = RecurrentRows.Judge(a.Outcome) ?? RecurrentRows.Judge(b.Outcome);
+        if (why is not null)
+        {
+            Console.Error.WriteLine($"{name} (float32): {why}");
+            Console.WriteLine($"| {name} | failed | failed | | | | | |");
+            return;
+        }
+        static double Rel(IReadOnlyList<double> x, IReadOnlyList<double> y) => x.Count == 0 ? 0
+            : x.Zip(y, (p, q) => Math.Abs(p - q)).Max() / Math.Max(1e-300, x.Max(Math.Abs));
+        double dJ = Math.Abs(a.Outcome.Objective - b.Outcome.Objective) / Math.Max(1e-300, Math.Abs(a.Outcome.Objective));
+        string dG = a.Outcome.Directional.Length == 0 ? "–" : Rel(a.Outcome.Directional, b.Outcome.Directional).ToString("G2", Inv);
+        string F(Timing t) => perSecond ? $"{(trials / t.Seconds).ToString("F1", Inv)} ({(trials / t.Wall).ToString("F1", Inv)})"
+            : $"{t.Seconds.ToString("F2", Inv)} ({t.Wall.ToString("F2", Inv)})";
+        Console.WriteLine($"| {name} | {F(a)} | {F(b)} | {(a.Seconds / b.Seconds).ToString("F2", Inv)}× | {dJ.ToString("G2", Inv)} | {dG} | " +
+                          $"{Rel(w64, w32).ToString("G2", Inv)} | {Rel(r64, r32).ToString("G2", Inv)} |");
     }
 
     /// <summary>examples/miconi_dnms_paper.experiment with its horizon set to <paramref name="trials"/>.</summary>

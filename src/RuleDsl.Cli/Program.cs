@@ -166,7 +166,8 @@ public static class Program
         var gcSet = SetOption();
         var gradcheck = new Command("gradcheck",
             "Check the meta-gradient of one episode: tangent propagation through the whole inner loop against central " +
-            "finite differences of the meta-loss, per θ (relative error within the finite difference's own error estimate or ≤ 1e-6 passes; exit 1 if any fails).")
+            "finite differences of the meta-loss, per θ (relative error within the finite difference's own error estimate or ≤ 1e-6 passes; " +
+            "with `precision = float32` the float32 tangents against differences of the float64 episode, ≤ 1e-3 passes; exit 1 if any fails).")
         {
             gcFile, gcEpisode, gcStep, gcSet,
         };

@@ -98,7 +98,8 @@ static class RunCommands
         try
         {
             Console.WriteLine($"experiment {spec.Name}: rule {string.Join(", ", session.Rules.Select(r => r.Name))} ({session.Theta.Count} θ), {spec.Setting}, " +
-                              $"{spec.Trials} trials × {spec.Episodes} episodes, estimator {spec.Estimator}, backend {spec.Backend}");
+                              $"{spec.Trials} trials × {spec.Episodes} episodes, estimator {spec.Estimator}, backend {spec.Backend}" +
+                              (spec.Precision.IsFloat32 ? ", float32" : ""));
             var summary = session.Run(resume, Printer(session), cancel.Token);
             return Render(summary, spec, resume);
         }
@@ -240,6 +241,9 @@ static class RunCommands
         {
             var rows = session.GradientCheck(episode, step: step);
             Console.WriteLine($"meta-gradient of episode {episode} ({session.Spec.Name}, rule {session.Rule.Name}): tangent propagation vs central differences");
+            Console.WriteLine(session.Spec.Precision.IsFloat32
+                ? $"precision float32: float32 tangents vs differences of the float64 episode; a θ passes with relative error ≤ {Runtime.Meta.GradientCheck.Tolerance(session.Spec.Precision):G1} or within the finite difference's error"
+                : $"precision float64: a θ passes with relative error ≤ {Runtime.Meta.GradientCheck.Tolerance(session.Spec.Precision):G1} or within the finite difference's error");
             // "fd error" is the finite difference's own estimated error: a θ fails only when the tangent
             // is further from it than that and than the tolerance.
             Console.WriteLine($"{"θ",-14} {"tangent",16} {"finite diff.",16} {"step",6} {"fd error",9} {"rel. error",10}  ");

@@ -70,6 +70,16 @@ type Backend =
     | Interpreter
     override this.ToString () = match this with Backend.Simd -> "simd" | Backend.Interpreter -> "interpreter"
 
+/// The floating-point type a run's kernels compute in. The meta-gradient and objective are summed in
+/// double either way.
+[<RequireQualifiedAccess>]
+type Precision =
+    | Float64
+    /// Single precision: vectors and matrices stored as float, compiled kernels in float (twice the
+    /// SIMD lanes, half the memory traffic); the compiled backend only.
+    | Float32
+    override this.ToString () = match this with Precision.Float64 -> "float64" | Precision.Float32 -> "float32"
+
 /// Recurrent: the running average x̄ at a trial's start.
 [<RequireQualifiedAccess>]
 type AverageStart =

@@ -62,6 +62,7 @@ type ExperimentSpec =
       /// Consecutive diverged episodes with θ unchanged after which a trial stops (0: never).
       MaxDiverged: int
       Backend: Backend
+      Precision: Precision
       Output: string }
 
 module Experiment =
@@ -118,6 +119,7 @@ module Experiment =
           f "on_divergence" (Word (Choice.words<DivergencePolicy> ())) (Some "skip") "when an episode diverges: skip its meta-step; also halve the meta step (reduce); also scale θ by 0.9 toward zero and drop Adam's momentum (shrink: the rule's steps were too large, and a skipped episode gives no gradient that says so); or stop"
           f "max_diverged" (Int 0) (Some "20") "consecutive diverged episodes with θ unchanged after which a trial stops, with exit code 3 (0: never): under `skip` such a run would otherwise go on without learning anything"
           f "backend" (Word (Choice.words<Backend> ())) (Some "simd") "how equations run: SIMD-compiled kernels (Runtime/Kernels/Compiler) or the reference interpreter"
+          f "precision" (Word (Choice.words<Precision> ())) (Some "float64") "the floating-point type of the network, its tangents and the kernels (backend = simd for float32); the objective and meta-gradient are summed in double. float32 agrees with float64 to about 1e-6 relative over a short run (J, weights, meta-gradient; docs/experiments.md, Precision)"
           f "output" Text None "results folder (relative to the working directory); default results/<name>" ]
 
     /// The settings an experiment file may give: (key, default, meaning).
@@ -299,11 +301,16 @@ module Experiment =
               OnDivergence = asWord "on_divergence" (Choice.cases<DivergencePolicy> ())
               MaxDiverged = asInt "max_diverged"
               Backend = asWord "backend" (Choice.cases<Backend> ())
+              Precision = asWord "precision" (Choice.cases<Precision> ())
               Output = (match asText "output" with "" -> "results/" + defaultArg name "run" | o -> o) }
         // Settings that only make sense together.
         match values.TryGetValue "penalty_step" with
         | true, (v, ln, col) when spec.PenaltyStep = PenaltyStep.Proximal && spec.Penalty <> PenaltyKind.L1 ->
             bad ln col v (sprintf "`penalty_step = proximal` is the L1 penalty's step, but `penalty = %O`; set `penalty = l1` (and `lambda`) or remove this line" spec.Penalty)
+        | _ -> ()
+        match values.TryGetValue "precision" with
+        | true, (v, ln, col) when spec.Precision = Precision.Float32 && spec.Backend = Backend.Interpreter ->
+            bad ln col v "`precision = float32` runs compiled kernels; the interpreter computes in double only. Use `backend = simd` or `precision = float64`"
         | _ -> ()
         match values.TryGetValue "lr" with
         | true, (v, ln, col) when spec.LearningRate < 0.0 -> bad ln col v "`lr` must be positive, or 0 to evaluate θ without meta-learning"
@@ -356,7 +363,8 @@ module Experiment =
           "episodes", string spec.Episodes; "trials", string spec.Trials; "seed", string spec.Seed; "lr", num spec.LearningRate
           "penalty", string spec.Penalty; "lambda", num spec.Lambda; "penalty_step", string spec.PenaltyStep; "clip", num spec.Clip
           "estimator", string spec.Estimator; "projections", string spec.Projections; "sigma", num spec.Sigma; "batch", string spec.Batch
-          "on_divergence", string spec.OnDivergence; "max_diverged", string spec.MaxDiverged; "backend", string spec.Backend; "output", spec.Output ]
+          "on_divergence", string spec.OnDivergence; "max_diverged", string spec.MaxDiverged; "backend", string spec.Backend
+          "precision", string spec.Precision; "output", spec.Output ]
 
     /// Where a setting's value is written in an experiment's text; None when the file leaves it to
     /// its default. For errors found after parsing (by the model, the rule file), which have a place too.

@@ -24,4 +24,14 @@ public class GradCheckTests
         Assert.Equal(9, rows.Length);
         Assert.All(rows, l => Assert.Contains(" 1E-05 ", l));
     }
+
+    [Fact]
+    public void In_float32_the_tangents_are_checked_against_differences_of_the_float64_episode_at_float32s_tolerance()
+    {
+        var r = Cli.Run("gradcheck", "examples/neo_hebbian_meta.experiment", "--set", "precision=float32");
+        Assert.True(r.Exit == 0, r.Out + r.Err);
+        Assert.Contains("precision float32: float32 tangents vs differences of the float64 episode", r.Out);
+        Assert.Contains("≤ 0.001", r.Out);
+        Assert.Equal(9, r.Out.Split('\n').Count(l => l.TrimEnd().EndsWith("pass")));
+    }
 }

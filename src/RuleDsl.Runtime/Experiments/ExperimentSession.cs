@@ -84,7 +84,10 @@ public sealed partial class ExperimentSession
     public ExperimentInputException InputError(string key, string message, string? hint = null) =>
         new(Experiment.SettingError(Spec.File, _text, key, message, hint ?? ""), Experiment.RenderSettingError(Spec.File, _text, key, message, hint ?? ""));
 
-    public IKernelBackend Backend() => Spec.Backend.IsInterpreter ? new InterpretedBackend() : new SimdBackend();
+    /// <summary>The experiment's backend in its precision, or in <paramref name="precision"/> (the analyses
+    /// of a trained network run in float64 whatever the run's).</summary>
+    public IKernelBackend Backend(Precision? precision = null) =>
+        Spec.Backend.IsInterpreter ? new InterpretedBackend() : new SimdBackend(precision ?? Spec.Precision);
 
     public MetaSettings MetaSettings() => new(
         Episodes: Spec.Episodes,
@@ -506,6 +509,9 @@ public sealed partial class ExperimentSession
     public IReadOnlyList<GradientCheckRow> GradientCheck(int episode, double[]? theta = null, double? step = null)
     {
         var loop = LoopFactory()(0);
-        return Meta.GradientCheck.Run(loop, theta ?? Theta.Initial, Theta.Names, episode, step);
+        // float32: its tangents against differences of the same episode in float64 (GradientCheck.Run).
+        var reference = Spec.Precision.IsFloat32 ? LoopFactory(Backend(Precision.Float64))(0) : null;
+        return Meta.GradientCheck.Run(loop, theta ?? Theta.Initial, Theta.Names, episode, step,
+            tolerance: Meta.GradientCheck.Tolerance(Spec.Precision), reference: reference);
     }
 }

@@ -69,7 +69,7 @@ public static class NetworkAnalysis
         loop.OnTrained = (a, b) => { w = a; win = b; };
         var outcome = loop.Run(theta, [], 0, default);
         if (outcome.Failure is not null) throw new InvalidOperationException($"{name}: learning failed: {outcome.Failure}");
-        var net = new TrainedNetwork(session.RecurrentModel(), config, w!, win!, cognitive.InputCount, session.Backend());
+        var net = new TrainedNetwork(session.RecurrentModel(), config, w!, win!, cognitive.InputCount, session.Backend(RuleDsl.Syntax.Precision.Float64));
 
         // Held-out trials: a trial stream the learning run never saw, every condition equally often.
         var source = new CognitiveTrials(cognitive, (ulong)session.TrialSeed(trial) ^ 0x5eed_a11aUL);

@@ -58,6 +58,7 @@ public sealed class TermProbe(Rule rule, Symbol target, Expr value, Expr whole, 
 public sealed class ProbingBackend(IKernelBackend inner, IReadOnlyList<TermProbe> probes) : IKernelBackend
 {
     public string Name => inner.Name;
+    public RuleDsl.Syntax.Precision Precision => inner.Precision;
 
     public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs)
     {

@@ -25,6 +25,8 @@ public interface IKernel
 public interface IKernelBackend
 {
     string Name { get; }
+    /// <summary>The type the kernels compute in: the learners store vectors and matrices in it.</summary>
+    RuleDsl.Syntax.Precision Precision => RuleDsl.Syntax.Precision.Float64;
     IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs);
 }
 

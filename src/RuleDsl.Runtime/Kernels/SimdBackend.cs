@@ -1,14 +1,21 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Symbolic;
+using Precision = RuleDsl.Syntax.Precision;
 
 namespace RuleDsl.Runtime.Kernels;
 
 /// <summary>The compiled backend (<c>backend = simd</c>): each kernel goes through the compiler of
-/// <c>Kernels/Compiler</c> (KernelSpec → Kernel&lt;double&gt;, SIMD row loops). Same equations and semantics
-/// as <see cref="InterpretedBackend"/> (all reads see the values from before the step), which checks it.</summary>
-public sealed class SimdBackend : IRowProductBackend
+/// <c>Kernels/Compiler</c> (KernelSpec → Kernel&lt;double&gt;, or Kernel&lt;float&gt; for
+/// <c>precision = float32</c>, SIMD row loops). Same equations and semantics as
+/// <see cref="InterpretedBackend"/> (all reads see the values from before the step), which checks it.</summary>
+public sealed class SimdBackend(Precision? precision = null) : IRowProductBackend
 {
     public string Name => "simd";
+
+    /// <summary>The type the kernels compute in; their vectors and matrices must be tensors of it.</summary>
+    public Precision Precision { get; } = precision ?? Precision.Float64;
 
     public IKernel Compile(string name, IReadOnlyList<KernelOutput> outputs) => Compile(name, outputs, []);
 
@@ -19,28 +26,35 @@ public sealed class SimdBackend : IRowProductBackend
         var all = outputs.Concat(products.Select(RowProducts.AsOutput)).ToList();
         var inputs = all.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
         var spec = new KernelSpec(name, inputs, outputs, products);
-        var result = KernelCompiler.Compile<double>(spec);
-        if (!result.Ok) throw new KernelCompileException(name, result.Error ?? "unknown reason");
-        return new Compiled(name, inputs, all, result.Kernel!);
+        var kernel = Precision.IsFloat32 ? Build<float>(name, inputs, all, spec, out var why) : Build<double>(name, inputs, all, spec, out why);
+        return kernel ?? throw new KernelCompileException(name, why ?? "unknown reason");
     }
 
     /// <summary>The kernel with its matrix rows deferred (<see cref="KernelSpec.DeferRows"/>: run it with
-    /// <see cref="DeferredRows{T}.Current"/> set), or null with the reason when its rows are not all
-    /// old row + rank-one terms.</summary>
+    /// <see cref="DeferredRows{T}.Current"/> set, T the backend's precision), or null with the reason when
+    /// its rows are not all old row + rank-one terms.</summary>
     public IKernel? TryCompileDeferred(string name, IReadOnlyList<KernelOutput> outputs, out string? why)
     {
         var inputs = outputs.SelectMany(o => ExprModule.symbols(o.Value)).Distinct().ToList();
-        var result = KernelCompiler.Compile<double>(new KernelSpec(name, inputs, outputs, [], deferRows: true));
+        var spec = new KernelSpec(name, inputs, outputs, [], deferRows: true);
+        return Precision.IsFloat32 ? Build<float>(name, inputs, outputs.ToList(), spec, out why) : Build<double>(name, inputs, outputs.ToList(), spec, out why);
+    }
+
+    static IKernel? Build<T>(string name, IReadOnlyList<Symbol> inputs, IReadOnlyList<KernelOutput> outputs, KernelSpec spec, out string? why)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var result = KernelCompiler.Compile<T>(spec);
         why = result.Error;
-        return result.Ok ? new Compiled(name, inputs, outputs.ToList(), result.Kernel!) : null;
+        return result.Ok ? new Compiled<T>(name, inputs, outputs, result.Kernel!) : null;
     }
 
     /// <summary>A compiled kernel behind <see cref="IKernel"/>: binds tensors to its argument block.</summary>
-    public sealed class Compiled(string name, IReadOnlyList<Symbol> inputs, IReadOnlyList<KernelOutput> outputs, Kernel<double> kernel) : IKernel
+    public sealed class Compiled<T>(string name, IReadOnlyList<Symbol> inputs, IReadOnlyList<KernelOutput> outputs, Kernel<T> kernel) : IKernel
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         /// <summary>The compiled code (shared through the compiler's cache by equal kernels).</summary>
-        public Kernel<double> Kernel => kernel;
-        readonly ThreadLocal<KernelArgs<double>> _args = new(kernel.CreateArgs);
+        public Kernel<T> Kernel => kernel;
+        readonly ThreadLocal<KernelArgs<T>> _args = new(kernel.CreateArgs);
         public string Name => name;
         public IReadOnlyList<Symbol> Inputs => inputs;
         public IReadOnlyList<KernelOutput> Outputs => outputs;
@@ -57,7 +71,7 @@ public sealed class SimdBackend : IRowProductBackend
             kernel.Step(args);
             // Scalar targets live in the argument block: copy them back.
             for (int k = 0; k < targets.Length; k++)
-                if (_outSlots[k].Scalar >= 0) targets[k].Value = args.Scalars[_outSlots[k].Scalar];
+                if (_outSlots[k].Scalar >= 0) targets[k].Value = double.CreateTruncating(args.Scalars[_outSlots[k].Scalar]);
         }
 
         /// <summary>A symbol's slots: its scalar slot, or its array slot and the slots of its dimensions.</summary>
@@ -70,12 +84,13 @@ public sealed class SimdBackend : IRowProductBackend
                 _ => new(layout.ScalarSlot(s.Name), -1, -1, -1),
             };
 
-            public void Bind(KernelArgs<double> args, Tensor t)
+            public void Bind(KernelArgs<T> args, Tensor t)
             {
-                if (Scalar >= 0) { args.Scalars[Scalar] = t.Value; return; }
+                // typeof(T) is a constant to the JIT: each instantiation keeps one of the two branches.
+                if (Scalar >= 0) { args.Scalars[Scalar] = T.CreateTruncating(t.Doubles![0]); return; }
                 args.Sizes[DimA] = t.Rows;
                 if (DimB >= 0) args.Sizes[DimB] = t.Cols;
-                args.Arrays[Array] = t.Data;
+                args.Arrays[Array] = typeof(T) == typeof(double) ? Unsafe.As<T[]>(t.Doubles) : Unsafe.As<T[]>(t.Singles);
             }
         }
     }

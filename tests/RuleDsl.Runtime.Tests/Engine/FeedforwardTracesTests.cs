@@ -20,7 +20,7 @@ public class FeedforwardTracesTests
         return r.Files.SelectMany(f => f.Rules).Single(x => x.Name == name);
     }
 
-    static Rule Bcm() => Parse("rules/bcm.rule", File.ReadAllText(Path.Combine(Repo.Root, "rules", "bcm.rule")), "bcm");
+    internal static Rule Bcm() => Parse("rules/bcm.rule", File.ReadAllText(Path.Combine(Repo.Root, "rules", "bcm.rule")), "bcm");
 
     /// A rule with a trace of every shape: a pre vector p, a post×pre matrix E and a post vector m that
     /// reads itself, each scaled by its own θ so that every θ reaches the meta-loss through a trace.

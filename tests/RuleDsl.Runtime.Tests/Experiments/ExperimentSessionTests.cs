@@ -272,6 +272,18 @@ public class ExperimentSessionTests
     }
 
     [Fact]
+    public void Precision_float32_gives_a_float32_compiled_backend_and_float64_analyses()
+    {
+        var session = Load("experiment single\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  units = 12\n  precision = float32\n  output = unused\n");
+        Assert.Equal(Precision.Float32, session.Spec.Precision);
+        Assert.Equal(Precision.Float32, Assert.IsType<Runtime.Kernels.SimdBackend>(session.Backend()).Precision);
+        Assert.Equal(Precision.Float64, session.Backend(Precision.Float64).Precision);
+        Assert.Contains(("precision", "float32"), RuleDsl.Syntax.Experiment.values(session.Spec).Select(v => (v.Item1, v.Item2)));
+        var usual = Load("experiment usual\n  setting = recurrent\n  rule = rules/miconi.rule miconi\n  units = 12\n  output = unused\n");
+        Assert.Equal(Precision.Float64, usual.Backend().Precision);
+    }
+
+    [Fact]
     public void Fewer_trials_to_criterion_is_a_one_sided_rank_test_with_unreached_runs_last()
     {
         LearningRecord R(string name, int? n) => new(name, "dnms", 0, new bool[3000], n);

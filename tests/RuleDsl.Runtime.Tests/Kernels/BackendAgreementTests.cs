@@ -100,8 +100,8 @@ public class BackendAgreementTests
     public void A_kernel_compiles_once_per_process()
     {
         var rule = TestRules.Bio();
-        var k1 = (SimdBackend.Compiled)new SimdBackend().Compile("update", [new KernelOutput(rule.Weight, rule.Update, true)]);
-        var k2 = (SimdBackend.Compiled)new SimdBackend().Compile("update", [new KernelOutput(rule.Weight, TestRules.Bio().Update, true)]);
+        var k1 = (SimdBackend.Compiled<double>)new SimdBackend().Compile("update", [new KernelOutput(rule.Weight, rule.Update, true)]);
+        var k2 = (SimdBackend.Compiled<double>)new SimdBackend().Compile("update", [new KernelOutput(rule.Weight, TestRules.Bio().Update, true)]);
         Assert.Same(k1.Kernel, k2.Kernel);
     }
 

@@ -4,6 +4,7 @@ using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
 using Setting = RuleDsl.Syntax.Setting;
+using Precision = RuleDsl.Syntax.Precision;
 using RuleDsl.Symbolic;
 using static RuleDsl.Runtime.Kernels.Ir;
 
@@ -70,6 +71,9 @@ public sealed class FeedforwardLearner : IInnerLoop
     /// numbers either way; off: separate passes, for benchmarks).</summary>
     public bool FuseForward { get; set; } = true;
 
+    /// <summary>Called after an episode's training stream with each layer's weights, layer 1 first (for tests).</summary>
+    public Action<double[][]>? OnTrained { get; set; }
+
     /// <summary>When set, each episode adds its time per phase here (for benchmarks; off by default).</summary>
     public FeedforwardPhases? Phases { get; set; }
 
@@ -95,12 +99,14 @@ public sealed class FeedforwardLearner : IInnerLoop
         _seed = seed;
         _needsPreError = _rules[0].Inputs.Any(s => s.Name == "e_pre");
         _k = new Kernels(model, config.Feedback, backend);
+        _precision = backend.Precision;
         // A feedback pass that reads a pre × out matrix B carries the error straight from the output
         // layer (direct feedback alignment): its B has the output layer's size, whatever the mode's name.
         _directFeedback = ExprModule.symbols(model.Feedback[config.Feedback]).Any(x => x.Name == "B" && x.Shape.Equals(Shape.NewMatrix("pre", "out")));
     }
 
     readonly bool _directFeedback;
+    readonly Precision _precision;
 
     /// <summary>The kernels of one learner: each equation together with its tangents along D directions
     /// (the tangent of X along direction k is δX#k, as RuleKernels names it), compiled once per D. An
@@ -231,25 +237,25 @@ public sealed class FeedforwardLearner : IInnerLoop
         public readonly Dictionary<string, Tensor>[][] DTraces;
         readonly Dictionary<string, int> _paramIndex = [];
 
-        public State(int[] n, bool directFeedback, IReadOnlyList<Param> ps, int directions, IReadOnlyList<Rule> rules)
+        public State(int[] n, bool directFeedback, IReadOnlyList<Param> ps, int directions, IReadOnlyList<Rule> rules, Precision p)
         {
             L = n.Length - 1; D = directions;
             W = new Tensor[L + 1]; B = new Tensor[L + 1];
             for (int l = 1; l <= L; l++)
             {
-                W[l] = Tensor.Matrix(n[l], n[l - 1]);
-                B[l] = directFeedback ? Tensor.Matrix(n[l - 1], n[L]) : Tensor.Matrix(n[l - 1], n[l]);
+                W[l] = Tensor.Matrix(n[l], n[l - 1], p);
+                B[l] = directFeedback ? Tensor.Matrix(n[l - 1], n[L], p) : Tensor.Matrix(n[l - 1], n[l], p);
             }
-            Ys = [.. Enumerable.Range(0, 2).Select(_ => n.Select(Tensor.Vector).ToArray())];
-            Zs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(Tensor.Vector).ToArray())];
-            E = n.Select(Tensor.Vector).ToArray();
-            EBp = n.Select(Tensor.Vector).ToArray();
-            OnesN = n.Select(k => { var t = Tensor.Vector(k); Array.Fill(t.Data, 1.0); return t; }).ToArray();
-            U = Enumerable.Range(0, L + 1).Select(l => Enumerable.Range(0, D).Select(_ => l == 0 ? Tensor.Scalar() : Tensor.Matrix(n[l], n[l - 1])).ToArray()).ToArray();
-            DYs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray())];
-            DZs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray())];
-            DE = n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k)).ToArray()).ToArray();
-            Target = Tensor.Vector(n[L]);
+            Ys = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Tensor.Vector(k, p)).ToArray())];
+            Zs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Tensor.Vector(k, p)).ToArray())];
+            E = n.Select(k => Tensor.Vector(k, p)).ToArray();
+            EBp = n.Select(k => Tensor.Vector(k, p)).ToArray();
+            OnesN = n.Select(k => { var t = Tensor.Vector(k, p); t.Fill(1.0); return t; }).ToArray();
+            U = Enumerable.Range(0, L + 1).Select(l => Enumerable.Range(0, D).Select(_ => l == 0 ? Tensor.Scalar() : Tensor.Matrix(n[l], n[l - 1], p)).ToArray()).ToArray();
+            DYs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k, p)).ToArray()).ToArray())];
+            DZs = [.. Enumerable.Range(0, 2).Select(_ => n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k, p)).ToArray()).ToArray())];
+            DE = n.Select(k => Enumerable.Range(0, D).Select(_ => Tensor.Vector(k, p)).ToArray()).ToArray();
+            Target = Tensor.Vector(n[L], p);
             LossT = Tensor.Scalar();
             DLossT = Enumerable.Range(0, D).Select(_ => Tensor.Scalar()).ToArray();
             for (int r = 0; r < ps.Count; r++)
@@ -260,7 +266,7 @@ public sealed class FeedforwardLearner : IInnerLoop
             V = Enumerable.Range(0, D).Select(_ => ps.Select(_ => Tensor.Scalar()).ToArray()).ToArray();
             // A trace has the shape the checker gave it: post×pre like W, or a post or pre vector.
             Tensor Sized(Shape shape, int l) =>
-                shape.IsMatrix ? Tensor.Matrix(n[l], n[l - 1]) : shape.Equals(Shape.NewVector("post")) ? Tensor.Vector(n[l]) : Tensor.Vector(n[l - 1]);
+                shape.IsMatrix ? Tensor.Matrix(n[l], n[l - 1], p) : shape.Equals(Shape.NewVector("post")) ? Tensor.Vector(n[l], p) : Tensor.Vector(n[l - 1], p);
             Traces = new Dictionary<string, Tensor>[L + 1];
             DTraces = new Dictionary<string, Tensor>[L + 1][];
             for (int l = 0; l <= L; l++)
@@ -377,7 +383,13 @@ public sealed class FeedforwardLearner : IInnerLoop
     {
         s.Clear();
         for (int l = 1; l <= s.L; l++)
-            foreach (var m in new[] { s.W[l], s.B[l] }) rng.XavierUniform(m.Data, m.Cols, m.Rows);
+            foreach (var m in new[] { s.W[l], s.B[l] })
+            {
+                // float32: drawn in double (the same stream as float64), then rounded.
+                var a = m.Precision.IsFloat32 ? new double[m.Length] : m.Data;
+                rng.XavierUniform(a, m.Cols, m.Rows);
+                if (m.Precision.IsFloat32) m.CopyFrom(a);
+            }
     }
 
     /// <summary>The stream of an episode's initial weights depends on (seed, episode) only, so a
@@ -403,7 +415,7 @@ public sealed class FeedforwardLearner : IInnerLoop
 
     Tuple<State, Plan[]> NewState(int directions)
     {
-        var s = new State(_config.Layers, _directFeedback, _params, directions, _rules);
+        var s = new State(_config.Layers, _directFeedback, _params, directions, _rules, _precision);
         return Tuple.Create(s, new[] { new Plan(_k, s, _rules, _needsPreError, 0), new Plan(_k, s, _rules, _needsPreError, 1) });
     }
 
@@ -462,6 +474,7 @@ public sealed class FeedforwardLearner : IInnerLoop
             if (fuse) half = 1 - half;
         }
 
+        OnTrained?.Invoke([.. s.W.Skip(1).Select(w => w.ToArray())]);
         long queryStart = Stopwatch.GetTimestamp();
         if (Phases is { } ph)
         {
@@ -482,13 +495,13 @@ public sealed class FeedforwardLearner : IInnerLoop
             plan.Loss.Run();
             loss += s.LossT.Value;
             for (int d = 0; d < D; d++) dloss[d] += s.DLossT[d].Value;
-            if (ArgMax(s.Zs[half][L].Data) == task.QueryY[i]) correct++;
+            if (ArgMax(s.Zs[half][L]) == task.QueryY[i]) correct++;
             // Teaching signals of this rule's network vs what backprop would send through the same weights.
             plan.EOutPlain.Run();
             for (int l = L; l >= 2; l--) plan.FbPlain[l].Run();
-            s.E[L].Data.CopyTo(s.EBp[L].Data, 0);
+            s.EBp[L].CopyFrom(s.E[L]);
             for (int l = L; l >= 2; l--) plan.FbBp[l].Run();
-            for (int l = 1; l < L; l++) angle[l] += Angle(s.E[l].Data, s.EBp[l].Data);
+            for (int l = 1; l < L; l++) angle[l] += Angle(s.E[l], s.EBp[l]);
             for (int l = 1; l <= L; l++) { plan.Orth[l].Run(); orth[l] += s.OrthT.Value; }
         }
         loss /= q;
@@ -536,12 +549,14 @@ public sealed class FeedforwardLearner : IInnerLoop
         _tBackward += Stopwatch.GetTimestamp() - t0;
     }
 
-    static int ArgMax(double[] v)
+    static int ArgMax(Tensor v)
     {
         int best = 0;
         for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
         return best;
     }
+
+    static double Angle(Tensor a, Tensor b) => a.Precision.IsFloat32 ? Angle(a.ToArray(), b.ToArray()) : Angle(a.Data, b.Data);
 
     /// <summary>The angle in degrees between two teaching signals (Fig. 3d).</summary>
     public static double Angle(double[] a, double[] b)

@@ -60,7 +60,31 @@ sealed class RankOneTraces
         var t = simd.TryCompileDeferred("traces (deferred)", traces, out var why);
         if (t is null) return new() { Why = why };
         var dt = tangents.Count == 0 || !tangentsOk ? null : simd.TryCompileDeferred("δtraces (deferred)", tangents, out _);
-        int terms = ((SimdBackend.Compiled)t).Kernel.MaxRowSources;
+        int terms = t switch
+        {
+            SimdBackend.Compiled<float> f => f.Kernel.MaxRowSources,
+            _ => ((SimdBackend.Compiled<double>)t).Kernel.MaxRowSources,
+        };
         return new() { Traces = t, TangentTraces = dt, Terms = terms };
+    }
+}
+
+/// <summary>A <see cref="DeferredRows{T}"/> of the run's precision, so that the learner needs no type
+/// parameter: <see cref="Use"/> makes it this thread's current one.</summary>
+abstract class RowSink
+{
+    public abstract void Use();
+    public abstract void Flush();
+    /// <summary>No current sink of this precision on this thread.</summary>
+    public abstract void Release();
+
+    public static RowSink Of(RuleDsl.Syntax.Precision precision) => precision.IsFloat32 ? new Typed<float>() : new Typed<double>();
+
+    sealed class Typed<T> : RowSink where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        readonly DeferredRows<T> _rows = new();
+        public override void Use() => DeferredRows<T>.Current = _rows;
+        public override void Flush() => _rows.Flush();
+        public override void Release() => DeferredRows<T>.Current = null;
     }
 }

@@ -2,6 +2,7 @@ using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
 using Setting = RuleDsl.Syntax.Setting;
+using Precision = RuleDsl.Syntax.Precision;
 using RuleDsl.Symbolic;
 using static RuleDsl.Runtime.Kernels.Ir;
 
@@ -89,6 +90,7 @@ public sealed class RecurrentLearner : IInnerLoop
     readonly IKernel? _average, _dAverage;
     readonly Symbol[] _traceSymbols;
     readonly RankOneTraces _factored;
+    readonly Precision _precision;
 
     /// <summary>The fast paths taken (all by default; <see cref="RecurrentSpeedups.None"/>: the plain path).</summary>
     public RecurrentSpeedups Speedups { get; set; } = RecurrentSpeedups.Default;
@@ -108,6 +110,7 @@ public sealed class RecurrentLearner : IInnerLoop
     {
         if (rule.Setting != Setting.Recurrent) throw new ArgumentException($"rule {rule.Name} is not a recurrent rule");
         _config = config; _rule = rule; _task = task; _seed = seed;
+        _precision = backend.Precision;
         _traceSymbols = rule.Traces.Select(t => t.Symbol).ToArray();
         IKernel K(string name, params KernelOutput[] outs) => backend.Compile(name, outs);
         _rate = K("r", Set("r", Vec("pre"), model.Rate));
@@ -146,23 +149,23 @@ public sealed class RecurrentLearner : IInnerLoop
         public readonly Tensor[][] DRbarByCondition;
         public readonly Dictionary<string, Tensor>[] NamedTangent;
 
-        public State(int n, int inputs, int conditions, Rule rule, int directions, double dt)
+        public State(int n, int inputs, int conditions, Rule rule, int directions, double dt, Precision p)
         {
             N = n; D = directions;
-            X = Tensor.Vector(n); XBar = Tensor.Vector(n); Rate = Tensor.Vector(n);
-            W = Tensor.Matrix(n, n); Win = Tensor.Matrix(n, inputs); U = Tensor.Vector(inputs); Noise = Tensor.Vector(n);
-            WOut = Tensor.Vector(n); Z = Tensor.Scalar(); Target = Tensor.Scalar(); Mask = Tensor.Scalar();
+            X = Tensor.Vector(n, p); XBar = Tensor.Vector(n, p); Rate = Tensor.Vector(n, p);
+            W = Tensor.Matrix(n, n, p); Win = Tensor.Matrix(n, inputs, p); U = Tensor.Vector(inputs, p); Noise = Tensor.Vector(n, p);
+            WOut = Tensor.Vector(n, p); Z = Tensor.Scalar(); Target = Tensor.Scalar(); Mask = Tensor.Scalar();
             Racc = Tensor.Scalar(); R = Tensor.Scalar(); Rbar = Tensor.Scalar(); Dt = Tensor.Scalar(dt);
-            Free = Tensor.Vector(n); Clamp = Tensor.Vector(n);
-            var ones = Tensor.Vector(n);
-            Array.Fill(ones.Data, 1.0);
+            Free = Tensor.Vector(n, p); Clamp = Tensor.Vector(n, p);
+            var ones = Tensor.Vector(n, p);
+            ones.Fill(1.0);
             Named["ones_post"] = ones;
             Named["ones_pre"] = ones;
             RbarByCondition = Enumerable.Range(0, conditions).Select(_ => Tensor.Scalar()).ToArray();
             Tensor[] PerDir(Func<Tensor> make) => Enumerable.Range(0, directions).Select(_ => make()).ToArray();
-            DX = PerDir(() => Tensor.Vector(n)); DXBar = PerDir(() => Tensor.Vector(n)); DRate = PerDir(() => Tensor.Vector(n));
+            DX = PerDir(() => Tensor.Vector(n, p)); DXBar = PerDir(() => Tensor.Vector(n, p)); DRate = PerDir(() => Tensor.Vector(n, p));
             DZ = PerDir(() => Tensor.Scalar()); DRacc = PerDir(() => Tensor.Scalar()); DR = PerDir(() => Tensor.Scalar());
-            DRbar = PerDir(() => Tensor.Scalar()); UW = PerDir(() => Tensor.Matrix(n, n));
+            DRbar = PerDir(() => Tensor.Scalar()); UW = PerDir(() => Tensor.Matrix(n, n, p));
             DRbarByCondition = Enumerable.Range(0, conditions).Select(_ => PerDir(() => Tensor.Scalar())).ToArray();
             foreach (var (name, t) in new[] { ("x", X), ("x_pre", X), ("xbar", XBar), ("xbar_pre", XBar), ("r", Rate), ("r_post", Rate),
                          ("W", W), ("W_in", Win), ("u", U), ("noise", Noise), ("w_out", WOut), ("z", Z), ("target", Target), ("mask", Mask),
@@ -171,9 +174,9 @@ public sealed class RecurrentLearner : IInnerLoop
             foreach (var tr in rule.Traces)
             {
                 var s = tr.Symbol.Shape;
-                Named[tr.Symbol.Name] = s.IsMatrix ? Tensor.Matrix(n, n) : s.IsVector ? Tensor.Vector(n) : Tensor.Scalar();
+                Named[tr.Symbol.Name] = s.IsMatrix ? Tensor.Matrix(n, n, p) : s.IsVector ? Tensor.Vector(n, p) : Tensor.Scalar();
             }
-            foreach (var p in rule.Params) Named[p.Symbol.Name] = Tensor.Scalar();
+            foreach (var q in rule.Params) Named[q.Symbol.Name] = Tensor.Scalar();
             NamedTangent = new Dictionary<string, Tensor>[directions];
             for (int d = 0; d < directions; d++)
             {
@@ -194,9 +197,9 @@ public sealed class RecurrentLearner : IInnerLoop
                 foreach (var tr in rule.Traces)
                 {
                     var s = tr.Symbol.Shape;
-                    m[Differentiate.tangentSymbol(tr.Symbol).Name] = s.IsMatrix ? Tensor.Matrix(n, n) : s.IsVector ? Tensor.Vector(n) : Tensor.Scalar();
+                    m[Differentiate.tangentSymbol(tr.Symbol).Name] = s.IsMatrix ? Tensor.Matrix(n, n, p) : s.IsVector ? Tensor.Vector(n, p) : Tensor.Scalar();
                 }
-                foreach (var p in rule.Params) m[Differentiate.tangentSymbol(p.Symbol).Name] = Tensor.Scalar();
+                foreach (var q in rule.Params) m[Differentiate.tangentSymbol(q.Symbol).Name] = Tensor.Scalar();
                 NamedTangent[d] = m;
             }
         }
@@ -209,7 +212,7 @@ public sealed class RecurrentLearner : IInnerLoop
     public EpisodeOutcome Run(double[] theta, double[][] directions, int episode, CancellationToken cancel)
     {
         int n = _config.Units, D = directions.Length;
-        var s = new State(n, _task.InputCount, _task.Conditions, _rule, D, _config.Dt);
+        var s = new State(n, _task.InputCount, _task.Conditions, _rule, D, _config.Dt, _precision);
         BoundKernel B(IKernel k, int d = 0) => BoundKernel.Bind(k, name => s.Lookup(d, name));
         BoundKernel[] PerDir(IKernel k) => Enumerable.Range(0, D).Select(d => B(k, d)).ToArray();
         var rate = B(_rate); var dRate = PerDir(_dRate);
@@ -228,8 +231,8 @@ public sealed class RecurrentLearner : IInnerLoop
         bool factorTangents = factor && Speedups.FactoredTangents && _factored.TangentTraces is not null;
         if (factor) traces = B(_factored.Traces!);
         if (factorTangents) dTraces = PerDir(_factored.TangentTraces!);
-        var sink = factor ? new Kernels.Compiler.DeferredRows<double>() : null;
-        var dSinks = factorTangents ? Enumerable.Range(0, D).Select(_ => new Kernels.Compiler.DeferredRows<double>()).ToArray() : null;
+        var sink = factor ? RowSink.Of(_precision) : null;
+        var dSinks = factorTangents ? Enumerable.Range(0, D).Select(_ => RowSink.Of(_precision)).ToArray() : null;
         bool reuseRates = Speedups.ReuseRates && _config.ReadoutAfterStep;
         var carried = average is null ? [] : new double[n];
         var dCarried = average is null ? [] : Enumerable.Range(0, D).Select(_ => new double[n]).ToArray();
@@ -241,11 +244,11 @@ public sealed class RecurrentLearner : IInnerLoop
         // A fresh network: W ~ N(0, G²/N), W_in ~ U[−1, 1], the output read from unit 0.
         var init = RecurrentStreams.Init((ulong)_seed, episode);
         double sd = _config.Gain / Math.Sqrt(n);
-        for (int i = 0; i < s.W.Data.Length; i++) s.W.Data[i] = sd * init.Normal();
-        for (int i = 0; i < s.Win.Data.Length; i++) s.Win.Data[i] = 2 * init.NextDouble() - 1;
+        for (int i = 0; i < s.W.Length; i++) s.W[i] = sd * init.Normal();
+        for (int i = 0; i < s.Win.Length; i++) s.Win[i] = 2 * init.NextDouble() - 1;
         for (int k = 0; k < s.Win.Cols; k++) s.Win[_config.OutputUnit, k] = 0;
         s.WOut[_config.OutputUnit] = 1;
-        Array.Fill(s.Free.Data, 1.0);
+        s.Free.Fill(1.0);
         foreach (var (unit, value) in _config.Clamped ?? []) { s.Free[unit] = 0; s.Clamp[unit] = value; }
 
         double objective = 0, weight = 1;
@@ -266,7 +269,7 @@ public sealed class RecurrentLearner : IInnerLoop
             // its value and its tangent.
             for (int i = 0; i < n; i++) s.X[i] = _config.InitialState * (2 * noise.NextDouble() - 1);
             foreach (var (unit, value) in _config.Clamped ?? []) s.X[unit] = value;
-            if (!_config.CarryAverage) s.X.Data.CopyTo(s.XBar.Data, 0);
+            if (!_config.CarryAverage) s.XBar.CopyFrom(s.X);
             foreach (var t in _traceSymbols) s.Named[t.Name].Clear();
             s.Racc.Clear();
             for (int d = 0; d < D; d++)
@@ -298,8 +301,8 @@ public sealed class RecurrentLearner : IInnerLoop
                 if (!_config.ReadoutAfterStep) ReadOut(t);
                 if (average is not null && t == 0)
                 {
-                    s.XBar.Data.CopyTo(carried, 0);
-                    for (int d = 0; d < D; d++) s.DXBar[d].Data.CopyTo(dCarried[d], 0);
+                    s.XBar.CopyTo(carried);
+                    for (int d = 0; d < D; d++) s.DXBar[d].CopyTo(dCarried[d]);
                 }
                 foreach (var k in dStep) k.Run(); step.Run();
                 if (average is not null && t == 0)
@@ -314,10 +317,10 @@ public sealed class RecurrentLearner : IInnerLoop
                 {
                     for (int d = 0; d < D; d++)
                     {
-                        if (dSinks is not null) Kernels.Compiler.DeferredRows<double>.Current = dSinks[d];
+                        dSinks?[d].Use();
                         dTraces[d].Run();
                     }
-                    if (sink is not null) Kernels.Compiler.DeferredRows<double>.Current = sink;
+                    sink?.Use();
                     traces.Run();
                 }
                 if (_config.ReadoutAfterStep)
@@ -329,7 +332,7 @@ public sealed class RecurrentLearner : IInnerLoop
             }
             sink?.Flush();
             foreach (var ds in dSinks ?? []) ds.Flush();
-            Kernels.Compiler.DeferredRows<double>.Current = null;
+            sink?.Release();
             // The step averages the state it starts from, so the trial's last state is averaged in here.
             if (average is not null) { foreach (var k in dAverage) k.Run(); average.Run(); }
             if (!s.X.AllFinite()) return EpisodeOutcome.Failed($"the network state became non-finite in learning trial {h + 1}");
@@ -355,7 +358,7 @@ public sealed class RecurrentLearner : IInnerLoop
             criterion.Add(ok);
             OnTrial?.Invoke(h, R, ok);
         }
-        OnTrained?.Invoke((double[])s.W.Data.Clone(), (double[])s.Win.Data.Clone());
+        OnTrained?.Invoke(s.W.ToArray(), s.Win.ToArray());
         var metrics = new Dictionary<string, double>
         {
             ["J"] = objective,
