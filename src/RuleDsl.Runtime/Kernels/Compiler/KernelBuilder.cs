@@ -76,7 +76,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
 
     public KernelBuilder(KernelSpec spec) => this.spec = spec;
 
-    public sealed record Result(Expression<Action<T[], T[][], int[], T[][], T[][], int[], T[]>> Lambda, KernelLayout Layout,
+    public sealed record Result(IReadOnlyList<Expression<Action<T[], T[][], int[], T[][], T[][], int[], T[]>>> Lambdas, KernelLayout Layout,
         ScratchSize[] Scratch, int[] RequiredArrays, IReadOnlyList<string> DenseProducts, Func<string> Plan, int MaxRowSources);
 
     // ---------------------------------------------------------------- nodes
@@ -388,12 +388,8 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
         plan.AddRange(phasePlan);
 
         locals.Add(count);
-        var all = new List<L>(prologue);
-        all.AddRange(phaseA);
-        all.AddRange(phaseB);
-        all.Add(L.Empty());
-        var lambda = L.Lambda<Action<T[], T[][], int[], T[][], T[][], int[], T[]>>(L.Block(locals, all), "step_" + spec.Name,
-            [pScalars, pArrays, pSizes, pScratch, pRowSources, pRowOffsets, pRowCoefs]);
+        var lambdas = Methods([.. phaseA, .. phaseB]);
+        if (lambdas.Count > 1) plan.Add(() => $"(run as {lambdas.Count} methods in turn, each small enough for the JIT to optimise)");
         var required = Enumerable.Range(0, layout.ArraySymbols.Count).ToArray();
         foreach (var o in outputs)
             foreach (var d in Lower.denseProducts(o.Lowered))
@@ -401,7 +397,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
                 var text = Txt(d);
                 if (!dense.Contains(text)) dense.Add(text);
             }
-        return new Result(lambda, layout, scratch.ToArray(), required, dense, Lines(plan), maxSources);
+        return new Result(lambdas, layout, scratch.ToArray(), required, dense, Lines(plan), maxSources);
     }
 
     void CheckSymbol(Symbol s)
