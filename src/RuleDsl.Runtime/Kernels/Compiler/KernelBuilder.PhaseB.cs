@@ -161,13 +161,24 @@ internal sealed partial class KernelBuilder<T>
         var off = Local(typeof(int), "rowoff");
         var R = Dim(rows);
         var C = Dim(cols);
+        // Rows in blocks of about BlockElements: each output's rows of a block in turn (one stream at a
+        // time, not one per output), then the row products with the block's rows still in cache. A row of
+        // one output reads only the same row of the others, so the order within each row is unchanged.
+        bool blocked = !spec.DeferRows && order.Count > 1;
+        var first = Local(typeof(int), "block");
+        var blockEnd = Local(typeof(int), "blockend");
+        var rowLoops = new List<L>();
         var rowBody = new List<L> { L.Assign(off, L.Multiply(i, C)) };
-        phasePlan.Add(() => $"phase B: for each row i of {rows}×{cols}:");
+        phasePlan.Add(() => blocked
+            ? $"phase B: for each block of rows of {rows}×{cols} (about {BlockElements} elements), each output in turn over the block's rows i:"
+            : $"phase B: for each row i of {rows}×{cols}:");
         foreach (var o in order)
         {
             currentTarget = o.Spec.Target.Name;
-            rowBody.Add(OutputRow(o, i, off, R, C));
+            var row = OutputRow(o, i, off, R, C);
             currentTarget = null;
+            if (!blocked) rowBody.Add(row);
+            else rowLoops.Add(For(i, first, blockEnd, L.Block(L.Assign(off, L.Multiply(i, C)), row)));
         }
         // Products with the rows just written (still in cache): the next sample's forward pass.
         var products = spec.RowProducts.Where(p => p.Terms.All(t => targets.Contains(t.Matrix.Name))).ToList();
@@ -186,8 +197,24 @@ internal sealed partial class KernelBuilder<T>
                 phasePlan.Add(() => $"  then {p.Output.Name}[i] = {string.Join(" + ", p.Terms.Select(t => $"{t.Matrix.Name}[i, :] · {t.Vector.Name}"))} (the rows as written)");
             }
         }
-        return For(i, L.Constant(0), R, L.Block(rowBody));
+        if (!blocked) return For(i, L.Constant(0), R, L.Block(rowBody));
+        var step = Local(typeof(int), "blockrows");
+        var loops = rowLoops;
+        if (rowBody.Count > 1) loops.Add(For(i, first, blockEnd, L.Block(rowBody)));
+        var brk = L.Label("end_blocks");
+        return L.Block(
+            L.Assign(step, L.Call(typeof(Math).GetMethod(nameof(Math.Max), [typeof(int), typeof(int)])!, L.Constant(1), L.Divide(L.Constant(BlockElements), C))),
+            L.Assign(first, L.Constant(0)),
+            L.Loop(L.IfThenElse(L.LessThan(first, R),
+                L.Block(
+                    L.Assign(blockEnd, L.Call(typeof(Math).GetMethod(nameof(Math.Min), [typeof(int), typeof(int)])!, L.Add(first, step), R)),
+                    L.Block(loops),
+                    L.AddAssign(first, step)),
+                L.Break(brk)), brk));
     }
+
+    /// <summary>Matrix elements per block of rows in Phase B (32 KB of doubles per output).</summary>
+    const int BlockElements = 4096;
 
     L OutputRow(Output o, ParameterExpression i, ParameterExpression off, ParameterExpression R, ParameterExpression C)
     {
