@@ -40,7 +40,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
     static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"),
         ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatTVec = Op("MatTVec"),
-        MatMul = Op("MatMul"), CombineRow = Op("Combine"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
+        MatMul = Op("MatMul"), CombineRow = Op("Combine"), CombineRows = Op("CombineRows"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
     static readonly MethodInfo DeferRow = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.Record))!;
 
     readonly KernelSpec spec;
@@ -197,9 +197,9 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
         return code;
     }
 
-    ParameterExpression NewScratch(string name, string? dimA, string? dimB)
+    ParameterExpression NewScratch(string name, string? dimA, string? dimB, int times = 1)
     {
-        var size = new ScratchSize(dimA is null ? -1 : layout.DimSlot(dimA), dimB is null ? -1 : layout.DimSlot(dimB));
+        var size = new ScratchSize(dimA is null ? -1 : layout.DimSlot(dimA), dimB is null ? -1 : layout.DimSlot(dimB), Times: times);
         var local = Local(typeof(T[]), name);
         prologue.Add(L.Assign(local, L.ArrayIndex(pScratch, L.Constant(scratch.Count))));
         scratch.Add(size);

@@ -88,6 +88,57 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
+    /// <summary>
+    /// Rows [first, end) of a rows × n matrix dst, each written as <see cref="Combine"/> writes it (the same
+    /// arithmetic in the same order): row i = keep[i] · row i + Σ_{k &lt; count} table[k·rows + i] · (row i of
+    /// srcs[k] if isRow[k] = 1, else the vector srcs[k]); keep null: 1. The sources are listed once for all
+    /// rows, so a row costs its pass and no call of its own.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void CombineRows(T[] dst, int first, int end, int n, bool readDst, T[]? keep, T[][] srcs, int[] isRow, T[] table, int rows, int count)
+    {
+        if (first < 0 || end > rows || first > end) throw new ArgumentOutOfRangeException(nameof(first));
+        Check(dst, 0, rows * n);
+        if (keep is not null) Check(keep, 0, rows);
+        if ((uint)count > (uint)srcs.Length || count > isRow.Length) throw new ArgumentOutOfRangeException(nameof(count));
+        Check(table, 0, count * rows);
+        for (int k = 0; k < count; k++) Check(srcs[k], 0, isRow[k] != 0 ? rows * n : n);
+        for (int i = first; i < end; i++)
+        {
+            int off = i * n;
+            T kp = keep is null ? T.One : keep[i];
+            if (count == 0)
+            {
+                if (!readDst) Array.Clear(dst, off, n);
+                else if (kp != T.One) Scale(dst, off, kp, n);
+                continue;
+            }
+            ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), off);
+            for (int k0 = 0; k0 < count; k0 += 4)
+            {
+                int m = Math.Min(4, count - k0);
+                bool firstGroup = k0 == 0;
+                T kq = firstGroup ? kp : T.One;
+                bool read = !firstGroup || readDst;
+                ref T s0 = ref RowOf(srcs, isRow, k0, off);
+                ref T s1 = ref RowOf(srcs, isRow, m > 1 ? k0 + 1 : k0, off);
+                ref T s2 = ref RowOf(srcs, isRow, m > 2 ? k0 + 2 : k0, off);
+                ref T s3 = ref RowOf(srcs, isRow, m > 3 ? k0 + 3 : k0, off);
+                T c0 = table[k0 * rows + i], c1 = m > 1 ? table[(k0 + 1) * rows + i] : T.Zero;
+                T c2 = m > 2 ? table[(k0 + 2) * rows + i] : T.Zero, c3 = m > 3 ? table[(k0 + 3) * rows + i] : T.Zero;
+                if (read)
+                {
+                    if (kq == T.One) Pass<Yes, No>(ref d, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+                    else Pass<Yes, Yes>(ref d, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+                }
+                else Pass<No, No>(ref d, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+            }
+        }
+    }
+
+    static ref T RowOf(T[][] srcs, int[] isRow, int k, int off) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(srcs[k]), isRow[k] != 0 ? off : 0);
+
     interface IFlag { static abstract bool On { get; } }
     struct Yes : IFlag { public static bool On => true; }
     struct No : IFlag { public static bool On => false; }
