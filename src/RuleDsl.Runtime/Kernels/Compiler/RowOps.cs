@@ -47,6 +47,45 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (; j < n; j++) Unsafe.Add(ref d, j) += c * Unsafe.Add(ref s, j);
     }
 
+    /// <summary>
+    /// y[j] += c0 · m[o0 + j], then += c1 · m[o1 + j], += c2 · m[o2 + j], += c3 · m[o3 + j]: four
+    /// <see cref="Axpy"/> calls in a row (each element summed in the same order, the same bits) with y
+    /// loaded and stored once (Mᵀx four rows at a time).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Axpy4(T[] y, T c0, T c1, T c2, T c3, T[] m, int o0, int o1, int o2, int o3, int n)
+    {
+        Check(y, 0, n);
+        Check(m, o0, n); Check(m, o1, n); Check(m, o2, n); Check(m, o3, n);
+        ref T d = ref MemoryMarshal.GetArrayDataReference(y);
+        ref T p0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), o0);
+        ref T p1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), o1);
+        ref T p2 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), o2);
+        ref T p3 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), o3);
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            Vector<T> v0 = new(c0), v1 = new(c1), v2 = new(c2), v3 = new(c3);
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                nuint u = (nuint)j;
+                var r = Vector.LoadUnsafe(ref d, u) + v0 * Vector.LoadUnsafe(ref p0, u);
+                r += v1 * Vector.LoadUnsafe(ref p1, u);
+                r += v2 * Vector.LoadUnsafe(ref p2, u);
+                r += v3 * Vector.LoadUnsafe(ref p3, u);
+                r.StoreUnsafe(ref d, u);
+            }
+        }
+        for (; j < n; j++)
+        {
+            T r = Unsafe.Add(ref d, j) + c0 * Unsafe.Add(ref p0, j);
+            r += c1 * Unsafe.Add(ref p1, j);
+            r += c2 * Unsafe.Add(ref p2, j);
+            r += c3 * Unsafe.Add(ref p3, j);
+            Unsafe.Add(ref d, j) = r;
+        }
+    }
+
     /// <summary>dst[dOff + j] = c · dst[dOff + j].</summary>
     /// <summary>
     /// dst[dOff + j] = keep · dst[dOff + j] + Σ_{k &lt; count} coefs[k] · srcs[k][offs[k] + j] in one pass
