@@ -209,6 +209,23 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
             var v3 = new Vector<T>(c3);
             var vk = new Vector<T>(kp);
             int w = Vector<T>.Count;
+            // Two vectors per iteration (independent elements: the same bits).
+            for (; j <= n - 2 * w; j += 2 * w)
+            {
+                nuint u = (nuint)j, v = (nuint)(j + w);
+                var acc = v0 * Vector.LoadUnsafe(ref s0, u);
+                var acc2 = v0 * Vector.LoadUnsafe(ref s0, v);
+                if (T1.On) { acc += v1 * Vector.LoadUnsafe(ref s1, u); acc2 += v1 * Vector.LoadUnsafe(ref s1, v); }
+                if (T2.On) { acc += v2 * Vector.LoadUnsafe(ref s2, u); acc2 += v2 * Vector.LoadUnsafe(ref s2, v); }
+                if (T3.On) { acc += v3 * Vector.LoadUnsafe(ref s3, u); acc2 += v3 * Vector.LoadUnsafe(ref s3, v); }
+                if (TRead.On)
+                {
+                    acc += TScale.On ? vk * Vector.LoadUnsafe(ref d, u) : Vector.LoadUnsafe(ref d, u);
+                    acc2 += TScale.On ? vk * Vector.LoadUnsafe(ref d, v) : Vector.LoadUnsafe(ref d, v);
+                }
+                acc.StoreUnsafe(ref d, u);
+                acc2.StoreUnsafe(ref d, v);
+            }
             for (; j <= n - w; j += w)
             {
                 var acc = v0 * Vector.LoadUnsafe(ref s0, (nuint)j);
