@@ -86,12 +86,13 @@ internal sealed partial class KernelBuilder<T>
             uses.Read.UnionWith(u.Read);
             uses.Written.UnionWith(u.Written);
         }
-        if (pieces.Count <= 1)
+        List<Expression<Action<T[], T[][], int[], T[][], T[][], int[], T[]>>> Whole()
         {
             var one = new List<L>(prologue);
             one.AddRange(body);
             return [Lambda(locals, one, -1)];
         }
+        if (pieces.Count <= 1) return Whole();
 
         // Locals read by a later piece than one that writes them travel through the frame (flags as 0/1).
         var frameSlot = new Dictionary<ParameterExpression, int>();
@@ -103,8 +104,8 @@ internal sealed partial class KernelBuilder<T>
                 if (!laterReads) continue;
                 // A loop index or counter is set before it is read in every piece that uses it.
                 if (v.Type == typeof(int) && pieces.Skip(k + 1).All(q => !q.Uses.Read.Contains(v) || q.Uses.Written.Contains(v))) continue;
-                if (v.Type != TT && v.Type != typeof(bool))
-                    throw new InvalidOperationException($"a {v.Type.Name} local ({v.Name}) crosses the kernel's methods");
+                // Anything else (no kernel has one today): one method, unoptimised if it must be.
+                if (v.Type != TT && v.Type != typeof(bool)) return Whole();
                 frameSlot[v] = frameSlot.Count;
             }
         var frame = L.Variable(typeof(T[]), "frame");
