@@ -88,25 +88,25 @@ public static class RatioParts
                 });
             var coefs = new double[3];
             var offs = new int[3];
-            rows.Add(($"{n}×{m}", () => f0.Kernel.Step(a0), () => pool.Kernel.Step(ap),
-                () =>
-                {
-                    RowOpsFloor(w, n, m, e, y);
-                    foreach (var x in u) RowOpsFloor(x, n, m, e, y);
-                },
-                () =>
-                {
-                    foreach (var (dst, srcs, o) in plan)
-                        for (int i = 0; i < n; i++)
+            void Floor()
+            {
+                RowOpsFloor(w, n, m, e, y);
+                foreach (var x in u) RowOpsFloor(x, n, m, e, y);
+            }
+            void Sources()
+            {
+                foreach (var (dst, srcs, o) in plan)
+                    for (int i = 0; i < n; i++)
+                    {
+                        for (int k = 0; k < srcs.Length; k++)
                         {
-                            for (int k = 0; k < srcs.Length; k++)
-                            {
-                                coefs[k] = 1e-9 * e[i];
-                                offs[k] = o[k] < 0 ? i * m : 0;
-                            }
-                            RowOps<double>.Combine(dst, i * m, true, 1.0, srcs, offs, coefs, srcs.Length, m);
+                            coefs[k] = 1e-9 * e[i];
+                            offs[k] = o[k] < 0 ? i * m : 0;
                         }
-                }));
+                        RowOps<double>.Combine(dst, i * m, true, 1.0, srcs, offs, coefs, srcs.Length, m);
+                    }
+            }
+            rows.Add(($"{n}×{m}", () => f0.Kernel.Step(a0), () => pool.Kernel.Step(ap), Floor, Sources));
         }
         var best = new double[rows.Count, 4];
         for (int r = 0; r < rows.Count; r++)
