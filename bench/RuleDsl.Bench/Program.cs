@@ -51,6 +51,8 @@ public static class Program
             case "ratio":
                 Ratio();
                 return 0;
+            case "ratio-parts":
+                return RatioParts.Run(args.Skip(1).ToArray());
             case "compile":
                 CompileTimes();
                 return 0;

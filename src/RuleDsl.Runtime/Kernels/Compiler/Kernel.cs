@@ -1,10 +1,11 @@
 namespace RuleDsl.Runtime.Kernels.Compiler;
 
 /// <summary>Size of a scratch buffer in terms of the kernel's dimensions.</summary>
-internal readonly record struct ScratchSize(int DimA, int DimB, int Fixed = 0)
+internal readonly record struct ScratchSize(int DimA, int DimB, int Fixed = 0, int Times = 1)
 {
-    /// <summary>Fixed &gt; 0: that many elements; else DimA = -1: one element; DimB = -1: a vector of DimA.</summary>
-    public int Length(int[] sizes) => Fixed > 0 ? Fixed : DimA < 0 ? 1 : DimB < 0 ? sizes[DimA] : sizes[DimA] * sizes[DimB];
+    /// <summary>Fixed &gt; 0: that many elements; else DimA = -1: one element; DimB = -1: a vector of DimA
+    /// (Times of them, one after the other).</summary>
+    public int Length(int[] sizes) => Fixed > 0 ? Fixed : DimA < 0 ? 1 : DimB < 0 ? sizes[DimA] * Times : sizes[DimA] * sizes[DimB] * Times;
 }
 
 /// <summary>

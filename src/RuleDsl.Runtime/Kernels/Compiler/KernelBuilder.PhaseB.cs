@@ -161,16 +161,28 @@ internal sealed partial class KernelBuilder<T>
         var off = Local(typeof(int), "rowoff");
         var R = Dim(rows);
         var C = Dim(cols);
+        // Each output over its rows in turn (one stream at a time, not one per output: eleven interleaved
+        // streams ran at half the speed). With row products, in blocks of about BlockElements, the
+        // products after each block with its rows still in cache. A row of one output reads only the same
+        // row of the others (readers first), so every element sees the same values in the same order.
+        var products = spec.RowProducts.Where(p => p.Terms.All(t => targets.Contains(t.Matrix.Name))).ToList();
+        bool split = !spec.DeferRows && order.Count > 1;
+        var first = Local(typeof(int), "block");
+        var blockEnd = Local(typeof(int), "blockend");
+        var rowLoops = new List<L>();
         var rowBody = new List<L> { L.Assign(off, L.Multiply(i, C)) };
-        phasePlan.Add(() => $"phase B: for each row i of {rows}×{cols}:");
+        phasePlan.Add(() => !split ? $"phase B: for each row i of {rows}×{cols}:"
+            : products.Count > 0 ? $"phase B: for each block of rows of {rows}×{cols} (about {BlockElements} elements), each output in turn over the block's rows i:"
+            : $"phase B: each output in turn, for each row i of {rows}×{cols}:");
         foreach (var o in order)
         {
             currentTarget = o.Spec.Target.Name;
-            rowBody.Add(OutputRow(o, i, off, R, C));
+            var (row, whole) = OutputRow(o, i, off, R, C, split ? (first, blockEnd) : null);
             currentTarget = null;
+            if (!split) rowBody.Add(row);
+            else rowLoops.Add(whole ? row : For(i, first, blockEnd, L.Block(L.Assign(off, L.Multiply(i, C)), row)));
         }
         // Products with the rows just written (still in cache): the next sample's forward pass.
-        var products = spec.RowProducts.Where(p => p.Terms.All(t => targets.Contains(t.Matrix.Name))).ToList();
         if (products.Count > 0)
         {
             // Every dot of every product, four per call; then each product's terms summed in order.
@@ -186,10 +198,29 @@ internal sealed partial class KernelBuilder<T>
                 phasePlan.Add(() => $"  then {p.Output.Name}[i] = {string.Join(" + ", p.Terms.Select(t => $"{t.Matrix.Name}[i, :] · {t.Vector.Name}"))} (the rows as written)");
             }
         }
-        return For(i, L.Constant(0), R, L.Block(rowBody));
+        if (!split) return For(i, L.Constant(0), R, L.Block(rowBody));
+        if (products.Count == 0) return L.Block(L.Assign(first, L.Constant(0)), L.Assign(blockEnd, R), L.Block(rowLoops));
+        var step = Local(typeof(int), "blockrows");
+        rowLoops.Add(For(i, first, blockEnd, L.Block(rowBody)));
+        var brk = L.Label("end_blocks");
+        return L.Block(
+            L.Assign(step, L.Call(typeof(Math).GetMethod(nameof(Math.Max), [typeof(int), typeof(int)])!, L.Constant(1), L.Divide(L.Constant(BlockElements), C))),
+            L.Assign(first, L.Constant(0)),
+            L.Loop(L.IfThenElse(L.LessThan(first, R),
+                L.Block(
+                    L.Assign(blockEnd, L.Call(typeof(Math).GetMethod(nameof(Math.Min), [typeof(int), typeof(int)])!, L.Add(first, step), R)),
+                    L.Block(rowLoops),
+                    L.AddAssign(first, step)),
+                L.Break(brk)), brk));
     }
 
-    L OutputRow(Output o, ParameterExpression i, ParameterExpression off, ParameterExpression R, ParameterExpression C)
+    /// <summary>Matrix elements per block of rows in Phase B (32 KB of doubles per output).</summary>
+    const int BlockElements = 4096;
+
+    /// <summary>The code that writes output o: for row i (inside the caller's row loop), or, given a row
+    /// range [first, end) and only scaled-row and rank-one terms, for all its rows (WholeRange).</summary>
+    (L Code, bool WholeRange) OutputRow(Output o, ParameterExpression i, ParameterExpression off, ParameterExpression R, ParameterExpression C,
+        (ParameterExpression First, ParameterExpression End)? range = null)
     {
         var dst = o.Target;
         var code = new List<L>();
@@ -254,6 +285,13 @@ internal sealed partial class KernelBuilder<T>
             ctxPlan.Add(() => $"    c(i) · row of {grp.Key}: {string.Join(", ", grp.Select(TermText))}");
         }
         maxSources = Math.Max(maxSources, sources.Count);
+        if (range is { } r && !spec.DeferRows && (self.Count == 0 || self.All(t => t.Kind == TermKind.MatrixRow))
+            && rest.All(t => t.Kind != TermKind.General))
+        {
+            ctxPlan.Add(() => "    (the row coefficients of every row first, then RowOps.CombineRows over the rows)");
+            phasePlan.AddRange(ctxPlan);
+            return (WholeRange(o, sources, readDst, self.Count > 0 ? keep : null, i, off, R, C, r.First, r.End), true);
+        }
         code.Add(L.Assign(count, L.Constant(0)));
         foreach (var (cond, coef, buf, srcOff) in sources)
             code.Add(IfMaybe(cond, L.Block(
@@ -275,7 +313,7 @@ internal sealed partial class KernelBuilder<T>
             code.Add(L.Call(deferSink, DeferRow, dst, i, readDst, keep, pRowSources, pRowCoefs, count, C));
             ctxPlan.Add(() => "    (deferred: the coefficients and vectors go to the thread's DeferredRows)");
             phasePlan.AddRange(ctxPlan);
-            return L.Block(code);
+            return (L.Block(code), false);
         }
         code.Add(L.Call(CombineRow, dst, off, readDst, keep, pRowSources, pRowOffsets, pRowCoefs, count, C));
         // 4. Anything else elementwise: a generated loop per term (reads no target row it writes).
@@ -285,7 +323,41 @@ internal sealed partial class KernelBuilder<T>
             ctxPlan.Add(() => $"    then loop: {TermText(t)}");
         }
         phasePlan.AddRange(ctxPlan);
-        return L.Block(code);
+        return (L.Block(code), false);
+    }
+
+    /// <summary>
+    /// All rows [first, end) of one output: the active sources are listed once (sources in rowSources,
+    /// 1 in rowOffsets for a matrix whose row i is read, 0 for a vector); each one's coefficient for every
+    /// row goes into a table (and keep into a vector), then RowOps.CombineRows writes the rows, each as
+    /// RowOps.Combine would with the same sources and coefficients (the same bits), without a call and
+    /// a list of sources per row.
+    /// </summary>
+    L WholeRange(Output o, List<(L? Cond, L Coef, L Buf, L Off)> sources, L readDst, L? keep, ParameterExpression i,
+        ParameterExpression off, ParameterExpression R, ParameterExpression C, ParameterExpression first, ParameterExpression end)
+    {
+        var rows = MatrixDims(o.Spec.Target.Shape).Rows;
+        var table = sources.Count == 0 ? null : NewScratch("coefs_" + o.Spec.Target.Name, rows, null, sources.Count);
+        var keepRows = keep is null ? null : NewScratch("keep_" + o.Spec.Target.Name, rows, null);
+        var once = new List<L> { L.Assign(count, L.Constant(0)) };
+        var perRow = new List<L> { L.Assign(off, L.Multiply(i, C)) };
+        foreach (var (cond, coef, buf, srcOff) in sources)
+        {
+            var at = Local(typeof(int), "at" + locals.Count);
+            once.Add(IfMaybe(cond, L.Block(
+                L.Assign(L.ArrayAccess(pRowSources, count), buf),
+                L.Assign(L.ArrayAccess(pRowOffsets, count), L.Constant(srcOff == off ? 1 : 0)),
+                L.Assign(at, L.Multiply(count, R)),
+                L.PreIncrementAssign(count))));
+            perRow.Add(IfMaybe(cond, L.Assign(L.ArrayAccess(table!, L.Add(at, i)), coef)));
+        }
+        if (keepRows is not null) perRow.Add(L.Assign(L.ArrayAccess(keepRows, i), keep!));
+        L keepArg = keepRows is null ? L.Constant(null, typeof(T[])) : keepRows;
+        L tableArg = table is null ? L.Constant(Array.Empty<T>()) : table;
+        return L.Block(
+            L.Block(once),
+            perRow.Count > 1 ? For(i, first, end, L.Block(perRow)) : L.Empty(),
+            L.Call(CombineRows, o.Target, first, end, C, readDst, keepArg, pRowSources, pRowOffsets, tableArg, R, count));
     }
 
     /// <summary>

@@ -46,15 +46,20 @@ public static class KernelCompiler
         try
         {
             var built = new KernelBuilder<T>(spec).Build();
-            Action<T[], T[][], int[], T[][], T[][], int[], T[]> del;
             var used = backend;
-            if (backend == CompilerBackend.Fast)
+            var parts = new Action<T[], T[][], int[], T[][], T[][], int[], T[]>[built.Lambdas.Count];
+            for (int k = 0; k < parts.Length; k++)
             {
-                var fast = built.Lambda.CompileFast(ifFastFailedReturnNull: true);
-                if (fast is null) used = CompilerBackend.Linq;
-                del = fast ?? built.Lambda.Compile();
+                var lambda = built.Lambdas[k];
+                var fast = backend == CompilerBackend.Fast ? lambda.CompileFast(ifFastFailedReturnNull: true) : null;
+                if (fast is null && backend == CompilerBackend.Fast) used = CompilerBackend.Linq;
+                parts[k] = fast ?? lambda.Compile();
             }
-            else del = built.Lambda.Compile();
+            // A large step is several methods (KernelBuilder.Methods.cs), run in order.
+            var del = parts.Length == 1 ? parts[0] : (scalars, arrays, sizes, scratch, rowSources, rowOffsets, rowCoefs) =>
+            {
+                foreach (var part in parts) part(scalars, arrays, sizes, scratch, rowSources, rowOffsets, rowCoefs);
+            };
             sw.Stop();
             return CompileResult<T>.Success(new Kernel<T>(spec, built.Layout, del, built.Scratch, built.RequiredArrays,
                 built.DenseProducts, built.Plan, built.MaxRowSources, used, sw.Elapsed));

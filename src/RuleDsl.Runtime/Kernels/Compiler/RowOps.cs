@@ -47,6 +47,45 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (; j < n; j++) Unsafe.Add(ref d, j) += c * Unsafe.Add(ref s, j);
     }
 
+    /// <summary>
+    /// y[j] += c0 · m[o0 + j], then += c1 · m[o1 + j], += c2 · m[o2 + j], += c3 · m[o3 + j]: four
+    /// <see cref="Axpy"/> calls in a row (each element summed in the same order, the same bits) with y
+    /// loaded and stored once (Mᵀx four rows at a time).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Axpy4(T[] y, T c0, T c1, T c2, T c3, T[] m, int o0, int o1, int o2, int o3, int n)
+    {
+        Check(y, 0, n);
+        Check(m, o0, n); Check(m, o1, n); Check(m, o2, n); Check(m, o3, n);
+        ref T d = ref MemoryMarshal.GetArrayDataReference(y);
+        ref T p0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), o0);
+        ref T p1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), o1);
+        ref T p2 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), o2);
+        ref T p3 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), o3);
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            Vector<T> v0 = new(c0), v1 = new(c1), v2 = new(c2), v3 = new(c3);
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                nuint u = (nuint)j;
+                var r = Vector.LoadUnsafe(ref d, u) + v0 * Vector.LoadUnsafe(ref p0, u);
+                r += v1 * Vector.LoadUnsafe(ref p1, u);
+                r += v2 * Vector.LoadUnsafe(ref p2, u);
+                r += v3 * Vector.LoadUnsafe(ref p3, u);
+                r.StoreUnsafe(ref d, u);
+            }
+        }
+        for (; j < n; j++)
+        {
+            T r = Unsafe.Add(ref d, j) + c0 * Unsafe.Add(ref p0, j);
+            r += c1 * Unsafe.Add(ref p1, j);
+            r += c2 * Unsafe.Add(ref p2, j);
+            r += c3 * Unsafe.Add(ref p3, j);
+            Unsafe.Add(ref d, j) = r;
+        }
+    }
+
     /// <summary>dst[dOff + j] = c · dst[dOff + j].</summary>
     /// <summary>
     /// dst[dOff + j] = keep · dst[dOff + j] + Σ_{k &lt; count} coefs[k] · srcs[k][offs[k] + j] in one pass
@@ -88,6 +127,57 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
         }
     }
 
+    /// <summary>
+    /// Rows [first, end) of a rows × n matrix dst, each written as <see cref="Combine"/> writes it (the same
+    /// arithmetic in the same order): row i = keep[i] · row i + Σ_{k &lt; count} table[k·rows + i] · (row i of
+    /// srcs[k] if isRow[k] = 1, else the vector srcs[k]); keep null: 1. The sources are listed once for all
+    /// rows, so a row costs its pass and no call of its own.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void CombineRows(T[] dst, int first, int end, int n, bool readDst, T[]? keep, T[][] srcs, int[] isRow, T[] table, int rows, int count)
+    {
+        if (first < 0 || end > rows || first > end) throw new ArgumentOutOfRangeException(nameof(first));
+        Check(dst, 0, rows * n);
+        if (keep is not null) Check(keep, 0, rows);
+        if ((uint)count > (uint)srcs.Length || count > isRow.Length) throw new ArgumentOutOfRangeException(nameof(count));
+        Check(table, 0, count * rows);
+        for (int k = 0; k < count; k++) Check(srcs[k], 0, isRow[k] != 0 ? rows * n : n);
+        for (int i = first; i < end; i++)
+        {
+            int off = i * n;
+            T kp = keep is null ? T.One : keep[i];
+            if (count == 0)
+            {
+                if (!readDst) Array.Clear(dst, off, n);
+                else if (kp != T.One) Scale(dst, off, kp, n);
+                continue;
+            }
+            ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), off);
+            for (int k0 = 0; k0 < count; k0 += 4)
+            {
+                int m = Math.Min(4, count - k0);
+                bool firstGroup = k0 == 0;
+                T kq = firstGroup ? kp : T.One;
+                bool read = !firstGroup || readDst;
+                ref T s0 = ref RowOf(srcs, isRow, k0, off);
+                ref T s1 = ref RowOf(srcs, isRow, m > 1 ? k0 + 1 : k0, off);
+                ref T s2 = ref RowOf(srcs, isRow, m > 2 ? k0 + 2 : k0, off);
+                ref T s3 = ref RowOf(srcs, isRow, m > 3 ? k0 + 3 : k0, off);
+                T c0 = table[k0 * rows + i], c1 = m > 1 ? table[(k0 + 1) * rows + i] : T.Zero;
+                T c2 = m > 2 ? table[(k0 + 2) * rows + i] : T.Zero, c3 = m > 3 ? table[(k0 + 3) * rows + i] : T.Zero;
+                if (read)
+                {
+                    if (kq == T.One) Pass<Yes, No>(ref d, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+                    else Pass<Yes, Yes>(ref d, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+                }
+                else Pass<No, No>(ref d, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+            }
+        }
+    }
+
+    static ref T RowOf(T[][] srcs, int[] isRow, int k, int off) =>
+        ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(srcs[k]), isRow[k] != 0 ? off : 0);
+
     interface IFlag { static abstract bool On { get; } }
     struct Yes : IFlag { public static bool On => true; }
     struct No : IFlag { public static bool On => false; }
@@ -119,6 +209,23 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
             var v3 = new Vector<T>(c3);
             var vk = new Vector<T>(kp);
             int w = Vector<T>.Count;
+            // Two vectors per iteration (independent elements: the same bits).
+            for (; j <= n - 2 * w; j += 2 * w)
+            {
+                nuint u = (nuint)j, v = (nuint)(j + w);
+                var acc = v0 * Vector.LoadUnsafe(ref s0, u);
+                var acc2 = v0 * Vector.LoadUnsafe(ref s0, v);
+                if (T1.On) { acc += v1 * Vector.LoadUnsafe(ref s1, u); acc2 += v1 * Vector.LoadUnsafe(ref s1, v); }
+                if (T2.On) { acc += v2 * Vector.LoadUnsafe(ref s2, u); acc2 += v2 * Vector.LoadUnsafe(ref s2, v); }
+                if (T3.On) { acc += v3 * Vector.LoadUnsafe(ref s3, u); acc2 += v3 * Vector.LoadUnsafe(ref s3, v); }
+                if (TRead.On)
+                {
+                    acc += TScale.On ? vk * Vector.LoadUnsafe(ref d, u) : Vector.LoadUnsafe(ref d, u);
+                    acc2 += TScale.On ? vk * Vector.LoadUnsafe(ref d, v) : Vector.LoadUnsafe(ref d, v);
+                }
+                acc.StoreUnsafe(ref d, u);
+                acc2.StoreUnsafe(ref d, v);
+            }
             for (; j <= n - w; j += w)
             {
                 var acc = v0 * Vector.LoadUnsafe(ref s0, (nuint)j);

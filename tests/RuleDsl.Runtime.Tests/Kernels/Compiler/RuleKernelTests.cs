@@ -189,6 +189,26 @@ public class RuleKernelTests
         foreach (var line in matvecs) Assert.Contains("if g", line);
     }
 
+    /// <summary>
+    /// The pool with ten tangents is past the JIT's limits for one optimised method: the step runs as
+    /// several, the scalars and flags between them through a frame, with the interpreter's values.
+    /// </summary>
+    [Fact]
+    public void A_large_step_runs_as_several_methods_with_the_same_values()
+    {
+        var rule = Pool();
+        Assert.Contains("methods in turn", RuleKernels.Compile<double>(rule, StepKind.Weight, 10, Constants).Value.Plan);
+        CompareWithInterpreter(rule, 5, 7, 10, lowered: false, seed: 31);
+        CompareWithInterpreter(rule, 40, 9, 10, lowered: false, seed: 32);
+        CompareWithInterpreter(rule, 600, 9, 10, lowered: true, seed: 33); // several blocks of rows in phase B
+        var kernel = RuleKernels.Compile<double>(rule, StepKind.Weight, 10, Constants).Value;
+        var args = RandomEnv(kernel.Spec, 20, 30, 9).Args(kernel);
+        kernel.Step(args);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        kernel.Step(args);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void A_step_allocates_nothing()
     {

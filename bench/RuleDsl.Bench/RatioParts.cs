@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Diagnostics.Tracing;
+using RuleDsl.Runtime.Kernels.Compiler;
+
+namespace RuleDsl.Bench;
+
+/// <summary>
+/// `ratio-parts`: where the step of the pool with ten tangents spends its time against plain F0 (issue 19's
+/// third row), per layer, next to two floors over the same matrices: W and the ten U_d each read and
+/// written once with one rank-one source (the least any step writing them moves), and with the sources
+/// the pool's rows have at the paper's θ (RowOps.Combine, the same loop and arithmetic as the kernel).
+/// Each figure is the fastest single step of rounds that alternate between them (the machine is shared).
+/// `ratio-parts RULE` runs that rule's step with ten tangents for five seconds (for a profiler).
+/// </summary>
+public static class RatioParts
+{
+    /// <summary>Reports how each compiled step was jitted: a large method is compiled without
+    /// optimisation (tier 1, MinOpts), which is why a kernel is split into several methods.</summary>
+    sealed class JitListener : EventListener
+    {
+        public readonly List<string> Lines = [];
+
+        protected override void OnEventSourceCreated(EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime") EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x10);
+        }
+
+        protected override void OnEventWritten(EventWrittenEventArgs e)
+        {
+            if (e.EventName is null || !e.EventName.StartsWith("MethodLoadVerbose", StringComparison.Ordinal)) return;
+            var names = e.PayloadNames!;
+            var name = e.Payload![names.IndexOf("MethodName")]?.ToString() ?? "";
+            uint size = Convert.ToUInt32(e.Payload[names.IndexOf("MethodSize")]);
+            uint tier = (Convert.ToUInt32(e.Payload[names.IndexOf("MethodFlags")]) >> 7) & 7;
+            // Compiled steps are dynamic methods; FastExpressionCompiler leaves their name empty.
+            if (name.Length == 0 || name.StartsWith("step_", StringComparison.Ordinal))
+                lock (Lines) Lines.Add($"{size} bytes, {(tier == 1 ? "MinOpts (not optimised)" : tier == 2 ? "optimised" : $"tier {tier}")}");
+        }
+    }
+
+    /// <summary>The fastest single run of a within about 40 ms.</summary>
+    static double Fastest(Action a)
+    {
+        a();
+        var sw = Stopwatch.StartNew();
+        double best = double.MaxValue;
+        while (sw.ElapsedMilliseconds < 40)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            a();
+            best = Math.Min(best, (Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency);
+        }
+        return best;
+    }
+
+    public static int Run(string[] args)
+    {
+        if (args.Length > 0)
+        {
+            var step = new NetworkStep(args[0], 10, ThetaMode.Paper, 1, handWritten: false);
+            var sw = Stopwatch.StartNew();
+            while (sw.ElapsedMilliseconds < 5000) step.RunCompiled();
+            return 0;
+        }
+        var listener = new JitListener();
+        var f0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
+        var pool = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
+        var rows = new List<(string Layer, Action F0, Action Pool, Action Floor, Action Sources)>();
+        for (int l = 0; l < f0.Layers.Count; l++)
+        {
+            var a0 = f0.Layers[l];
+            var ap = pool.Layers[l];
+            int n = ap.Sizes[ap.Layout.DimSlot("post")], m = ap.Sizes[ap.Layout.DimSlot("pre")];
+            var w = ap.Array("W");
+            var u = Enumerable.Range(0, 10).Select(d => ap.Array($"δW#{d}")).ToArray();
+            var e = ap.Array("e_post");
+            var y = ap.Array("y_pre");
+            var vectors = Enumerable.Range(0, 3).Select(k => y.Select(x => x * (k + 1)).ToArray()).ToArray();
+            // The pool's rows at the paper's θ: W one source; U_d two (e ⊗ δy_d, δe_d ⊗ y), and a third for
+            // the directions whose own term has another left vector (d = 1, 4, 6, 8, 9) or is W (d = 3).
+            var plan = new List<(double[] Dst, double[][] Srcs, int[] Offs)> { (w, [vectors[0]], [0]) };
+            for (int d = 0; d < 10; d++)
+                plan.Add(d switch
+                {
+                    0 or 2 or 5 or 7 => (u[d], [vectors[0], vectors[1]], [0, 0]),
+                    3 => (u[d], [vectors[0], vectors[1], w], [0, 0, -1]),
+                    _ => (u[d], [vectors[0], vectors[1], vectors[2]], [0, 0, 0]),
+                });
+            var coefs = new double[3];
+            var offs = new int[3];
+            void Floor()
+            {
+                RowOpsFloor(w, n, m, e, y);
+                foreach (var x in u) RowOpsFloor(x, n, m, e, y);
+            }
+            void Sources()
+            {
+                foreach (var (dst, srcs, o) in plan)
+                    for (int i = 0; i < n; i++)
+                    {
+                        for (int k = 0; k < srcs.Length; k++)
+                        {
+                            coefs[k] = 1e-9 * e[i];
+                            offs[k] = o[k] < 0 ? i * m : 0;
+                        }
+                        RowOps<double>.Combine(dst, i * m, true, 1.0, srcs, offs, coefs, srcs.Length, m);
+                    }
+            }
+            rows.Add(($"{n}×{m}", () => f0.Kernel.Step(a0), () => pool.Kernel.Step(ap), Floor, Sources));
+        }
+        var best = new double[rows.Count, 4];
+        for (int r = 0; r < rows.Count; r++)
+            for (int c = 0; c < 4; c++) best[r, c] = double.MaxValue;
+        for (int round = 0; round < 12; round++)
+            for (int r = 0; r < rows.Count; r++)
+            {
+                var (_, a, b, c, d) = rows[r];
+                best[r, 0] = Math.Min(best[r, 0], Fastest(a));
+                best[r, 1] = Math.Min(best[r, 1], Fastest(b));
+                best[r, 2] = Math.Min(best[r, 2], Fastest(c));
+                best[r, 3] = Math.Min(best[r, 3], Fastest(d));
+            }
+        Console.WriteLine($"{"layer",-10} {"F0 µs",8} {"pool10 µs",10} {"ratio",6} {"floor 1 source µs",18} {"ratio",6} {"floor pool's sources µs",24} {"ratio",6}");
+        var sum = new double[4];
+        for (int r = 0; r < rows.Count; r++)
+        {
+            for (int c = 0; c < 4; c++) sum[c] += best[r, c];
+            Console.WriteLine($"{rows[r].Layer,-10} {best[r, 0],8:F1} {best[r, 1],10:F1} {best[r, 1] / best[r, 0],6:F1} {best[r, 2],18:F1} {best[r, 2] / best[r, 0],6:F1} {best[r, 3],24:F1} {best[r, 3] / best[r, 0],6:F1}");
+        }
+        Console.WriteLine($"{"all",-10} {sum[0],8:F1} {sum[1],10:F1} {sum[1] / sum[0],6:F1} {sum[2],18:F1} {sum[2] / sum[0],6:F1} {sum[3],24:F1} {sum[3] / sum[0],6:F1}");
+        lock (listener.Lines) Console.WriteLine("compiled steps as jitted: " + string.Join("; ", listener.Lines));
+        listener.Dispose();
+        return 0;
+    }
+
+    static void RowOpsFloor(double[] w, int n, int m, double[] e, double[] y)
+    {
+        for (int i = 0; i < n; i++) RowOps<double>.Axpy(w, i * m, 1e-9 * e[i], y, 0, m);
+    }
+}
