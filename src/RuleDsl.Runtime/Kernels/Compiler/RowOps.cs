@@ -456,6 +456,24 @@ public static class RowOps<T> where T : unmanaged, IFloatingPointIeee754<T>
             // Narrow (W_in @ u, a few inputs): Dot's scalar sum inline, not a call per row.
             ref T p = ref MemoryMarshal.GetArrayDataReference(m);
             ref T q = ref MemoryMarshal.GetArrayDataReference(x);
+            // Four rows at a time: four independent add chains (one row's chain is bound by the add's latency).
+            for (; i <= rows - 4; i += 4)
+            {
+                ref T r0 = ref Unsafe.Add(ref p, i * cols);
+                ref T r1 = ref Unsafe.Add(ref r0, cols);
+                ref T r2 = ref Unsafe.Add(ref r1, cols);
+                ref T r3 = ref Unsafe.Add(ref r2, cols);
+                T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero;
+                for (int j = 0; j < cols; j++)
+                {
+                    T xj = Unsafe.Add(ref q, j);
+                    s0 += Unsafe.Add(ref r0, j) * xj;
+                    s1 += Unsafe.Add(ref r1, j) * xj;
+                    s2 += Unsafe.Add(ref r2, j) * xj;
+                    s3 += Unsafe.Add(ref r3, j) * xj;
+                }
+                y[i] = s0; y[i + 1] = s1; y[i + 2] = s2; y[i + 3] = s3;
+            }
             for (; i < rows; i++)
             {
                 T sum = T.Zero;
