@@ -1,5 +1,6 @@
 using RuleDsl.Bench;
 using RuleDsl.Runtime.Engine.Recurrent;
+using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Meta;
 
 namespace RuleDsl.Runtime.Tests.Engine;
@@ -8,9 +9,11 @@ namespace RuleDsl.Runtime.Tests.Engine;
 /// bit, as the per-step update: the weights after learning, every trial's reward, J and its gradient.
 public class FactoredTracesTests
 {
-    sealed record Run(EpisodeOutcome Outcome, double[] W, List<double> Rewards, string? NotFactored);
+    internal sealed record Run(EpisodeOutcome Outcome, double[] W, List<double> Rewards, string? NotFactored);
 
-    static Run Learn(string rule, int units, int horizon, RecurrentSpeedups speedups, bool tangents)
+    /// <summary>One learning run of <paramref name="rule"/> (tangents: every unit direction, θ off the origin),
+    /// with what it learned; the precision tests use it too.</summary>
+    internal static Run Learn(string rule, int units, int horizon, RecurrentSpeedups speedups, bool tangents, IKernelBackend? backend = null)
     {
         var session = RecurrentRows.Session(units, horizon, rule);
         var theta = session.Theta.Initial;
@@ -20,7 +23,7 @@ public class FactoredTracesTests
         double[][] dirs = tangents
             ? Enumerable.Range(0, theta.Length).Select(i => Enumerable.Range(0, theta.Length).Select(j => i == j ? 1.0 : 0).ToArray()).ToArray()
             : [];
-        var learner = (RecurrentLearner)session.LoopFactory()(0);
+        var learner = (RecurrentLearner)(backend is null ? session.LoopFactory() : session.LoopFactory(backend))(0);
         learner.Speedups = speedups;
         double[] w = [];
         var rewards = new List<double>();

@@ -21,22 +21,9 @@ public class PrecisionTests(Xunit.Abstractions.ITestOutputHelper output)
 
     static Run Learn(string rule, int units, int horizon, Precision precision, bool tangents)
     {
-        var session = RecurrentRows.Session(units, horizon, rule);
-        var theta = session.Theta.Initial;
-        // Off the origin (where neo_hebbian's trace is zero), so that every term and tangent moves.
-        var rng = new Random(3);
-        if (tangents) for (int i = 0; i < theta.Length; i++) theta[i] += 0.5 * (rng.NextDouble() - 0.5);
-        double[][] dirs = tangents
-            ? Enumerable.Range(0, theta.Length).Select(i => Enumerable.Range(0, theta.Length).Select(j => i == j ? 1.0 : 0).ToArray()).ToArray()
-            : [];
-        var learner = (RecurrentLearner)session.LoopFactory(new SimdBackend(precision))(0);
-        double[] w = [];
-        var rewards = new List<double>();
-        learner.OnTrained = (weights, _) => w = weights;
-        learner.OnTrial = (_, r, _) => rewards.Add(r);
-        var outcome = learner.Run(theta, dirs, 1, default);
-        Assert.Null(outcome.Failure);
-        return new Run(outcome, w, rewards);
+        var run = FactoredTracesTests.Learn(rule, units, horizon, RecurrentSpeedups.Default, tangents, new SimdBackend(precision));
+        Assert.Null(run.Outcome.Failure);
+        return new Run(run.Outcome, run.W, run.Rewards);
     }
 
     /// <summary>float32 differs from float64 (it is single precision), by less than each tolerance.</summary>

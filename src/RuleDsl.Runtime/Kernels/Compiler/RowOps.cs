@@ -118,13 +118,20 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
             ref T s2 = ref Src(srcs, offs, m > 2 ? k0 + 2 : k0);
             ref T s3 = ref Src(srcs, offs, m > 3 ? k0 + 3 : k0);
             T c0 = coefs[k0], c1 = m > 1 ? coefs[k0 + 1] : T.Zero, c2 = m > 2 ? coefs[k0 + 2] : T.Zero, c3 = m > 3 ? coefs[k0 + 3] : T.Zero;
-            if (read)
-            {
-                if (kp == T.One) Pass<Yes, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
-                else Pass<Yes, Yes>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
-            }
-            else Pass<No, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+            Group(ref d, read, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
         }
+    }
+
+    /// <summary>One group of up to four sources over a row: the pass for its read/keep case.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Group(ref T d, bool read, T kp, ref T s0, ref T s1, ref T s2, ref T s3, T c0, T c1, T c2, T c3, int m, int n)
+    {
+        if (read)
+        {
+            if (kp == T.One) Pass<Yes, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+            else Pass<Yes, Yes>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+        }
+        else Pass<No, No>(ref d, kp, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
     }
 
     /// <summary>
@@ -165,12 +172,7 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
                 ref T s3 = ref RowOf(srcs, isRow, m > 3 ? k0 + 3 : k0, off);
                 T c0 = table[k0 * rows + i], c1 = m > 1 ? table[(k0 + 1) * rows + i] : T.Zero;
                 T c2 = m > 2 ? table[(k0 + 2) * rows + i] : T.Zero, c3 = m > 3 ? table[(k0 + 3) * rows + i] : T.Zero;
-                if (read)
-                {
-                    if (kq == T.One) Pass<Yes, No>(ref d, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
-                    else Pass<Yes, Yes>(ref d, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
-                }
-                else Pass<No, No>(ref d, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+                Group(ref d, read, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
             }
         }
     }
