@@ -14,7 +14,7 @@ public sealed class CognitiveTrials(ICognitiveTask task, ulong seed) : ITrialSou
     public TrialData Get(int episode, int trial)
     {
         var t = RecurrentStreams.Task(Task, seed, episode, trial);
-        return new TrialData(t.Inputs, t.Target, t.Mask.Select(m => m ? 1.0 : 0.0).ToArray(), t.Condition) { Source = t };
+        return Data(t, new double[t.Steps]);
     }
 
     /// <summary>The same trial in the caller's buffers: the task's arrays and the mask are written again
@@ -25,8 +25,14 @@ public sealed class CognitiveTrials(ICognitiveTask task, ulong seed) : ITrialSou
         reuse.Builder ??= task.NewBuilder();
         var t = RecurrentStreams.Task(task, seed, episode, trial, reuse.Builder);
         if (reuse.Mask.Length != t.Steps) reuse.Mask = new double[t.Steps];
-        for (int k = 0; k < t.Steps; k++) reuse.Mask[k] = t.Mask[k] ? 1.0 : 0.0;
-        return new TrialData(t.Inputs, t.Target, reuse.Mask, t.Condition) { Source = t };
+        return Data(t, reuse.Mask);
+    }
+
+    /// <summary>The learner's view of a task's trial, its scoring mask as 0/1 written into <paramref name="mask"/>.</summary>
+    static TrialData Data(Trial t, double[] mask)
+    {
+        for (int k = 0; k < t.Steps; k++) mask[k] = t.Mask[k] ? 1.0 : 0.0;
+        return new TrialData(t.Inputs, t.Target, mask, t.Condition) { Source = t };
     }
 
     public bool IsCorrect(TrialData trial, double reward, double[] output) =>

@@ -37,7 +37,7 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     public int Pending => steps;
 
     T[]? target;
-    int rows, cols, steps, maxTerms = 4, mixedSteps;
+    int rows, cols, steps, maxTerms = 4;
     // Per step: the source vectors (copies) and the arrays they were copied from (to find them again).
     T[][][] sources = [];
     object?[][] sourceRefs = [];
@@ -92,7 +92,6 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
                 return;
             }
             shared[t] = false;
-            mixedSteps++;
         }
         if (terms > maxTerms) Grow(terms);
         int idx = t * rows + row;
@@ -111,7 +110,6 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     void Unshare(int t, int row)
     {
         shared[t] = false;
-        mixedSteps++;
         for (int i = 0; i < row; i++)
         {
             int idx = t * rows + i;
@@ -200,7 +198,7 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     {
         if (steps == 0 || target is null) return;
         for (int t = 0; t < steps; t++) rowSources[t] = sources[t][0];
-        if (mixedSteps == 0)
+        if (!shared.AsSpan(0, steps).Contains(false))
             // Every step E += outer(c, v_t): a rank-k update over blocks of rows.
             RankUpdate<T>.SharedRows(target, rows, cols, sharedCoef, rowSources, steps);
         else
@@ -221,7 +219,6 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
             }
         }
         steps = 0;
-        mixedSteps = 0;
         firstSource = null;
     }
 

@@ -21,34 +21,17 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
             for (; i <= rows - 4; i += 4) Rows4(m, i, cols, x, y);
         else if (cols < 2 * Vector<T>.Count)
         {
-            // Narrow (W_in @ u, a few inputs): Dot's scalar sum inline, not a call per row.
-            ref T p = ref MemoryMarshal.GetArrayDataReference(m);
+            // Narrow (W_in @ u, a few inputs): Dot's scalar sum inline, four rows at a time (four independent
+            // add chains: one row's chain is bound by the add's latency), not a call per row.
             ref T q = ref MemoryMarshal.GetArrayDataReference(x);
-            // Four rows at a time: four independent add chains (one row's chain is bound by the add's latency).
             for (; i <= rows - 4; i += 4)
             {
-                ref T r0 = ref Unsafe.Add(ref p, i * cols);
+                ref T r0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), i * cols);
                 ref T r1 = ref Unsafe.Add(ref r0, cols);
                 ref T r2 = ref Unsafe.Add(ref r1, cols);
                 ref T r3 = ref Unsafe.Add(ref r2, cols);
-                T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero;
-                for (int j = 0; j < cols; j++)
-                {
-                    T xj = Unsafe.Add(ref q, j);
-                    s0 += Unsafe.Add(ref r0, j) * xj;
-                    s1 += Unsafe.Add(ref r1, j) * xj;
-                    s2 += Unsafe.Add(ref r2, j) * xj;
-                    s3 += Unsafe.Add(ref r3, j) * xj;
-                }
-                y[i] = s0; y[i + 1] = s1; y[i + 2] = s2; y[i + 3] = s3;
+                ScalarTail4(ref r0, ref r1, ref r2, ref r3, ref q, 0, cols, T.Zero, T.Zero, T.Zero, T.Zero, y, i);
             }
-            for (; i < rows; i++)
-            {
-                T sum = T.Zero;
-                for (int j = 0; j < cols; j++) sum += Unsafe.Add(ref p, i * cols + j) * Unsafe.Add(ref q, j);
-                y[i] = sum;
-            }
-            return;
         }
         for (; i < rows; i++) y[i] = Dot(m, i * cols, x, 0, cols);
     }
@@ -71,15 +54,7 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
         }
         T r0 = Vector.Sum((s0.GetLower() + s0.GetUpper()).AsVector()), r1 = Vector.Sum((s1.GetLower() + s1.GetUpper()).AsVector());
         T r2 = Vector.Sum((s2.GetLower() + s2.GetUpper()).AsVector()), r3 = Vector.Sum((s3.GetLower() + s3.GetUpper()).AsVector());
-        for (; j < cols; j++)
-        {
-            T xj = Unsafe.Add(ref q, j);
-            r0 += Unsafe.Add(ref p0, j) * xj;
-            r1 += Unsafe.Add(ref p1, j) * xj;
-            r2 += Unsafe.Add(ref p2, j) * xj;
-            r3 += Unsafe.Add(ref p3, j) * xj;
-        }
-        y[i] = r0; y[i + 1] = r1; y[i + 2] = r2; y[i + 3] = r3;
+        ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q, j, cols, r0, r1, r2, r3, y, i);
     }
 
     /// <summary>y[i..i+4) = rows i..i+4 of M · x, each exactly as <see cref="Dot"/> sums it.</summary>
@@ -116,7 +91,15 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
             s31 += Vector.LoadUnsafe(ref p3, v) * xv;
         }
         T r0 = Vector.Sum(s00 + s01), r1 = Vector.Sum(s10 + s11), r2 = Vector.Sum(s20 + s21), r3 = Vector.Sum(s30 + s31);
-        for (; j < cols; j++)
+        ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q, j, cols, r0, r1, r2, r3, y, i);
+    }
+
+    /// <summary>y[i..i+4) = r_k + Σ_{j ∈ [from, cols)} row k · x, column after column: Dot's scalar sum, for four
+    /// rows at once (the tail after Rows4's vectors, or a whole narrow row from r_k = 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void ScalarTail4(ref T p0, ref T p1, ref T p2, ref T p3, ref T q, int from, int cols, T r0, T r1, T r2, T r3, T[] y, int i)
+    {
+        for (int j = from; j < cols; j++)
         {
             T xj = Unsafe.Add(ref q, j);
             r0 += Unsafe.Add(ref p0, j) * xj;
