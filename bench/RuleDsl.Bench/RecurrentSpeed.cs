@@ -270,9 +270,10 @@ public static class RecurrentSpeed
             var sw = Stopwatch.StartNew();
             for (int t = 0; t < K; t++)
             {
-                // As a compiled kernel does: the thread's DeferredRows found once per step, then each row.
+                // As a compiled kernel does: the thread's DeferredRows found once per step, the rows' coefficients
+                // into a table (here a itself: one source), then the whole step in one call.
                 var sink = Runtime.Kernels.Compiler.DeferredRows<double>.OfThisThread();
-                for (int i = 0; i < n; i++) { coefs[0] = a[i]; sink.Add(e, i, true, 1.0, srcs, coefs, 1, n); }
+                sink.AddRows(e, n, true, null, srcs, a, n, 1);
             }
             double r = sw.Elapsed.TotalSeconds;
             sw.Restart();
@@ -295,7 +296,7 @@ public static class RecurrentSpeed
             Console.WriteLine($"| {name} | {sec * 1e6:F2} | {f / sec / 1e9:F1} | {100 * f / sec / peakFlops:F0} % | {by / sec / 1e9:F1} | {100 * by / sec / l2:F0} % |");
         Line("trace E += a bᵀ, per step (RowOps.Combine: E read and written)", perStep, flops, 2 * bytes);
         Line($"trace, rank-{K} update (DeferredRows.Flush, per step of the {K})", flush, flops, 2 * bytes / K);
-        Line("trace, recording a step's rows (DeferredRows.Record)", record, 0, 0);
+        Line("trace, recording a step (DeferredRows.AddRows)", record, 0, 0);
         Line("W·r (RowOps.MatVec, 4 rows at a time)", matVec, flops, bytes);
     }
 

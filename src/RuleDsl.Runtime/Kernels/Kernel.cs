@@ -19,6 +19,10 @@ public interface IKernel
     IReadOnlyList<Symbol> Inputs { get; }
     IReadOnlyList<KernelOutput> Outputs { get; }
     void Run(Tensor[] inputs, Tensor[] targets);
+
+    /// <summary>A run with these tensors for good (a loop calls it once per step): a backend may bind their
+    /// arrays and check them once, leaving only the scalars to copy per call.</summary>
+    Action Prepare(Tensor[] inputs, Tensor[] targets) => () => Run(inputs, targets);
 }
 
 /// <summary>Turns equations into kernels: the reference interpreter, or compiled code.</summary>
@@ -50,7 +54,8 @@ public static class RowProducts
 public sealed class BoundKernel(IKernel kernel, Tensor[] inputs, Tensor[] targets)
 {
     public IKernel Kernel { get; } = kernel;
-    public void Run() => Kernel.Run(inputs, targets);
+    readonly Action run = kernel.Prepare(inputs, targets);
+    public void Run() => run();
 
     /// <summary>Binds by symbol name; a name the environment lacks is a bug in the engine, said plainly.</summary>
     public static BoundKernel Bind(IKernel kernel, Func<string, Tensor?> env)

@@ -74,6 +74,27 @@ public sealed class SimdBackend(Precision? precision = null) : IRowProductBacken
                 if (_outSlots[k].Scalar >= 0) targets[k].Value = double.CreateTruncating(args.Scalars[_outSlots[k].Scalar]);
         }
 
+        /// <summary>An argument block of its own, its arrays bound and checked once (a Tensor keeps its array
+        /// for life), so a step skips the thread-local lookup, the binding and the checks; each call copies the scalars in and the scalar targets out, as <see cref="Run"/> does.</summary>
+        public Action Prepare(Tensor[] ins, Tensor[] targets)
+        {
+            var args = kernel.CreateArgs();
+            for (int i = 0; i < ins.Length; i++) _inSlots[i].Bind(args, ins[i]);
+            for (int k = 0; k < targets.Length; k++) _outSlots[k].Bind(args, targets[k]);
+            bool ready = false;   // checked (and scratch made) at the first call: bindings never run cost nothing
+            var scalarIns = Enumerable.Range(0, ins.Length).Where(i => _inSlots[i].Scalar >= 0).Select(i => (_inSlots[i].Scalar, ins[i])).ToArray();
+            var scalarOuts = Enumerable.Range(0, targets.Length).Where(k => _outSlots[k].Scalar >= 0).Select(k => (_outSlots[k].Scalar, targets[k])).ToArray();
+            var scalars = args.Scalars;
+            return () =>
+            {
+                foreach (var (slot, t) in scalarIns) scalars[slot] = T.CreateTruncating(t.Doubles![0]);
+                foreach (var (slot, t) in scalarOuts) scalars[slot] = T.CreateTruncating(t.Doubles![0]);
+                if (!ready) { kernel.Check(args); ready = true; }
+                kernel.StepChecked(args);
+                foreach (var (slot, t) in scalarOuts) t.Value = double.CreateTruncating(scalars[slot]);
+            };
+        }
+
         /// <summary>A symbol's slots: its scalar slot, or its array slot and the slots of its dimensions.</summary>
         readonly record struct Slot(int Scalar, int Array, int DimA, int DimB)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RuleDsl.Symbolic;
 using Precision = RuleDsl.Syntax.Precision;
 
@@ -41,8 +42,9 @@ public sealed class Tensor
     // Outside the kernels (set-up, a trial's inputs, checks): a float32 tensor rounds what it is given.
     public double this[int i]
     {
-        get => Doubles is { } d ? d[i] : Singles![i];
-        set { if (Doubles is { } d) d[i] = value; else Singles![i] = (float)value; }
+        // Inlined: the learners' per-step loops (a trial's noise) write through it.
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Doubles is { } d ? d[i] : Singles![i];
+        [MethodImpl(MethodImplOptions.AggressiveInlining)] set { if (Doubles is { } d) d[i] = value; else Singles![i] = (float)value; }
     }
     public double this[int i, int j] { get => this[i * Cols + j]; set => this[i * Cols + j] = value; }
     public double Value { get => this[0]; set => this[0] = value; }

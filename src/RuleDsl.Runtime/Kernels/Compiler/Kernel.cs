@@ -52,6 +52,18 @@ public sealed class Kernel<T> where T : unmanaged
     /// <summary>Run one step. Checks that every buffer is set and has the length its shape needs.</summary>
     public void Step(KernelArgs<T> args)
     {
+        Check(args);
+        body(args.Scalars, args.Arrays!, args.Sizes, args.Scratch, args.RowSources, args.RowOffsets, args.RowCoefs);
+    }
+
+    /// <summary>A step over arguments whose arrays and sizes have not changed since <see cref="Check"/>
+    /// passed on them (only scalars may change): what a binding made once runs in its loop.</summary>
+    internal void StepChecked(KernelArgs<T> args) =>
+        body(args.Scalars, args.Arrays!, args.Sizes, args.Scratch, args.RowSources, args.RowOffsets, args.RowCoefs);
+
+    /// <summary>Every buffer set and of the length its shape needs; scratch for these sizes.</summary>
+    internal void Check(KernelArgs<T> args)
+    {
         if (!ReferenceEquals(args.Layout, Layout))
             throw new ArgumentException("these arguments were created for another kernel");
         var sizes = args.Sizes;
@@ -65,7 +77,6 @@ public sealed class Kernel<T> where T : unmanaged
                 throw new ArgumentException($"{Layout.ArraySymbols[slot].Name} has {a.Length} elements, its shape {Layout.ArraySymbols[slot].Shape} needs {n}");
         }
         EnsureScratch(args);
-        body(args.Scalars, args.Arrays!, sizes, args.Scratch, args.RowSources, args.RowOffsets, args.RowCoefs);
     }
 
     void EnsureScratch(KernelArgs<T> args)

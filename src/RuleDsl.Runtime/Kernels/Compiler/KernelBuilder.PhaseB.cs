@@ -166,7 +166,8 @@ internal sealed partial class KernelBuilder<T>
         // products after each block with its rows still in cache. A row of one output reads only the same
         // row of the others (readers first), so every element sees the same values in the same order.
         var products = spec.RowProducts.Where(p => p.Terms.All(t => targets.Contains(t.Matrix.Name))).ToList();
-        bool split = !spec.DeferRows && order.Count > 1;
+        // A deferred kernel's rows go as one step (one output over all rows; its range is [0, R)).
+        bool split = spec.DeferRows || order.Count > 1;
         var first = Local(typeof(int), "block");
         var blockEnd = Local(typeof(int), "blockend");
         var rowLoops = new List<L>();
@@ -285,10 +286,15 @@ internal sealed partial class KernelBuilder<T>
             ctxPlan.Add(() => $"    c(i) · row of {grp.Key}: {string.Join(", ", grp.Select(TermText))}");
         }
         maxSources = Math.Max(maxSources, sources.Count);
-        if (range is { } r && !spec.DeferRows && (self.Count == 0 || self.All(t => t.Kind == TermKind.MatrixRow))
+        // The row is old row · keep + Σ c(i) · vector: a deferred kernel hands it to the thread's DeferredRows.
+        if (spec.DeferRows && (self.Count > 0 && !self.All(t => t.Kind == TermKind.MatrixRow) || rest.Any(t => t.Kind != TermKind.RankOne)
+                || spec.RowProducts.Count > 0))
+            throw new KernelCompileError($"not supported: deferred rows of {o.Spec.Target.Name} need rank-one terms only, in rule {spec.Name}");
+        if (range is { } r && (self.Count == 0 || self.All(t => t.Kind == TermKind.MatrixRow))
             && rest.All(t => t.Kind != TermKind.General))
         {
-            ctxPlan.Add(() => "    (the row coefficients of every row first, then RowOps.CombineRows over the rows)");
+            ctxPlan.Add(() => spec.DeferRows ? "    (deferred: the row coefficients of every row first, then the whole step to the thread's DeferredRows)"
+                : "    (the row coefficients of every row first, then RowOps.CombineRows over the rows)");
             phasePlan.AddRange(ctxPlan);
             return (WholeRange(o, sources, readDst, self.Count > 0 ? keep : null, i, off, R, C, r.First, r.End), true);
         }
@@ -299,22 +305,6 @@ internal sealed partial class KernelBuilder<T>
                 L.Assign(L.ArrayAccess(pRowSources, count), buf),
                 L.Assign(L.ArrayAccess(pRowOffsets, count), srcOff),
                 L.PreIncrementAssign(count))));
-        if (spec.DeferRows)
-        {
-            // The row is old row · keep + Σ c(i) · vector: hand it to the thread's deferred rows instead.
-            if (self.Count > 0 && !self.All(t => t.Kind == TermKind.MatrixRow) || rest.Any(t => t.Kind != TermKind.RankOne)
-                || spec.RowProducts.Count > 0)
-                throw new KernelCompileError($"not supported: deferred rows of {o.Spec.Target.Name} need rank-one terms only, in rule {spec.Name}");
-            if (deferSink is null)
-            {
-                deferSink = Local(typeof(DeferredRows<T>), "deferred");
-                prologue.Add(L.Assign(deferSink, L.Call(DeferSink)));
-            }
-            code.Add(L.Call(deferSink, DeferRow, dst, i, readDst, keep, pRowSources, pRowCoefs, count, C));
-            ctxPlan.Add(() => "    (deferred: the coefficients and vectors go to the thread's DeferredRows)");
-            phasePlan.AddRange(ctxPlan);
-            return (L.Block(code), false);
-        }
         code.Add(L.Call(CombineRow, dst, off, readDst, keep, pRowSources, pRowOffsets, pRowCoefs, count, C));
         // 4. Anything else elementwise: a generated loop per term (reads no target row it writes).
         foreach (var t in rest.Where(t => t.Kind == TermKind.General))
@@ -357,7 +347,21 @@ internal sealed partial class KernelBuilder<T>
         return L.Block(
             L.Block(once),
             perRow.Count > 1 ? For(i, first, end, L.Block(perRow)) : L.Empty(),
-            L.Call(CombineRows, o.Target, first, end, C, readDst, keepArg, pRowSources, pRowOffsets, tableArg, R, count));
+            spec.DeferRows
+                // The whole step in one call (first = 0, end = R: a deferred kernel's rows are not split).
+                ? L.Call(DeferredSink(), DeferRows, o.Target, C, readDst, keepArg, pRowSources, tableArg, R, count)
+                : L.Call(CombineRows, o.Target, first, end, C, readDst, keepArg, pRowSources, pRowOffsets, tableArg, R, count));
+    }
+
+    /// <summary>The thread's DeferredRows, looked up once per step in the prologue.</summary>
+    ParameterExpression DeferredSink()
+    {
+        if (deferSink is null)
+        {
+            deferSink = Local(typeof(DeferredRows<T>), "deferred");
+            prologue.Add(L.Assign(deferSink, L.Call(DeferSink)));
+        }
+        return deferSink;
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
     static readonly MethodInfo Axpy = Op("Axpy"), Axpy4 = Op("Axpy4"), AddRow = Op("Add"), CopyRow = Op("Copy"),
         ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatTVec = Op("MatTVec"),
         MatMul = Op("MatMul"), CombineRow = Op("Combine"), CombineRows = Op("CombineRows"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
-    static readonly MethodInfo DeferRow = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.Add))!;
+    static readonly MethodInfo DeferRows = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.AddRows))!;
     // tanh of a whole vector at once (VectorMath: within 2 ulp of Math.Tanh, a sixth of Miconi's step saved).
     static readonly MethodInfo VecTanh = typeof(VectorMath).GetMethod(nameof(VectorMath.Tanh), [typeof(T[]), typeof(T[]), typeof(int)])!;
     static readonly MethodInfo DeferSink = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.OfThisThread))!;

@@ -7,9 +7,9 @@ namespace RuleDsl.Runtime.Kernels.Compiler;
 
 /// <summary>
 /// The rows of a matrix update held back and applied many steps at once (a rank-k update). A kernel
-/// compiled with <see cref="KernelSpec.DeferRows"/> writes no matrix row: for each row i it hands over
-/// what <see cref="RowOps{T}.Combine"/> would have computed from (keep(i), read(i), c_q(i), vector_q),
-/// and <see cref="Flush"/> later computes, per element, exactly the sums Combine would have computed step
+/// compiled with <see cref="KernelSpec.DeferRows"/> writes no matrix row: each step it hands over, in one
+/// call (<see cref="AddRows"/>), what <see cref="RowOps{T}.CombineRows"/> would have computed from (keep(i),
+/// read, c_q(i), vector_q) for every row i, and <see cref="Flush"/> later computes, per element, exactly the sums Combine would have computed step
 /// after step, in the same order and without FMA, so the matrix is bit-identical to the per-step one.
 /// What it saves is memory traffic: an eligibility trace E += outer(a, b) over an N×N matrix is read and
 /// written once per <see cref="Capacity"/> steps instead of once per step, while each element stays in a
@@ -42,9 +42,9 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     T[][][] sources = [];
     object?[][] sourceRefs = [];
     int[] sourceCount = [];
-    // Per step: whether every row so far is old + c(i) · the step's first vector (a "shared" step: the
-    // trace E += outer(a, b) of Miconi's rule). Its rows keep only c(i), in sharedCoef[t * rows + i]; the
-    // full record below is written for the other steps (and filled in for a step that stops being shared).
+    // Per step: whether every row is old + c(i) · the step's one vector (a "shared" step: the trace
+    // E += outer(a, b) of Miconi's rule). Its rows keep only c(i), in sharedCoef[t * rows + i]; the full
+    // record below is written for the other steps.
     bool[] shared = [];
     T[] sharedCoef = [];
     // Per (step, row) of the other steps: the number of terms, keep, whether the old row is read, and per
@@ -56,68 +56,44 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
     int[] slot = [];
     // Per row: whether every pending step is old + c · vector (the fast path of the flush).
     bool[] simple = [];
-    // The array the current step's first vector was copied from (the fast path of Add compares with it).
-    object? firstSource;
 
     /// <summary>This thread's DeferredRows, for a kernel about to record a step (once per step, not per row).</summary>
     public static DeferredRows<T> OfThisThread() =>
         (DeferredRows<T>?)DeferredRowsOfThread.Current ?? throw new InvalidOperationException("a kernel with deferred rows ran without DeferredRows<T>.Current set");
 
-    /// <summary>Row i of a step into this thread's DeferredRows (i = 0 starts a step).</summary>
-    public static void Record(T[] dst, int row, bool readDst, T keepRow, T[][] srcs, T[] coefs, int terms, int n) =>
-        OfThisThread().Add(dst, row, readDst, keepRow, srcs, coefs, terms, n);
-
-    /// <summary>Row i of a step (i = 0 starts a step): what Combine would have been called with.</summary>
+    /// <summary>A whole step, as RowOps.CombineRows would have written it: row i becomes keep(i) · old row
+    /// (the old row read only if <paramref name="readDst"/>; keep 1 when <paramref name="keepRows"/> is null)
+    /// + Σ_q table[q · rows + i] · srcs[q]. A step of one vector, read and keep 1 (E += outer(a, b)) keeps only
+    /// its coefficients (a "shared" step, the flush's fast path).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Add(T[] dst, int row, bool readDst, T keepRow, T[][] srcs, T[] coefs, int terms, int n)
+    public void AddRows(T[] dst, int n, bool readDst, T[]? keepRows, T[][] srcs, T[] table, int rowCount, int terms)
     {
-        bool one = terms == 1 && readDst && keepRow == T.One;
-        int t;
-        if (row != 0)
+        BeginStep(dst, n);
+        if (rowCount != rows) throw new ArgumentException($"deferred rows: a step of {rowCount} rows for a matrix of {rows}");
+        int t = steps - 1;
+        if (terms == 1 && readDst && keepRows is null)
         {
-            if (!ReferenceEquals(dst, target)) throw new InvalidOperationException("deferred rows: a step changed its matrix half-way");
-            t = steps - 1;
-            // The common row of a shared step: one store.
-            if (one && shared[t] && ReferenceEquals(srcs[0], firstSource)) { sharedCoef[t * rows + row] = coefs[0]; return; }
-            if (shared[t]) Unshare(t, row);
+            SlotOf(t, srcs[0]);
+            Array.Copy(table, 0, sharedCoef, t * rows, rows);
+            return;
         }
-        else
-        {
-            BeginStep(dst, n);
-            t = steps - 1;
-            if (one)
-            {
-                SlotOf(t, srcs[0]);
-                sharedCoef[t * rows] = coefs[0];
-                return;
-            }
-            shared[t] = false;
-        }
-        if (terms > maxTerms) Grow(terms);
-        int idx = t * rows + row;
-        count[idx] = terms;
-        keep[idx] = keepRow;
-        read[idx] = readDst;
-        if (!one) simple[row] = false;
-        for (int q = 0; q < terms; q++)
-        {
-            coef[idx * maxTerms + q] = coefs[q];
-            slot[idx * maxTerms + q] = SlotOf(t, srcs[q]);
-        }
-    }
-
-    /// <summary>Step t stops being shared at <paramref name="row"/>: its earlier rows get the full record.</summary>
-    void Unshare(int t, int row)
-    {
         shared[t] = false;
-        for (int i = 0; i < row; i++)
+        if (terms > maxTerms) Grow(terms);
+        Span<int> slots = stackalloc int[terms];
+        for (int q = 0; q < terms; q++) slots[q] = SlotOf(t, srcs[q]);
+        for (int i = 0; i < rows; i++)
         {
             int idx = t * rows + i;
-            count[idx] = 1;
-            keep[idx] = T.One;
-            read[idx] = true;
-            coef[idx * maxTerms] = sharedCoef[idx];
-            slot[idx * maxTerms] = 0;
+            T kp = keepRows is null ? T.One : keepRows[i];
+            count[idx] = terms;
+            keep[idx] = kp;
+            read[idx] = readDst;
+            if (!(terms == 1 && readDst && kp == T.One)) simple[i] = false;
+            for (int q = 0; q < terms; q++)
+            {
+                coef[idx * maxTerms + q] = table[q * rowCount + i];
+                slot[idx * maxTerms + q] = slots[q];
+            }
         }
     }
 
@@ -137,7 +113,6 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
         var copy = sources[t][m] ??= new T[cols];
         Array.Copy(src, copy, cols);
         refs[m] = src;
-        if (m == 0) firstSource = src;
         sourceCount[t] = m + 1;
         return m;
     }
@@ -156,7 +131,6 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
         if (steps == 0) Array.Fill(simple, true);
         sourceCount[steps] = 0;
         shared[steps] = true;
-        firstSource = null;
         Array.Clear(sourceRefs[steps]);
         steps++;
     }
@@ -219,7 +193,6 @@ public sealed class DeferredRows<T> where T : unmanaged, IFloatingPointIeee754<T
             }
         }
         steps = 0;
-        firstSource = null;
     }
 
     /// <summary>Row i as Combine would have written it step after step (any keep, read flag and term
