@@ -1,0 +1,146 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace RuleDsl.Runtime.Kernels.Compiler;
+
+/// <summary>
+/// <see cref="CombineRows"/> four rows at a time: a group of sources that are all vectors (no matrix row)
+/// is loaded once per element for four rows instead of once per row. Each element gets the arithmetic of
+/// <see cref="Combine"/> in its order (Σ c_k·s_k left to right, then the old value added), so the rows
+/// are bit-identical to writing them one at a time; only the loads are shared.
+/// </summary>
+public static partial class RowOps<T>
+{
+    /// <summary>Rows i..i+3 of <see cref="CombineRows"/> (count &gt; 0; ranges checked by the caller).</summary>
+    static void Rows4(T[] dst, int i, int n, bool readDst, T[]? keep, T[][] srcs, int[] isRow, T[] table, int rows, int count)
+    {
+        int off = i * n;
+        ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), off);
+        ref T tab = ref MemoryMarshal.GetArrayDataReference(table);
+        T k0 = T.One, k1 = T.One, k2 = T.One, k3 = T.One;
+        if (keep is not null) { k0 = keep[i]; k1 = keep[i + 1]; k2 = keep[i + 2]; k3 = keep[i + 3]; }
+        for (int g = 0; g < count; g += 4)
+        {
+            int m = Math.Min(4, count - g);
+            bool firstGroup = g == 0;
+            bool read = !firstGroup || readDst;
+            bool anyRow = false;
+            for (int k = g; k < g + m; k++) anyRow |= isRow[k] != 0;
+            if (anyRow)
+            {
+                // A matrix row among the sources: nothing to share, each row as CombineRows writes it.
+                for (int r = 0; r < 4; r++)
+                {
+                    int o = off + r * n;
+                    T kq = !firstGroup ? T.One : r == 0 ? k0 : r == 1 ? k1 : r == 2 ? k2 : k3;
+                    ref T s0 = ref RowOf(srcs, isRow, g, o);
+                    ref T s1 = ref RowOf(srcs, isRow, m > 1 ? g + 1 : g, o);
+                    ref T s2 = ref RowOf(srcs, isRow, m > 2 ? g + 2 : g, o);
+                    ref T s3 = ref RowOf(srcs, isRow, m > 3 ? g + 3 : g, o);
+                    int at = i + r;
+                    T c0 = table[g * rows + at], c1 = m > 1 ? table[(g + 1) * rows + at] : T.Zero;
+                    T c2 = m > 2 ? table[(g + 2) * rows + at] : T.Zero, c3 = m > 3 ? table[(g + 3) * rows + at] : T.Zero;
+                    Group(ref Unsafe.Add(ref d, r * n), read, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+                }
+                continue;
+            }
+            // Multiplying by a keep of 1 is exact, so one row's keep ≠ 1 scales all four with the same bits.
+            bool scale = firstGroup && (k0 != T.One || k1 != T.One || k2 != T.One || k3 != T.One);
+            ref T c = ref Unsafe.Add(ref tab, g * rows + i);
+            ref T v0 = ref Src0(srcs, g);
+            ref T v1 = ref Src0(srcs, m > 1 ? g + 1 : g);
+            ref T v2 = ref Src0(srcs, m > 2 ? g + 2 : g);
+            ref T v3 = ref Src0(srcs, m > 3 ? g + 3 : g);
+            if (!read) Pass4<No, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
+            else if (scale) Pass4<Yes, Yes>(ref d, n, ref c, rows, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
+            else Pass4<Yes, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
+        }
+    }
+
+    static ref T Src0(T[][] srcs, int k) => ref MemoryMarshal.GetArrayDataReference(srcs[k]);
+
+    static void Pass4<TRead, TScale>(ref T d, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3, int m)
+        where TRead : struct, IFlag where TScale : struct, IFlag
+    {
+        switch (m)
+        {
+            case 1: Loop4<TRead, TScale, No, No, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            case 2: Loop4<TRead, TScale, Yes, No, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            case 3: Loop4<TRead, TScale, Yes, Yes, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            default: Loop4<TRead, TScale, Yes, Yes, Yes>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+        }
+    }
+
+    /// <summary>Four rows d, d + n, d + 2n, d + 3n; source k's coefficient for row r at c[k·rows + r].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Loop4<TRead, TScale, T1, T2, T3>(ref T d, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3)
+        where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
+    {
+        ref T d1 = ref Unsafe.Add(ref d, n);
+        ref T d2 = ref Unsafe.Add(ref d, 2 * n);
+        ref T d3 = ref Unsafe.Add(ref d, 3 * n);
+        T a00 = c, a01 = Unsafe.Add(ref c, 1), a02 = Unsafe.Add(ref c, 2), a03 = Unsafe.Add(ref c, 3);
+        T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
+        T a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
+        if (T1.On) { ref T q = ref Unsafe.Add(ref c, rows); a10 = q; a11 = Unsafe.Add(ref q, 1); a12 = Unsafe.Add(ref q, 2); a13 = Unsafe.Add(ref q, 3); }
+        if (T2.On) { ref T q = ref Unsafe.Add(ref c, 2 * rows); a20 = q; a21 = Unsafe.Add(ref q, 1); a22 = Unsafe.Add(ref q, 2); a23 = Unsafe.Add(ref q, 3); }
+        if (T3.On) { ref T q = ref Unsafe.Add(ref c, 3 * rows); a30 = q; a31 = Unsafe.Add(ref q, 1); a32 = Unsafe.Add(ref q, 2); a33 = Unsafe.Add(ref q, 3); }
+        int j = 0;
+        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        {
+            Vector<T> b00 = new(a00), b01 = new(a01), b02 = new(a02), b03 = new(a03);
+            Vector<T> b10 = new(a10), b11 = new(a11), b12 = new(a12), b13 = new(a13);
+            Vector<T> b20 = new(a20), b21 = new(a21), b22 = new(a22), b23 = new(a23);
+            Vector<T> b30 = new(a30), b31 = new(a31), b32 = new(a32), b33 = new(a33);
+            Vector<T> e0 = new(k0), e1 = new(k1), e2 = new(k2), e3 = new(k3);
+            for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
+            {
+                nuint u = (nuint)j;
+                var x0 = Vector.LoadUnsafe(ref s0, u);
+                var x1 = T1.On ? Vector.LoadUnsafe(ref s1, u) : default;
+                var x2 = T2.On ? Vector.LoadUnsafe(ref s2, u) : default;
+                var x3 = T3.On ? Vector.LoadUnsafe(ref s3, u) : default;
+                Row<TRead, TScale, T1, T2, T3>(ref d, u, b00, b10, b20, b30, e0, x0, x1, x2, x3);
+                Row<TRead, TScale, T1, T2, T3>(ref d1, u, b01, b11, b21, b31, e1, x0, x1, x2, x3);
+                Row<TRead, TScale, T1, T2, T3>(ref d2, u, b02, b12, b22, b32, e2, x0, x1, x2, x3);
+                Row<TRead, TScale, T1, T2, T3>(ref d3, u, b03, b13, b23, b33, e3, x0, x1, x2, x3);
+            }
+        }
+        for (; j < n; j++)
+        {
+            T x0 = Unsafe.Add(ref s0, j);
+            T x1 = T1.On ? Unsafe.Add(ref s1, j) : T.Zero, x2 = T2.On ? Unsafe.Add(ref s2, j) : T.Zero, x3 = T3.On ? Unsafe.Add(ref s3, j) : T.Zero;
+            Unsafe.Add(ref d, j) = Elem<TRead, TScale, T1, T2, T3>(Unsafe.Add(ref d, j), a00, a10, a20, a30, k0, x0, x1, x2, x3);
+            Unsafe.Add(ref d1, j) = Elem<TRead, TScale, T1, T2, T3>(Unsafe.Add(ref d1, j), a01, a11, a21, a31, k1, x0, x1, x2, x3);
+            Unsafe.Add(ref d2, j) = Elem<TRead, TScale, T1, T2, T3>(Unsafe.Add(ref d2, j), a02, a12, a22, a32, k2, x0, x1, x2, x3);
+            Unsafe.Add(ref d3, j) = Elem<TRead, TScale, T1, T2, T3>(Unsafe.Add(ref d3, j), a03, a13, a23, a33, k3, x0, x1, x2, x3);
+        }
+    }
+
+    // Loop's body for one row: the same operations in the same order.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Row<TRead, TScale, T1, T2, T3>(ref T d, nuint u, Vector<T> c0, Vector<T> c1, Vector<T> c2, Vector<T> c3, Vector<T> k,
+        Vector<T> x0, Vector<T> x1, Vector<T> x2, Vector<T> x3)
+        where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
+    {
+        var acc = c0 * x0;
+        if (T1.On) acc += c1 * x1;
+        if (T2.On) acc += c2 * x2;
+        if (T3.On) acc += c3 * x3;
+        if (TRead.On) acc += TScale.On ? k * Vector.LoadUnsafe(ref d, u) : Vector.LoadUnsafe(ref d, u);
+        acc.StoreUnsafe(ref d, u);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static T Elem<TRead, TScale, T1, T2, T3>(T old, T c0, T c1, T c2, T c3, T k, T x0, T x1, T x2, T x3)
+        where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
+    {
+        T acc = c0 * x0;
+        if (T1.On) acc += c1 * x1;
+        if (T2.On) acc += c2 * x2;
+        if (T3.On) acc += c3 * x3;
+        if (TRead.On) acc += TScale.On ? k * old : old;
+        return acc;
+    }
+}
