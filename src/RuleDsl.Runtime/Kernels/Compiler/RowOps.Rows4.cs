@@ -25,11 +25,11 @@ public static partial class RowOps<T>
             int m = Math.Min(4, count - g);
             bool firstGroup = g == 0;
             bool read = !firstGroup || readDst;
-            bool anyRow = false;
-            for (int k = g; k < g + m; k++) anyRow |= isRow[k] != 0;
-            if (anyRow)
+            bool rowLast = isRow[g + m - 1] != 0, rowBefore = false;
+            for (int k = g; k < g + m - 1; k++) rowBefore |= isRow[k] != 0;
+            if (rowBefore)
             {
-                // A matrix row among the sources: nothing to share, each row as CombineRows writes it.
+                // A matrix row before a vector (the builder lists rows last): each row as CombineRows writes it.
                 for (int r = 0; r < 4; r++)
                 {
                     int o = off + r * n;
@@ -48,44 +48,61 @@ public static partial class RowOps<T>
             // Multiplying by a keep of 1 is exact, so one row's keep ≠ 1 scales all four with the same bits.
             bool scale = firstGroup && (k0 != T.One || k1 != T.One || k2 != T.One || k3 != T.One);
             ref T c = ref Unsafe.Add(ref tab, g * rows + i);
-            ref T v0 = ref Src0(srcs, g);
-            ref T v1 = ref Src0(srcs, m > 1 ? g + 1 : g);
-            ref T v2 = ref Src0(srcs, m > 2 ? g + 2 : g);
-            ref T v3 = ref Src0(srcs, m > 3 ? g + 3 : g);
-            if (!read) Pass4<No, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
-            else if (scale) Pass4<Yes, Yes>(ref d, n, ref c, rows, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
-            else Pass4<Yes, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
+            // A matrix row as the last source: row i's, read for each of the four rows (stride n).
+            ref T v0 = ref RowOf(srcs, isRow, g, off);
+            ref T v1 = ref RowOf(srcs, isRow, m > 1 ? g + 1 : g, off);
+            ref T v2 = ref RowOf(srcs, isRow, m > 2 ? g + 2 : g, off);
+            ref T v3 = ref RowOf(srcs, isRow, m > 3 ? g + 3 : g, off);
+            if (rowLast) Read4<Yes>(ref d, n, ref c, rows, read, scale, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
+            else Read4<No>(ref d, n, ref c, rows, read, scale, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
         }
     }
 
-    static ref T Src0(T[][] srcs, int k) => ref MemoryMarshal.GetArrayDataReference(srcs[k]);
+    static void Read4<TRow>(ref T d, int n, ref T c, int rows, bool read, bool scale, T k0, T k1, T k2, T k3,
+        ref T s0, ref T s1, ref T s2, ref T s3, int m) where TRow : struct, IFlag
+    {
+        if (!read) Pass4<No, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3, m);
+        else if (scale) Pass4<Yes, Yes, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3, m);
+        else Pass4<Yes, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3, m);
+    }
 
-    static void Pass4<TRead, TScale>(ref T d, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3, int m)
-        where TRead : struct, IFlag where TScale : struct, IFlag
+    static void Pass4<TRead, TScale, TRow>(ref T d, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3, int m)
+        where TRead : struct, IFlag where TScale : struct, IFlag where TRow : struct, IFlag
     {
         switch (m)
         {
-            case 1: Loop4<TRead, TScale, No, No, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
-            case 2: Loop4<TRead, TScale, Yes, No, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
-            case 3: Loop4<TRead, TScale, Yes, Yes, No>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
-            default: Loop4<TRead, TScale, Yes, Yes, Yes>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            case 1: Loop4<TRead, TScale, No, No, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            case 2: Loop4<TRead, TScale, Yes, No, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            case 3: Loop4<TRead, TScale, Yes, Yes, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            default: Loop4<TRead, TScale, Yes, Yes, Yes, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
         }
     }
 
-    /// <summary>Four rows d, d + n, d + 2n, d + 3n; source k's coefficient for row r at c[k·rows + r].</summary>
+    /// <summary>Four rows d, d + n, d + 2n, d + 3n; source k's coefficient for row r at c[k·rows + r]. TRow: the
+    /// last source is a matrix row (row r's at its r·n), the others vectors loaded once for the four rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Loop4<TRead, TScale, T1, T2, T3>(ref T d, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3)
+    static void Loop4<TRead, TScale, T1, T2, T3, TRow>(ref T d, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3)
         where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
+        where TRow : struct, IFlag
     {
         ref T d1 = ref Unsafe.Add(ref d, n);
         ref T d2 = ref Unsafe.Add(ref d, 2 * n);
         ref T d3 = ref Unsafe.Add(ref d, 3 * n);
+        // The last active source (the row, with TRow) and its rows for rows 1..3.
+        int last = T3.On ? 3 : T2.On ? 2 : T1.On ? 1 : 0;
+        ref T l0 = ref T3.On ? ref s3 : ref T2.On ? ref s2 : ref T1.On ? ref s1 : ref s0;
+        // (Only a row has rows 1..3: no reference past the end of a vector.)
+        ref T l1 = ref TRow.On ? ref Unsafe.Add(ref l0, n) : ref l0;
+        ref T l2 = ref TRow.On ? ref Unsafe.Add(ref l0, 2 * n) : ref l0;
+        ref T l3 = ref TRow.On ? ref Unsafe.Add(ref l0, 3 * n) : ref l0;
         T a00 = c, a01 = Unsafe.Add(ref c, 1), a02 = Unsafe.Add(ref c, 2), a03 = Unsafe.Add(ref c, 3);
         T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
         T a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
         if (T1.On) { ref T q = ref Unsafe.Add(ref c, rows); a10 = q; a11 = Unsafe.Add(ref q, 1); a12 = Unsafe.Add(ref q, 2); a13 = Unsafe.Add(ref q, 3); }
         if (T2.On) { ref T q = ref Unsafe.Add(ref c, 2 * rows); a20 = q; a21 = Unsafe.Add(ref q, 1); a22 = Unsafe.Add(ref q, 2); a23 = Unsafe.Add(ref q, 3); }
         if (T3.On) { ref T q = ref Unsafe.Add(ref c, 3 * rows); a30 = q; a31 = Unsafe.Add(ref q, 1); a32 = Unsafe.Add(ref q, 2); a33 = Unsafe.Add(ref q, 3); }
+        bool shared0 = !(TRow.On && last == 0), shared1 = T1.On && !(TRow.On && last == 1);
+        bool shared2 = T2.On && !(TRow.On && last == 2), shared3 = T3.On && !(TRow.On && last == 3);
         int j = 0;
         if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
         {
@@ -97,33 +114,39 @@ public static partial class RowOps<T>
             for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
             {
                 nuint u = (nuint)j;
-                var x0 = Vector.LoadUnsafe(ref s0, u);
-                var x1 = T1.On ? Vector.LoadUnsafe(ref s1, u) : default;
-                var x2 = T2.On ? Vector.LoadUnsafe(ref s2, u) : default;
-                var x3 = T3.On ? Vector.LoadUnsafe(ref s3, u) : default;
-                Row<TRead, TScale, T1, T2, T3>(ref d, u, b00, b10, b20, b30, e0, x0, x1, x2, x3);
-                Row<TRead, TScale, T1, T2, T3>(ref d1, u, b01, b11, b21, b31, e1, x0, x1, x2, x3);
-                Row<TRead, TScale, T1, T2, T3>(ref d2, u, b02, b12, b22, b32, e2, x0, x1, x2, x3);
-                Row<TRead, TScale, T1, T2, T3>(ref d3, u, b03, b13, b23, b33, e3, x0, x1, x2, x3);
+                var x0 = shared0 ? Vector.LoadUnsafe(ref s0, u) : default;
+                var x1 = shared1 ? Vector.LoadUnsafe(ref s1, u) : default;
+                var x2 = shared2 ? Vector.LoadUnsafe(ref s2, u) : default;
+                var x3 = shared3 ? Vector.LoadUnsafe(ref s3, u) : default;
+                Row<TRead, TScale, T1, T2, T3, TRow>(ref d, ref l0, u, b00, b10, b20, b30, e0, x0, x1, x2, x3);
+                Row<TRead, TScale, T1, T2, T3, TRow>(ref d1, ref l1, u, b01, b11, b21, b31, e1, x0, x1, x2, x3);
+                Row<TRead, TScale, T1, T2, T3, TRow>(ref d2, ref l2, u, b02, b12, b22, b32, e2, x0, x1, x2, x3);
+                Row<TRead, TScale, T1, T2, T3, TRow>(ref d3, ref l3, u, b03, b13, b23, b33, e3, x0, x1, x2, x3);
             }
         }
         for (; j < n; j++)
         {
-            T x0 = Unsafe.Add(ref s0, j);
-            T x1 = T1.On ? Unsafe.Add(ref s1, j) : T.Zero, x2 = T2.On ? Unsafe.Add(ref s2, j) : T.Zero, x3 = T3.On ? Unsafe.Add(ref s3, j) : T.Zero;
-            Unsafe.Add(ref d, j) = Elem<TRead, TScale, T1, T2, T3>(Unsafe.Add(ref d, j), a00, a10, a20, a30, k0, x0, x1, x2, x3);
-            Unsafe.Add(ref d1, j) = Elem<TRead, TScale, T1, T2, T3>(Unsafe.Add(ref d1, j), a01, a11, a21, a31, k1, x0, x1, x2, x3);
-            Unsafe.Add(ref d2, j) = Elem<TRead, TScale, T1, T2, T3>(Unsafe.Add(ref d2, j), a02, a12, a22, a32, k2, x0, x1, x2, x3);
-            Unsafe.Add(ref d3, j) = Elem<TRead, TScale, T1, T2, T3>(Unsafe.Add(ref d3, j), a03, a13, a23, a33, k3, x0, x1, x2, x3);
+            T x0 = shared0 ? Unsafe.Add(ref s0, j) : T.Zero, x1 = shared1 ? Unsafe.Add(ref s1, j) : T.Zero;
+            T x2 = shared2 ? Unsafe.Add(ref s2, j) : T.Zero, x3 = shared3 ? Unsafe.Add(ref s3, j) : T.Zero;
+            Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d, j), Unsafe.Add(ref l0, j), a00, a10, a20, a30, k0, x0, x1, x2, x3);
+            Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d1, j), Unsafe.Add(ref l1, j), a01, a11, a21, a31, k1, x0, x1, x2, x3);
+            Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d2, j), Unsafe.Add(ref l2, j), a02, a12, a22, a32, k2, x0, x1, x2, x3);
+            Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d3, j), Unsafe.Add(ref l3, j), a03, a13, a23, a33, k3, x0, x1, x2, x3);
         }
     }
 
-    // Loop's body for one row: the same operations in the same order.
+    // Loop's body for one row: the same operations in the same order (with TRow the last source is this row's).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Row<TRead, TScale, T1, T2, T3>(ref T d, nuint u, Vector<T> c0, Vector<T> c1, Vector<T> c2, Vector<T> c3, Vector<T> k,
+    static void Row<TRead, TScale, T1, T2, T3, TRow>(ref T d, ref T l, nuint u, Vector<T> c0, Vector<T> c1, Vector<T> c2, Vector<T> c3, Vector<T> k,
         Vector<T> x0, Vector<T> x1, Vector<T> x2, Vector<T> x3)
         where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
+        where TRow : struct, IFlag
     {
+        if (TRow.On)
+        {
+            var r = Vector.LoadUnsafe(ref l, u);
+            if (T3.On) x3 = r; else if (T2.On) x2 = r; else if (T1.On) x1 = r; else x0 = r;
+        }
         var acc = c0 * x0;
         if (T1.On) acc += c1 * x1;
         if (T2.On) acc += c2 * x2;
@@ -133,14 +156,16 @@ public static partial class RowOps<T>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static T Elem<TRead, TScale, T1, T2, T3>(T old, T c0, T c1, T c2, T c3, T k, T x0, T x1, T x2, T x3)
+    static void Elem<TRead, TScale, T1, T2, T3, TRow>(ref T d, T l, T c0, T c1, T c2, T c3, T k, T x0, T x1, T x2, T x3)
         where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
+        where TRow : struct, IFlag
     {
+        if (TRow.On) { if (T3.On) x3 = l; else if (T2.On) x2 = l; else if (T1.On) x1 = l; else x0 = l; }
         T acc = c0 * x0;
         if (T1.On) acc += c1 * x1;
         if (T2.On) acc += c2 * x2;
         if (T3.On) acc += c3 * x3;
-        if (TRead.On) acc += TScale.On ? k * old : old;
-        return acc;
+        if (TRead.On) acc += TScale.On ? k * d : d;
+        d = acc;
     }
 }

@@ -2,7 +2,7 @@ using RuleDsl.Runtime.Kernels.Compiler;
 
 namespace RuleDsl.Runtime.Tests.Kernels.Compiler;
 
-/// RowOps.CombineRows (four rows at a time where its sources are vectors) writes every row exactly as
+/// RowOps.CombineRows (four rows at a time where its sources are vectors, or vectors and then a matrix row) writes every row exactly as
 /// RowOps.Combine writes it alone.
 public class CombineRowsTests
 {
@@ -19,7 +19,13 @@ public class CombineRowsTests
         for (int trial = 0; trial < 60; trial++)
         {
             int count = trial % 10;                       // 0..9: no source, one group, two and three groups
-            var isRow = Enumerable.Range(0, count).Select(_ => trial % 3 == 0 && rng.Next(3) == 0 ? 1 : 0).ToArray();
+            // Matrix rows among the sources: none, the last of each group of four (shared path), or anywhere.
+            var isRow = Enumerable.Range(0, count).Select(k => (trial % 3) switch
+            {
+                0 => 0,
+                1 => k % 4 == 3 || k == count - 1 ? 1 : 0,
+                _ => rng.Next(3) == 0 ? 1 : 0,
+            }).ToArray();
             var srcs = isRow.Select(r => V(r != 0 ? rows * n : n)).ToArray();
             var table = V(count * rows);
             bool readDst = trial % 4 != 1;
