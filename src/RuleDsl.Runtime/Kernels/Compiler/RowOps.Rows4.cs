@@ -12,14 +12,17 @@ namespace RuleDsl.Runtime.Kernels.Compiler;
 /// </summary>
 public static partial class RowOps<T>
 {
-    /// <summary>Rows i..i+3 of <see cref="CombineRows"/> (count &gt; 0; ranges checked by the caller).</summary>
-    static void Rows4(T[] dst, int i, int n, bool readDst, T[]? keep, T[][] srcs, int[] isRow, T[] table, int rows, int count)
+    /// <summary>Rows i, i + q, i + 2q, i + 3q of <see cref="CombineRows"/> (count &gt; 0; ranges checked by the caller).
+    /// Rows q apart, one from each quarter of the range: each quarter is then written front to back as one
+    /// stream (four neighbouring rows made each stream restart every row, which the hardware prefetcher
+    /// follows worse when the matrices come from memory).</summary>
+    static void Rows4(T[] dst, int i, int q, int n, bool readDst, T[]? keep, T[][] srcs, int[] isRow, T[] table, int rows, int count)
     {
         int off = i * n;
         ref T d = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(dst), off);
         ref T tab = ref MemoryMarshal.GetArrayDataReference(table);
         T k0 = T.One, k1 = T.One, k2 = T.One, k3 = T.One;
-        if (keep is not null) { k0 = keep[i]; k1 = keep[i + 1]; k2 = keep[i + 2]; k3 = keep[i + 3]; }
+        if (keep is not null) { k0 = keep[i]; k1 = keep[i + q]; k2 = keep[i + 2 * q]; k3 = keep[i + 3 * q]; }
         for (int g = 0; g < count; g += 4)
         {
             int m = Math.Min(4, count - g);
@@ -32,75 +35,76 @@ public static partial class RowOps<T>
                 // A matrix row before a vector (the builder lists rows last): each row as CombineRows writes it.
                 for (int r = 0; r < 4; r++)
                 {
-                    int o = off + r * n;
+                    int o = off + r * q * n;
                     T kq = !firstGroup ? T.One : r == 0 ? k0 : r == 1 ? k1 : r == 2 ? k2 : k3;
                     ref T s0 = ref RowOf(srcs, isRow, g, o);
                     ref T s1 = ref RowOf(srcs, isRow, m > 1 ? g + 1 : g, o);
                     ref T s2 = ref RowOf(srcs, isRow, m > 2 ? g + 2 : g, o);
                     ref T s3 = ref RowOf(srcs, isRow, m > 3 ? g + 3 : g, o);
-                    int at = i + r;
+                    int at = i + r * q;
                     T c0 = table[g * rows + at], c1 = m > 1 ? table[(g + 1) * rows + at] : T.Zero;
                     T c2 = m > 2 ? table[(g + 2) * rows + at] : T.Zero, c3 = m > 3 ? table[(g + 3) * rows + at] : T.Zero;
-                    Group(ref Unsafe.Add(ref d, r * n), read, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
+                    Group(ref Unsafe.Add(ref d, r * q * n), read, kq, ref s0, ref s1, ref s2, ref s3, c0, c1, c2, c3, m, n);
                 }
                 continue;
             }
             // Multiplying by a keep of 1 is exact, so one row's keep ≠ 1 scales all four with the same bits.
             bool scale = firstGroup && (k0 != T.One || k1 != T.One || k2 != T.One || k3 != T.One);
             ref T c = ref Unsafe.Add(ref tab, g * rows + i);
-            // A matrix row as the last source: row i's, read for each of the four rows (stride n).
+            // A matrix row as the last source: row i's, read for each of the four rows (stride qn).
             ref T v0 = ref RowOf(srcs, isRow, g, off);
             ref T v1 = ref RowOf(srcs, isRow, m > 1 ? g + 1 : g, off);
             ref T v2 = ref RowOf(srcs, isRow, m > 2 ? g + 2 : g, off);
             ref T v3 = ref RowOf(srcs, isRow, m > 3 ? g + 3 : g, off);
-            if (rowLast) Read4<Yes>(ref d, n, ref c, rows, read, scale, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
-            else Read4<No>(ref d, n, ref c, rows, read, scale, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
+            if (rowLast) Read4<Yes>(ref d, q, n, ref c, rows, read, scale, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
+            else Read4<No>(ref d, q, n, ref c, rows, read, scale, k0, k1, k2, k3, ref v0, ref v1, ref v2, ref v3, m);
         }
     }
 
-    static void Read4<TRow>(ref T d, int n, ref T c, int rows, bool read, bool scale, T k0, T k1, T k2, T k3,
+    static void Read4<TRow>(ref T d, int q, int n, ref T c, int rows, bool read, bool scale, T k0, T k1, T k2, T k3,
         ref T s0, ref T s1, ref T s2, ref T s3, int m) where TRow : struct, IFlag
     {
-        if (!read) Pass4<No, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3, m);
-        else if (scale) Pass4<Yes, Yes, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3, m);
-        else Pass4<Yes, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3, m);
+        if (!read) Pass4<No, No, TRow>(ref d, q, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3, m);
+        else if (scale) Pass4<Yes, Yes, TRow>(ref d, q, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3, m);
+        else Pass4<Yes, No, TRow>(ref d, q, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3, m);
     }
 
-    static void Pass4<TRead, TScale, TRow>(ref T d, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3, int m)
+    static void Pass4<TRead, TScale, TRow>(ref T d, int q, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3, int m)
         where TRead : struct, IFlag where TScale : struct, IFlag where TRow : struct, IFlag
     {
         switch (m)
         {
-            case 1: Loop4<TRead, TScale, No, No, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
-            case 2: Loop4<TRead, TScale, Yes, No, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
-            case 3: Loop4<TRead, TScale, Yes, Yes, No, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
-            default: Loop4<TRead, TScale, Yes, Yes, Yes, TRow>(ref d, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            case 1: Loop4<TRead, TScale, No, No, No, TRow>(ref d, q, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            case 2: Loop4<TRead, TScale, Yes, No, No, TRow>(ref d, q, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            case 3: Loop4<TRead, TScale, Yes, Yes, No, TRow>(ref d, q, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
+            default: Loop4<TRead, TScale, Yes, Yes, Yes, TRow>(ref d, q, n, ref c, rows, k0, k1, k2, k3, ref s0, ref s1, ref s2, ref s3); break;
         }
     }
 
-    /// <summary>Four rows d, d + n, d + 2n, d + 3n; source k's coefficient for row r at c[k·rows + r]. TRow: the
-    /// last source is a matrix row (row r's at its r·n), the others vectors loaded once for the four rows.</summary>
+    /// <summary>Four rows q apart (d, d + qn, d + 2qn, d + 3qn); source k's coefficient for row r at c[k·rows + rq].
+    /// TRow: the last source is a matrix row (row r's at its rqn), the others vectors loaded once for the four rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Loop4<TRead, TScale, T1, T2, T3, TRow>(ref T d, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3)
+    static void Loop4<TRead, TScale, T1, T2, T3, TRow>(ref T d, int q, int n, ref T c, int rows, T k0, T k1, T k2, T k3, ref T s0, ref T s1, ref T s2, ref T s3)
         where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
         where TRow : struct, IFlag
     {
-        ref T d1 = ref Unsafe.Add(ref d, n);
-        ref T d2 = ref Unsafe.Add(ref d, 2 * n);
-        ref T d3 = ref Unsafe.Add(ref d, 3 * n);
+        int rs = q * n;
+        ref T d1 = ref Unsafe.Add(ref d, rs);
+        ref T d2 = ref Unsafe.Add(ref d, 2 * rs);
+        ref T d3 = ref Unsafe.Add(ref d, 3 * rs);
         // The last active source (the row, with TRow) and its rows for rows 1..3.
         int last = T3.On ? 3 : T2.On ? 2 : T1.On ? 1 : 0;
         ref T l0 = ref T3.On ? ref s3 : ref T2.On ? ref s2 : ref T1.On ? ref s1 : ref s0;
         // (Only a row has rows 1..3: no reference past the end of a vector.)
-        ref T l1 = ref TRow.On ? ref Unsafe.Add(ref l0, n) : ref l0;
-        ref T l2 = ref TRow.On ? ref Unsafe.Add(ref l0, 2 * n) : ref l0;
-        ref T l3 = ref TRow.On ? ref Unsafe.Add(ref l0, 3 * n) : ref l0;
-        T a00 = c, a01 = Unsafe.Add(ref c, 1), a02 = Unsafe.Add(ref c, 2), a03 = Unsafe.Add(ref c, 3);
+        ref T l1 = ref TRow.On ? ref Unsafe.Add(ref l0, rs) : ref l0;
+        ref T l2 = ref TRow.On ? ref Unsafe.Add(ref l0, 2 * rs) : ref l0;
+        ref T l3 = ref TRow.On ? ref Unsafe.Add(ref l0, 3 * rs) : ref l0;
+        T a00 = c, a01 = Unsafe.Add(ref c, q), a02 = Unsafe.Add(ref c, 2 * q), a03 = Unsafe.Add(ref c, 3 * q);
         T a10 = T.Zero, a11 = T.Zero, a12 = T.Zero, a13 = T.Zero, a20 = T.Zero, a21 = T.Zero, a22 = T.Zero, a23 = T.Zero;
         T a30 = T.Zero, a31 = T.Zero, a32 = T.Zero, a33 = T.Zero;
-        if (T1.On) { ref T q = ref Unsafe.Add(ref c, rows); a10 = q; a11 = Unsafe.Add(ref q, 1); a12 = Unsafe.Add(ref q, 2); a13 = Unsafe.Add(ref q, 3); }
-        if (T2.On) { ref T q = ref Unsafe.Add(ref c, 2 * rows); a20 = q; a21 = Unsafe.Add(ref q, 1); a22 = Unsafe.Add(ref q, 2); a23 = Unsafe.Add(ref q, 3); }
-        if (T3.On) { ref T q = ref Unsafe.Add(ref c, 3 * rows); a30 = q; a31 = Unsafe.Add(ref q, 1); a32 = Unsafe.Add(ref q, 2); a33 = Unsafe.Add(ref q, 3); }
+        if (T1.On) { ref T p = ref Unsafe.Add(ref c, rows); a10 = p; a11 = Unsafe.Add(ref p, q); a12 = Unsafe.Add(ref p, 2 * q); a13 = Unsafe.Add(ref p, 3 * q); }
+        if (T2.On) { ref T p = ref Unsafe.Add(ref c, 2 * rows); a20 = p; a21 = Unsafe.Add(ref p, q); a22 = Unsafe.Add(ref p, 2 * q); a23 = Unsafe.Add(ref p, 3 * q); }
+        if (T3.On) { ref T p = ref Unsafe.Add(ref c, 3 * rows); a30 = p; a31 = Unsafe.Add(ref p, q); a32 = Unsafe.Add(ref p, 2 * q); a33 = Unsafe.Add(ref p, 3 * q); }
         bool shared0 = !(TRow.On && last == 0), shared1 = T1.On && !(TRow.On && last == 1);
         bool shared2 = T2.On && !(TRow.On && last == 2), shared3 = T3.On && !(TRow.On && last == 3);
         int j = 0;
