@@ -10,7 +10,8 @@ namespace RuleDsl.Bench;
 /// written once with one rank-one source (the least any step writing them moves), and with the sources
 /// the pool's rows have at the paper's θ (RowOps.Combine, the same loop and arithmetic as the kernel).
 /// Each figure is the fastest single step of rounds that alternate between them (the machine is shared).
-/// `ratio-parts RULE` runs that rule's step with ten tangents for five seconds (for a profiler).
+/// `ratio-parts RULE` runs that rule's step with ten tangents for five seconds (for a profiler); `ratio-parts ab`
+/// times the network's step with RowOps.CombineRows four rows at a time against row by row.
 /// </summary>
 public static class RatioParts
 {
@@ -55,6 +56,7 @@ public static class RatioParts
 
     public static int Run(string[] args)
     {
+        if (args.Length > 0 && args[0] == "ab") return AB();
         if (args.Length > 0)
         {
             var step = new NetworkStep(args[0], 10, ThetaMode.Paper, 1, handWritten: false);
@@ -128,8 +130,38 @@ public static class RatioParts
             Console.WriteLine($"{rows[r].Layer,-10} {best[r, 0],8:F1} {best[r, 1],10:F1} {best[r, 1] / best[r, 0],6:F1} {best[r, 2],18:F1} {best[r, 2] / best[r, 0],6:F1} {best[r, 3],24:F1} {best[r, 3] / best[r, 0],6:F1}");
         }
         Console.WriteLine($"{"all",-10} {sum[0],8:F1} {sum[1],10:F1} {sum[1] / sum[0],6:F1} {sum[2],18:F1} {sum[2] / sum[0],6:F1} {sum[3],24:F1} {sum[3] / sum[0],6:F1}");
+        // The whole network per step, as `ratio` runs it (every layer's matrices in turn, so the working set
+        // is all of them): fastest single step, and `ratio`'s mean (wall clock, so it counts preemption too).
+        double netF0 = double.MaxValue, netPool = double.MaxValue;
+        for (int round = 0; round < 12; round++)
+        {
+            netF0 = Math.Min(netF0, Fastest(f0.RunCompiled));
+            netPool = Math.Min(netPool, Fastest(pool.RunCompiled));
+        }
+        double meanF0 = Program.Time(f0.RunCompiled), meanPool = Program.Time(pool.RunCompiled);
+        Console.WriteLine($"{"network",-10} {netF0,8:F1} {netPool,10:F1} {netPool / netF0,6:F1}   (fastest step; `ratio`'s mean: {meanF0:F1} and {meanPool:F1} µs, {meanPool / meanF0:F1}×)");
         lock (listener.Lines) Console.WriteLine("compiled steps as jitted: " + string.Join("; ", listener.Lines));
         listener.Dispose();
+        return 0;
+    }
+
+    /// <summary>`ratio-parts ab`: the whole network's step with CombineRows four rows at a time and row by row
+    /// (RowOps.OneRowAtATime), alternating in one process, eight rounds: fastest step and `ratio`'s mean.</summary>
+    static int AB()
+    {
+        var f0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
+        var pool = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
+        for (int round = 0; round < 8; round++)
+            foreach (var rowByRow in new[] { true, false })
+            {
+                RowOps<double>.OneRowAtATime = rowByRow;
+                double fa = double.MaxValue, fb = double.MaxValue;
+                for (int k = 0; k < 5; k++) { fa = Math.Min(fa, Fastest(f0.RunCompiled)); fb = Math.Min(fb, Fastest(pool.RunCompiled)); }
+                double ma = Program.Time(f0.RunCompiled), mb = Program.Time(pool.RunCompiled);
+                Console.WriteLine($"{(rowByRow ? "row by row " : "four rows  ")} fastest: F0 {fa,5:F1} pool10 {fb,6:F1} µs {fb / fa,5:F1}×   "
+                    + $"mean: F0 {ma,5:F1} pool10 {mb,6:F1} µs {mb / ma,5:F1}×   load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+            }
+        RowOps<double>.OneRowAtATime = false;
         return 0;
     }
 
