@@ -49,7 +49,7 @@ public static class Program
                 Quick(args.Skip(1).ToArray());
                 return 0;
             case "ratio":
-                Ratio();
+                Ratio(args.Skip(1).ToArray());
                 return 0;
             case "ratio-parts":
                 return RatioParts.Run(args.Skip(1).ToArray());
@@ -136,17 +136,48 @@ public static class Program
                 }
     }
 
-    /// <summary>Pool with 10 tangents over plain F0, at three network scales (stopwatch).</summary>
-    static void Ratio()
+    /// <summary>`--precision float32|float64` (default float64) among a command's arguments.</summary>
+    internal static bool Float32(string[] args)
     {
+        int i = Array.IndexOf(args, "--precision");
+        if (i < 0) return false;
+        return (i + 1 < args.Length ? args[i + 1] : "") switch
+        {
+            "float64" => false,
+            "float32" => true,
+            var v => throw new ArgumentException($"--precision takes float32 or float64, not '{v}'"),
+        };
+    }
+
+    /// <summary>Pool with 10 tangents over plain F0, at four network scales (stopwatch), both sides in one
+    /// precision. In float32 it first checks that the float32 step computes the float64 step's update.</summary>
+    static void Ratio(string[] args)
+    {
+        bool f32 = Float32(args);
+        if (f32) PrintDifference();
+        Console.WriteLine($"precision {(f32 ? "float32" : "float64")}");
         Console.WriteLine($"{"scale",6} {"n·m",9} {"F0 µs",9} {"pool10 paper µs",16} {"ratio",6} {"pool10 dense µs",16} {"ratio",6}");
         foreach (var scale in new[] { 0.5, 1.0, 1.4142, 2.0 })
         {
             var f0 = new NetworkStep("f0", 0, ThetaMode.Paper, scale, handWritten: false);
             var pp = new NetworkStep("pool", 10, ThetaMode.Paper, scale, handWritten: false);
             var pd = new NetworkStep("pool", 10, ThetaMode.Dense, scale, handWritten: false);
-            double t0 = Time(f0.RunCompiled), t1 = Time(pp.RunCompiled), t2 = Time(pd.RunCompiled);
+            Action r0 = f0.RunCompiled, r1 = pp.RunCompiled, r2 = pd.RunCompiled;
+            if (f32) (r0, r1, r2) = (new NetworkStep32(f0).RunCompiled, new NetworkStep32(pp).RunCompiled, new NetworkStep32(pd).RunCompiled);
+            double t0 = Time(r0), t1 = Time(r1), t2 = Time(r2);
             Console.WriteLine($"{scale,6} {NetworkStep.SynapseCount(scale),9} {t0,9:F1} {t1,16:F1} {t1 / t0,6:F1} {t2,16:F1} {t2 / t0,6:F1}");
+        }
+    }
+
+    /// <summary>The float32 figures are of the float64 step's work only if they compute the same update.</summary>
+    internal static void PrintDifference()
+    {
+        foreach (var (rule, d, mode) in new[] { ("f0", 0, ThetaMode.Paper), ("pool", 10, ThetaMode.Paper), ("pool", 10, ThetaMode.Dense) })
+        {
+            var (update, state, arrays) = NetworkStep32.Difference(rule, d, mode);
+            // The change alone is compared less finely: W + ΔW in float keeps ΔW only to ulp(W)/|ΔW|.
+            Console.WriteLine($"float32 vs float64, one step of {rule} D={d} {mode} from the same state: the {arrays} arrays written (W, U_d) "
+                + $"differ by at most {state:E1} of their largest magnitude (their change alone: {update:E1} of its largest)");
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Tracing;
+using System.Numerics;
 using RuleDsl.Runtime.Kernels.Compiler;
 
 namespace RuleDsl.Bench;
@@ -11,7 +12,8 @@ namespace RuleDsl.Bench;
 /// the pool's rows have at the paper's θ (RowOps.Combine, the same loop and arithmetic as the kernel).
 /// Each figure is the fastest single step of rounds that alternate between them (the machine is shared).
 /// `ratio-parts RULE` runs that rule's step with ten tangents for five seconds (for a profiler); `ratio-parts ab`
-/// times the network's step with RowOps.CombineRows four rows at a time against row by row.
+/// times the network's step with RowOps.CombineRows four rows at a time against row by row. `--precision float32`
+/// runs each of these in float32 (default float64).
 /// </summary>
 public static class RatioParts
 {
@@ -56,31 +58,51 @@ public static class RatioParts
 
     public static int Run(string[] args)
     {
-        if (args.Length > 0 && args[0] == "ab") return AB();
+        bool f32 = Program.Float32(args);
+        args = args.Where((a, i) => a != "--precision" && (i == 0 || args[i - 1] != "--precision")).ToArray();
+        if (args.Length > 0 && args[0] == "ab") return f32 ? AB<float>() : AB<double>();
         if (args.Length > 0)
         {
             var step = new NetworkStep(args[0], 10, ThetaMode.Paper, 1, handWritten: false);
+            Action run = f32 ? new NetworkStep32(step).RunCompiled : step.RunCompiled;
             var sw = Stopwatch.StartNew();
-            while (sw.ElapsedMilliseconds < 5000) step.RunCompiled();
+            while (sw.ElapsedMilliseconds < 5000) run();
             return 0;
         }
         var listener = new JitListener();
         var f0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
         var pool = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
-        var rows = new List<(string Layer, Action F0, Action Pool, Action Floor, Action Sources)>();
-        for (int l = 0; l < f0.Layers.Count; l++)
+        Console.WriteLine($"precision {(f32 ? "float32" : "float64")}");
+        if (f32)
         {
-            var a0 = f0.Layers[l];
-            var ap = pool.Layers[l];
+            var (g0, gp) = (new NetworkStep32(f0), new NetworkStep32(pool));
+            Table(g0.Kernel, g0.Layers, gp.Kernel, gp.Layers, g0.RunCompiled, gp.RunCompiled);
+        }
+        else Table(f0.Kernel, f0.Layers, pool.Kernel, pool.Layers, f0.RunCompiled, pool.RunCompiled);
+        lock (listener.Lines) Console.WriteLine("compiled steps as jitted: " + string.Join("; ", listener.Lines));
+        listener.Dispose();
+        return 0;
+    }
+
+    /// <summary>The per-layer table and the network's step, in precision T.</summary>
+    static void Table<T>(Kernel<T> f0K, List<KernelArgs<T>> f0, Kernel<T> poolK, List<KernelArgs<T>> pool, Action netF0Step, Action netPoolStep)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var tiny = T.CreateTruncating(1e-9);
+        var rows = new List<(string Layer, Action F0, Action Pool, Action Floor, Action Sources)>();
+        for (int l = 0; l < f0.Count; l++)
+        {
+            var a0 = f0[l];
+            var ap = pool[l];
             int n = ap.Sizes[ap.Layout.DimSlot("post")], m = ap.Sizes[ap.Layout.DimSlot("pre")];
             var w = ap.Array("W");
             var u = Enumerable.Range(0, 10).Select(d => ap.Array($"δW#{d}")).ToArray();
             var e = ap.Array("e_post");
             var y = ap.Array("y_pre");
-            var vectors = Enumerable.Range(0, 3).Select(k => y.Select(x => x * (k + 1)).ToArray()).ToArray();
+            var vectors = Enumerable.Range(0, 3).Select(k => y.Select(x => x * T.CreateTruncating(k + 1)).ToArray()).ToArray();
             // The pool's rows at the paper's θ: W one source; U_d two (e ⊗ δy_d, δe_d ⊗ y), and a third for
             // the directions whose own term has another left vector (d = 1, 4, 6, 8, 9) or is W (d = 3).
-            var plan = new List<(double[] Dst, double[][] Srcs, int[] Offs)> { (w, [vectors[0]], [0]) };
+            var plan = new List<(T[] Dst, T[][] Srcs, int[] Offs)> { (w, [vectors[0]], [0]) };
             for (int d = 0; d < 10; d++)
                 plan.Add(d switch
                 {
@@ -88,12 +110,12 @@ public static class RatioParts
                     3 => (u[d], [vectors[0], vectors[1], w], [0, 0, -1]),
                     _ => (u[d], [vectors[0], vectors[1], vectors[2]], [0, 0, 0]),
                 });
-            var coefs = new double[3];
+            var coefs = new T[3];
             var offs = new int[3];
             void Floor()
             {
-                RowOpsFloor(w, n, m, e, y);
-                foreach (var x in u) RowOpsFloor(x, n, m, e, y);
+                RowOpsFloor(w, n, m, e, y, tiny);
+                foreach (var x in u) RowOpsFloor(x, n, m, e, y, tiny);
             }
             void Sources()
             {
@@ -102,13 +124,13 @@ public static class RatioParts
                     {
                         for (int k = 0; k < srcs.Length; k++)
                         {
-                            coefs[k] = 1e-9 * e[i];
+                            coefs[k] = tiny * e[i];
                             offs[k] = o[k] < 0 ? i * m : 0;
                         }
-                        RowOps<double>.Combine(dst, i * m, true, 1.0, srcs, offs, coefs, srcs.Length, m);
+                        RowOps<T>.Combine(dst, i * m, true, T.One, srcs, offs, coefs, srcs.Length, m);
                     }
             }
-            rows.Add(($"{n}×{m}", () => f0.Kernel.Step(a0), () => pool.Kernel.Step(ap), Floor, Sources));
+            rows.Add(($"{n}×{m}", () => f0K.Step(a0), () => poolK.Step(ap), Floor, Sources));
         }
         var best = new double[rows.Count, 4];
         for (int r = 0; r < rows.Count; r++)
@@ -135,38 +157,37 @@ public static class RatioParts
         double netF0 = double.MaxValue, netPool = double.MaxValue;
         for (int round = 0; round < 12; round++)
         {
-            netF0 = Math.Min(netF0, Fastest(f0.RunCompiled));
-            netPool = Math.Min(netPool, Fastest(pool.RunCompiled));
+            netF0 = Math.Min(netF0, Fastest(netF0Step));
+            netPool = Math.Min(netPool, Fastest(netPoolStep));
         }
-        double meanF0 = Program.Time(f0.RunCompiled), meanPool = Program.Time(pool.RunCompiled);
+        double meanF0 = Program.Time(netF0Step), meanPool = Program.Time(netPoolStep);
         Console.WriteLine($"{"network",-10} {netF0,8:F1} {netPool,10:F1} {netPool / netF0,6:F1}   (fastest step; `ratio`'s mean: {meanF0:F1} and {meanPool:F1} µs, {meanPool / meanF0:F1}×)");
-        lock (listener.Lines) Console.WriteLine("compiled steps as jitted: " + string.Join("; ", listener.Lines));
-        listener.Dispose();
-        return 0;
     }
 
     /// <summary>`ratio-parts ab`: the whole network's step with CombineRows four rows at a time and row by row
     /// (RowOps.OneRowAtATime), alternating in one process, eight rounds: fastest step and `ratio`'s mean.</summary>
-    static int AB()
+    static int AB<T>() where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var f0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
-        var pool = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
+        var d0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
+        var dp = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
+        Action f0Step = d0.RunCompiled, poolStep = dp.RunCompiled;
+        if (typeof(T) == typeof(float)) (f0Step, poolStep) = (new NetworkStep32(d0).RunCompiled, new NetworkStep32(dp).RunCompiled);
         for (int round = 0; round < 8; round++)
             foreach (var rowByRow in new[] { true, false })
             {
-                RowOps<double>.OneRowAtATime = rowByRow;
+                RowOps<T>.OneRowAtATime = rowByRow;
                 double fa = double.MaxValue, fb = double.MaxValue;
-                for (int k = 0; k < 5; k++) { fa = Math.Min(fa, Fastest(f0.RunCompiled)); fb = Math.Min(fb, Fastest(pool.RunCompiled)); }
-                double ma = Program.Time(f0.RunCompiled), mb = Program.Time(pool.RunCompiled);
+                for (int k = 0; k < 5; k++) { fa = Math.Min(fa, Fastest(f0Step)); fb = Math.Min(fb, Fastest(poolStep)); }
+                double ma = Program.Time(f0Step), mb = Program.Time(poolStep);
                 Console.WriteLine($"{(rowByRow ? "row by row " : "four rows  ")} fastest: F0 {fa,5:F1} pool10 {fb,6:F1} µs {fb / fa,5:F1}×   "
                     + $"mean: F0 {ma,5:F1} pool10 {mb,6:F1} µs {mb / ma,5:F1}×   load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
             }
-        RowOps<double>.OneRowAtATime = false;
+        RowOps<T>.OneRowAtATime = false;
         return 0;
     }
 
-    static void RowOpsFloor(double[] w, int n, int m, double[] e, double[] y)
+    static void RowOpsFloor<T>(T[] w, int n, int m, T[] e, T[] y, T tiny) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int i = 0; i < n; i++) RowOps<double>.Axpy(w, i * m, 1e-9 * e[i], y, 0, m);
+        for (int i = 0; i < n; i++) RowOps<T>.Axpy(w, i * m, tiny * e[i], y, 0, m);
     }
 }

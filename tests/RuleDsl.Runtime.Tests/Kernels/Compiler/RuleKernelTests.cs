@@ -164,6 +164,37 @@ public class RuleKernelTests
     }
 
     [Fact]
+    public void Single_precision_pool_with_ten_tangents_at_the_papers_theta_matches_double()
+    {
+        // What bench `ratio --precision float32` times: the paper's θ (terms skipped, rows combined four
+        // at a time) on a paper-sized layer. Inputs rounded to float first, so only the arithmetic differs:
+        // W and every U_d within 1e-5 of their largest magnitude (float sums over 130-170 terms; a wrong
+        // term is off by order 1).
+        var rule = Pool();
+        var kd = RuleKernels.Compile<double>(rule, StepKind.Weight, 10, Constants).Value;
+        var kf = RuleKernels.Compile<float>(rule, StepKind.Weight, 10, Constants).Value;
+        var env = RandomEnv(kd.Spec, 130, 170, 11);
+        foreach (var p in rule.Params)
+        {
+            env.Set(p.Symbol, p.Init);
+            for (int d = 0; d < 10; d++) env.Set(Tangent(p.Symbol, d), d % rule.Params.Length == p.Index.Head ? 1.0 : 0.0);
+        }
+        foreach (var x in env.Data.Values)
+            for (int q = 0; q < x.Length; q++) x[q] = (float)x[q];
+        var ad = env.Args(kd);
+        var af = env.ArgsF(kf);
+        kd.Step(ad);
+        kf.Step(af);
+        Assert.Equal(11, kd.Spec.Outputs.Count);
+        foreach (var o in kd.Spec.Outputs)
+        {
+            var single = af.Array(o.Target.Name).Select(x => (double)x).ToArray();
+            Assert.NotEqual(env.Data[o.Target.Name], ad.Array(o.Target.Name));
+            Check.Close(single, ad.Array(o.Target.Name), 1e-5, $"pool D=10 paper θ float: {o.Target.Name}");
+        }
+    }
+
+    [Fact]
     public void A_zero_parameter_costs_nothing_its_terms_are_skipped()
     {
         // The paper's start: θ[0] = 1e-3, θ[1..9] = 0. Every term except F0 reads e_pre or W; make e_pre
