@@ -128,6 +128,8 @@ public static class RecurrentPeers
             var f0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
             var pool = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
             double f0Us = Program.Time(f0.RunCompiled), poolUs = Program.Time(pool.RunCompiled);
+            // The same two steps in float32 (the "float32 halves the traffic"): both sides in one precision.
+            double f0Us32 = Program.Time(new NetworkStep32(f0).RunCompiled), poolUs32 = Program.Time(new NetworkStep32(pool).RunCompiled);
 
             var main = grad[^1];
             Console.WriteLine("<!-- table:rnn-peers -->");
@@ -141,7 +143,7 @@ public static class RecurrentPeers
                 + Cell(main.Engine, s => $"{s.Seconds:F2} s, {s.PeakRssMb:F0} MB") + " | "
                 + Cell(main.Peer, s => $"PyTorch reverse mode (autograd through learning), float64, 1 thread: {s.Seconds:F2} s, {s.PeakRssMb:F0} MB (+{s.PeakRssMb - s.SetupRssMb:F0} MB over its start)") + " | "
                 + Ratio(main.Engine, main.Peer, main.Check) + " | ≥ 5×, memory flat in H (< 100 MB) |");
-            Console.WriteLine($"| pool + 10 tangents vs plain F0 step (feedforward, the paper's 784-170-130-100-70-5 at its starting θ) | pool + 10 tangents: {poolUs:F0} µs | (no peer) plain F0: {f0Us:F0} µs | {poolUs / f0Us:F1}× the F0 step | ≤ 15× |");
+            Console.WriteLine($"| pool + 10 tangents vs plain F0 step (feedforward, the paper's 784-170-130-100-70-5 at its starting θ) | pool + 10 tangents: {poolUs:F0} µs; float32: {poolUs32:F0} µs | (no peer) plain F0: {f0Us:F0} µs; float32: {f0Us32:F0} µs | {poolUs / f0Us:F1}× the F0 step; float32: {poolUs32 / f0Us32:F1}× | ≤ 15× |");
             Console.WriteLine("<!-- /table:rnn-peers -->");
             Console.WriteLine();
             Console.WriteLine($"Ratio = the peer's time / RuleDsl's time (higher is better), except the last row's (lower is better). Same numbers: Miconi's learner {Agreed(miconiCheck)}; meta-gradient at H = {main.H} {Agreed(main.Check)}.");
