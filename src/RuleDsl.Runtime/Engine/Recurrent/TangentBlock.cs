@@ -11,7 +11,7 @@ namespace RuleDsl.Runtime.Engine.Recurrent;
 /// products per row while they sit in L1), and what every direction reads (φ'(x)) is computed once.
 /// Each δ dot product keeps <c>RowOps.Dot</c>'s order, so the results are bit-identical to D kernels.
 /// </summary>
-sealed class TangentBlock(IKernelBackend backend, string name, IReadOnlyList<KernelOutput> outputs)
+public sealed class TangentBlock(IKernelBackend backend, string name, IReadOnlyList<KernelOutput> outputs)
 {
     readonly ConcurrentDictionary<int, Lazy<IKernel>> _byDirections = new();
 
