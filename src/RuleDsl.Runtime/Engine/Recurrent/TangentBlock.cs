@@ -7,8 +7,8 @@ namespace RuleDsl.Runtime.Engine.Recurrent;
 /// <summary>
 /// A per-direction tangent kernel (its tangents named δX) compiled once for all D directions (δX#d), so
 /// that one step runs it once instead of D times: its products on a shared matrix (W·δr_d for every d)
-/// become one pass over the matrix's rows (the compiler's fused mat-vec pass, four rows and the D
-/// products per row while they sit in L1), and what every direction reads (φ'(x)) is computed once.
+/// become one pass over the matrix's rows (the compiler's fused mat-vec pass: 4 × 4 tiles of W·[δr_0 …],
+/// <c>RowOps.MatVecs4</c>), and what every direction reads (φ'(x), powers of x̄ − x) is computed once.
 /// Each δ dot product keeps <c>RowOps.Dot</c>'s order, so the results are bit-identical to D kernels.
 /// </summary>
 public sealed class TangentBlock(IKernelBackend backend, string name, IReadOnlyList<KernelOutput> outputs)
