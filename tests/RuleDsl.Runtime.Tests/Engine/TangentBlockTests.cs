@@ -49,7 +49,7 @@ public class TangentBlockTests
         var (x, dx, r, dr, dt) = (V("x"), V("δx"), V("r"), V("δr"), new Symbol("dt", Shape.Scalar));
         // δx ← δx + dt (−δx + W δr + δW r): the tangent of an Euler step of dx/dt = −x + W r.
         var step = new KernelOutput(dx, S(dx) + S(dt) * (Expr.NewNum(-1) * S(dx) + MatMul(S(w), S(dr)) + MatMul(S(dw), S(r))), false);
-        var outputs = TangentBlock.Expand([step], 9);
+        var outputs = TangentBlock.Expand([step], 0, 9);
         Assert.Equal(Enumerable.Range(0, 9).Select(d => $"δx#{d}"), outputs.Select(o => o.Target.Name));
         var kernel = (SimdBackend.Compiled<double>)new SimdBackend().Compile("δstep ×9", outputs);
         var plan = kernel.Kernel.Plan;

@@ -221,10 +221,14 @@ public sealed class RecurrentLearner : IInnerLoop
         int n = _config.Units, D = directions.Length;
         var s = new State(n, _task.InputCount, _task.Conditions, _rule, D, _config.Dt, _precision);
         BoundKernel B(IKernel k, int d = 0) => BoundKernel.Bind(k, name => s.Lookup(d, name));
-        // One kernel for all directions where the block path is on (bit-identical), else one per direction.
-        BoundKernel[] PerDir(IKernel k) => Speedups.BlockTangents && D > 1
-            ? [BoundKernel.Bind(_blocks.GetOrAdd(k, k => new TangentBlock(_backend, k.Name, k.Outputs)).For(D), s.LookupAlong)]
-            : Enumerable.Range(0, D).Select(d => B(k, d)).ToArray();
+        // One kernel for all directions (or blocks of them) where the block path is on (bit-identical), else one per direction.
+        BoundKernel[] PerDir(IKernel k) => Speedups.BlockTangents && D > 1 ? Block(k) : Enumerable.Range(0, D).Select(d => B(k, d)).ToArray();
+        BoundKernel[] Block(IKernel k)
+        {
+            var block = _blocks.GetOrAdd(k, k => new TangentBlock(_backend, k.Name, k.Outputs));
+            int w = block.Width(D);
+            return [.. Enumerable.Range(0, (D + w - 1) / w).Select(g => BoundKernel.Bind(block.For(g * w, Math.Min(w, D - g * w)), s.LookupAlong))];
+        }
         var rate = B(_rate); var dRate = PerDir(_dRate);
         var readout = B(_readout); var dReadout = PerDir(_dReadout);
         var reward = B(_reward); var dReward = PerDir(_dReward);

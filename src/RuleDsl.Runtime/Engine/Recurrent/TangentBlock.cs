@@ -13,15 +13,22 @@ namespace RuleDsl.Runtime.Engine.Recurrent;
 /// </summary>
 public sealed class TangentBlock(IKernelBackend backend, string name, IReadOnlyList<KernelOutput> outputs)
 {
-    readonly ConcurrentDictionary<int, Lazy<IKernel>> _byDirections = new();
+    readonly ConcurrentDictionary<(int, int), Lazy<IKernel>> _byDirections = new();
 
-    /// <summary>The kernel for <paramref name="directions"/> directions (compiled on first use, then shared).</summary>
-    public IKernel For(int directions) =>
-        _byDirections.GetOrAdd(directions, d => new Lazy<IKernel>(() => backend.Compile($"{name} ×{d}", Expand(outputs, d)))).Value;
+    /// <summary>The kernel for directions first … first + count − 1 (compiled on first use, then shared).</summary>
+    public IKernel For(int first, int count) =>
+        _byDirections.GetOrAdd((first, count), k => new Lazy<IKernel>(() =>
+            backend.Compile($"{name} #{k.Item1}…{k.Item1 + k.Item2 - 1}", Expand(outputs, k.Item1, k.Item2)))).Value;
 
-    /// <summary>Each output once per direction, every tangent symbol δX renamed δX#d.</summary>
-    public static KernelOutput[] Expand(IReadOnlyList<KernelOutput> outputs, int directions) =>
-        [.. Enumerable.Range(0, directions).SelectMany(d => outputs.Select(o =>
+    /// <summary>How many directions one kernel takes: all, except for N × N outputs (the trace tangents δE_d), four.
+    /// A δE_d row combines seven or so vectors of its own direction; with sixteen directions in one kernel
+    /// (≈ 110 such vectors, more than L1 holds) a step took longer than sixteen kernels, with four it took
+    /// 0.85× (miconi_family, bench/README.md).</summary>
+    public int Width(int directions) => outputs.Any(o => o.Target.Shape.IsMatrix) ? Math.Min(4, directions) : directions;
+
+    /// <summary>Each output once per direction d of first … first + count − 1, every tangent symbol δX renamed δX#d.</summary>
+    public static KernelOutput[] Expand(IReadOnlyList<KernelOutput> outputs, int first, int count) =>
+        [.. Enumerable.Range(first, count).SelectMany(d => outputs.Select(o =>
             new KernelOutput(Along(o.Target, d), Rename(o.Value, d), o.Accumulate, o.Name is null ? null : $"{o.Name}#{d}")))];
 
     static bool IsTangent(Symbol s) => s.Name.StartsWith('δ');
