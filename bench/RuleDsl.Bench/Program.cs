@@ -37,6 +37,8 @@ public static class Program
                 return MetaBench.FeedforwardOne(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args[6]);
             case "rnn-speed":
                 return RecurrentSpeed.Run(args.Skip(1).ToArray());
+            case "block-matvec":
+                return BlockMatVec.Run(args.Skip(1).ToArray());
             case "rnn-one":
                 return MetaBench.RecurrentOne(int.Parse(args[1]), int.Parse(args[2]), int.Parse(args[3]), args.Length > 4 ? args[4] : null);
             case "rnn-dump":

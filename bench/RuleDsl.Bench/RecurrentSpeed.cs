@@ -18,17 +18,22 @@ namespace RuleDsl.Bench;
 /// A second table times the same runs (fast paths on) in float32 against float64 (<c>precision = float32</c>),
 /// with how far float32's J, gradient and weights are from float64's.
 /// Options: --trials N (Miconi trials timed, default 200), --horizons 40,200, --quick (fewer trials),
-/// --no-miconi, --no-gradient, --no-roofline, --no-float32, --factored-tangents ("after" defers the trace tangents too).
+/// --no-miconi, --no-gradient, --no-roofline, --no-float32, --factored-tangents ("after" defers the trace tangents too),
+/// --block ("before" is the defaults less the tangent block: one kernel per direction), --rule miconi_family (the
+/// gradient row's rule from rules/neo_hebbian.rule, one tangent per θ: miconi_family has 16).
 /// </summary>
 public static class RecurrentSpeed
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
-    static bool FactoredTangents;
+    static bool FactoredTangents, BlockOnly;
+    static string GradientRule = "neo_hebbian";
 
     public static int Run(string[] args)
     {
         bool quick = args.Contains("--quick");
         FactoredTangents = args.Contains("--factored-tangents");
+        BlockOnly = args.Contains("--block");
+        GradientRule = StringOption(args, "--rule", "neo_hebbian");
         int trials = IntOption(args, "--trials", quick ? 60 : 200);
         var horizons = StringOption(args, "--horizons", quick ? "10" : "40,200").Split(',').Select(int.Parse).ToArray();
         int failed = 0;
@@ -61,14 +66,15 @@ public static class RecurrentSpeed
     {
         var (session, theta, dirs) = NeoHebbianRow(horizon);
         var fast = FactoredTangents ? RecurrentSpeedups.Default with { FactoredTangents = true } : RecurrentSpeedups.Default;
-        var (before, after) = Pair(Learner(session, RecurrentSpeedups.None), Learner(session, fast), theta, dirs);
-        return Row($"neo-Hebbian 3×3 exact gradient, N = 100, H = {horizon} (s)", before, after, horizon, perSecond: false);
+        var plain = BlockOnly ? fast with { BlockTangents = false } : RecurrentSpeedups.None;
+        var (before, after) = Pair(Learner(session, plain), Learner(session, fast), theta, dirs);
+        return Row($"{GradientLabel} exact gradient ({dirs.Length} tangents), N = 100, H = {horizon} (s)", before, after, horizon, perSecond: false);
     }
 
     /// <summary>The neo-Hebbian family's session, θ and its 9 unit directions.</summary>
     static (ExperimentSession Session, double[] Theta, double[][] Directions) NeoHebbianRow(int horizon)
     {
-        var session = RecurrentRows.Session(100, horizon, "neo_hebbian.rule neo_hebbian");
+        var session = RecurrentRows.Session(100, horizon, "neo_hebbian.rule " + GradientRule);
         var theta = session.Theta.Initial;
         // Away from the origin so that the trace and the weights move (at θ = 0 nothing learns).
         var rng = Runtime.Data.Rng.For(7, 2, 3);
@@ -76,6 +82,8 @@ public static class RecurrentSpeed
         var dirs = Enumerable.Range(0, theta.Length).Select(i => Enumerable.Range(0, theta.Length).Select(j => i == j ? 1.0 : 0).ToArray()).ToArray();
         return (session, theta, dirs);
     }
+
+    static string GradientLabel => GradientRule == "neo_hebbian" ? "neo-Hebbian 3×3" : GradientRule;
 
     static RecurrentLearner Learner(ExperimentSession session, RecurrentSpeedups speedups, Precision? precision = null)
     {

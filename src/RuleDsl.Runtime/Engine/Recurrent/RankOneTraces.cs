@@ -19,10 +19,13 @@ public sealed record RecurrentSpeedups(
     bool FactorSeveralTerms = false,
     /// <summary>With the readout after the step, the rates r(t) computed for it serve the next step too
     /// (instead of φ(x) once more from the same x).</summary>
-    bool ReuseRates = true)
+    bool ReuseRates = true,
+    /// <summary>Each per-step tangent kernel run once for all D directions (<see cref="TangentBlock"/>:
+    /// W·δr_d for every d in one pass over W, φ'(x) once), instead of once per direction.</summary>
+    bool BlockTangents = true)
 {
     public static readonly RecurrentSpeedups Default = new();
-    public static readonly RecurrentSpeedups None = new(FactoredTraces: false, FactoredTangents: false, FactorSeveralTerms: false, ReuseRates: false);
+    public static readonly RecurrentSpeedups None = new(FactoredTraces: false, FactoredTangents: false, FactorSeveralTerms: false, ReuseRates: false, BlockTangents: false);
 }
 
 /// <summary>

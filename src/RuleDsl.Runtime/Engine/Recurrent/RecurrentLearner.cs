@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using RuleDsl.Runtime.Kernels;
 using RuleDsl.Runtime.Meta;
 using RuleDsl.Semantics;
@@ -91,6 +92,8 @@ public sealed class RecurrentLearner : IInnerLoop
     readonly Symbol[] _traceSymbols;
     readonly RankOneTraces _factored;
     readonly Precision _precision;
+    readonly IKernelBackend _backend;
+    readonly ConcurrentDictionary<IKernel, TangentBlock> _blocks = new();
 
     /// <summary>The fast paths taken (all by default; <see cref="RecurrentSpeedups.None"/>: the plain path).</summary>
     public RecurrentSpeedups Speedups { get; set; } = RecurrentSpeedups.Default;
@@ -110,7 +113,7 @@ public sealed class RecurrentLearner : IInnerLoop
     {
         if (rule.Setting != Setting.Recurrent) throw new ArgumentException($"rule {rule.Name} is not a recurrent rule");
         _config = config; _rule = rule; _task = task; _seed = seed;
-        _precision = backend.Precision;
+        _precision = backend.Precision; _backend = backend;
         _traceSymbols = rule.Traces.Select(t => t.Symbol).ToArray();
         IKernel K(string name, params KernelOutput[] outs) => backend.Compile(name, outs);
         _rate = K("r", Set("r", Vec("pre"), model.Rate));
@@ -206,6 +209,10 @@ public sealed class RecurrentLearner : IInnerLoop
 
         public Tensor? Lookup(int d, string name) =>
             Named.TryGetValue(name, out var t) ? t : d < D && NamedTangent[d].TryGetValue(name, out var u) ? u : null;
+
+        /// <summary>For a kernel of all directions: δX#d is direction d's δX.</summary>
+        public Tensor? LookupAlong(string name) =>
+            TangentBlock.Split(name) is var (d, baseName) ? Lookup(d, baseName) : Lookup(0, name);
     }
 
 
@@ -214,7 +221,14 @@ public sealed class RecurrentLearner : IInnerLoop
         int n = _config.Units, D = directions.Length;
         var s = new State(n, _task.InputCount, _task.Conditions, _rule, D, _config.Dt, _precision);
         BoundKernel B(IKernel k, int d = 0) => BoundKernel.Bind(k, name => s.Lookup(d, name));
-        BoundKernel[] PerDir(IKernel k) => Enumerable.Range(0, D).Select(d => B(k, d)).ToArray();
+        // One kernel for all directions (or blocks of them) where the block path is on (bit-identical), else one per direction.
+        BoundKernel[] PerDir(IKernel k) => Speedups.BlockTangents && D > 1 ? Block(k) : Enumerable.Range(0, D).Select(d => B(k, d)).ToArray();
+        BoundKernel[] Block(IKernel k)
+        {
+            var block = _blocks.GetOrAdd(k, k => new TangentBlock(_backend, k.Name, k.Outputs));
+            int w = block.Width(D);
+            return [.. Enumerable.Range(0, (D + w - 1) / w).Select(g => BoundKernel.Bind(block.For(g * w, Math.Min(w, D - g * w)), s.LookupAlong))];
+        }
         var rate = B(_rate); var dRate = PerDir(_dRate);
         var readout = B(_readout); var dReadout = PerDir(_dReadout);
         var reward = B(_reward); var dReward = PerDir(_dReward);
@@ -230,7 +244,7 @@ public sealed class RecurrentLearner : IInnerLoop
                       && (_factored.Terms <= 1 || Speedups.FactorSeveralTerms);
         bool factorTangents = factor && Speedups.FactoredTangents && _factored.TangentTraces is not null;
         if (factor) traces = B(_factored.Traces!);
-        if (factorTangents) dTraces = PerDir(_factored.TangentTraces!);
+        if (factorTangents) dTraces = Enumerable.Range(0, D).Select(d => B(_factored.TangentTraces!, d)).ToArray();
         var sink = factor ? RowSink.Of(_precision) : null;
         var dSinks = factorTangents ? Enumerable.Range(0, D).Select(_ => RowSink.Of(_precision)).ToArray() : null;
         bool reuseRates = Speedups.ReuseRates && _config.ReadoutAfterStep;
@@ -315,7 +329,7 @@ public sealed class RecurrentLearner : IInnerLoop
                 // from the old x), r = r(t−1), the rates that drove the step — Miconi's (r_j(t−1) δx_i(t)).
                 if (traces is not null && t >= _config.TraceFromStep)
                 {
-                    for (int d = 0; d < D; d++)
+                    for (int d = 0; d < dTraces.Length; d++)
                     {
                         dSinks?[d].Use();
                         dTraces[d].Run();

@@ -39,7 +39,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
 
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
     static readonly MethodInfo Axpy = Op("Axpy"), Axpy4 = Op("Axpy4"), AddRow = Op("Add"), CopyRow = Op("Copy"),
-        ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatTVec = Op("MatTVec"),
+        ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatVecs4 = Op("MatVecs4"), MatTVec = Op("MatTVec"),
         MatMul = Op("MatMul"), CombineRow = Op("Combine"), CombineRows = Op("CombineRows"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
     static readonly MethodInfo DeferRows = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.AddRows))!;
     // tanh of a whole vector at once (VectorMath: within 2 ulp of Math.Tanh, a sixth of Miconi's step saved).
@@ -455,8 +455,19 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
         // four rows before the next changes no sum. The last rows one at a time, as above.
         var quad = new List<L> { L.Assign(off, L.Multiply(i, C)) };
         var rowOff = Enumerable.Range(0, 4).Select(k => (L)L.Add(off, L.Multiply(L.Constant(k), C))).ToArray();
+        // Unconditional Mx four at a time as a 4 × 4 tile of M X (MatVecs4: each element in Dot's order):
+        // D state tangents W·δr_d share each load of W's rows.
+        var tiled = Enumerable.Range(0, members.Count).Where(k => needs[k] is null && !members[k].MvTransposed).ToList();
+        for (int at = 0; at < tiled.Count; at += 4)
+        {
+            var g = tiled.Skip(at).Take(4).Select(k => members[k]).ToList();
+            VecNode G(int q) => g[Math.Min(q, g.Count - 1)];
+            quad.Add(L.Call(MatVecs4, [M, i, C, .. Enumerable.Range(0, 4).Select(q => (L)G(q).MvInput!.Buf), L.Constant(g.Count),
+                .. Enumerable.Range(0, 4).Select(q => (L)G(q).Buf)]));
+        }
         for (int k = 0; k < members.Count; k++)
         {
+            if (tiled.Contains(k)) continue;
             var v = members[k];
             var x = v.MvInput!.Buf;
             if (v.MvTransposed)

@@ -36,6 +36,75 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
         for (; i < rows; i++) y[i] = Dot(m, i * cols, x, 0, cols);
     }
 
+    /// <summary>
+    /// y_k[i..i+4) = rows i..i+4 of M · x_k for k &lt; count (1..4): a 4 × 4 tile of the product M X (X's
+    /// columns the x_k, the D state tangents of a step), each load of a row chunk of M used by four x and
+    /// each load of x by four rows. Every element is summed exactly as <see cref="Dot"/> sums it
+    /// (Rows4Wide's lanes), so the block equals four MatVec calls bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void MatVecs4(T[] m, int i, int cols, T[] x0, T[] x1, T[] x2, T[] x3, int count, T[] y0, T[] y1, T[] y2, T[] y3)
+    {
+        // Fewer than four: the last one again (computed twice, stored once), so the loop has one shape.
+        if (count < 2) { x1 = x0; y1 = y0; }
+        if (count < 3) { x2 = x1; y2 = y1; }
+        if (count < 4) { x3 = x2; y3 = y2; }
+        Check(m, i * cols, 4 * cols);
+        Check(x0, 0, cols); Check(x1, 0, cols); Check(x2, 0, cols); Check(x3, 0, cols);
+        Check(y0, i, 4); Check(y1, i, 4); Check(y2, i, 4); Check(y3, i, 4);
+        // One x, or no 512-bit vectors (then the 16 pairs of accumulators do not fit the registers): Rows4 each.
+        if (count == 1 || !(Vector512.IsHardwareAccelerated && Vector512<T>.Count == 2 * Vector<T>.Count))
+        {
+            Quad(m, i, cols, x0, y0);
+            if (count > 1) Quad(m, i, cols, x1, y1);
+            if (count > 2) Quad(m, i, cols, x2, y2);
+            if (count > 3) Quad(m, i, cols, x3, y3);
+            return;
+        }
+        ref T p0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), i * cols);
+        ref T p1 = ref Unsafe.Add(ref p0, cols);
+        ref T p2 = ref Unsafe.Add(ref p1, cols);
+        ref T p3 = ref Unsafe.Add(ref p2, cols);
+        ref T q0 = ref MemoryMarshal.GetArrayDataReference(x0);
+        ref T q1 = ref MemoryMarshal.GetArrayDataReference(x1);
+        ref T q2 = ref MemoryMarshal.GetArrayDataReference(x2);
+        ref T q3 = ref MemoryMarshal.GetArrayDataReference(x3);
+        // s{row}{x}: 16 accumulators + 4 rows + 4 x = 24 of the 32 512-bit registers.
+        var s00 = Vector512<T>.Zero; var s01 = Vector512<T>.Zero; var s02 = Vector512<T>.Zero; var s03 = Vector512<T>.Zero;
+        var s10 = Vector512<T>.Zero; var s11 = Vector512<T>.Zero; var s12 = Vector512<T>.Zero; var s13 = Vector512<T>.Zero;
+        var s20 = Vector512<T>.Zero; var s21 = Vector512<T>.Zero; var s22 = Vector512<T>.Zero; var s23 = Vector512<T>.Zero;
+        var s30 = Vector512<T>.Zero; var s31 = Vector512<T>.Zero; var s32 = Vector512<T>.Zero; var s33 = Vector512<T>.Zero;
+        int w2 = Vector512<T>.Count, j = 0;
+        for (; j <= cols - w2; j += w2)
+        {
+            nuint u = (nuint)j;
+            var a0 = Vector512.LoadUnsafe(ref q0, u); var a1 = Vector512.LoadUnsafe(ref q1, u);
+            var a2 = Vector512.LoadUnsafe(ref q2, u); var a3 = Vector512.LoadUnsafe(ref q3, u);
+            var r = Vector512.LoadUnsafe(ref p0, u);
+            s00 += r * a0; s01 += r * a1; s02 += r * a2; s03 += r * a3;
+            r = Vector512.LoadUnsafe(ref p1, u);
+            s10 += r * a0; s11 += r * a1; s12 += r * a2; s13 += r * a3;
+            r = Vector512.LoadUnsafe(ref p2, u);
+            s20 += r * a0; s21 += r * a1; s22 += r * a2; s23 += r * a3;
+            r = Vector512.LoadUnsafe(ref p3, u);
+            s30 += r * a0; s31 += r * a1; s32 += r * a2; s33 += r * a3;
+        }
+        ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q0, j, cols, Half(s00), Half(s10), Half(s20), Half(s30), y0, i);
+        ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q1, j, cols, Half(s01), Half(s11), Half(s21), Half(s31), y1, i);
+        ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q2, j, cols, Half(s02), Half(s12), Half(s22), Half(s32), y2, i);
+        ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q3, j, cols, Half(s03), Half(s13), Half(s23), Half(s33), y3, i);
+    }
+
+    static void Quad(T[] m, int i, int cols, T[] x, T[] y)
+    {
+        if (Vector.IsHardwareAccelerated) Rows4(m, i, cols, x, y);
+        else for (int k = 0; k < 4; k++) y[i + k] = Dot(m, (i + k) * cols, x, 0, cols);
+    }
+
+    /// <summary>Dot's sum of its two accumulators held side by side in one 512-bit register.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static T Half(Vector512<T> s) => Vector.Sum((s.GetLower() + s.GetUpper()).AsVector());
+
     /// <summary>Rows4 with one 512-bit register holding Dot's two accumulators side by side (lanes
     /// [0, w) are s0, [w, 2w) are s1): the same sums, added in the same order, half the instructions.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
