@@ -22,7 +22,9 @@ public sealed class Rng
     private bool hasSpareNormal;
 
     /// <summary>A generator whose four state words are the first four SplitMix64 outputs from <paramref name="seed"/>.</summary>
-    public Rng(ulong seed)
+    public Rng(ulong seed) => Seed(seed);
+
+    void Seed(ulong seed)
     {
         ulong x = seed;
         s0 = SplitMix64(ref x);
@@ -31,6 +33,16 @@ public sealed class Rng
         s3 = SplitMix64(ref x);
         // SplitMix64 never yields four zero words in a row, but guard the one forbidden state anyway.
         if ((s0 | s1 | s2 | s3) == 0) s0 = 1;
+        hasSpareNormal = false;
+        spareNormal = 0;
+    }
+
+    /// <summary>This generator, restarted at the beginning of the stream <see cref="Stream"/> would return
+    /// for the same arguments (the same numbers, without a new object: a learner's per-trial streams).</summary>
+    public Rng Restart(StreamKind kind, ulong seed, params ReadOnlySpan<int> indices)
+    {
+        Seed(StreamSeed(kind, seed, indices));
+        return this;
     }
 
     /// <summary>A generator with the given xoshiro256** state (not all zero); for reproducing published test vectors.</summary>
@@ -44,7 +56,10 @@ public sealed class Rng
 
     /// <summary>The stream of <paramref name="kind"/> for <paramref name="seed"/> and the kind's indices
     /// (non-negative; how many, and what they count, is said on each <see cref="StreamKind"/>).</summary>
-    public static Rng Stream(StreamKind kind, ulong seed, params int[] indices)
+    public static Rng Stream(StreamKind kind, ulong seed, params ReadOnlySpan<int> indices) => new(StreamSeed(kind, seed, indices));
+
+    /// <summary>The seed of <see cref="Stream"/>'s generator: every stream is <c>new Rng(StreamSeed(…))</c>.</summary>
+    static ulong StreamSeed(StreamKind kind, ulong seed, ReadOnlySpan<int> indices)
     {
         int wanted = kind switch
         {
@@ -58,20 +73,23 @@ public sealed class Rng
             if (i < 0) throw new ArgumentOutOfRangeException(nameof(indices), $"stream index {i} is negative");
         return kind switch
         {
-            StreamKind.DataEpisode or StreamKind.Bootstrap => For(seed, indices),
-            StreamKind.FeedforwardWeights => For(seed, 0x3e1du, (ulong)indices[0]),
-            StreamKind.Directions => For(seed, 0xd1u, (ulong)indices[0]),
-            StreamKind.RecurrentWeights => For(seed, 0x1a7u, (ulong)indices[0]),
-            StreamKind.RecurrentTrial => For(seed, 0x7015eu, (ulong)indices[0], (ulong)indices[1]),
-            StreamKind.TestTrial => For(seed, 0x7e57u, (ulong)indices[0]),
-            StreamKind.TaskTrial => Numbered(seed, ((ulong)indices[0] << 20) + (ulong)indices[1]),
-            StreamKind.FixedPointStarts => Numbered(seed, 0xf1edu),
+            StreamKind.DataEpisode or StreamKind.Bootstrap => Mix(seed, (ulong)indices[0]),
+            StreamKind.FeedforwardWeights => Mix(seed, 0x3e1du, (ulong)indices[0]),
+            StreamKind.Directions => Mix(seed, 0xd1u, (ulong)indices[0]),
+            StreamKind.RecurrentWeights => Mix(seed, 0x1a7u, (ulong)indices[0]),
+            StreamKind.RecurrentTrial => Mix(seed, 0x7015eu, (ulong)indices[0], (ulong)indices[1]),
+            StreamKind.TestTrial => Mix(seed, 0x7e57u, (ulong)indices[0]),
+            StreamKind.TaskTrial => NumberedSeed(seed, ((ulong)indices[0] << 20) + (ulong)indices[1]),
+            StreamKind.FixedPointStarts => NumberedSeed(seed, 0xf1edu),
             _ => throw new ArgumentOutOfRangeException(nameof(kind), $"unknown stream kind {kind}"),
         };
     }
 
     /// <summary>The stream for <paramref name="seed"/> and a path of indices, e.g. <c>Rng.For(seed, trial, episode)</c>.</summary>
-    public static Rng For(ulong seed, params ulong[] path)
+    public static Rng For(ulong seed, params ulong[] path) => new(Mix(seed, path));
+
+    /// <summary>The seed of <see cref="For(ulong, ulong[])"/>'s generator.</summary>
+    static ulong Mix(ulong seed, params ReadOnlySpan<ulong> path)
     {
         ulong h = seed;
         foreach (var p in path)
@@ -80,7 +98,7 @@ public sealed class Rng
             ulong x = h ^ (p * 0xD1B54A32D192ED03UL);
             h = SplitMix64(ref x);
         }
-        return new Rng(h);
+        return h;
     }
 
     /// <summary>Convenience overload for int indices (must be non-negative).</summary>
@@ -100,10 +118,12 @@ public sealed class Rng
     /// goes through one SplitMix64 round of its own, so streams 0, 1, 2, … of one seed start far apart in
     /// SplitMix64's sequence rather than at neighbouring counters.
     /// </summary>
-    public static Rng Numbered(ulong seed, ulong stream)
+    public static Rng Numbered(ulong seed, ulong stream) => new(NumberedSeed(seed, stream));
+
+    static ulong NumberedSeed(ulong seed, ulong stream)
     {
         ulong x = stream + 0x632BE59BD9B4E019UL;
-        return new Rng(seed ^ SplitMix64(ref x));
+        return seed ^ SplitMix64(ref x);
     }
 
     /// <summary>One SplitMix64 step (Steele, Lea &amp; Flood 2014): advances <paramref name="x"/> and returns the mixed output.</summary>

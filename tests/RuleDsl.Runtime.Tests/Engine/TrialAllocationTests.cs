@@ -3,11 +3,12 @@ using RuleDsl.Runtime.Engine.Recurrent;
 
 namespace RuleDsl.Runtime.Tests.Engine;
 
-/// A learning trial of the recurrent learner allocates nothing that grows with the trial: its task's arrays,
-/// noise, kernels and traces write into buffers the run made once. What is left per trial are the trial's
-/// own few objects (its Trial and label, two random generators: ≈ 0.4–1 KB), against ~80 KB per trial
-/// when the task's per-step arrays were allocated. Measured as the difference between a run of 16 and one
-/// of 8 trials on this thread (the run's own set-up is the same for both), plain and with tangents.
+/// A learning trial of the recurrent learner allocates nothing: the task's arrays and its Trial, both random
+/// streams (restarted generators) and every kernel's buffers are the run's, made once (it was ≈ 80 KB per
+/// trial when the task's per-step arrays were new, then ≈ 0.4–1 KB for the Trial, the generators and the
+/// names of the trace tangents). Measured as the difference between a run of 16 and one of 8 trials on this
+/// thread (the run's own set-up is the same for both), plain and with tangents (one kernel per direction
+/// and the tangent block).
 public class TrialAllocationTests
 {
     static long Allocated(string rule, int horizon, int directions)
@@ -28,10 +29,10 @@ public class TrialAllocationTests
     [Theory]
     [InlineData("miconi.rule miconi", 0)]
     [InlineData("neo_hebbian.rule neo_hebbian", 9)]
-    public void A_learning_trial_allocates_no_more_than_its_own_few_objects(string rule, int directions)
+    [InlineData("neo_hebbian.rule miconi_family", 16)]
+    public void A_learning_trial_allocates_nothing(string rule, int directions)
     {
         long h = Allocated(rule, 8, directions), twice = Allocated(rule, 16, directions);
-        // 200 steps per trial: one 8-byte allocation per step would already be 1.6 KB.
-        Assert.True((twice - h) / 8.0 <= 1500, $"{(twice - h) / 8.0:F0} bytes allocated per trial ({h} B for 8 trials, {twice} B for 16)");
+        Assert.True(twice <= h, $"{(twice - h) / 8.0:F0} bytes allocated per trial ({h} B for 8 trials, {twice} B for 16)");
     }
 }

@@ -23,7 +23,8 @@ public sealed class CognitiveTrials(ICognitiveTask task, ulong seed) : ITrialSou
     {
         if (Task is not CognitiveTask task) return Get(episode, trial);
         reuse.Builder ??= task.NewBuilder();
-        var t = RecurrentStreams.Task(task, seed, episode, trial, reuse.Builder);
+        reuse.Rng ??= new Data.Rng(0);
+        var t = RecurrentStreams.Task(task, seed, episode, trial, reuse.Builder, reuse.Rng);
         if (reuse.Mask.Length != t.Steps) reuse.Mask = new double[t.Steps];
         return Data(t, reuse.Mask);
     }

@@ -11,7 +11,7 @@ namespace RuleDsl.Runtime.Engine.Recurrent;
 
 /// <summary>One trial of a cognitive task as the engine sees it: input per step, target and scoring
 /// mask per step, and the condition (trial type) whose reward baseline it uses.</summary>
-public sealed record TrialData(double[][] Inputs, double[] Target, double[] Mask, int Condition)
+public readonly record struct TrialData(double[][] Inputs, double[] Target, double[] Mask, int Condition)
 {
     /// <summary>The task's own trial object, for its scoring.</summary>
     public object? Source { get; init; }
@@ -22,6 +22,8 @@ public sealed class TrialBuffers
 {
     public Tasks.Cognitive.TrialBuilder? Builder { get; set; }
     public double[] Mask { get; set; } = [];
+    /// <summary>The generator of the task's trial streams, restarted for every trial.</summary>
+    public Data.Rng? Rng { get; set; }
 }
 
 public interface ITrialSource
@@ -272,25 +274,29 @@ public sealed class RecurrentLearner : IInnerLoop
         double lastRewards = 0;
         double[] output = [];
         var buffers = new TrialBuffers();
+        // Every trial clears the traces and their tangents: found once, not by name per trial.
+        var traces0 = _traceSymbols.Select(t => s.Named[t.Name]).ToArray();
+        var dTraces0 = Enumerable.Range(0, D).SelectMany(d => _traceSymbols.Select(t => s.NamedTangent[d][Differentiate.tangentSymbol(t).Name])).ToArray();
+        var noiseRng = new Data.Rng(0);   // restarted at each trial's stream
         int H = _config.Horizon;
         for (int h = 0; h < H; h++)
         {
             cancel.ThrowIfCancellationRequested();
             var trial = _task.Get(episode, h, buffers);
-            var noise = RecurrentStreams.Trial((ulong)_seed, episode, h);
+            var noise = RecurrentStreams.Trial((ulong)_seed, episode, h, noiseRng);
             // Start of trial: state near zero, traces and reward accumulators cleared; tangents of the
             // state restart at zero too (the initial state does not depend on θ). A carried x̄ keeps
             // its value and its tangent.
             for (int i = 0; i < n; i++) s.X[i] = _config.InitialState * (2 * noise.NextDouble() - 1);
             foreach (var (unit, value) in _config.Clamped ?? []) s.X[unit] = value;
             if (!_config.CarryAverage) s.XBar.CopyFrom(s.X);
-            foreach (var t in _traceSymbols) s.Named[t.Name].Clear();
+            foreach (var t in traces0) t.Clear();
+            foreach (var t in dTraces0) t.Clear();
             s.Racc.Clear();
             for (int d = 0; d < D; d++)
             {
                 s.DX[d].Clear(); s.DRacc[d].Clear();
                 if (!_config.CarryAverage) s.DXBar[d].Clear();
-                foreach (var t in _traceSymbols) s.NamedTangent[d][Differentiate.tangentSymbol(t).Name].Clear();
             }
             double scored = 0;
             // The output trace, reused while trials keep their length (the task scores output.Length steps).

@@ -16,13 +16,17 @@ public static class RecurrentStreams
     /// <summary>Trial h's initial state (one draw per unit), then its kicks (per step, per unit).</summary>
     public static Data.Rng Trial(ulong seed, int episode, int trial) => Data.Rng.Stream(Data.StreamKind.RecurrentTrial, seed, episode, trial);
 
+    /// <summary>The same stream in a generator the caller reuses from trial to trial.</summary>
+    public static Data.Rng Trial(ulong seed, int episode, int trial, Data.Rng reuse) =>
+        reuse.Restart(Data.StreamKind.RecurrentTrial, seed, episode, trial);
+
     /// <summary>Trial h of the task, from its own stream.</summary>
     public static Trial Task(ICognitiveTask task, ulong seed, int episode, int trial) =>
         task.Sample(trial, TaskStream(seed, episode, trial));
 
-    /// <summary>The same trial written into a reused builder's arrays.</summary>
-    public static Trial Task(CognitiveTask task, ulong seed, int episode, int trial, TrialBuilder reuse) =>
-        task.Sample(trial, TaskStream(seed, episode, trial), reuse);
+    /// <summary>The same trial written into a reused builder's arrays, drawn from a reused generator.</summary>
+    public static Trial Task(CognitiveTask task, ulong seed, int episode, int trial, TrialBuilder reuse, Data.Rng rng) =>
+        task.Sample(trial, rng.Restart(Data.StreamKind.TaskTrial, seed, episode, trial), reuse);
 
     static Data.Rng TaskStream(ulong seed, int episode, int trial) => Data.Rng.Stream(Data.StreamKind.TaskTrial, seed, episode, trial);
 }

@@ -73,26 +73,34 @@ public sealed class Trial
     {
         if (target.Length != inputs.Length || mask.Length != inputs.Length)
             throw new ArgumentException("inputs, target and mask must have one entry per step.");
-        if (!mask.Contains(true))
-            throw new ArgumentException("a trial must score at least one step.");
-        Index = index;
-        Condition = condition;
-        Label = label;
         Inputs = inputs;
         Target = target;
         Mask = mask;
+        Label = label;
+        Describe(index, condition, label, scoring);
+    }
+
+    /// <summary>Index, condition, label and scoring of the trial now in the arrays: a <see cref="TrialBuilder"/>
+    /// that is reused rebuilds its one Trial in place (its arrays were overwritten already).</summary>
+    internal void Describe(int index, int condition, string label, Scoring scoring)
+    {
+        int scored = Mask.AsSpan().Count(true);
+        if (scored == 0) throw new ArgumentException("a trial must score at least one step.");
+        Index = index;
+        Condition = condition;
+        Label = label;
         Scoring = scoring;
-        ScoredSteps = mask.Count(m => m);
+        ScoredSteps = scored;
     }
 
     /// <summary>The trial index it was sampled for.</summary>
-    public int Index { get; }
+    public int Index { get; private set; }
 
     /// <summary>Condition (trial type) in [0, ConditionCount).</summary>
-    public int Condition { get; }
+    public int Condition { get; private set; }
 
     /// <summary>Readable description of this trial's stimuli and expected answer.</summary>
-    public string Label { get; }
+    public string Label { get; private set; }
 
     /// <summary>u[t][k]: input of channel k at step t.</summary>
     public double[][] Inputs { get; }
@@ -103,11 +111,11 @@ public sealed class Trial
     /// <summary>True at the steps that are scored.</summary>
     public bool[] Mask { get; }
 
-    public Scoring Scoring { get; }
+    public Scoring Scoring { get; private set; }
 
     public int Steps => Inputs.Length;
 
-    public int ScoredSteps { get; }
+    public int ScoredSteps { get; private set; }
 
     /// <summary>Mean |output − target| over the scored steps.</summary>
     public double Error(ReadOnlySpan<double> output)

@@ -109,15 +109,19 @@ public sealed class TrialBuilder
         return s / (b - a);
     }
 
-    /// <summary>Hands the arrays to a new <see cref="Trial"/>; the builder cannot be used afterwards.</summary>
+    /// <summary>Hands the arrays to a <see cref="Trial"/>; the builder cannot be used afterwards until
+    /// <see cref="Reset"/>. A builder that is reset and built again returns the same Trial object, rebuilt.</summary>
     public Trial Build(int index, int condition, string label, Scoring scoring)
     {
         if (_built) throw new InvalidOperationException("TrialBuilder.Build was already called; use one builder per trial (or Reset it).");
         _built = true;
-        return new(index, condition, label, _inputs, _target, _mask, scoring);
+        if (_trial is null) return _trial = new(index, condition, label, _inputs, _target, _mask, scoring);
+        _trial.Describe(index, condition, label, scoring);
+        return _trial;
     }
 
     private bool _built;
+    private Trial? _trial;
 
     private void ThrowIfBuilt()
     {
