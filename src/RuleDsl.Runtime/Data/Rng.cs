@@ -137,7 +137,10 @@ public sealed class Rng
     }
 
     /// <summary>The next 64 random bits (xoshiro256**).</summary>
-    public ulong NextUInt64()
+    public ulong NextUInt64() => Next(ref s0, ref s1, ref s2, ref s3);
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    static ulong Next(ref ulong s0, ref ulong s1, ref ulong s2, ref ulong s3)
     {
         ulong result = ulong.RotateLeft(s1 * 5, 7) * 9;
         ulong t = s1 << 17;
@@ -151,7 +154,23 @@ public sealed class Rng
     }
 
     /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
-    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+    public double NextDouble() => ToDouble(NextUInt64());
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    static double ToDouble(ulong bits) => (bits >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>Sparse uniform kicks: element by element, with probability <paramref name="probability"/> a kick
+    /// <c>amplitude · (2u − 1)</c>, else 0 — the numbers of <c>NextDouble() &lt; p ? amplitude * (2 * NextDouble() - 1) : 0</c>
+    /// per element, in the same order. The state stays in registers across the span: drawn one call at a time
+    /// through the fields, each draw waits on the store of the one before (≈ 4 ns against ≈ 1.5 here).</summary>
+    public void Kicks(Span<double> into, double probability, double amplitude)
+    {
+        ulong x0 = s0, x1 = s1, x2 = s2, x3 = s3;
+        for (int i = 0; i < into.Length; i++)
+            into[i] = ToDouble(Next(ref x0, ref x1, ref x2, ref x3)) < probability
+                ? amplitude * (2 * ToDouble(Next(ref x0, ref x1, ref x2, ref x3)) - 1) : 0;
+        (s0, s1, s2, s3) = (x0, x1, x2, x3);
+    }
 
     /// <summary>Uniform in [lo, hi).</summary>
     public double Uniform(double lo, double hi) => lo + (hi - lo) * NextDouble();

@@ -167,4 +167,24 @@ public class RngTests
         r.XavierNormal(flat, 100, 50);
         Assert.Equal(2.0 / 150, flat.Sum(v => v * v) / flat.Length, 2.0 / 150 * 0.06);
     }
+
+    [Theory]
+    [InlineData(0.003, 16.0)]   // Miconi's kicks: 3 Hz at dt = 1 ms, amplitude 16
+    [InlineData(0.3, 1.5)]
+    [InlineData(0.0, 1.0)]      // never: one draw per element
+    [InlineData(1.0, 2.0)]      // always: two draws per element
+    public void Kicks_draw_what_nextdouble_draws_element_by_element(double p, double amplitude)
+    {
+        var a = new Rng(11);
+        var b = new Rng(11);
+        var kicks = new double[1000];
+        b.Kicks(kicks, p, amplitude);
+        var expected = new double[1000];
+        for (int i = 0; i < expected.Length; i++)
+            expected[i] = a.NextDouble() < p ? amplitude * (2 * a.NextDouble() - 1) : 0;
+        Assert.Equal(expected, kicks);
+        // Both generators stand at the same point of the stream afterwards.
+        Assert.Equal(a.NextUInt64(), b.NextUInt64());
+        if (p > 0 && p < 1) Assert.Contains(kicks, k => k != 0);
+    }
 }

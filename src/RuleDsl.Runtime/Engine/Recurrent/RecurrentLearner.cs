@@ -278,6 +278,7 @@ public sealed class RecurrentLearner : IInnerLoop
         var traces0 = _traceSymbols.Select(t => s.Named[t.Name]).ToArray();
         var dTraces0 = Enumerable.Range(0, D).SelectMany(d => _traceSymbols.Select(t => s.NamedTangent[d][Differentiate.tangentSymbol(t).Name])).ToArray();
         var noiseRng = new Data.Rng(0);   // restarted at each trial's stream
+        var kicks = new double[n];        // drawn in double whatever the precision, as the reference learner draws them
         int H = _config.Horizon;
         for (int h = 0; h < H; h++)
         {
@@ -313,9 +314,9 @@ public sealed class RecurrentLearner : IInnerLoop
                 s.Target.Value = trial.Target[t];
                 s.Mask.Value = trial.Mask[t];
                 scored += trial.Mask[t];
-                for (int i = 0; i < n; i++)
-                    s.Noise[i] = t >= _config.PerturbationFromStep && noise.NextDouble() < _config.PerturbationProbability
-                        ? _config.PerturbationAmplitude * (2 * noise.NextDouble() - 1) : 0;
+                if (t >= _config.PerturbationFromStep) noise.Kicks(kicks, _config.PerturbationProbability, _config.PerturbationAmplitude);
+                else Array.Clear(kicks);
+                s.Noise.CopyFrom(kicks);
                 // With the readout after the step, the rates of x(t−1) were computed for it already.
                 if (!(reuseRates && t > 0)) { foreach (var k in dRate) k.Run(); rate.Run(); }
                 if (!_config.ReadoutAfterStep) ReadOut(t);
