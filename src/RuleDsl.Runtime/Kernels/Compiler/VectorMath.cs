@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace RuleDsl.Runtime.Kernels.Compiler;
 
@@ -50,28 +51,32 @@ public static class VectorMath
 
     static void Tanh(ReadOnlySpan<double> x, Span<double> y, Span<double> e)
     {
-        int m = x.Length, k = 0, w = Vector<double>.Count;
+        int m = x.Length, k = 0, w = Vector512<double>.Count;
         // e = exp(min(2|x|, 44)): beyond 22, tanh is ±1 in double; the cap keeps exp finite.
         for (; k <= m - w; k += w)
-            Vector.Min(Vector.Abs(new Vector<double>(x[k..])) * 2.0, new Vector<double>(44.0)).CopyTo(e[k..]);
+            Vector512.Min(Vector512.Abs(Vector512.Create(x[k..])) * 2.0, Vector512.Create(44.0)).CopyTo(e[k..]);
         for (; k < m; k++) e[k] = Math.Min(2 * Math.Abs(x[k]), 44.0);
         TensorPrimitives.Exp(e, e);
-        var one = Vector<double>.One;
-        var two = new Vector<double>(2.0);
-        var small = new Vector<double>(0.625);
-        var signBit = new Vector<double>(-0.0);
+        var one = Vector512<double>.One;
+        var two = Vector512.Create(2.0);
+        var small = Vector512.Create(0.625);
+        var signBit = Vector512.Create(-0.0);
         for (k = 0; k <= m - w; k += w)
         {
-            var v = new Vector<double>(x[k..]);
+            var v = Vector512.Create(x[k..]);
             var z = v * v;
-            var near0 = v + v * z * (((new Vector<double>(P0) * z + new Vector<double>(P1)) * z + new Vector<double>(P2))
-                                     / (((z + new Vector<double>(Q0)) * z + new Vector<double>(Q1)) * z + new Vector<double>(Q2)));
-            var far = one - two / (new Vector<double>(e[k..]) + one);
-            far |= v & signBit; // far ≥ 0: the sign of x
-            var r = Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(v), small), near0, far);
+            var near = Vector512.LessThan(Vector512.Abs(v), small);
+            // One division serves both branches: P(z)/Q(z) where |x| < 0.625, 2/(e + 1) elsewhere, each with
+            // the operands it always had (so each lane's quotient, and the result, are what two divisions gave).
+            var num = Vector512.ConditionalSelect(near, (Vector512.Create(P0) * z + Vector512.Create(P1)) * z + Vector512.Create(P2), two);
+            var den = Vector512.ConditionalSelect(near, ((z + Vector512.Create(Q0)) * z + Vector512.Create(Q1)) * z + Vector512.Create(Q2),
+                                                  Vector512.Create(e[k..]) + one);
+            var q = num / den;
+            var far = (one - q) | (v & signBit); // 1 − 2/(e + 1) ≥ 0: the sign of x
+            var r = Vector512.ConditionalSelect(near, v + v * z * q, far);
             // NaN in, NaN out (the comparisons above are false for NaN, and the exp saw the capped 44); ±0 kept.
-            var self = ~Vector.Equals(v, v) | Vector.Equals(v, Vector<double>.Zero);
-            Vector.ConditionalSelect(self, v, r).CopyTo(y[k..]);
+            var self = ~Vector512.Equals(v, v) | Vector512.Equals(v, Vector512<double>.Zero);
+            Vector512.ConditionalSelect(self, v, r).CopyTo(y[k..]);
         }
         for (; k < m; k++) y[k] = One(x[k], e[k]);
     }
