@@ -26,6 +26,9 @@ public sealed class NetworkStep32
         }
     }
 
+    /// <summary>One step of <paramref name="step"/>'s network, in float32 or as it is (float64).</summary>
+    public static Action Runner(NetworkStep step, bool float32) => float32 ? new NetworkStep32(step).RunCompiled : step.RunCompiled;
+
     public void RunCompiled()
     {
         foreach (var a in Layers) Kernel.Step(a);

@@ -164,9 +164,7 @@ public static class Program
             var f0 = new NetworkStep("f0", 0, ThetaMode.Paper, scale, handWritten: false);
             var pp = new NetworkStep("pool", 10, ThetaMode.Paper, scale, handWritten: false);
             var pd = new NetworkStep("pool", 10, ThetaMode.Dense, scale, handWritten: false);
-            Action r0 = f0.RunCompiled, r1 = pp.RunCompiled, r2 = pd.RunCompiled;
-            if (f32) (r0, r1, r2) = (new NetworkStep32(f0).RunCompiled, new NetworkStep32(pp).RunCompiled, new NetworkStep32(pd).RunCompiled);
-            double t0 = Time(r0), t1 = Time(r1), t2 = Time(r2);
+            double t0 = Time(NetworkStep32.Runner(f0, f32)), t1 = Time(NetworkStep32.Runner(pp, f32)), t2 = Time(NetworkStep32.Runner(pd, f32));
             Console.WriteLine($"{scale,6} {NetworkStep.SynapseCount(scale),9} {t0,9:F1} {t1,16:F1} {t1 / t0,6:F1} {t2,16:F1} {t2 / t0,6:F1}");
         }
     }

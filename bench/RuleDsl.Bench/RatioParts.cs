@@ -64,7 +64,7 @@ public static class RatioParts
         if (args.Length > 0)
         {
             var step = new NetworkStep(args[0], 10, ThetaMode.Paper, 1, handWritten: false);
-            Action run = f32 ? new NetworkStep32(step).RunCompiled : step.RunCompiled;
+            var run = NetworkStep32.Runner(step, f32);
             var sw = Stopwatch.StartNew();
             while (sw.ElapsedMilliseconds < 5000) run();
             return 0;
@@ -170,8 +170,8 @@ public static class RatioParts
     {
         var d0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
         var dp = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
-        Action f0Step = d0.RunCompiled, poolStep = dp.RunCompiled;
-        if (typeof(T) == typeof(float)) (f0Step, poolStep) = (new NetworkStep32(d0).RunCompiled, new NetworkStep32(dp).RunCompiled);
+        bool f32 = typeof(T) == typeof(float);
+        Action f0Step = NetworkStep32.Runner(d0, f32), poolStep = NetworkStep32.Runner(dp, f32);
         for (int round = 0; round < 8; round++)
             foreach (var rowByRow in new[] { true, false })
             {

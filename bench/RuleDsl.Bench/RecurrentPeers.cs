@@ -129,7 +129,7 @@ public static class RecurrentPeers
             var pool = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
             double f0Us = Program.Time(f0.RunCompiled), poolUs = Program.Time(pool.RunCompiled);
             // The same two steps in float32 (the "float32 halves the traffic"): both sides in one precision.
-            double f0Us32 = Program.Time(new NetworkStep32(f0).RunCompiled), poolUs32 = Program.Time(new NetworkStep32(pool).RunCompiled);
+            double f0Us32 = Program.Time(NetworkStep32.Runner(f0, true)), poolUs32 = Program.Time(NetworkStep32.Runner(pool, true));
 
             var main = grad[^1];
             Console.WriteLine("<!-- table:rnn-peers -->");

@@ -75,7 +75,8 @@ public sealed class SimdBackend(Precision? precision = null) : IRowProductBacken
         }
 
         /// <summary>An argument block of its own, its arrays bound and checked once (a Tensor keeps its array
-        /// for life), so a step skips the thread-local lookup, the binding and the checks; each call copies the scalars in and the scalar targets out, as <see cref="Run"/> does.</summary>
+        /// for life), so a step skips the thread-local lookup, the binding and the checks; each call copies
+        /// the scalars in and the scalar targets out, as <see cref="Run"/> does.</summary>
         public Action Prepare(Tensor[] ins, Tensor[] targets)
         {
             var args = kernel.CreateArgs();

@@ -42,7 +42,7 @@ public sealed class Tensor
     // Outside the kernels (set-up, a trial's inputs, checks): a float32 tensor rounds what it is given.
     public double this[int i]
     {
-        // Inlined: the learners' per-step loops (a trial's noise) write through it.
+        // Inlined: loops over units outside the kernels (a trial's initial state, set-up) index through it.
         [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Doubles is { } d ? d[i] : Singles![i];
         [MethodImpl(MethodImplOptions.AggressiveInlining)] set { if (Doubles is { } d) d[i] = value; else Singles![i] = (float)value; }
     }

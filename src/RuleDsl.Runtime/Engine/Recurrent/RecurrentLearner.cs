@@ -275,8 +275,8 @@ public sealed class RecurrentLearner : IInnerLoop
         double[] output = [];
         var buffers = new TrialBuffers();
         // Every trial clears the traces and their tangents: found once, not by name per trial.
-        var traces0 = _traceSymbols.Select(t => s.Named[t.Name]).ToArray();
-        var dTraces0 = Enumerable.Range(0, D).SelectMany(d => _traceSymbols.Select(t => s.NamedTangent[d][Differentiate.tangentSymbol(t).Name])).ToArray();
+        var traceTensors = _traceSymbols.Select(t => s.Named[t.Name]).ToArray();
+        var traceTangentTensors = Enumerable.Range(0, D).SelectMany(d => _traceSymbols.Select(t => s.NamedTangent[d][Differentiate.tangentSymbol(t).Name])).ToArray();
         var noiseRng = new Data.Rng(0);   // restarted at each trial's stream
         var kicks = new double[n];        // drawn in double whatever the precision, as the reference learner draws them
         int H = _config.Horizon;
@@ -291,8 +291,8 @@ public sealed class RecurrentLearner : IInnerLoop
             for (int i = 0; i < n; i++) s.X[i] = _config.InitialState * (2 * noise.NextDouble() - 1);
             foreach (var (unit, value) in _config.Clamped ?? []) s.X[unit] = value;
             if (!_config.CarryAverage) s.XBar.CopyFrom(s.X);
-            foreach (var t in traces0) t.Clear();
-            foreach (var t in dTraces0) t.Clear();
+            foreach (var t in traceTensors) t.Clear();
+            foreach (var t in traceTangentTensors) t.Clear();
             s.Racc.Clear();
             for (int d = 0; d < D; d++)
             {

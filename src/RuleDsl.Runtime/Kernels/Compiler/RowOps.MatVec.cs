@@ -121,9 +121,7 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
             s2 += Vector512.LoadUnsafe(ref p2, u) * xu;
             s3 += Vector512.LoadUnsafe(ref p3, u) * xu;
         }
-        T r0 = Vector.Sum((s0.GetLower() + s0.GetUpper()).AsVector()), r1 = Vector.Sum((s1.GetLower() + s1.GetUpper()).AsVector());
-        T r2 = Vector.Sum((s2.GetLower() + s2.GetUpper()).AsVector()), r3 = Vector.Sum((s3.GetLower() + s3.GetUpper()).AsVector());
-        ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q, j, cols, r0, r1, r2, r3, y, i);
+        ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q, j, cols, Half(s0), Half(s1), Half(s2), Half(s3), y, i);
     }
 
     /// <summary>y[i..i+4) = rows i..i+4 of M · x, each exactly as <see cref="Dot"/> sums it.</summary>

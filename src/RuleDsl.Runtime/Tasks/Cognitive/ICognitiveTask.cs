@@ -76,12 +76,12 @@ public sealed class Trial
         Inputs = inputs;
         Target = target;
         Mask = mask;
-        Label = label;
         Describe(index, condition, label, scoring);
     }
 
     /// <summary>Index, condition, label and scoring of the trial now in the arrays: a <see cref="TrialBuilder"/>
     /// that is reused rebuilds its one Trial in place (its arrays were overwritten already).</summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(Label))]
     internal void Describe(int index, int condition, string label, Scoring scoring)
     {
         int scored = Mask.AsSpan().Count(true);
