@@ -248,7 +248,10 @@ internal sealed partial class KernelBuilder<T>
                 {
                     var k = Local(typeof(int), "k" + nextId++);
                     var ctx = new Ctx { K = k };
-                    node.Code = For(k, L.Constant(0), Dim(dim), L.Assign(L.ArrayAccess(node.Buf, k), Elem(e, ctx, deps)));
+                    var scalar = L.Assign(L.ArrayAccess(node.Buf, k), Elem(e, ctx, deps));
+                    node.Code = UseLanes && HasLanes(e)
+                        ? LaneLoop(k, Dim(dim), Store(Lane(e, k, deps), node.Buf, k), scalar)
+                        : For(k, L.Constant(0), Dim(dim), scalar);
                     break;
                 }
         }

@@ -487,25 +487,42 @@ internal sealed partial class KernelBuilder<T>
         var ctx = new Ctx { K = k };
         var values = new List<L>();
         var stores = new List<L>();
-        phasePlan.Add(() => $"phase B: for each k of {dim}:");
+        // Lanes when every term's body has them: each output's lanes computed before any is stored, as below.
+        bool lanes = UseLanes && group.All(o => o.Terms.All(t => t.F.Body is null || HasLanes(t.F.Body.Value)));
+        var laneValues = new List<L>();
+        var laneStores = new List<L>();
+        phasePlan.Add(() => $"phase B: for each k of {dim}{(lanes ? $" ({Vector<T>.Count} lanes at a time)" : "")}:");
         foreach (var o in group)
         {
             var v = Local(TT, "out_" + o.Spec.Target.Name);
-            L sum = Zero;
+            var vl = lanes ? Local(VT, "lanes_" + o.Spec.Target.Name) : null;
+            L sum = Zero, laneSum = ZeroLanes;
             foreach (var t in o.Terms)
             {
                 var deps = new List<Node>(t.Deps);
                 L value = t.Coef ?? One;
-                if (t.F.Body is not null) value = L.Multiply(value, Elem(t.F.Body.Value, ctx, deps));
+                L laneValue = L.New(Broadcast, value);
+                if (t.F.Body is not null)
+                {
+                    value = L.Multiply(value, Elem(t.F.Body.Value, ctx, deps));
+                    if (lanes) laneValue = L.Multiply(laneValue, Lane(t.F.Body.Value, k, deps));
+                }
                 Require(deps, t.Guard);
                 sum = L.Add(sum, t.Guard is null ? value : L.Condition(t.Guard.Flag, value, Zero));
+                laneSum = L.Add(laneSum, t.Guard is null ? laneValue : L.Condition(t.Guard.Flag, laneValue, ZeroLanes));
             }
             values.Add(L.Assign(v, sum));
             var target = L.ArrayAccess(o.Target, k);
             stores.Add(!o.Accumulate ? L.Assign(target, v) : L.AddAssign(target, v));
+            if (vl is not null)
+            {
+                laneValues.Add(L.Assign(vl, laneSum));
+                laneStores.Add(Store(!o.Accumulate ? vl : L.Add(L.New(LoadLanes, o.Target, k), vl), o.Target, k));
+            }
             phasePlan.Add(() => $"  {o.Spec.Target.Name}[k] {(!o.Accumulate ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
         }
-        return For(k, L.Constant(0), Dim(dim), L.Block(values.Concat(stores)));
+        var scalar = L.Block(values.Concat(stores));
+        return lanes ? LaneLoop(k, Dim(dim), L.Block(laneValues.Concat(laneStores)), scalar) : For(k, L.Constant(0), Dim(dim), scalar);
     }
 
     L ScalarOutput(Output o)
