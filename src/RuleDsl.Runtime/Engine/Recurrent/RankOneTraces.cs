@@ -22,10 +22,13 @@ public sealed record RecurrentSpeedups(
     bool ReuseRates = true,
     /// <summary>Each per-step tangent kernel run once for all D directions (<see cref="TangentBlock"/>:
     /// W·δr_d for every d in one pass over W, φ'(x) once), instead of once per direction.</summary>
-    bool BlockTangents = true)
+    bool BlockTangents = true,
+    /// <summary>W·r within a trial from a copy of W in tiles of four rows (<see cref="WeightTiles"/>; one
+    /// sequential stream instead of four rows at once), packed at the start of each trial.</summary>
+    bool PackedWeights = true)
 {
     public static readonly RecurrentSpeedups Default = new();
-    public static readonly RecurrentSpeedups None = new(FactoredTraces: false, FactoredTangents: false, FactorSeveralTerms: false, ReuseRates: false, BlockTangents: false);
+    public static readonly RecurrentSpeedups None = new(FactoredTraces: false, FactoredTangents: false, FactorSeveralTerms: false, ReuseRates: false, BlockTangents: false, PackedWeights: false);
 }
 
 /// <summary>

@@ -96,6 +96,8 @@ public sealed class RecurrentLearner : IInnerLoop
     readonly Precision _precision;
     readonly IKernelBackend _backend;
     readonly ConcurrentDictionary<IKernel, TangentBlock> _blocks = new();
+    // Whether a kernel of the step loop writes W (then W·r cannot come from tiles packed per trial).
+    readonly bool _perStepWritesW;
 
     /// <summary>The fast paths taken (all by default; <see cref="RecurrentSpeedups.None"/>: the plain path).</summary>
     public RecurrentSpeedups Speedups { get; set; } = RecurrentSpeedups.Default;
@@ -140,8 +142,9 @@ public sealed class RecurrentLearner : IInnerLoop
         _dUpdate = K("δupdate", new KernelOutput(Differentiate.tangentSymbol(rule.Weight), Tangent(rule.Update, state), true));
         _baseline = K("baseline", Set("Rbar", Shape.Scalar, model.Baseline));
         _dBaseline = K("δbaseline", Set("δRbar", Shape.Scalar, Tangent(model.Baseline, "Rbar", "R")));
-        _factored = RankOneTraces.Of(rule, backend, [_rate, _dRate, _readout, _dReadout, _reward, _dReward, _dTraces, _step, _dStep],
-            traceOutputs, tangentOutputs);
+        IKernel[] perStep = [_rate, _dRate, _readout, _dReadout, _reward, _dReward, _traces, _dTraces, _step, _dStep];
+        _factored = RankOneTraces.Of(rule, backend, perStep.Where(k => k != _traces), traceOutputs, tangentOutputs);
+        _perStepWritesW = perStep.SelectMany(k => k.Outputs).Any(o => o.Target.Name == rule.Weight.Name);
     }
 
     sealed class State
@@ -250,6 +253,8 @@ public sealed class RecurrentLearner : IInnerLoop
         var sink = factor ? RowSink.Of(_precision) : null;
         var dSinks = factorTangents ? Enumerable.Range(0, D).Select(_ => RowSink.Of(_precision)).ToArray() : null;
         bool reuseRates = Speedups.ReuseRates && _config.ReadoutAfterStep;
+        // W in tiles for the steps of a trial: no per-step kernel writes W (only the update between trials).
+        var tiles = Speedups.PackedWeights && !_perStepWritesW ? WeightTiles.For(s.W) : null;
         var carried = average is null ? [] : new double[n];
         var dCarried = average is null ? [] : Enumerable.Range(0, D).Select(_ => new double[n]).ToArray();
 
@@ -308,49 +313,54 @@ public sealed class RecurrentLearner : IInnerLoop
                 output[t] = s.Z.Value;
                 foreach (var k in dReward) k.Run(); reward.Run();
             }
-            for (int t = 0; t < trial.Target.Length; t++)
+            tiles?.Use(s.W);
+            try
             {
-                s.U.CopyFrom(trial.Inputs[t]);
-                s.Target.Value = trial.Target[t];
-                s.Mask.Value = trial.Mask[t];
-                scored += trial.Mask[t];
-                if (t >= _config.PerturbationFromStep) noise.Kicks(kicks, _config.PerturbationProbability, _config.PerturbationAmplitude);
-                else Array.Clear(kicks);
-                s.Noise.CopyFrom(kicks);
-                // With the readout after the step, the rates of x(t−1) were computed for it already.
-                if (!(reuseRates && t > 0)) { foreach (var k in dRate) k.Run(); rate.Run(); }
-                if (!_config.ReadoutAfterStep) ReadOut(t);
-                if (average is not null && t == 0)
+                for (int t = 0; t < trial.Target.Length; t++)
                 {
-                    s.XBar.CopyTo(carried);
-                    for (int d = 0; d < D; d++) s.DXBar[d].CopyTo(dCarried[d]);
-                }
-                foreach (var k in dStep) k.Run(); step.Run();
-                if (average is not null && t == 0)
-                {
-                    // The step averaged in the initial state; x̄ stays as the last trial left it.
-                    s.XBar.CopyFrom(carried);
-                    for (int d = 0; d < D; d++) s.DXBar[d].CopyFrom(dCarried[d]);
-                }
-                // Traces see the state after the step: x = x(t), xbar = x̄(t−1) (the step updates it
-                // from the old x), r = r(t−1), the rates that drove the step — Miconi's (r_j(t−1) δx_i(t)).
-                if (traces is not null && t >= _config.TraceFromStep)
-                {
-                    for (int d = 0; d < dTraces.Length; d++)
+                    s.U.CopyFrom(trial.Inputs[t]);
+                    s.Target.Value = trial.Target[t];
+                    s.Mask.Value = trial.Mask[t];
+                    scored += trial.Mask[t];
+                    if (t >= _config.PerturbationFromStep) noise.Kicks(kicks, _config.PerturbationProbability, _config.PerturbationAmplitude);
+                    else Array.Clear(kicks);
+                    s.Noise.CopyFrom(kicks);
+                    // With the readout after the step, the rates of x(t−1) were computed for it already.
+                    if (!(reuseRates && t > 0)) { foreach (var k in dRate) k.Run(); rate.Run(); }
+                    if (!_config.ReadoutAfterStep) ReadOut(t);
+                    if (average is not null && t == 0)
                     {
-                        dSinks?[d].Use();
-                        dTraces[d].Run();
+                        s.XBar.CopyTo(carried);
+                        for (int d = 0; d < D; d++) s.DXBar[d].CopyTo(dCarried[d]);
                     }
-                    sink?.Use();
-                    traces.Run();
-                }
-                if (_config.ReadoutAfterStep)
-                {
-                    // r(t) = φ(x(t)) now; the next step reuses them (or, plain, computes the same rates again).
-                    foreach (var k in dRate) k.Run(); rate.Run();
-                    ReadOut(t);
+                    foreach (var k in dStep) k.Run(); step.Run();
+                    if (average is not null && t == 0)
+                    {
+                        // The step averaged in the initial state; x̄ stays as the last trial left it.
+                        s.XBar.CopyFrom(carried);
+                        for (int d = 0; d < D; d++) s.DXBar[d].CopyFrom(dCarried[d]);
+                    }
+                    // Traces see the state after the step: x = x(t), xbar = x̄(t−1) (the step updates it
+                    // from the old x), r = r(t−1), the rates that drove the step — Miconi's (r_j(t−1) δx_i(t)).
+                    if (traces is not null && t >= _config.TraceFromStep)
+                    {
+                        for (int d = 0; d < dTraces.Length; d++)
+                        {
+                            dSinks?[d].Use();
+                            dTraces[d].Run();
+                        }
+                        sink?.Use();
+                        traces.Run();
+                    }
+                    if (_config.ReadoutAfterStep)
+                    {
+                        // r(t) = φ(x(t)) now; the next step reuses them (or, plain, computes the same rates again).
+                        foreach (var k in dRate) k.Run(); rate.Run();
+                        ReadOut(t);
+                    }
                 }
             }
+            finally { tiles?.Release(); }
             sink?.Flush();
             foreach (var ds in dSinks ?? []) ds.Flush();
             sink?.Release();

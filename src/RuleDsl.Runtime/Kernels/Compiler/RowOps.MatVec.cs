@@ -18,7 +18,15 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
         int i = 0;
         // Four rows at a time share each load of x; each row is summed in Dot's order (bit-identical).
         if (Vector.IsHardwareAccelerated && cols >= 2 * Vector<T>.Count)
+        {
+            // A copy in tiles of four rows, where the caller made one for this matrix (the same sums).
+            if (PackedRowsOfThread.Current is PackedRows<T> packed && packed.Covers(m, rows, cols))
+            {
+                packed.MatVec(x, y);
+                return;
+            }
             for (; i <= rows - 4; i += 4) Rows4(m, i, cols, x, y);
+        }
         else if (cols < 2 * Vector<T>.Count)
         {
             // Narrow (W_in @ u, a few inputs): Dot's scalar sum inline, four rows at a time (four independent
@@ -103,7 +111,7 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
 
     /// <summary>Dot's sum of its two accumulators held side by side in one 512-bit register.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static T Half(Vector512<T> s) => Vector.Sum((s.GetLower() + s.GetUpper()).AsVector());
+    internal static T Half(Vector512<T> s) => Vector.Sum((s.GetLower() + s.GetUpper()).AsVector());
 
     /// <summary>Rows4 with one 512-bit register holding Dot's two accumulators side by side (lanes
     /// [0, w) are s0, [w, 2w) are s1): the same sums, added in the same order, half the instructions.</summary>
@@ -164,7 +172,7 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
     /// <summary>y[i..i+4) = r_k + Σ_{j ∈ [from, cols)} row k · x, column after column: Dot's scalar sum, for four
     /// rows at once (the tail after Rows4's vectors, or a whole narrow row from r_k = 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void ScalarTail4(ref T p0, ref T p1, ref T p2, ref T p3, ref T q, int from, int cols, T r0, T r1, T r2, T r3, T[] y, int i)
+    internal static void ScalarTail4(ref T p0, ref T p1, ref T p2, ref T p3, ref T q, int from, int cols, T r0, T r1, T r2, T r3, T[] y, int i)
     {
         for (int j = from; j < cols; j++)
         {
