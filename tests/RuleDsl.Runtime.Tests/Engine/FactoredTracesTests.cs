@@ -58,14 +58,14 @@ public class FactoredTracesTests
     [InlineData(37, false)]
     [InlineData(37, true)]
     [InlineData(40, true)]
-    public void W_in_tiles_learns_bit_for_bit_as_W_itself(int units, bool tangents)
+    public void Packed_weights_learn_bit_for_bit_as_the_weights_themselves(int units, bool tangents)
     {
         // 37: leftover rows and columns after the last whole tile and chunk come from W itself.
         var rule = tangents ? "neo_hebbian.rule miconi_family" : "miconi.rule miconi";
         var plain = Learn(rule, units, 4, RecurrentSpeedups.Default with { PackedWeights = false }, tangents);
         var tiled = Learn(rule, units, 4, RecurrentSpeedups.Default, tangents);
         AssertSame(plain, tiled);
-        Assert.Null(RuleDsl.Runtime.Kernels.Compiler.PackedRows<double>.Current); // released after the trials
+        Assert.Null(RuleDsl.Runtime.Kernels.Compiler.PackedMatrices<double>.Current); // released after the trials
     }
 
     [Theory]

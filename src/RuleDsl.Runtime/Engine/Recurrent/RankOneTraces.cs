@@ -23,8 +23,9 @@ public sealed record RecurrentSpeedups(
     /// <summary>Each per-step tangent kernel run once for all D directions (<see cref="TangentBlock"/>:
     /// W·δr_d for every d in one pass over W, φ'(x) once), instead of once per direction.</summary>
     bool BlockTangents = true,
-    /// <summary>W·r within a trial from a copy of W in tiles of four rows (<see cref="WeightTiles"/>; one
-    /// sequential stream instead of four rows at once), packed at the start of each trial.</summary>
+    /// <summary>W·r and W_in·u within a trial from copies laid out for them (<see cref="PackedWeights"/>: W in
+    /// tiles of four rows, one sequential stream instead of four rows at once; W_in by columns), made at the
+    /// start of each trial.</summary>
     bool PackedWeights = true)
 {
     public static readonly RecurrentSpeedups Default = new();

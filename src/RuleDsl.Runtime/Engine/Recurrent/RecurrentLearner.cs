@@ -96,8 +96,8 @@ public sealed class RecurrentLearner : IInnerLoop
     readonly Precision _precision;
     readonly IKernelBackend _backend;
     readonly ConcurrentDictionary<IKernel, TangentBlock> _blocks = new();
-    // Whether a kernel of the step loop writes W (then W·r cannot come from tiles packed per trial).
-    readonly bool _perStepWritesW;
+    // Whether a kernel of the step loop writes W or W_in (then their products cannot come from copies made per trial).
+    readonly bool _perStepWritesWeights;
 
     /// <summary>The fast paths taken (all by default; <see cref="RecurrentSpeedups.None"/>: the plain path).</summary>
     public RecurrentSpeedups Speedups { get; set; } = RecurrentSpeedups.Default;
@@ -144,7 +144,7 @@ public sealed class RecurrentLearner : IInnerLoop
         _dBaseline = K("δbaseline", Set("δRbar", Shape.Scalar, Tangent(model.Baseline, "Rbar", "R")));
         IKernel[] perStep = [_rate, _dRate, _readout, _dReadout, _reward, _dReward, _traces, _dTraces, _step, _dStep];
         _factored = RankOneTraces.Of(rule, backend, perStep.Where(k => k != _traces), traceOutputs, tangentOutputs);
-        _perStepWritesW = perStep.SelectMany(k => k.Outputs).Any(o => o.Target.Name == rule.Weight.Name);
+        _perStepWritesWeights = perStep.SelectMany(k => k.Outputs).Any(o => o.Target.Name is "W" or "W_in" || o.Target.Name == rule.Weight.Name);
     }
 
     sealed class State
@@ -253,8 +253,9 @@ public sealed class RecurrentLearner : IInnerLoop
         var sink = factor ? RowSink.Of(_precision) : null;
         var dSinks = factorTangents ? Enumerable.Range(0, D).Select(_ => RowSink.Of(_precision)).ToArray() : null;
         bool reuseRates = Speedups.ReuseRates && _config.ReadoutAfterStep;
-        // W in tiles for the steps of a trial: no per-step kernel writes W (only the update between trials).
-        var tiles = Speedups.PackedWeights && !_perStepWritesW ? WeightTiles.For(s.W) : null;
+        // W and W_in laid out for the steps of a trial: no per-step kernel writes them (W changes in the
+        // update between trials).
+        var packed = Speedups.PackedWeights && !_perStepWritesWeights ? PackedWeights.Of(_precision) : null;
         var carried = average is null ? [] : new double[n];
         var dCarried = average is null ? [] : Enumerable.Range(0, D).Select(_ => new double[n]).ToArray();
 
@@ -313,7 +314,7 @@ public sealed class RecurrentLearner : IInnerLoop
                 output[t] = s.Z.Value;
                 foreach (var k in dReward) k.Run(); reward.Run();
             }
-            tiles?.Use(s.W);
+            packed?.Use(s.W, s.Win);
             try
             {
                 for (int t = 0; t < trial.Target.Length; t++)
@@ -360,7 +361,7 @@ public sealed class RecurrentLearner : IInnerLoop
                     }
                 }
             }
-            finally { tiles?.Release(); }
+            finally { packed?.Release(); }
             sink?.Flush();
             foreach (var ds in dSinks ?? []) ds.Flush();
             sink?.Release();

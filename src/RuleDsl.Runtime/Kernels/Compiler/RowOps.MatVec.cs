@@ -15,18 +15,12 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
         Check(m, 0, rows * cols);
         Check(x, 0, cols);
         Check(y, 0, rows);
+        // A copy laid out for this product, where the caller made one for this matrix (the same sums).
+        if (PackedMatricesOfThread.Current is PackedMatrices<T> packed && packed.TryMatVec(m, rows, cols, x, y)) return;
         int i = 0;
         // Four rows at a time share each load of x; each row is summed in Dot's order (bit-identical).
         if (Vector.IsHardwareAccelerated && cols >= 2 * Vector<T>.Count)
-        {
-            // A copy in tiles of four rows, where the caller made one for this matrix (the same sums).
-            if (PackedRowsOfThread.Current is PackedRows<T> packed && packed.Covers(m, rows, cols))
-            {
-                packed.MatVec(x, y);
-                return;
-            }
             for (; i <= rows - 4; i += 4) Rows4(m, i, cols, x, y);
-        }
         else if (cols < 2 * Vector<T>.Count)
         {
             // Narrow (W_in @ u, a few inputs): Dot's scalar sum inline, four rows at a time (four independent
