@@ -291,6 +291,21 @@ public static class RecurrentSpeed
         }
         Runtime.Kernels.Compiler.DeferredRows<double>.Current = null;
         double matVec = Seconds(() => Runtime.Kernels.Compiler.RowOps<double>.MatVec(w, n, n, b, y));
+        // The learner's W·r within a trial: from W packed in tiles of four rows (the same sums: checked here).
+        double packedMatVec = double.NaN;
+        if (Runtime.Kernels.Compiler.PackedMatrices<double>.Supported)
+        {
+            var copies = new Runtime.Kernels.Compiler.PackedMatrices<double>();
+            copies.Pack(w, n, n);
+            var yp = new double[n];
+            try
+            {
+                Runtime.Kernels.Compiler.PackedMatrices<double>.Current = copies;
+                packedMatVec = Seconds(() => Runtime.Kernels.Compiler.RowOps<double>.MatVec(w, n, n, b, yp));
+            }
+            finally { Runtime.Kernels.Compiler.PackedMatrices<double>.Current = null; }
+            if (!yp.AsSpan().SequenceEqual(y)) throw new InvalidOperationException("packed W·r differs from W·r: not a figure");
+        }
         double peakFlops = PeakFlops(), l2 = ReadBandwidth(n * n), dram = ReadBandwidth(16 << 20);
         Console.WriteLine();
         Console.WriteLine($"## Hot loops of Miconi's step, N = {n}, one thread, against this machine's peaks (measured in the same run)");
@@ -306,6 +321,7 @@ public static class RecurrentSpeed
         Line($"trace, rank-{K} update (DeferredRows.Flush, per step of the {K})", flush, flops, 2 * bytes / K);
         Line("trace, recording a step (DeferredRows.AddRows)", record, 0, 0);
         Line("W·r (RowOps.MatVec, 4 rows at a time)", matVec, flops, bytes);
+        if (!double.IsNaN(packedMatVec)) Line("W·r from W in tiles of 4 rows (PackedMatrices, as within a trial)", packedMatVec, flops, bytes);
     }
 
     const int Repeats2 = 200;
