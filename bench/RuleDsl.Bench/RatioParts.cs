@@ -61,7 +61,7 @@ public static class RatioParts
         bool f32 = Program.Float32(args);
         args = args.Where((a, i) => a != "--precision" && (i == 0 || args[i - 1] != "--precision")).ToArray();
         if (args.Length > 0 && args[0] == "ab") return f32 ? AB<float>() : AB<double>();
-        if (args.Length > 0 && args[0] == "ab512") return f32 ? AB512<float>(args) : AB512<double>(args);
+        if (args.Length > 0 && args[0] is "ab512" or "abprefetch") return f32 ? AB512<float>(args) : AB512<double>(args);
         if (args.Length > 0)
         {
             var step = new NetworkStep(args[0], 10, ThetaMode.Paper, 1, handWritten: false);
@@ -188,10 +188,12 @@ public static class RatioParts
     }
 
     /// <summary>`ratio-parts ab512 [ROUNDS]`: the network's step and layer 1's with Rows4's 512-bit path and without
-    /// (RowOps.Narrow), alternating in one process: per round the fastest step of each, then medians over rounds.</summary>
+    /// (RowOps.Narrow), alternating in one process: per round the fastest step of each, then medians over rounds.
+    /// `ratio-parts abprefetch [ROUNDS]`: the same with the 512-bit path's prefetches and without (RowOps.Prefetch).</summary>
     static int AB512<T>(string[] args) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rounds = args.Length > 1 ? int.Parse(args[1]) : 10;
+        bool prefetch = args[0] == "abprefetch";
         var d0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
         var dp = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
         bool f32 = typeof(T) == typeof(float);
@@ -213,18 +215,19 @@ public static class RatioParts
         for (int round = 0; round < rounds; round++)
             foreach (int v in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
             {
-                RowOps<T>.Narrow = v == 0;
+                if (prefetch) RowOps<T>.Prefetch = v == 1;
+                else RowOps<T>.Narrow = v == 0;
                 res[v, 0].Add(Fastest(f0Step)); res[v, 1].Add(Fastest(poolStep));
                 res[v, 2].Add(Program.Time(f0Step)); res[v, 3].Add(Program.Time(poolStep));
                 res[v, 4].Add(Fastest(f0L1)); res[v, 5].Add(Fastest(poolL1));
             }
-        RowOps<T>.Narrow = false;
+        (RowOps<T>.Narrow, RowOps<T>.Prefetch) = (false, true);
         static double Median(List<double> x) { var s = x.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
         Console.WriteLine($"{"",-8} " + string.Join(" ", names.Select(n => $"{n,14}")) + "   net ratio (fastest, mean)");
         for (int v = 0; v < 2; v++)
         {
             var m = Enumerable.Range(0, names.Length).Select(c => Median(res[v, c])).ToArray();
-            Console.WriteLine($"{(v == 0 ? "256-bit" : "512-bit"),-8} " + string.Join(" ", m.Select(x => $"{x,14:F1}")) + $"   {m[1] / m[0],5:F1} {m[3] / m[2],5:F1}");
+            Console.WriteLine($"{(v == 0 ? (prefetch ? "no pf" : "256-bit") : prefetch ? "prefetch" : "512-bit"),-8} " + string.Join(" ", m.Select(x => $"{x,14:F1}")) + $"   {m[1] / m[0],5:F1} {m[3] / m[2],5:F1}");
         }
         return 0;
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -129,9 +130,12 @@ public static partial class RowOps<T>
             var b20 = Vector512.Create(a20); var b21 = Vector512.Create(a21); var b22 = Vector512.Create(a22); var b23 = Vector512.Create(a23);
             var b30 = Vector512.Create(a30); var b31 = Vector512.Create(a31); var b32 = Vector512.Create(a32); var b33 = Vector512.Create(a33);
             var e0 = Vector512.Create(k0); var e1 = Vector512.Create(k1); var e2 = Vector512.Create(k2); var e3 = Vector512.Create(k3);
+            bool prefetch = Prefetch && Sse.IsSupported;
+            int ahead = PrefetchBytes / Unsafe.SizeOf<T>();
             for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
             {
                 nuint u = (nuint)j;
+                if (prefetch) Ahead(ref d, ref d1, ref d2, ref d3, j + ahead);
                 var x0 = shared0 ? Vector512.LoadUnsafe(ref s0, u) : default;
                 var x1 = shared1 ? Vector512.LoadUnsafe(ref s1, u) : default;
                 var x2 = shared2 ? Vector512.LoadUnsafe(ref s2, u) : default;
@@ -175,6 +179,23 @@ public static partial class RowOps<T>
 
     /// <summary>256-bit vectors only, as before the 512-bit path (the same bits): an A/B switch for timing, `bench … ratio-parts ab512`.</summary>
     public static bool Narrow { get; set; }
+
+    /// <summary>With the 512-bit path, each of the four rows' lines PrefetchBytes ahead is asked for (a hint: no values change).
+    /// The network's step streams its matrices from memory, and the four streams are not fetched early enough by the
+    /// hardware alone; off: an A/B switch for timing, `bench … ratio-parts abprefetch`.</summary>
+    public static bool Prefetch { get; set; } = true;
+
+    const int PrefetchBytes = 1024;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Ahead(ref T d0, ref T d1, ref T d2, ref T d3, int j)
+    {
+        // Past a row's end is the next row of the same quarter (or nothing: a prefetch never faults).
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref d0, j)));
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref d1, j)));
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref d2, j)));
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref d3, j)));
+    }
 
     /// <summary>How many elements from d to the next 64-byte boundary (0 when d is on one).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
