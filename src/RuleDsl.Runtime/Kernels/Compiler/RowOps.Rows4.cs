@@ -185,7 +185,7 @@ public static partial class RowOps<T>
     /// hardware alone; off: an A/B switch for timing, `bench … ratio-parts abprefetch`.</summary>
     public static bool Prefetch { get; set; } = true;
 
-    const int PrefetchBytes = 1024;
+    const int PrefetchBytes = 2048;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static unsafe void Ahead(ref T d0, ref T d1, ref T d2, ref T d3, int j)
