@@ -61,6 +61,7 @@ public static class RatioParts
         bool f32 = Program.Float32(args);
         args = args.Where((a, i) => a != "--precision" && (i == 0 || args[i - 1] != "--precision")).ToArray();
         if (args.Length > 0 && args[0] == "ab") return f32 ? AB<float>() : AB<double>();
+        if (args.Length > 0 && args[0] is "ab512" or "abprefetch") return f32 ? AB512<float>(args) : AB512<double>(args);
         if (args.Length > 0)
         {
             var step = new NetworkStep(args[0], 10, ThetaMode.Paper, 1, handWritten: false);
@@ -183,6 +184,51 @@ public static class RatioParts
                     + $"mean: F0 {ma,5:F1} pool10 {mb,6:F1} µs {mb / ma,5:F1}×   load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
             }
         RowOps<T>.OneRowAtATime = false;
+        return 0;
+    }
+
+    /// <summary>`ratio-parts ab512 [ROUNDS]`: the network's step and layer 1's with Rows4's 512-bit path and without
+    /// (RowOps.Narrow), alternating in one process: per round the fastest step of each, then medians over rounds.
+    /// `ratio-parts abprefetch [ROUNDS]`: the same with the 512-bit path's prefetches and without (RowOps.Prefetch).</summary>
+    static int AB512<T>(string[] args) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int rounds = args.Length > 1 ? int.Parse(args[1]) : 10;
+        bool prefetch = args[0] == "abprefetch";
+        var d0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
+        var dp = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
+        bool f32 = typeof(T) == typeof(float);
+        Action f0Step, poolStep, f0L1, poolL1;
+        if (f32)
+        {
+            var (g0, gp) = (new NetworkStep32(d0), new NetworkStep32(dp));
+            (f0Step, poolStep) = (g0.RunCompiled, gp.RunCompiled);
+            (f0L1, poolL1) = (() => g0.Kernel.Step(g0.Layers[0]), () => gp.Kernel.Step(gp.Layers[0]));
+        }
+        else
+        {
+            (f0Step, poolStep) = (d0.RunCompiled, dp.RunCompiled);
+            (f0L1, poolL1) = (() => d0.Kernel.Step(d0.Layers[0]), () => dp.Kernel.Step(dp.Layers[0]));
+        }
+        var names = new[] { "net F0", "net pool", "net F0 mean", "net pool mean", "L1 F0", "L1 pool" };
+        var res = new List<double>[2, names.Length];
+        for (int v = 0; v < 2; v++) for (int c = 0; c < names.Length; c++) res[v, c] = [];
+        for (int round = 0; round < rounds; round++)
+            foreach (int v in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
+            {
+                if (prefetch) RowOps<T>.Prefetch = v == 1;
+                else RowOps<T>.Narrow = v == 0;
+                res[v, 0].Add(Fastest(f0Step)); res[v, 1].Add(Fastest(poolStep));
+                res[v, 2].Add(Program.Time(f0Step)); res[v, 3].Add(Program.Time(poolStep));
+                res[v, 4].Add(Fastest(f0L1)); res[v, 5].Add(Fastest(poolL1));
+            }
+        (RowOps<T>.Narrow, RowOps<T>.Prefetch) = (false, true);
+        static double Median(List<double> x) { var s = x.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
+        Console.WriteLine($"{"",-8} " + string.Join(" ", names.Select(n => $"{n,14}")) + "   net ratio (fastest, mean)");
+        for (int v = 0; v < 2; v++)
+        {
+            var m = Enumerable.Range(0, names.Length).Select(c => Median(res[v, c])).ToArray();
+            Console.WriteLine($"{(v == 0 ? (prefetch ? "no pf" : "256-bit") : prefetch ? "prefetch" : "512-bit"),-8} " + string.Join(" ", m.Select(x => $"{x,14:F1}")) + $"   {m[1] / m[0],5:F1} {m[3] / m[2],5:F1}");
+        }
         return 0;
     }
 

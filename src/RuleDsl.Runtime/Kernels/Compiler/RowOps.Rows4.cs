@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -108,7 +110,43 @@ public static partial class RowOps<T>
         bool shared0 = !(TRow.On && last == 0), shared1 = T1.On && !(TRow.On && last == 1);
         bool shared2 = T2.On && !(TRow.On && last == 2), shared3 = T3.On && !(TRow.On && last == 3);
         int j = 0;
-        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        // With AVX-512: a few elements one at a time until row i is on a 64-byte boundary, then 512-bit vectors,
+        // each load and store of row i one whole cache line (rows 1..3 as well when qn is a multiple of 64 bytes,
+        // as for 784 columns). The same operations per element, so the same bits as the 256-bit loop below.
+        if (Vector512.IsHardwareAccelerated && !Narrow && n >= 4 * Vector512<T>.Count)
+        {
+            int peel = Peel(ref d);
+            for (; j < peel; j++)
+            {
+                T x0 = shared0 ? Unsafe.Add(ref s0, j) : T.Zero, x1 = shared1 ? Unsafe.Add(ref s1, j) : T.Zero;
+                T x2 = shared2 ? Unsafe.Add(ref s2, j) : T.Zero, x3 = shared3 ? Unsafe.Add(ref s3, j) : T.Zero;
+                Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d, j), Unsafe.Add(ref l0, j), a00, a10, a20, a30, k0, x0, x1, x2, x3);
+                Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d1, j), Unsafe.Add(ref l1, j), a01, a11, a21, a31, k1, x0, x1, x2, x3);
+                Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d2, j), Unsafe.Add(ref l2, j), a02, a12, a22, a32, k2, x0, x1, x2, x3);
+                Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d3, j), Unsafe.Add(ref l3, j), a03, a13, a23, a33, k3, x0, x1, x2, x3);
+            }
+            var b00 = Vector512.Create(a00); var b01 = Vector512.Create(a01); var b02 = Vector512.Create(a02); var b03 = Vector512.Create(a03);
+            var b10 = Vector512.Create(a10); var b11 = Vector512.Create(a11); var b12 = Vector512.Create(a12); var b13 = Vector512.Create(a13);
+            var b20 = Vector512.Create(a20); var b21 = Vector512.Create(a21); var b22 = Vector512.Create(a22); var b23 = Vector512.Create(a23);
+            var b30 = Vector512.Create(a30); var b31 = Vector512.Create(a31); var b32 = Vector512.Create(a32); var b33 = Vector512.Create(a33);
+            var e0 = Vector512.Create(k0); var e1 = Vector512.Create(k1); var e2 = Vector512.Create(k2); var e3 = Vector512.Create(k3);
+            bool prefetch = Prefetch && Sse.IsSupported;
+            int ahead = PrefetchBytes / Unsafe.SizeOf<T>();
+            for (; j <= n - Vector512<T>.Count; j += Vector512<T>.Count)
+            {
+                nuint u = (nuint)j;
+                if (prefetch) Ahead(ref d, ref d1, ref d2, ref d3, j + ahead);
+                var x0 = shared0 ? Vector512.LoadUnsafe(ref s0, u) : default;
+                var x1 = shared1 ? Vector512.LoadUnsafe(ref s1, u) : default;
+                var x2 = shared2 ? Vector512.LoadUnsafe(ref s2, u) : default;
+                var x3 = shared3 ? Vector512.LoadUnsafe(ref s3, u) : default;
+                Row512<TRead, TScale, T1, T2, T3, TRow>(ref d, ref l0, u, b00, b10, b20, b30, e0, x0, x1, x2, x3);
+                Row512<TRead, TScale, T1, T2, T3, TRow>(ref d1, ref l1, u, b01, b11, b21, b31, e1, x0, x1, x2, x3);
+                Row512<TRead, TScale, T1, T2, T3, TRow>(ref d2, ref l2, u, b02, b12, b22, b32, e2, x0, x1, x2, x3);
+                Row512<TRead, TScale, T1, T2, T3, TRow>(ref d3, ref l3, u, b03, b13, b23, b33, e3, x0, x1, x2, x3);
+            }
+        }
+        if (Vector.IsHardwareAccelerated && n - j >= Vector<T>.Count)
         {
             Vector<T> b00 = new(a00), b01 = new(a01), b02 = new(a02), b03 = new(a03);
             Vector<T> b10 = new(a10), b11 = new(a11), b12 = new(a12), b13 = new(a13);
@@ -137,6 +175,50 @@ public static partial class RowOps<T>
             Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d2, j), Unsafe.Add(ref l2, j), a02, a12, a22, a32, k2, x0, x1, x2, x3);
             Elem<TRead, TScale, T1, T2, T3, TRow>(ref Unsafe.Add(ref d3, j), Unsafe.Add(ref l3, j), a03, a13, a23, a33, k3, x0, x1, x2, x3);
         }
+    }
+
+    /// <summary>256-bit vectors only, as before the 512-bit path (the same bits): an A/B switch for timing, `bench … ratio-parts ab512`.</summary>
+    public static bool Narrow { get; set; }
+
+    /// <summary>With the 512-bit path, each of the four rows' lines PrefetchBytes ahead is asked for (a hint: no values change).
+    /// The network's step streams its matrices from memory, and the four streams are not fetched early enough by the
+    /// hardware alone; off: an A/B switch for timing, `bench … ratio-parts abprefetch`.</summary>
+    public static bool Prefetch { get; set; } = true;
+
+    const int PrefetchBytes = 2048;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Ahead(ref T d0, ref T d1, ref T d2, ref T d3, int j)
+    {
+        // Past a row's end is the next row of the same quarter (or nothing: a prefetch never faults).
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref d0, j)));
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref d1, j)));
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref d2, j)));
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref d3, j)));
+    }
+
+    /// <summary>How many elements from d to the next 64-byte boundary (0 when d is on one).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe int Peel(ref T d) => (int)((64 - (nuint)Unsafe.AsPointer(ref d) % 64) % 64 / (nuint)sizeof(T));
+
+    // Row's body in 512-bit vectors: the same operations in the same order, lane by lane.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Row512<TRead, TScale, T1, T2, T3, TRow>(ref T d, ref T l, nuint u, Vector512<T> c0, Vector512<T> c1, Vector512<T> c2, Vector512<T> c3,
+        Vector512<T> k, Vector512<T> x0, Vector512<T> x1, Vector512<T> x2, Vector512<T> x3)
+        where TRead : struct, IFlag where TScale : struct, IFlag where T1 : struct, IFlag where T2 : struct, IFlag where T3 : struct, IFlag
+        where TRow : struct, IFlag
+    {
+        if (TRow.On)
+        {
+            var r = Vector512.LoadUnsafe(ref l, u);
+            if (T3.On) x3 = r; else if (T2.On) x2 = r; else if (T1.On) x1 = r; else x0 = r;
+        }
+        var acc = c0 * x0;
+        if (T1.On) acc += c1 * x1;
+        if (T2.On) acc += c2 * x2;
+        if (T3.On) acc += c3 * x3;
+        if (TRead.On) acc += TScale.On ? k * Vector512.LoadUnsafe(ref d, u) : Vector512.LoadUnsafe(ref d, u);
+        acc.StoreUnsafe(ref d, u);
     }
 
     // Loop's body for one row: the same operations in the same order (with TRow the last source is this row's).

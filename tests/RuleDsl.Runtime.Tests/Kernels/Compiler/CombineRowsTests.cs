@@ -55,4 +55,54 @@ public class CombineRowsTests
             Assert.Equal(slow, fast); // exact, not close (rows outside [first, end) untouched too)
         }
     }
+
+    /// With AVX-512, four rows go one element at a time up to row i's 64-byte boundary, then in 512-bit vectors,
+    /// then 256-bit and single elements: starting at every row from 0 to 7 with an odd row length puts row i at every
+    /// alignment, so each split (peel 0..7 elements, leftover vectors and elements) is checked against Combine.
+    [Theory]
+    [InlineData(37)]
+    [InlineData(45)]
+    [InlineData(71)]
+    [InlineData(101)]
+    [InlineData(789)]
+    public void CombineRows_at_every_alignment_equals_Combine_bit_for_bit(int n)
+    {
+        AtEveryAlignment<double>(n, 1e-3);
+        AtEveryAlignment<float>(n, 1e-3f);
+    }
+
+    static void AtEveryAlignment<T>(int n, T small) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var rng = new Random(n);
+        T[] V(int len) => Enumerable.Range(0, len).Select(_ => T.CreateTruncating(rng.NextDouble() - 0.5)).ToArray();
+        const int rows = 19;
+        for (int first = 0; first < 8; first++)
+            for (int count = 1; count <= 5; count++)
+                foreach (bool lastIsRow in new[] { false, true })
+                {
+                    var isRow = Enumerable.Range(0, count).Select(k => lastIsRow && k == count - 1 ? 1 : 0).ToArray();
+                    var srcs = isRow.Select(r => V(r != 0 ? rows * n : n)).ToArray();
+                    // Small coefficients next to the old value: a dropped or reordered term changes the bits.
+                    var table = V(count * rows).Select(c => c * small).ToArray();
+                    bool readDst = count != 2;
+                    T[]? keep = count == 3 ? Enumerable.Range(0, rows).Select(i => i % 2 == 0 ? T.One : T.One + T.CreateTruncating(rng.NextDouble())).ToArray() : null;
+                    int end = rows - (count % 3);
+                    var start = V(rows * n);
+                    var fast = (T[])start.Clone();
+                    RowOps<T>.CombineRows(fast, first, end, n, readDst, keep, srcs, isRow, table, rows, count);
+                    var slow = (T[])start.Clone();
+                    var offs = new int[count];
+                    var coefs = new T[count];
+                    for (int i = first; i < end; i++)
+                    {
+                        for (int k = 0; k < count; k++)
+                        {
+                            offs[k] = isRow[k] != 0 ? i * n : 0;
+                            coefs[k] = table[k * rows + i];
+                        }
+                        RowOps<T>.Combine(slow, i * n, readDst, keep?[i] ?? T.One, srcs, offs, coefs, count, n);
+                    }
+                    Assert.Equal(slow, fast);
+                }
+    }
 }
