@@ -188,7 +188,7 @@ public static class RatioParts
     }
 
     /// <summary>`ratio-parts ab512 [ROUNDS]`: the network's step and layer 1's with Rows4's 512-bit path and without
-    /// (RowOps.Narrow), alternating in one process: per round the fastest step of each, then medians over rounds.
+    /// (RowOps.Only256), alternating in one process: per round the fastest step of each, then medians over rounds.
     /// `ratio-parts abprefetch [ROUNDS]`: the same with the 512-bit path's prefetches and without (RowOps.Prefetch).</summary>
     static int AB512<T>(string[] args) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -216,12 +216,12 @@ public static class RatioParts
             foreach (int v in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
             {
                 if (prefetch) RowOps<T>.Prefetch = v == 1;
-                else RowOps<T>.Narrow = v == 0;
+                else RowOps<T>.Only256 = v == 0;
                 res[v, 0].Add(Fastest(f0Step)); res[v, 1].Add(Fastest(poolStep));
                 res[v, 2].Add(Program.Time(f0Step)); res[v, 3].Add(Program.Time(poolStep));
                 res[v, 4].Add(Fastest(f0L1)); res[v, 5].Add(Fastest(poolL1));
             }
-        (RowOps<T>.Narrow, RowOps<T>.Prefetch) = (false, true);
+        (RowOps<T>.Only256, RowOps<T>.Prefetch) = (false, true);
         static double Median(List<double> x) { var s = x.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
         Console.WriteLine($"{"",-8} " + string.Join(" ", names.Select(n => $"{n,14}")) + "   net ratio (fastest, mean)");
         for (int v = 0; v < 2; v++)

@@ -113,7 +113,7 @@ public static partial class RowOps<T>
         // With AVX-512: a few elements one at a time until row i is on a 64-byte boundary, then 512-bit vectors,
         // each load and store of row i one whole cache line (rows 1..3 as well when qn is a multiple of 64 bytes,
         // as for 784 columns). The same operations per element, so the same bits as the 256-bit loop below.
-        if (Vector512.IsHardwareAccelerated && !Narrow && n >= 4 * Vector512<T>.Count)
+        if (Vector512.IsHardwareAccelerated && !Only256 && n >= 4 * Vector512<T>.Count)
         {
             int peel = Peel(ref d);
             for (; j < peel; j++)
@@ -178,7 +178,7 @@ public static partial class RowOps<T>
     }
 
     /// <summary>256-bit vectors only, as before the 512-bit path (the same bits): an A/B switch for timing, `bench … ratio-parts ab512`.</summary>
-    public static bool Narrow { get; set; }
+    public static bool Only256 { get; set; }
 
     /// <summary>With the 512-bit path, each of the four rows' lines PrefetchBytes ahead is asked for (a hint: no values change).
     /// The network's step streams its matrices from memory, and the four streams are not fetched early enough by the
