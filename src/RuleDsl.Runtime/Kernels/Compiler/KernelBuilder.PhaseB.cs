@@ -495,27 +495,28 @@ internal sealed partial class KernelBuilder<T>
         foreach (var o in group)
         {
             var v = Local(TT, "out_" + o.Spec.Target.Name);
-            var vl = lanes ? Local(VT, "lanes_" + o.Spec.Target.Name) : null;
             L sum = Zero, laneSum = ZeroLanes;
             foreach (var t in o.Terms)
             {
                 var deps = new List<Node>(t.Deps);
-                L value = t.Coef ?? One;
-                L laneValue = L.New(Broadcast, value);
-                if (t.F.Body is not null)
+                L coef = t.Coef ?? One, value = coef;
+                if (t.F.Body is not null) value = L.Multiply(value, Elem(t.F.Body.Value, ctx, deps));
+                if (lanes)
                 {
-                    value = L.Multiply(value, Elem(t.F.Body.Value, ctx, deps));
-                    if (lanes) laneValue = L.Multiply(laneValue, Lane(t.F.Body.Value, k, deps));
+                    // The scalar term lane by lane: the coefficient broadcast, times the body's lanes.
+                    L laneValue = L.New(Broadcast, coef);
+                    if (t.F.Body is not null) laneValue = L.Multiply(laneValue, Lane(t.F.Body.Value, k, deps));
+                    laneSum = L.Add(laneSum, t.Guard is null ? laneValue : L.Condition(t.Guard.Flag, laneValue, ZeroLanes));
                 }
                 Require(deps, t.Guard);
                 sum = L.Add(sum, t.Guard is null ? value : L.Condition(t.Guard.Flag, value, Zero));
-                laneSum = L.Add(laneSum, t.Guard is null ? laneValue : L.Condition(t.Guard.Flag, laneValue, ZeroLanes));
             }
             values.Add(L.Assign(v, sum));
             var target = L.ArrayAccess(o.Target, k);
             stores.Add(!o.Accumulate ? L.Assign(target, v) : L.AddAssign(target, v));
-            if (vl is not null)
+            if (lanes)
             {
+                var vl = Local(VT, "lanes_" + o.Spec.Target.Name);
                 laneValues.Add(L.Assign(vl, laneSum));
                 laneStores.Add(Store(!o.Accumulate ? vl : L.Add(L.New(LoadLanes, o.Target, k), vl), o.Target, k));
             }

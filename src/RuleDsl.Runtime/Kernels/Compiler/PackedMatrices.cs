@@ -59,7 +59,7 @@ public sealed class PackedMatrices<T> where T : unmanaged, IFloatingPointIeee754
         {
             // Pinned, so that the copy can start on a 64-byte boundary and stay there.
             c.Data = GC.AllocateArray<T>(size + w, pinned: true);
-            unsafe { c.Start = (int)((64 - (nuint)Unsafe.AsPointer(ref c.Data[0]) % 64) % 64 / (nuint)sizeof(T)); }
+            c.Start = RowOps<T>.Peel(ref c.Data[0]);
         }
         if (c.Narrow)
         {

@@ -197,9 +197,10 @@ public static partial class RowOps<T>
         Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref d3, j)));
     }
 
-    /// <summary>How many elements from d to the next 64-byte boundary (0 when d is on one).</summary>
+    /// <summary>How many elements from d to the next 64-byte boundary (0 when d is on one); also where
+    /// <see cref="PackedMatrices{T}"/> starts its pinned copies.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static unsafe int Peel(ref T d) => (int)((64 - (nuint)Unsafe.AsPointer(ref d) % 64) % 64 / (nuint)sizeof(T));
+    internal static unsafe int Peel(ref T d) => (int)((64 - (nuint)Unsafe.AsPointer(ref d) % 64) % 64 / (nuint)sizeof(T));
 
     // Row's body in 512-bit vectors: the same operations in the same order, lane by lane.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
