@@ -106,6 +106,40 @@ public static class MetaBench
         return 0;
     }
 
+    /// <summary>`ff-fuse-ab RULEFILE RULE K ROUNDS`: one learner, episodes alternating with and without the fused
+    /// forward pass (FuseForward), in one process: per round the training seconds (forward + backward + update)
+    /// of each, then the medians, and a check that both give the same meta-loss and tangents bit for bit.</summary>
+    public static int FeedforwardFuseAB(string file, string ruleName, int k, int rounds)
+    {
+        var rule = LoadRule(file, ruleName);
+        int[] layers = [784, 170, 130, 100, 70, 5];
+        var learner = new FeedforwardLearner(new FeedforwardConfig(layers, "fa"), ModelFile.Feedforward(10.0),
+            rule, new RandomEpisodes(784, 5, k, 10), new SimdBackend(), seed: 1);
+        var theta = rule.Params.Select(p => p.Init).ToArray();
+        var dirs = Directions.Draw(GradientEstimator.Exact, theta.Length, 0, RuleDsl.Runtime.Data.Rng.For(7, 1, 1));
+        var seconds = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+        for (int round = -1; round < rounds; round++)
+        {
+            var outcomes = new Dictionary<bool, EpisodeOutcome>();
+            foreach (var fuse in round % 2 == 0 ? new[] { true, false } : [false, true])
+            {
+                var phases = new FeedforwardPhases();
+                learner.Phases = phases;
+                learner.FuseForward = fuse;
+                outcomes[fuse] = learner.Run(theta, dirs, 5, default);
+                if (RecurrentRows.Judge(outcomes[fuse]) is { } why) { Console.Error.WriteLine(why); return 1; }
+                double train = FeedforwardPhases.Seconds(phases.Forward + phases.Backward + phases.Update);
+                if (round >= 0) seconds[fuse].Add(train);
+            }
+            bool same = outcomes[true].Objective.Equals(outcomes[false].Objective) && outcomes[true].Directional.SequenceEqual(outcomes[false].Directional);
+            if (!same) { Console.Error.WriteLine("ff-fuse-ab: the fused and unfused episodes differ"); return 1; }
+            if (round >= 0) Console.WriteLine($"round {round}: fused {seconds[true][^1]:F3} s, unfused {seconds[false][^1]:F3} s (training, {k * 5} steps)");
+        }
+        double fused = Median(seconds[true]), plain = Median(seconds[false]);
+        Console.WriteLine($"medians: fused {fused:F3} s, unfused {plain:F3} s, fused/unfused {fused / plain:F3}; same values bit for bit");
+        return 0;
+    }
+
     /// <summary>`ff-values`: the meta-loss and its directional derivatives of two episodes, printed in
     /// round-trip format, so that an optimisation can be checked to be bit-identical.</summary>
     public static int FeedforwardValues()

@@ -35,6 +35,8 @@ public static class Program
                 return ExampleValues.Print();
             case "ff-one":
                 return MetaBench.FeedforwardOne(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args[6]);
+            case "ff-fuse-ab":
+                return MetaBench.FeedforwardFuseAB(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]));
             case "rnn-speed":
                 return RecurrentSpeed.Run(args.Skip(1).ToArray());
             case "block-matvec":

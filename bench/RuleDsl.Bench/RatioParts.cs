@@ -62,6 +62,7 @@ public static class RatioParts
         args = args.Where((a, i) => a != "--precision" && (i == 0 || args[i - 1] != "--precision")).ToArray();
         if (args.Length > 0 && args[0] == "ab") return f32 ? AB<float>() : AB<double>();
         if (args.Length > 0 && args[0] is "ab512" or "abprefetch") return f32 ? AB512<float>(args) : AB512<double>(args);
+        if (args.Length > 0 && args[0] == "spread") return Spread(f32);
         if (args.Length > 0)
         {
             var step = new NetworkStep(args[0], 10, ThetaMode.Paper, 1, handWritten: false);
@@ -163,6 +164,38 @@ public static class RatioParts
         }
         double meanF0 = Program.Time(netF0Step), meanPool = Program.Time(netPoolStep);
         Console.WriteLine($"{"network",-10} {netF0,8:F1} {netPool,10:F1} {netPool / netF0,6:F1}   (fastest step; `ratio`'s mean: {meanF0:F1} and {meanPool:F1} µs, {meanPool / meanF0:F1}×)");
+    }
+
+    /// <summary>`ratio-parts spread`: each single step of the network's F0 and pool + 10 tangents, timed one by
+    /// one for two seconds each, alternating: percentiles of the step times, and `ratio`'s mean beside them.</summary>
+    static int Spread(bool f32)
+    {
+        var d0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
+        var dp = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
+        Action f0Step = NetworkStep32.Runner(d0, f32), poolStep = NetworkStep32.Runner(dp, f32);
+        static double[] Steps(Action a, int ms)
+        {
+            for (int w = 0; w < 20; w++) a();
+            var times = new List<double>();
+            var sw = Stopwatch.StartNew();
+            while (sw.ElapsedMilliseconds < ms)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                a();
+                times.Add((Stopwatch.GetTimestamp() - t0) * 1e6 / Stopwatch.Frequency);
+            }
+            return [.. times.Order()];
+        }
+        static string Row(string name, double[] t) =>
+            $"{name,-8} n {t.Length,6}  min {t[0],7:F1}  p10 {t[t.Length / 10],7:F1}  p50 {t[t.Length / 2],7:F1}  p90 {t[t.Length * 9 / 10],7:F1}  p99 {t[t.Length * 99 / 100],7:F1}  max {t[^1],8:F1}  mean {t.Average(),7:F1}";
+        for (int round = 0; round < 3; round++)
+        {
+            var a = Steps(f0Step, 2000); var b = Steps(poolStep, 2000);
+            Console.WriteLine(Row("F0", a));
+            Console.WriteLine(Row("pool10", b));
+            Console.WriteLine($"ratio of medians {b[b.Length / 2] / a[a.Length / 2]:F1}x  of means {b.Average() / a.Average():F1}x  of minima {b[0] / a[0]:F1}x  `ratio`'s: {Program.Time(poolStep) / Program.Time(f0Step):F1}x  load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        }
+        return 0;
     }
 
     /// <summary>`ratio-parts ab`: the whole network's step with CombineRows four rows at a time and row by row

@@ -162,8 +162,8 @@ internal sealed partial class KernelBuilder<T>
         var R = Dim(rows);
         var C = Dim(cols);
         // Each output over its rows in turn (one stream at a time, not one per output: eleven interleaved
-        // streams ran at half the speed). With row products, in blocks of about BlockElements, the
-        // products after each block with its rows still in cache. A row of one output reads only the same
+        // streams ran at half the speed). With row products, in blocks of about BlockElements, each
+        // output's dots over the block right after its rows (still in cache). A row of one output reads only the same
         // row of the others (readers first), so every element sees the same values in the same order.
         var products = spec.RowProducts.Where(p => p.Terms.All(t => targets.Contains(t.Matrix.Name))).ToList();
         // A deferred kernel's rows go as one step (one output over all rows; its range is [0, R)).
@@ -173,28 +173,43 @@ internal sealed partial class KernelBuilder<T>
         var rowLoops = new List<L>();
         var rowBody = new List<L> { L.Assign(off, L.Multiply(i, C)) };
         phasePlan.Add(() => !split ? $"phase B: for each row i of {rows}×{cols}:"
-            : products.Count > 0 ? $"phase B: for each block of rows of {rows}×{cols} (about {BlockElements} elements), each output in turn over the block's rows i:"
+            : products.Count > 0 ? $"phase B: for each block of rows of {rows}×{cols} (about {BlockElements} elements), each output in turn over the block's rows i, then its products' dots over them:"
             : $"phase B: each output in turn, for each row i of {rows}×{cols}:");
+        // Products with the rows just written (still in cache): the next sample's forward pass. Each chain
+        // (a matrix row times a vector) is one dot; a product sums its chains' dots in order.
+        var chains = products.SelectMany(p => p.Terms).ToList();
+        // Split: the dots of a matrix run right after its rows of the block are written, four rows and up to
+        // four vectors at a time (MatVecs4: each dot in Dot's order, so the same bits as a Dot per row; one
+        // Dot per row is bound by its add latency), into a column per chain, summed per row at the end.
+        var dotCols = split ? chains.Select((_, k) => NewScratch("rowdots" + k, rows, null)).ToList() : [];
         foreach (var o in order)
         {
             currentTarget = o.Spec.Target.Name;
             var (row, whole) = OutputRow(o, i, off, R, C, split ? (first, blockEnd) : null);
             currentTarget = null;
-            if (!split) rowBody.Add(row);
-            else rowLoops.Add(whole ? row : For(i, first, blockEnd, L.Block(L.Assign(off, L.Multiply(i, C)), row)));
+            if (!split) { rowBody.Add(row); continue; }
+            rowLoops.Add(whole ? row : For(i, first, blockEnd, L.Block(L.Assign(off, L.Multiply(i, C)), row)));
+            var mine = chains.Select((t, k) => (t, k)).Where(x => x.t.Matrix.Name == o.Spec.Target.Name).ToList();
+            if (mine.Count > 0) rowLoops.Add(BlockDots(o.Target, mine.Select(x => (arrayLocal[x.t.Vector.Name], dotCols[x.k])).ToList(), i, off, C, first, blockEnd));
+            if (mine.Count > 0) phasePlan.Add(() => $"  then over the block's rows, four at a time: {string.Join(", ", mine.Select(x => $"{x.t.Matrix.Name}[i, :] · {x.t.Vector.Name}"))}");
         }
-        // Products with the rows just written (still in cache): the next sample's forward pass.
         if (products.Count > 0)
         {
-            // Every dot of every product, four per call; then each product's terms summed in order.
-            var chains = products.SelectMany(p => p.Terms).Select(t => ((L)arrayLocal[t.Matrix.Name], (L)off, (L)arrayLocal[t.Vector.Name])).ToList();
-            var dotLocals = chains.Select((_, k) => Local(TT, "rowdot" + k)).ToList();
-            rowBody.AddRange(DotsCode(chains, C, (k, value) => L.Assign(dotLocals[k], value)));
+            Func<int, L> dot;
+            if (!split)
+            {
+                // One output: every dot of every product right after its row, four per call.
+                var dotLocals = chains.Select((_, k) => Local(TT, "rowdot" + k)).ToList();
+                rowBody.AddRange(DotsCode(chains.Select(t => ((L)arrayLocal[t.Matrix.Name], (L)off, (L)arrayLocal[t.Vector.Name])).ToList(), C,
+                    (k, value) => L.Assign(dotLocals[k], value)));
+                dot = k => dotLocals[k];
+            }
+            else dot = k => L.ArrayIndex(dotCols[k], i);
             int next = 0;
             foreach (var p in products)
             {
-                L sum = dotLocals[next++];
-                for (int t = 1; t < p.Terms.Count; t++) sum = L.Add(sum, dotLocals[next++]);
+                L sum = dot(next++);
+                for (int t = 1; t < p.Terms.Count; t++) sum = L.Add(sum, dot(next++));
                 rowBody.Add(L.Assign(L.ArrayAccess(arrayLocal[p.Output.Name], i), sum));
                 phasePlan.Add(() => $"  then {p.Output.Name}[i] = {string.Join(" + ", p.Terms.Select(t => $"{t.Matrix.Name}[i, :] · {t.Vector.Name}"))} (the rows as written)");
             }
@@ -205,7 +220,9 @@ internal sealed partial class KernelBuilder<T>
         rowLoops.Add(For(i, first, blockEnd, L.Block(rowBody)));
         var brk = L.Label("end_blocks");
         return L.Block(
+            // Rows per block: a multiple of four where there are four (CombineRows' and MatVecs4's quads).
             L.Assign(step, L.Call(typeof(Math).GetMethod(nameof(Math.Max), [typeof(int), typeof(int)])!, L.Constant(1), L.Divide(L.Constant(BlockElements), C))),
+            L.IfThen(L.GreaterThanOrEqual(step, L.Constant(4)), L.SubtractAssign(step, L.Modulo(step, L.Constant(4)))),
             L.Assign(first, L.Constant(0)),
             L.Loop(L.IfThenElse(L.LessThan(first, R),
                 L.Block(
@@ -215,8 +232,34 @@ internal sealed partial class KernelBuilder<T>
                 L.Break(brk)), brk));
     }
 
-    /// <summary>Matrix elements per block of rows in Phase B (32 KB of doubles per output).</summary>
-    const int BlockElements = 4096;
+    /// <summary>dst_k[i] = M[i, :] · v_k for the rows [first, end): MatVecs4 over each four rows (up to four
+    /// vectors per call), then a row at a time for the rest.</summary>
+    L BlockDots(ParameterExpression m, List<(ParameterExpression Vector, ParameterExpression Dst)> dots, ParameterExpression i, ParameterExpression off,
+        ParameterExpression C, ParameterExpression first, ParameterExpression end)
+    {
+        var quads = new List<L>();
+        for (int at = 0; at < dots.Count; at += 4)
+        {
+            int count = Math.Min(4, dots.Count - at);
+            var args = new List<L> { m, i, C };
+            for (int k = 0; k < 4; k++) args.Add(dots[at + Math.Min(k, count - 1)].Vector);
+            args.Add(L.Constant(count));
+            for (int k = 0; k < 4; k++) args.Add(dots[at + Math.Min(k, count - 1)].Dst);
+            quads.Add(L.Call(MatVecs4, args));
+        }
+        var rest = new List<L> { L.Assign(off, L.Multiply(i, C)) };
+        rest.AddRange(DotsCode(dots.Select(d => ((L)m, (L)off, (L)d.Vector)).ToList(), C, (k, value) => L.Assign(L.ArrayAccess(dots[k].Dst, i), value)));
+        var brk = L.Label("end_quads");
+        return L.Block(
+            L.Assign(i, first),
+            L.Loop(L.IfThenElse(L.LessThanOrEqual(L.Add(i, L.Constant(4)), end), L.Block(L.Block(quads), L.AddAssign(i, L.Constant(4))), L.Break(brk)), brk),
+            For(i, i, end, L.Block(rest)));
+    }
+
+    /// <summary>Matrix elements per block of rows in Phase B when rows are multiplied as written (128 KB of
+    /// doubles per output; `bench ff-fuse-ab`, 2026-12-07: fused/unfused 0.86–0.89 at 16384 elements,
+    /// 0.95–1.04 at 8192, 1.01–1.05 at 4096, pool with 10 tangents).</summary>
+    const int BlockElements = 16384;
 
     /// <summary>The code that writes output o: for row i (inside the caller's row loop), or, given a row
     /// range [first, end) and only scaled-row and rank-one terms, for all its rows (WholeRange).</summary>

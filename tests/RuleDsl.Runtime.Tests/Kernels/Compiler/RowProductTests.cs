@@ -80,6 +80,49 @@ public class RowProductTests
         }
     }
 
+    /// Rows long enough for blocks of several rows (eight rows of 2,003 per block here, then a block of
+    /// three), so that the products go four rows and four vectors at a time (MatVecs4) and a row at a time
+    /// for the rest: each product must equal Dot over the rows the step left, term by term, to the bit.
+    [Theory]
+    [InlineData(CompilerBackend.Fast)]
+    [InlineData(CompilerBackend.Linq)]
+    public void Row_products_in_blocks_equal_one_Dot_per_row_bit_for_bit(CompilerBackend backend)
+    {
+        var theta = Sym("theta", Shape.Scalar);
+        var u = Sym("U", Mat);
+        var de = Sym("de", Post);
+        var x = Sym("x_next", Pre);
+        var outer = (Symbol a, Symbol b) => Expr.NewCall(Fn.Outer, Microsoft.FSharp.Collections.ListModule.OfSeq([E(a), E(b)]));
+        var dW = Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(EPost, YPre)]));
+        var dU = outer(EPost, YPre) + Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(de, YPre)]));
+        // Five directions: W meets six vectors (four, then two, per MatVecs4 call), U one.
+        var dxs = Enumerable.Range(0, 5).Select(k => Sym($"dx{k}_next", Pre)).ToArray();
+        var products = new List<RowProduct> { new(Sym("z_next", Post), [(W, x)]) };
+        products.AddRange(dxs.Select((dx, k) => new RowProduct(Sym($"dz{k}_next", Post), [(W, dx), (u, x)])));
+        var spec = new KernelSpec("fused blocks", [theta, W, u, EPost, de, YPre, x, .. dxs],
+            [new KernelOutput(u, dU, true, "dU"), new KernelOutput(W, dW, true, "dW")], products);
+        var r = KernelCompiler.CompileUncached<double>(spec, backend);
+        Assert.True(r.Ok, r.Error);
+        var k = r.Kernel!;
+        Assert.Contains("four at a time", k.Plan);
+        int post = 19, pre = 2003;
+        var rng = new Random(5);
+        double[] V(int len) => Enumerable.Range(0, len).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var args = k.CreateArgs().Size("post", post).Size("pre", pre);
+        args.Set("theta", 0.3).Set("W", V(post * pre)).Set("U", V(post * pre)).Set("e_post", V(post)).Set("de", V(post))
+            .Set("y_pre", V(pre)).Set("x_next", V(pre));
+        foreach (var dx in dxs) args.Set(dx.Name, V(pre));
+        var outs = products.Select(p => args.Allocate(p.Output.Name)).ToArray();
+        k.Step(args);
+        double[] w = args.Array("W"), um = args.Array("U"), xv = args.Array("x_next");
+        for (int i = 0; i < post; i++)
+        {
+            Assert.Equal(RowOps<double>.Dot(w, i * pre, xv, 0, pre), outs[0][i]);
+            for (int d = 0; d < dxs.Length; d++)
+                Assert.Equal(RowOps<double>.Dot(w, i * pre, args.Array(dxs[d].Name), 0, pre) + RowOps<double>.Dot(um, i * pre, xv, 0, pre), outs[d + 1][i]);
+        }
+    }
+
     [Fact]
     public void A_row_product_over_a_matrix_the_kernel_does_not_write_is_refused()
     {
