@@ -30,22 +30,28 @@ public class RowProductTests
         }
     }
 
+    /// W += θ outer(e, y) and U += outer(e, y) + θ outer(δe, y), the update both fused tests run, with the
+    /// next sample's input x' (the symbols θ, U, δe, x' and the two updates).
+    static (Symbol Theta, Symbol U, Symbol De, Symbol X, Expr DW, Expr DU) UpdateOfWAndU()
+    {
+        var theta = Sym("theta", Shape.Scalar);
+        var de = Sym("de", Post);
+        var outer = (Symbol a, Symbol b) => Expr.NewCall(Fn.Outer, Microsoft.FSharp.Collections.ListModule.OfSeq([E(a), E(b)]));
+        var dW = Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(EPost, YPre)]));
+        var dU = outer(EPost, YPre) + Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(de, YPre)]));
+        return (theta, Sym("U", Mat), de, Sym("x_next", Pre), dW, dU);
+    }
+
     [Theory]
     [InlineData(CompilerBackend.Fast)]
     [InlineData(CompilerBackend.Linq)]
     public void Row_products_read_the_matrices_as_the_step_leaves_them(CompilerBackend backend)
     {
         // W += θ outer(e, y) and U += outer(e, y) + θ outer(δe, y); then z' = W_new x', δz' = W_new δx' + U_new x'.
-        var theta = Sym("theta", Shape.Scalar);
-        var u = Sym("U", Mat);
-        var de = Sym("de", Post);
-        var x = Sym("x_next", Pre);
+        var (theta, u, de, x, dW, dU) = UpdateOfWAndU();
         var dx = Sym("dx_next", Pre);
         var z = Sym("z_next", Post);
         var dz = Sym("dz_next", Post);
-        var outer = (Symbol a, Symbol b) => Expr.NewCall(Fn.Outer, Microsoft.FSharp.Collections.ListModule.OfSeq([E(a), E(b)]));
-        var dW = Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(EPost, YPre)]));
-        var dU = outer(EPost, YPre) + Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(de, YPre)]));
         var spec = new KernelSpec("fused", [theta, W, u, EPost, de, YPre, x, dx],
             [new KernelOutput(u, dU, true, "dU"), new KernelOutput(W, dW, true, "dW")],
             [new RowProduct(z, [(W, x)]), new RowProduct(dz, [(W, dx), (u, x)])]);
@@ -88,13 +94,7 @@ public class RowProductTests
     [InlineData(CompilerBackend.Linq)]
     public void Row_products_in_blocks_equal_one_Dot_per_row_bit_for_bit(CompilerBackend backend)
     {
-        var theta = Sym("theta", Shape.Scalar);
-        var u = Sym("U", Mat);
-        var de = Sym("de", Post);
-        var x = Sym("x_next", Pre);
-        var outer = (Symbol a, Symbol b) => Expr.NewCall(Fn.Outer, Microsoft.FSharp.Collections.ListModule.OfSeq([E(a), E(b)]));
-        var dW = Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(EPost, YPre)]));
-        var dU = outer(EPost, YPre) + Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(theta), outer(de, YPre)]));
+        var (theta, u, de, x, dW, dU) = UpdateOfWAndU();
         // Five directions: W meets six vectors (four, then two, per MatVecs4 call), U one.
         var dxs = Enumerable.Range(0, 5).Select(k => Sym($"dx{k}_next", Pre)).ToArray();
         var products = new List<RowProduct> { new(Sym("z_next", Post), [(W, x)]) };
