@@ -186,8 +186,14 @@ public static class Program
     internal static double Time(Action a)
     {
         for (int w = 0; w < 5; w++) a();
+        return BestWindow(a, 7);
+    }
+
+    /// <summary>µs per call of a: the mean over a 60 ms window, the fastest of <paramref name="windows"/>.</summary>
+    static double BestWindow(Action a, int windows)
+    {
         double best = double.MaxValue;
-        for (int rep = 0; rep < 7; rep++)
+        for (int rep = 0; rep < windows; rep++)
         {
             var sw = Stopwatch.StartNew();
             int n = 0;
@@ -195,6 +201,26 @@ public static class Program
             best = Math.Min(best, sw.Elapsed.TotalMicroseconds / n);
         }
         return best;
+    }
+
+    /// <summary>Two steps timed in turn over <paramref name="rounds"/> rounds (each round: the faster of two
+    /// 60 ms windows of a, then of b), so that both see the host as it is at the time: the medians of a and
+    /// of b, and b / a of each round, sorted (a host that leaves less bandwidth slows a memory-bound step
+    /// only, and then the rounds spread).</summary>
+    internal static (double A, double B, double[] Ratios) TimeInterleaved(Action a, Action b, int rounds = 9)
+    {
+        for (int w = 0; w < 5; w++) { a(); b(); }
+        var ta = new double[rounds];
+        var tb = new double[rounds];
+        var ratios = new double[rounds];
+        for (int r = 0; r < rounds; r++)
+        {
+            ta[r] = BestWindow(a, 2);
+            tb[r] = BestWindow(b, 2);
+            ratios[r] = tb[r] / ta[r];
+        }
+        Array.Sort(ta); Array.Sort(tb); Array.Sort(ratios);
+        return (ta[rounds / 2], tb[rounds / 2], ratios);
     }
 
     static void CompileTimes()
