@@ -45,6 +45,12 @@ internal sealed partial class KernelBuilder<T>
                     deps.Add(v);
                     return L.ArrayIndex(v.Buf, ctx.K);
                 }
+            case Expr.Call when ctx.K is not null && IsSharedCall(e):
+                {
+                    var v = VecOf(e);
+                    deps.Add(v);
+                    return L.ArrayIndex(v.Buf, ctx.K);
+                }
             case Expr.Call c when Builtins.isElementwise(c.Item1):
                 return Builtins.info(c.Item1).Linq!.Value.Invoke(ListModule.OfSeq(c.Item2.Select(x => Elem(x, ctx, deps))));
             case Expr.Call c when c.Item1.IsOuter && ctx.I is not null:
@@ -76,6 +82,32 @@ internal sealed partial class KernelBuilder<T>
         }
         throw NotSupported(e, $"cannot be read elementwise as a {shape}");
     }
+
+    /// <summary>The vector-valued elementwise calls that occur more than once among <paramref name="bodies"/>.</summary>
+    HashSet<Expr> SharedCalls(IEnumerable<Expr> bodies)
+    {
+        var count = new Dictionary<Expr, int>();
+        void Walk(Expr e)
+        {
+            if (e is Expr.Call c && Builtins.isElementwise(c.Item1) && ShapeOf(e) is Shape.Vector)
+                count[e] = count.GetValueOrDefault(e) + 1;
+            foreach (var x in Children(e)) Walk(x);
+        }
+        foreach (var b in bodies) Walk(b);
+        return count.Where(kv => kv.Value > 1).Select(kv => kv.Key).ToHashSet();
+    }
+
+    bool IsSharedCall(Expr e) => sharedCalls.Contains(e) && !buildingCalls.Contains(e);
+
+    /// <summary>The operands of a sum, product, power or call (none for a leaf).</summary>
+    static IEnumerable<Expr> Children(Expr e) => e switch
+    {
+        Expr.Add a => a.Item,
+        Expr.Mul m => m.Item,
+        Expr.Pow p => new[] { p.Item1, p.Item2 },
+        Expr.Call c => c.Item2,
+        _ => Array.Empty<Expr>(), // not `[]`: beside an F# list C# builds an FSharpList, which a notebook's FSharp.Core may lack
+    };
 
     L SymElem(Symbol s, Ctx ctx, List<Node> deps)
     {
@@ -248,10 +280,12 @@ internal sealed partial class KernelBuilder<T>
                 {
                     var k = Local(typeof(int), "k" + nextId++);
                     var ctx = new Ctx { K = k };
+                    buildingCalls.Add(e); // a shared call's own loop evaluates it
                     var scalar = L.Assign(L.ArrayAccess(node.Buf, k), Elem(e, ctx, deps));
                     node.Code = UseLanes && HasLanes(e)
                         ? LaneLoop(k, Dim(dim), Store(Lane(e, k, deps), node.Buf, k), scalar)
                         : For(k, L.Constant(0), Dim(dim), scalar);
+                    buildingCalls.Remove(e);
                     break;
                 }
         }

@@ -109,15 +109,7 @@ internal sealed partial class KernelBuilder<T>
                 break;
             case Expr.Add or Expr.Mul or Expr.Pow or Expr.Call:
                 if (e is Expr.Call call && !Builtins.isElementwise(call.Item1)) break;
-                IEnumerable<Expr> kids = e switch
-                {
-                    Expr.Add a => a.Item,
-                    Expr.Mul m => m.Item,
-                    Expr.Pow p => [p.Item1, p.Item2],
-                    Expr.Call c => c.Item2,
-                    _ => [],
-                };
-                foreach (var k in kids)
+                foreach (var k in Children(e))
                     foreach (var x in MatrixLeaves(k)) yield return x;
                 break;
         }
@@ -528,6 +520,7 @@ internal sealed partial class KernelBuilder<T>
         var dim = VectorDim(group[0].Spec.Target.Shape);
         var k = Local(typeof(int), "k" + locals.Count);
         var ctx = new Ctx { K = k };
+        sharedCalls = SharedCalls(group.SelectMany(o => o.Terms).Where(t => t.F.Body is not null).Select(t => t.F.Body!.Value));
         var values = new List<L>();
         var stores = new List<L>();
         // Lanes when every term's body has them: each output's lanes computed before any is stored, as below.
@@ -566,8 +559,10 @@ internal sealed partial class KernelBuilder<T>
             phasePlan.Add(() => $"  {o.Spec.Target.Name}[k] {(!o.Accumulate ? "=" : "+=")} {string.Join(" + ", o.Terms.Select(TermText))}");
         }
         var scalar = L.Block(values.Concat(stores));
+        sharedCalls = [];
         return lanes ? LaneLoop(k, Dim(dim), L.Block(laneValues.Concat(laneStores)), scalar) : For(k, L.Constant(0), Dim(dim), scalar);
     }
+
 
     L ScalarOutput(Output o)
     {

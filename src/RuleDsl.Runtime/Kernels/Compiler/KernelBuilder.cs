@@ -68,6 +68,12 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
     readonly Dictionary<string, ParameterExpression> dimLocal = [];
     readonly List<ScratchSize> scratch = [];
     readonly Dictionary<Expr, Node> nodes = [];
+    /// <summary>Elementwise calls (sigmoid, exp, …) that several outputs of the vector group being built read:
+    /// computed once into a vector (Phase A) and read at k, instead of once per term (the JIT does not share
+    /// calls). The same function of the same arguments, so the same bits.</summary>
+    HashSet<Expr> sharedCalls = [];
+    /// <summary>The shared calls whose vector is being built (its own loop calls the function).</summary>
+    readonly HashSet<Expr> buildingCalls = [];
     readonly List<Node> created = [];
     readonly Dictionary<Expr, Guard> guards = [];
     readonly Dictionary<string, MatNode> snapshots = [];
