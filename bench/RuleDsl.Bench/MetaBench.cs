@@ -71,15 +71,16 @@ public static class MetaBench
         ("pool (10 θ, 2 projections)", "pool", "pool", 2),
     ];
 
+    /// <summary>The paper's network (784-170-130-100-70-5, softplus β = 10) learning with a rule, compiled kernels, seed 1.</summary>
+    static FeedforwardLearner PaperLearner(Rule rule, string feedback, IEpisodeSource data) =>
+        new(new FeedforwardConfig(NetworkStep.PaperWidths, feedback), ModelFile.Feedforward(10.0), rule, data, new SimdBackend(), seed: 1);
+
     /// <summary>One feedforward row in this process: prints "seconds allocated rss phases" on one line.</summary>
     public static int FeedforwardOne(string file, string ruleName, int projections, int k, int episodes, string feedback)
     {
         var rule = LoadRule(file, ruleName);
-        int[] layers = [784, 170, 130, 100, 70, 5];
-        var data = new RandomEpisodes(784, 5, k, 10);
-        var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), ModelFile.Feedforward(10.0),
-            rule, data, new SimdBackend(), seed: 1)
-        { FuseForward = Environment.GetEnvironmentVariable("RULEDSL_NOFUSE") != "1" };
+        var learner = PaperLearner(rule, feedback, new RandomEpisodes(784, 5, k, 10));
+        learner.FuseForward = Environment.GetEnvironmentVariable("RULEDSL_NOFUSE") != "1";
         var theta = rule.Params.Select(p => p.Init).ToArray();
         var rng = RuleDsl.Runtime.Data.Rng.For(7, 1, 1);
         double[][] Dirs() => Directions.Draw(projections > 0 ? GradientEstimator.RandomProjection : GradientEstimator.Exact, theta.Length, projections, rng);
@@ -112,9 +113,7 @@ public static class MetaBench
     public static int FeedforwardFuseAB(string file, string ruleName, int k, int rounds)
     {
         var rule = LoadRule(file, ruleName);
-        int[] layers = [784, 170, 130, 100, 70, 5];
-        var learner = new FeedforwardLearner(new FeedforwardConfig(layers, "fa"), ModelFile.Feedforward(10.0),
-            rule, new RandomEpisodes(784, 5, k, 10), new SimdBackend(), seed: 1);
+        var learner = PaperLearner(rule, "fa", new RandomEpisodes(784, 5, k, 10));
         var theta = rule.Params.Select(p => p.Init).ToArray();
         var dirs = Directions.Draw(GradientEstimator.Exact, theta.Length, 0, RuleDsl.Runtime.Data.Rng.For(7, 1, 1));
         var seconds = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
@@ -144,13 +143,11 @@ public static class MetaBench
     /// round-trip format, so that an optimisation can be checked to be bit-identical.</summary>
     public static int FeedforwardValues()
     {
-        int[] layers = [784, 170, 130, 100, 70, 5];
         var data = new RandomEpisodes(784, 5, 20, 10);
         foreach (var (file, name, feedback) in new[] { ("fa", "fa", "fa"), ("bio", "bio", "fa"), ("pool", "pool", "fa"), ("pool", "pool", "bp"), ("pool", "pool", "dfa") })
         {
             var rule = LoadRule(file, name);
-            var learner = new FeedforwardLearner(new FeedforwardConfig(layers, feedback), ModelFile.Feedforward(10.0),
-                rule, data, new SimdBackend(), seed: 1);
+            var learner = PaperLearner(rule, feedback, data);
             // Every θ non-zero, so that every term and its tangent is exercised.
             var theta = rule.Params.Select((p, r) => r == 0 ? 1e-2 : 1e-4 * (r % 3 - 1 + 0.5)).ToArray();
             var dirs = Directions.Draw(GradientEstimator.Exact, theta.Length, 0, RuleDsl.Runtime.Data.Rng.For(1, 1, 1));

@@ -45,9 +45,7 @@ internal sealed partial class KernelBuilder<T>
                 return m.Item.All(HasLanes);
             case Expr.Pow p:
                 return p.Item2 is Expr.Num { Item: 2.0 or 3.0 } && HasLanes(p.Item1);
-            case Expr.Call c when c.Item1.IsTanh && shape is Shape.Vector:
-                return true;
-            case Expr.Call when IsSharedCall(e):
+            case Expr.Call c when c.Item1.IsTanh && shape is Shape.Vector || IsSharedCall(e):
                 return true; // read from its vector
             case Expr.Call c when Builtins.isElementwise(c.Item1) || c.Item1.IsOuter || c.Item1.IsTranspose:
                 return false;

@@ -38,15 +38,9 @@ internal sealed partial class KernelBuilder<T>
                 return m.Item.Select(x => Elem(x, ctx, deps)).Aggregate(L.Multiply);
             case Expr.Pow p:
                 return PowOf(Elem(p.Item1, ctx, deps), p.Item2, () => Elem(p.Item2, ctx, deps));
-            case Expr.Call c when c.Item1.IsTanh && shape is Shape.Vector && ctx.K is not null:
+            case Expr.Call c when ctx.K is not null && (c.Item1.IsTanh && shape is Shape.Vector || IsSharedCall(e)):
                 {
-                    // The whole vector at once (VectorMath.Tanh), then read at k.
-                    var v = VecOf(e);
-                    deps.Add(v);
-                    return L.ArrayIndex(v.Buf, ctx.K);
-                }
-            case Expr.Call when ctx.K is not null && IsSharedCall(e):
-                {
+                    // The whole vector at once (tanh by VectorMath.Tanh; a call several terms make, once), then read at k.
                     var v = VecOf(e);
                     deps.Add(v);
                     return L.ArrayIndex(v.Buf, ctx.K);

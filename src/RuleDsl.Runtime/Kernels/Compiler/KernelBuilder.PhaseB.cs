@@ -182,8 +182,9 @@ internal sealed partial class KernelBuilder<T>
             if (!split) { rowBody.Add(row); continue; }
             rowLoops.Add(whole ? row : For(i, first, blockEnd, L.Block(L.Assign(off, L.Multiply(i, C)), row)));
             var mine = chains.Select((t, k) => (t, k)).Where(x => x.t.Matrix.Name == o.Spec.Target.Name).ToList();
-            if (mine.Count > 0) rowLoops.Add(BlockDots(o.Target, mine.Select(x => (arrayLocal[x.t.Vector.Name], dotCols[x.k])).ToList(), i, off, C, first, blockEnd));
-            if (mine.Count > 0) phasePlan.Add(() => $"  then over the block's rows, four at a time: {string.Join(", ", mine.Select(x => $"{x.t.Matrix.Name}[i, :] · {x.t.Vector.Name}"))}");
+            if (mine.Count == 0) continue;
+            rowLoops.Add(BlockDots(o.Target, mine.Select(x => (arrayLocal[x.t.Vector.Name], dotCols[x.k])).ToList(), i, off, C, first, blockEnd));
+            phasePlan.Add(() => $"  then over the block's rows, four at a time: {string.Join(", ", mine.Select(x => $"{x.t.Matrix.Name}[i, :] · {x.t.Vector.Name}"))}");
         }
         if (products.Count > 0)
         {
