@@ -63,6 +63,7 @@ public static class RatioParts
         if (args.Length > 0 && args[0] == "ab") return f32 ? AB<float>() : AB<double>();
         if (args.Length > 0 && args[0] is "ab512" or "abprefetch") return f32 ? AB512<float>(args) : AB512<double>(args);
         if (args.Length > 0 && args[0] == "spread") return Spread(f32);
+        if (args.Length > 0 && args[0] == "deferred-floor") return DeferredFloor(args.Length > 1 ? int.Parse(args[1]) : 9);
         if (args.Length > 0)
         {
             var step = new NetworkStep(args[0], 10, ThetaMode.Paper, 1, handWritten: false);
@@ -164,6 +165,49 @@ public static class RatioParts
         }
         double meanF0 = Program.Time(netF0Step), meanPool = Program.Time(netPoolStep);
         Console.WriteLine($"{"network",-10} {netF0,8:F1} {netPool,10:F1} {netPool / netF0,6:F1}   (fastest step; `ratio`'s mean: {meanF0:F1} and {meanPool:F1} µs, {meanPool / meanF0:F1}×)");
+    }
+
+    /// <summary>`ratio-parts deferred-floor [ROUNDS]`: what a step of the pool with ten tangents could cost if each U_d
+    /// were kept as a dense part plus its pending rank-one steps and written back only every r steps (option (c) of
+    /// the pool row), at the floor of bytes: per step, every layer's eleven matrices read once (one mat-vec each: the
+    /// next forward pass's U_d·y′ and W·y′, which must still read them), and every r-th step the read-and-write pass
+    /// of today's step (one Axpy per row, `floor 1 source`). Against F0's compiled step with and without its own
+    /// W·y′ (the same mat-vec), timed in turn over the rounds; medians. No values are checked: these loops are
+    /// floors of memory traffic, not the rule.</summary>
+    static int DeferredFloor(int rounds)
+    {
+        var d0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
+        var dp = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
+        var layers = dp.Layers.Select(a =>
+        {
+            int n = a.Sizes[a.Layout.DimSlot("post")], m = a.Sizes[a.Layout.DimSlot("pre")];
+            var mats = new[] { a.Array("W") }.Concat(Enumerable.Range(0, 10).Select(d => a.Array($"δW#{d}"))).ToArray();
+            return (n, m, mats, e: a.Array("e_post"), y: a.Array("y_pre"), z: new double[n]);
+        }).ToArray();
+        var f0Layers = d0.Layers.Select(a => (n: a.Sizes[a.Layout.DimSlot("post")], m: a.Sizes[a.Layout.DimSlot("pre")], w: a.Array("W"), y: a.Array("y_pre"))).ToArray();
+        var f0z = f0Layers.Select(l => new double[l.n]).ToArray();
+        void ReadAll() { foreach (var l in layers) foreach (var x in l.mats) RowOps<double>.MatVec(x, l.n, l.m, l.y, l.z); }
+        void WriteAll() { foreach (var l in layers) foreach (var x in l.mats) RowOpsFloor(x, l.n, l.m, l.e, l.y, 1e-9); }
+        void F0WithProduct() { d0.RunCompiled(); for (int l = 0; l < f0Layers.Length; l++) RowOps<double>.MatVec(f0Layers[l].w, f0Layers[l].n, f0Layers[l].m, f0Layers[l].y, f0z[l]); }
+        double sink = 0;
+        void SumAll() { foreach (var l in layers) foreach (var x in l.mats) sink += System.Numerics.Tensors.TensorPrimitives.Sum<double>(x); }
+        var steps = new List<(string Name, Action Step)> { ("F0", d0.RunCompiled), ("F0 + W·y′", F0WithProduct), ("pool (compiled)", dp.RunCompiled),
+            ("read+write (today's floor)", WriteAll), ("read once (U·y′)", ReadAll), ("read once (a sum: bytes only)", SumAll) };
+        foreach (int r in new[] { 4, 8, 16 })
+        {
+            int s = 0;
+            steps.Add(($"deferred r = {r}", () => { ReadAll(); if (++s % r == 0) WriteAll(); }));
+        }
+        var t = steps.Select(_ => new List<double>()).ToArray();
+        for (int round = 0; round < rounds; round++)
+            for (int k = 0; k < steps.Count; k++) t[k].Add(Program.Time(steps[k].Step));
+        double Median(List<double> x) => x.Order().ElementAt(x.Count / 2);
+        double f0 = Median(t[0]), f0p = Median(t[1]);
+        Console.WriteLine($"{"step",-28} {"µs",8} {"/ F0",6} {"/ F0 + W·y′",12}");
+        for (int k = 0; k < steps.Count; k++)
+            Console.WriteLine($"{steps[k].Name,-28} {Median(t[k]),8:F1} {Median(t[k]) / f0,6:F1} {Median(t[k]) / f0p,12:F1}");
+        Console.WriteLine($"load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {rounds} rounds in turn, medians of each step's mean time{(sink == 1 ? "" : "")}");
+        return 0;
     }
 
     /// <summary>`ratio-parts spread`: each single step of the network's F0 and pool + 10 tangents, timed one by
