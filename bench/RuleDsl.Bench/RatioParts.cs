@@ -61,8 +61,25 @@ public static class RatioParts
         bool f32 = Program.Float32(args);
         args = args.Where((a, i) => a != "--precision" && (i == 0 || args[i - 1] != "--precision")).ToArray();
         if (args.Length > 0 && args[0] == "ab") return f32 ? AB<float>() : AB<double>();
-        if (args.Length > 0 && args[0] is "ab512" or "abprefetch") return f32 ? AB512<float>(args) : AB512<double>(args);
+        if (args.Length > 0 && args[0] is "ab512" or "abprefetch" or "abfused") return f32 ? AB512<float>(args) : AB512<double>(args);
         if (args.Length > 0 && args[0] == "spread") return Spread(f32);
+        if (args.Length > 0 && args[0] == "micro")
+        {
+            int R = 168, Cc = int.Parse(args[1]);
+            var rng = new Random(1);
+            double[] M = Enumerable.Range(0, R * Cc).Select(_ => rng.NextDouble()).ToArray();
+            double[] dx = Enumerable.Range(0, Cc).Select(_ => rng.NextDouble()).ToArray(), dy = new double[R];
+            double[] xa = Enumerable.Range(0, R).Select(_ => rng.NextDouble()).ToArray(), xb = Enumerable.Range(0, R).Select(_ => rng.NextDouble()).ToArray();
+            double[] ya = new double[Cc], yb = new double[Cc];
+            Action pass = () => { Array.Clear(ya); Array.Clear(yb); for (int i = 0; i < R; i += 4) RowOps<double>.DotAxpys4(M, i, Cc, dx, dy, ya, xa, yb, xb, null, null, null, null); };
+            for (int round = 0; round < 4; round++)
+                foreach (bool f in new[] { true, false })
+                {
+                    RowOps<double>.FusedPasses = f;
+                    Console.WriteLine($"{(f ? "fused" : "separate")} {Program.Time(pass):F2} us  {ya.Sum() + yb.Sum() + dy.Sum()}");
+                }
+            return 0;
+        }
         if (args.Length > 0 && args[0] == "deferred-floor") return DeferredFloor(args.Length > 1 ? int.Parse(args[1]) : 9);
         if (args.Length > 0)
         {
@@ -266,13 +283,16 @@ public static class RatioParts
 
     /// <summary>`ratio-parts ab512 [ROUNDS]`: the network's step and layer 1's with Rows4's 512-bit path and without
     /// (RowOps.Only256), alternating in one process: per round the fastest step of each, then medians over rounds.
-    /// `ratio-parts abprefetch [ROUNDS]`: the same with the 512-bit path's prefetches and without (RowOps.Prefetch).</summary>
+    /// `ratio-parts abprefetch [ROUNDS]`: the same with the 512-bit path's prefetches and without (RowOps.Prefetch);
+    /// `ratio-parts abfused [ROUNDS] [dense]`: Phase A's mat-vec passes as one DotAxpys4 per four rows and as separate calls
+    /// (RowOps.FusedPasses); `dense`: every θ and direction component non-zero (each matrix then has its pass).</summary>
     static int AB512<T>(string[] args) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rounds = args.Length > 1 ? int.Parse(args[1]) : 10;
-        bool prefetch = args[0] == "abprefetch";
-        var d0 = new NetworkStep("f0", 0, ThetaMode.Paper, 1, handWritten: false);
-        var dp = new NetworkStep("pool", 10, ThetaMode.Paper, 1, handWritten: false);
+        string what = args[0];
+        var mode = args.Contains("dense") ? ThetaMode.Dense : ThetaMode.Paper;
+        var d0 = new NetworkStep("f0", 0, mode, 1, handWritten: false);
+        var dp = new NetworkStep("pool", 10, mode, 1, handWritten: false);
         bool f32 = typeof(T) == typeof(float);
         Action f0Step, poolStep, f0L1, poolL1;
         if (f32)
@@ -292,19 +312,21 @@ public static class RatioParts
         for (int round = 0; round < rounds; round++)
             foreach (int v in round % 2 == 0 ? new[] { 0, 1 } : new[] { 1, 0 })
             {
-                if (prefetch) RowOps<T>.Prefetch = v == 1;
+                if (what == "abprefetch") RowOps<T>.Prefetch = v == 1;
+                else if (what == "abfused") RowOps<T>.FusedPasses = v == 1;
                 else RowOps<T>.Only256 = v == 0;
                 res[v, 0].Add(Fastest(f0Step)); res[v, 1].Add(Fastest(poolStep));
                 res[v, 2].Add(Program.Time(f0Step)); res[v, 3].Add(Program.Time(poolStep));
                 res[v, 4].Add(Fastest(f0L1)); res[v, 5].Add(Fastest(poolL1));
             }
-        (RowOps<T>.Only256, RowOps<T>.Prefetch) = (false, true);
+        (RowOps<T>.Only256, RowOps<T>.Prefetch, RowOps<T>.FusedPasses) = (false, true, true);
         static double Median(List<double> x) { var s = x.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
         Console.WriteLine($"{"",-8} " + string.Join(" ", names.Select(n => $"{n,14}")) + "   net ratio (fastest, mean)");
         for (int v = 0; v < 2; v++)
         {
             var m = Enumerable.Range(0, names.Length).Select(c => Median(res[v, c])).ToArray();
-            Console.WriteLine($"{(v == 0 ? (prefetch ? "no pf" : "256-bit") : prefetch ? "prefetch" : "512-bit"),-8} " + string.Join(" ", m.Select(x => $"{x,14:F1}")) + $"   {m[1] / m[0],5:F1} {m[3] / m[2],5:F1}");
+            string label = what switch { "abprefetch" => v == 0 ? "no pf" : "prefetch", "abfused" => v == 0 ? "separate" : "fused", _ => v == 0 ? "256-bit" : "512-bit" };
+            Console.WriteLine($"{label,-8} " + string.Join(" ", m.Select(x => $"{x,14:F1}")) + $"   {m[1] / m[0],5:F1} {m[3] / m[2],5:F1}");
         }
         return 0;
     }

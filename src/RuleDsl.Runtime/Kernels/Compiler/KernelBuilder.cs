@@ -38,8 +38,8 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
     }
 
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
-    static readonly MethodInfo Axpy = Op("Axpy"), Axpy4 = Op("Axpy4"), AddRow = Op("Add"), CopyRow = Op("Copy"),
-        ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatVecs4 = Op("MatVecs4"), MatTVec = Op("MatTVec"),
+    static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"),
+        ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatVecs4 = Op("MatVecs4"), DotAxpys4 = Op("DotAxpys4"), MatVecs4OrFewer = Op("MatVecs4OrFewer"), MatTVec = Op("MatTVec"),
         MatMul = Op("MatMul"), CombineRow = Op("Combine"), CombineRows = Op("CombineRows"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
     static readonly MethodInfo DeferRows = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.AddRows))!;
     // tanh of a whole vector at once (VectorMath: within 2 ulp of Math.Tanh, a sixth of Miconi's step saved).
@@ -456,7 +456,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
                 ? L.Call(Axpy, v.Buf, L.Constant(0), L.ArrayIndex(x, i), M, off, C)
                 : L.Assign(L.ArrayAccess(v.Buf, i), L.Call(DotRow, M, off, x, L.Constant(0), C))));
         }
-        // Four rows at a time first: Mx by Dots over the four rows (each Dot's order), Mᵀx by Axpy4 (the four
+        // Four rows at a time first: Mx by Dots over the four rows (each Dot's order), Mᵀx as Axpy4 (the four
         // Axpy in turn, x's output loaded once); the members write their own outputs, so running each over
         // four rows before the next changes no sum. The last rows one at a time, as above.
         var quad = new List<L> { L.Assign(off, L.Multiply(i, C)) };
@@ -471,17 +471,49 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
             quad.Add(L.Call(MatVecs4, [M, i, C, .. Enumerable.Range(0, 4).Select(q => (L)G(q).MvInput!.Buf), L.Constant(g.Count),
                 .. Enumerable.Range(0, 4).Select(q => (L)G(q).Buf)]));
         }
-        for (int k = 0; k < members.Count; k++)
+        // The Mᵀx, four per DotAxpys4 call with the first other Mx: one pass over the four rows for all of them
+        // (each output as Axpy4 and Dots would make it); a member whose guard is off goes in as null.
+        var transposed = Enumerable.Range(0, members.Count).Where(k => !tiled.Contains(k) && members[k].MvTransposed).ToList();
+        var single = Enumerable.Range(0, members.Count).Where(k => !tiled.Contains(k) && !members[k].MvTransposed).ToList();
+        L IfNeeded(int k, L value) => needs[k] is null ? value : L.Condition(needs[k]!, value, L.Constant(null, typeof(T[])));
+        for (int at = 0; at < transposed.Count; at += 4)
         {
-            if (tiled.Contains(k)) continue;
-            var v = members[k];
-            var x = v.MvInput!.Buf;
-            if (v.MvTransposed)
-                quad.Add(IfMaybe(needs[k], L.Call(Axpy4, [v.Buf, .. Enumerable.Range(0, 4).Select(q => L.ArrayIndex(x, L.Add(i, L.Constant(q)))),
-                    M, .. rowOff, C])));
-            else
-                quad.Add(IfMaybe(needs[k], L.Block(DotsCode(rowOff.Select(o => ((L)M, o, (L)x)).ToList(), C,
-                    (q, value) => L.Assign(L.ArrayAccess(v.Buf, L.Add(i, L.Constant(q))), value)))));
+            var args = new List<L> { M, i, C };
+            var group = transposed.Skip(at).Take(4).ToList();
+            if (at == 0 && single.Count > 0)
+            {
+                int k = single[0];
+                single.RemoveAt(0);
+                group.Add(k);
+                args.Add(IfNeeded(k, members[k].MvInput!.Buf));
+                args.Add(IfNeeded(k, members[k].Buf));
+            }
+            else args.AddRange([L.Constant(null, typeof(T[])), L.Constant(null, typeof(T[]))]);
+            for (int slot = 0; slot < 4; slot++)
+                if (at + slot < transposed.Count)
+                {
+                    int k = transposed[at + slot];
+                    args.Add(IfNeeded(k, members[k].Buf));
+                    args.Add(members[k].MvInput!.Buf);
+                }
+                else args.AddRange([L.Constant(null, typeof(T[])), L.Constant(null, typeof(T[]))]);
+            // The call only when one of its members is needed (with none, the pass must not read the rows).
+            quad.Add(IfMaybe(group.Any(k => needs[k] is null) ? null : group.Select(k => (L)needs[k]!).Aggregate(L.OrElse), L.Call(DotAxpys4, args)));
+        }
+        // The other Mx, four per MatVecs4OrFewer call (a 4 × 4 tile of the ones whose guards are on).
+        for (int at = 0; at < single.Count; at += 4)
+        {
+            var group = single.Skip(at).Take(4).ToList();
+            var args = new List<L> { M, i, C };
+            for (int slot = 0; slot < 4; slot++)
+                if (slot < group.Count)
+                {
+                    int k = group[slot];
+                    args.Add(IfNeeded(k, members[k].MvInput!.Buf));
+                    args.Add(members[k].Buf);
+                }
+                else args.AddRange([L.Constant(null, typeof(T[])), L.Constant(null, typeof(T[]))]);
+            quad.Add(IfMaybe(group.Any(k => needs[k] is null) ? null : group.Select(k => (L)needs[k]!).Aggregate(L.OrElse), L.Call(MatVecs4OrFewer, args)));
         }
         var brk = L.Label("end_quads");
         code.Add(L.Assign(i, L.Constant(0)));

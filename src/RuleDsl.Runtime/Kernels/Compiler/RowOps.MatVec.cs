@@ -97,6 +97,128 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
         ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q3, j, cols, Half(s03), Half(s13), Half(s23), Half(s33), y3, i);
     }
 
+    /// <summary>
+    /// One pass over rows i..i+4 of M for the products a fused mat-vec pass makes of them (Phase A's pass over W
+    /// for the pool's d = 6, 8, 9 terms: W e_pre, Wᵀ e_post, Wᵀ y_post): dy[i..i+4) = the rows · dx (skipped when
+    /// dx is null), and for each y_k given, y_k += Σ_q x_k[i + q] · row q. Each load of a row chunk serves all of
+    /// them. Every element gets the arithmetic and order of the separate calls (the dot as <see cref="Dots"/> and
+    /// Dot sum it, each y_k as <see cref="Axpy4"/>: the four rows in turn), so the outputs are bit-identical to
+    /// Dots then one Axpy4 per y_k. Off (<see cref="FusedPasses"/>) or without 512-bit vectors: those calls.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void DotAxpys4(T[] m, int i, int cols, T[]? dx, T[]? dy, T[]? y0, T[]? x0, T[]? y1, T[]? x1, T[]? y2, T[]? x2, T[]? y3, T[]? x3)
+    {
+        int o = i * cols;
+        if (dx is null && y0 is null && y1 is null && y2 is null && y3 is null) return;
+        if (!FusedPasses || !(Vector512.IsHardwareAccelerated && Vector512<T>.Count == 2 * Vector<T>.Count) || cols < Vector512<T>.Count)
+        {
+            if (dx is not null)
+            {
+                var res = DotsResult ??= new T[4];
+                Dots(m, o, dx, m, o + cols, dx, m, o + 2 * cols, dx, m, o + 3 * cols, dx, 4, cols, res);
+                for (int k = 0; k < 4; k++) dy![i + k] = res[k];
+            }
+            if (y0 is not null) Axpy4(y0, x0![i], x0[i + 1], x0[i + 2], x0[i + 3], m, o, o + cols, o + 2 * cols, o + 3 * cols, cols);
+            if (y1 is not null) Axpy4(y1, x1![i], x1[i + 1], x1[i + 2], x1[i + 3], m, o, o + cols, o + 2 * cols, o + 3 * cols, cols);
+            if (y2 is not null) Axpy4(y2, x2![i], x2[i + 1], x2[i + 2], x2[i + 3], m, o, o + cols, o + 2 * cols, o + 3 * cols, cols);
+            if (y3 is not null) Axpy4(y3, x3![i], x3[i + 1], x3[i + 2], x3[i + 3], m, o, o + cols, o + 2 * cols, o + 3 * cols, cols);
+            return;
+        }
+        Check(m, o, 4 * cols);
+        bool dot = dx is not null, h0 = y0 is not null, h1 = y1 is not null, h2 = y2 is not null, h3 = y3 is not null;
+        if (dot) { Check(dx!, 0, cols); Check(dy!, i, 4); }
+        if (h0) { Check(y0!, 0, cols); Check(x0!, i, 4); }
+        if (h1) { Check(y1!, 0, cols); Check(x1!, i, 4); }
+        if (h2) { Check(y2!, 0, cols); Check(x2!, i, 4); }
+        if (h3) { Check(y3!, 0, cols); Check(x3!, i, 4); }
+        ref T p0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(m), o);
+        ref T p1 = ref Unsafe.Add(ref p0, cols);
+        ref T p2 = ref Unsafe.Add(ref p1, cols);
+        ref T p3 = ref Unsafe.Add(ref p2, cols);
+        // An absent operand points at row 0 (never read: its flag is off).
+        ref T q = ref dot ? ref MemoryMarshal.GetArrayDataReference(dx!) : ref p0;
+        ref T d0 = ref h0 ? ref MemoryMarshal.GetArrayDataReference(y0!) : ref p0;
+        ref T d1 = ref h1 ? ref MemoryMarshal.GetArrayDataReference(y1!) : ref p0;
+        ref T d2 = ref h2 ? ref MemoryMarshal.GetArrayDataReference(y2!) : ref p0;
+        ref T d3 = ref h3 ? ref MemoryMarshal.GetArrayDataReference(y3!) : ref p0;
+        T c00 = h0 ? x0![i] : T.Zero, c01 = h0 ? x0![i + 1] : T.Zero, c02 = h0 ? x0![i + 2] : T.Zero, c03 = h0 ? x0![i + 3] : T.Zero;
+        T c10 = h1 ? x1![i] : T.Zero, c11 = h1 ? x1![i + 1] : T.Zero, c12 = h1 ? x1![i + 2] : T.Zero, c13 = h1 ? x1![i + 3] : T.Zero;
+        T c20 = h2 ? x2![i] : T.Zero, c21 = h2 ? x2![i + 1] : T.Zero, c22 = h2 ? x2![i + 2] : T.Zero, c23 = h2 ? x2![i + 3] : T.Zero;
+        T c30 = h3 ? x3![i] : T.Zero, c31 = h3 ? x3![i + 1] : T.Zero, c32 = h3 ? x3![i + 2] : T.Zero, c33 = h3 ? x3![i + 3] : T.Zero;
+        var s0 = Vector512<T>.Zero; var s1 = Vector512<T>.Zero; var s2 = Vector512<T>.Zero; var s3 = Vector512<T>.Zero;
+        Vector512<T> v00 = Vector512.Create(c00), v01 = Vector512.Create(c01), v02 = Vector512.Create(c02), v03 = Vector512.Create(c03);
+        Vector512<T> v10 = Vector512.Create(c10), v11 = Vector512.Create(c11), v12 = Vector512.Create(c12), v13 = Vector512.Create(c13);
+        Vector512<T> v20 = Vector512.Create(c20), v21 = Vector512.Create(c21), v22 = Vector512.Create(c22), v23 = Vector512.Create(c23);
+        Vector512<T> v30 = Vector512.Create(c30), v31 = Vector512.Create(c31), v32 = Vector512.Create(c32), v33 = Vector512.Create(c33);
+        int w2 = Vector512<T>.Count, j = 0;
+        for (; j <= cols - w2; j += w2)
+        {
+            nuint u = (nuint)j;
+            var r0 = Vector512.LoadUnsafe(ref p0, u); var r1 = Vector512.LoadUnsafe(ref p1, u);
+            var r2 = Vector512.LoadUnsafe(ref p2, u); var r3 = Vector512.LoadUnsafe(ref p3, u);
+            if (dot)
+            {
+                var xu = Vector512.LoadUnsafe(ref q, u);
+                s0 += r0 * xu; s1 += r1 * xu; s2 += r2 * xu; s3 += r3 * xu;
+            }
+            // Axpy4's element arithmetic on 512-bit lanes: y + c0·r0, then + c1·r1, + c2·r2, + c3·r3.
+            if (h0) { var y = Vector512.LoadUnsafe(ref d0, u) + v00 * r0; y += v01 * r1; y += v02 * r2; y += v03 * r3; y.StoreUnsafe(ref d0, u); }
+            if (h1) { var y = Vector512.LoadUnsafe(ref d1, u) + v10 * r0; y += v11 * r1; y += v12 * r2; y += v13 * r3; y.StoreUnsafe(ref d1, u); }
+            if (h2) { var y = Vector512.LoadUnsafe(ref d2, u) + v20 * r0; y += v21 * r1; y += v22 * r2; y += v23 * r3; y.StoreUnsafe(ref d2, u); }
+            if (h3) { var y = Vector512.LoadUnsafe(ref d3, u) + v30 * r0; y += v31 * r1; y += v32 * r2; y += v33 * r3; y.StoreUnsafe(ref d3, u); }
+        }
+        if (dot) ScalarTail4(ref p0, ref p1, ref p2, ref p3, ref q, j, cols, Half(s0), Half(s1), Half(s2), Half(s3), dy!, i);
+        for (; j < cols; j++)
+        {
+            T a0 = Unsafe.Add(ref p0, j), a1 = Unsafe.Add(ref p1, j), a2 = Unsafe.Add(ref p2, j), a3 = Unsafe.Add(ref p3, j);
+            if (h0) { ref T y = ref Unsafe.Add(ref d0, j); T r = y + c00 * a0; r += c01 * a1; r += c02 * a2; r += c03 * a3; y = r; }
+            if (h1) { ref T y = ref Unsafe.Add(ref d1, j); T r = y + c10 * a0; r += c11 * a1; r += c12 * a2; r += c13 * a3; y = r; }
+            if (h2) { ref T y = ref Unsafe.Add(ref d2, j); T r = y + c20 * a0; r += c21 * a1; r += c22 * a2; r += c23 * a3; y = r; }
+            if (h3) { ref T y = ref Unsafe.Add(ref d3, j); T r = y + c30 * a0; r += c31 * a1; r += c32 * a2; r += c33 * a3; y = r; }
+        }
+    }
+
+    /// <summary><see cref="MatVecs4"/> for up to four products whose operands may be absent (a guard off: x_k null):
+    /// the present ones, in order, as one call (each row summed as Dot sums it); none present, nothing is read.</summary>
+    public static void MatVecs4OrFewer(T[] m, int i, int cols, T[]? x0, T[]? y0, T[]? x1, T[]? y1, T[]? x2, T[]? y2, T[]? x3, T[]? y3)
+    {
+        T[]? a0 = null, a1 = null, a2 = null, a3 = null, b0 = null, b1 = null, b2 = null, b3 = null;
+        int count = 0;
+        void Add(T[]? x, T[]? y)
+        {
+            if (x is null) return;
+            switch (count++)
+            {
+                case 0: (a0, b0) = (x, y); break;
+                case 1: (a1, b1) = (x, y); break;
+                case 2: (a2, b2) = (x, y); break;
+                default: (a3, b3) = (x, y); break;
+            }
+        }
+        Add(x0, y0); Add(x1, y1); Add(x2, y2); Add(x3, y3);
+        if (count == 0) return;
+        if (!FusedPasses)
+        {
+            // As before: Dots over the four rows, one product at a time.
+            var res = DotsResult ??= new T[4];
+            int o = i * cols;
+            for (int k = 0; k < count; k++)
+            {
+                var (x, y) = k switch { 0 => (a0!, b0!), 1 => (a1!, b1!), 2 => (a2!, b2!), _ => (a3!, b3!) };
+                Dots(m, o, x, m, o + cols, x, m, o + 2 * cols, x, m, o + 3 * cols, x, 4, cols, res);
+                for (int q = 0; q < 4; q++) y[i + q] = res[q];
+            }
+            return;
+        }
+        MatVecs4(m, i, cols, a0!, a1 ?? a0!, a2 ?? a0!, a3 ?? a0!, count, b0!, b1 ?? b0!, b2 ?? b0!, b3 ?? b0!);
+    }
+
+    [ThreadStatic] static T[]? DotsResult;
+
+    /// <summary>Off: <see cref="DotAxpys4"/> and <see cref="MatVecs4OrFewer"/> make their separate calls (the same bits): an A/B switch for timing,
+    /// `bench … ratio-parts abfused`.</summary>
+    public static bool FusedPasses { get; set; } = true;
+
     static void Quad(T[] m, int i, int cols, T[] x, T[] y)
     {
         if (Vector.IsHardwareAccelerated) Rows4(m, i, cols, x, y);
