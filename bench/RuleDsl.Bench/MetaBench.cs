@@ -2,6 +2,7 @@ using RuleDsl.Syntax;
 using System.Diagnostics;
 using System.Globalization;
 using RuleDsl.Runtime.Kernels;
+using RuleDsl.Runtime.Kernels.Compiler;
 using RuleDsl.Runtime.Engine.Feedforward;
 using RuleDsl.Runtime.Engine.Recurrent;
 using RuleDsl.Runtime.Meta;
@@ -63,12 +64,15 @@ public static class MetaBench
     }
 
     /// <summary>The rows of the feedforward table: name, rule file, rule, estimator (exact or k projections).</summary>
-    static readonly (string Name, string File, string Rule, int Projections)[] FeedforwardRows =
+    // "all terms": the pool's θ that start at 0 set to 1e-6, as after the first meta-step, so that no term is
+    // skipped (what a meta-learning run pays from its second meta-step on; PyTorch computes every term always).
+    static readonly (string Name, string File, string Rule, int Projections, bool AllTerms)[] FeedforwardRows =
     [
-        ("FA (1 θ, exact)", "fa", "fa", 0),
-        ("bio (3 θ, exact)", "bio", "bio", 0),
-        ("pool (10 θ, exact)", "pool", "pool", 0),
-        ("pool (10 θ, 2 projections)", "pool", "pool", 2),
+        ("FA (1 θ, exact)", "fa", "fa", 0, false),
+        ("bio (3 θ, exact)", "bio", "bio", 0, false),
+        ("pool (10 θ, exact)", "pool", "pool", 0, false),
+        ("pool (10 θ, exact, all terms)", "pool", "pool", 0, true),
+        ("pool (10 θ, 2 projections)", "pool", "pool", 2, false),
     ];
 
     /// <summary>The paper's network (784-170-130-100-70-5, softplus β = 10) learning with a rule, compiled kernels, seed 1.</summary>
@@ -76,12 +80,17 @@ public static class MetaBench
         new(new FeedforwardConfig(NetworkStep.PaperWidths, feedback), ModelFile.Feedforward(10.0), rule, data, new SimdBackend(), seed: 1);
 
     /// <summary>One feedforward row in this process: prints "seconds allocated rss phases" on one line.</summary>
-    public static int FeedforwardOne(string file, string ruleName, int projections, int k, int episodes, string feedback)
+    public static int FeedforwardOne(string file, string ruleName, int projections, int k, int episodes, string feedback, bool allTerms = false)
     {
         var rule = LoadRule(file, ruleName);
         var learner = PaperLearner(rule, feedback, new RandomEpisodes(784, 5, k, 10));
         learner.FuseForward = Environment.GetEnvironmentVariable("RULEDSL_NOFUSE") != "1";
+        // RULEDSL_SEPARATE=1: Phase A's products as separate calls (RowOps.FusedPasses off; the same bits), for A/B.
+        RowOps<double>.FusedPasses = Environment.GetEnvironmentVariable("RULEDSL_SEPARATE") != "1";
         var theta = rule.Params.Select(p => p.Init).ToArray();
+        // `--all-terms`: every θ that starts at 0 set to 1e-6, as after the first meta-step (Adam moves every θ
+        // whose gradient is non-zero), so that no term is skipped: what a meta-learning run pays from then on.
+        if (allTerms) for (int r = 0; r < theta.Length; r++) if (theta[r] == 0) theta[r] = 1e-6;
         var rng = RuleDsl.Runtime.Data.Rng.For(7, 1, 1);
         double[][] Dirs() => Directions.Draw(projections > 0 ? GradientEstimator.RandomProjection : GradientEstimator.Exact, theta.Length, projections, rng);
         // Warm-up: kernels compile, the JIT reaches its final tier.
@@ -220,7 +229,7 @@ public static class MetaBench
                 foreach (var row in FeedforwardRows)
                 {
                     int eps = k == 500 ? Math.Max(1, episodes / 3) : episodes;
-                    var r = Child(["ff-one", row.File, row.Rule, row.Projections.ToString(ci), k.ToString(ci), eps.ToString(ci), "fa"]);
+                    var r = Child(["ff-one", row.File, row.Rule, row.Projections.ToString(ci), k.ToString(ci), eps.ToString(ci), "fa", .. row.AllTerms ? new[] { "--all-terms" } : []]);
                     if (r is null) { failed.Add($"{row.Name}, K = {k}"); Console.WriteLine($"| {row.Name} | {k} | {5 * k} | failed | | | |"); continue; }
                     var f = r.Split(' ').Select(x => double.Parse(x, ci)).ToArray();
                     string torchCols = "";

@@ -34,7 +34,7 @@ public static class Program
             case "examples-values":
                 return ExampleValues.Print();
             case "ff-one":
-                return MetaBench.FeedforwardOne(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args[6]);
+                return MetaBench.FeedforwardOne(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), int.Parse(args[5]), args[6], args.Contains("--all-terms"));
             case "ff-fuse-ab":
                 return MetaBench.FeedforwardFuseAB(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]));
             case "rnn-speed":

@@ -83,7 +83,7 @@ public static class RatioParts
         if (args.Length > 0 && args[0] == "deferred-floor") return DeferredFloor(args.Length > 1 ? int.Parse(args[1]) : 9);
         if (args.Length > 0)
         {
-            var step = new NetworkStep(args[0], 10, ThetaMode.Paper, 1, handWritten: false);
+            var step = new NetworkStep(args[0], 10, args.Contains("dense") ? ThetaMode.Dense : ThetaMode.Paper, 1, handWritten: false);
             var run = NetworkStep32.Runner(step, f32);
             var sw = Stopwatch.StartNew();
             while (sw.ElapsedMilliseconds < 5000) run();
