@@ -53,6 +53,14 @@ internal sealed partial class KernelBuilder<T>
         }
     }
 
+    /// <summary>(Phase B) Whether an expression reads the row index (or the row's offset): else it is the same for every row.</summary>
+    static bool ReadsRow(L e, ParameterExpression i, ParameterExpression off)
+    {
+        var uses = new Uses([i, off]);
+        uses.Visit(e);
+        return uses.Read.Count > 0;
+    }
+
     /// <summary>The step's lambdas, run in order: one when it is small enough, else pieces joined by a frame.</summary>
     List<Expression<Action<T[], T[][], int[], T[][], T[][], int[], T[]>>> Methods(List<L> body)
     {

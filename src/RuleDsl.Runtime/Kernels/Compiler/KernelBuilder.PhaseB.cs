@@ -370,14 +370,27 @@ internal sealed partial class KernelBuilder<T>
         foreach (var (cond, coef, buf, srcOff) in sources)
         {
             var at = Local(typeof(int), "at" + locals.Count);
-            once.Add(IfMaybe(cond, L.Block(
+            var listed = new List<L>
+            {
                 L.Assign(L.ArrayAccess(pRowSources, count), buf),
                 L.Assign(L.ArrayAccess(pRowOffsets, count), L.Constant(srcOff == off ? 1 : 0)),
                 L.Assign(at, L.Multiply(count, R)),
-                L.PreIncrementAssign(count))));
-            perRow.Add(IfMaybe(cond, L.Assign(L.ArrayAccess(table!, L.Add(at, i)), coef)));
+                L.PreIncrementAssign(count),
+            };
+            // A coefficient that is a vector's element a[i] (a rank-one group's left vector) is copied as one
+            // block, not element by element inside the row loop with its guard (the same values).
+            // One that does not depend on the row (a scalar: U_3's −δθ3 for W's row) is computed once and filled in.
+            if (coef is BinaryExpression { NodeType: ExpressionType.ArrayIndex } element && element.Right == i)
+                listed.Add(L.Call(CopyRow, table!, L.Add(at, first), element.Left, first, L.Subtract(end, first)));
+            else if (!ReadsRow(coef, i, off)) listed.Add(L.Call(FillRow, table!, L.Add(at, first), coef, L.Subtract(end, first)));
+            else perRow.Add(IfMaybe(cond, L.Assign(L.ArrayAccess(table!, L.Add(at, i)), coef)));
+            once.Add(IfMaybe(cond, L.Block(listed)));
         }
-        if (keepRows is not null) perRow.Add(L.Assign(L.ArrayAccess(keepRows, i), keep!));
+        if (keepRows is not null)
+        {
+            if (ReadsRow(keep!, i, off)) perRow.Add(L.Assign(L.ArrayAccess(keepRows, i), keep!));
+            else once.Add(L.Call(FillRow, keepRows, first, keep!, L.Subtract(end, first)));
+        }
         L keepArg = keepRows is null ? L.Constant(null, typeof(T[])) : keepRows;
         L tableArg = table is null ? L.Constant(Array.Empty<T>()) : table;
         return L.Block(

@@ -38,7 +38,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
     }
 
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
-    static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"),
+    static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"), FillRow = Op("Fill"),
         ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatVecs4 = Op("MatVecs4"), DotAxpys4 = Op("DotAxpys4"), MatVecs4OrFewer = Op("MatVecs4OrFewer"), MatTVec = Op("MatTVec"),
         MatMul = Op("MatMul"), CombineRow = Op("Combine"), CombineRows = Op("CombineRows"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
     static readonly MethodInfo DeferRows = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.AddRows))!;

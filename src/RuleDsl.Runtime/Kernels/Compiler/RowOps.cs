@@ -304,6 +304,13 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
         Array.Copy(x, xOff, dst, dOff, n);
     }
 
+    /// <summary>dst[dOff + j] = c.</summary>
+    public static void Fill(T[] dst, int dOff, T c, int n)
+    {
+        Check(dst, dOff, n);
+        Array.Fill(dst, c, dOff, n);
+    }
+
     /// <summary>dst[dOff + j] = 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Clear(T[] dst, int dOff, int n)

@@ -99,21 +99,39 @@ public class RowProductTests
         var dxs = Enumerable.Range(0, 5).Select(k => Sym($"dx{k}_next", Pre)).ToArray();
         var products = new List<RowProduct> { new(Sym("z_next", Post), [(W, x)]) };
         products.AddRange(dxs.Select((dx, k) => new RowProduct(Sym($"dz{k}_next", Post), [(W, dx), (u, x)])));
-        var spec = new KernelSpec("fused blocks", [theta, W, u, EPost, de, YPre, x, .. dxs],
-            [new KernelOutput(u, dU, true, "dU"), new KernelOutput(W, dW, true, "dW")], products);
+        // A third matrix, A += outer(e, y) + θ outer(e, x') + θ W + θ A: a left vector's group (each row's
+        // coefficient e[i], copied per block), a row of W and a keep that are the same for every row (filled).
+        var a = Sym("A", Mat);
+        var outer = (Symbol l, Symbol rt) => Expr.NewCall(Fn.Outer, Microsoft.FSharp.Collections.ListModule.OfSeq([E(l), E(rt)]));
+        Expr Times(Symbol s, Expr e) => Expr.NewMul(Microsoft.FSharp.Collections.ListModule.OfSeq([E(s), e]));
+        var dA = outer(EPost, YPre) + Times(theta, outer(EPost, x)) + Times(theta, E(W)) + Times(theta, E(a));
+        var spec = new KernelSpec("fused blocks", [theta, W, u, a, EPost, de, YPre, x, .. dxs],
+            [new KernelOutput(a, dA, true, "dA"), new KernelOutput(u, dU, true, "dU"), new KernelOutput(W, dW, true, "dW")], products);
         var r = KernelCompiler.CompileUncached<double>(spec, backend);
         Assert.True(r.Ok, r.Error);
         var k = r.Kernel!;
         Assert.Contains("four at a time", k.Plan);
+        Assert.Contains("e_post[i] ·", k.Plan);
+        Assert.Contains("row of W", k.Plan);
         int post = 19, pre = 2003;
         var rng = new Random(5);
         double[] V(int len) => Enumerable.Range(0, len).Select(_ => rng.NextDouble() - 0.5).ToArray();
         var args = k.CreateArgs().Size("post", post).Size("pre", pre);
-        args.Set("theta", 0.3).Set("W", V(post * pre)).Set("U", V(post * pre)).Set("e_post", V(post)).Set("de", V(post))
+        args.Set("theta", 0.3).Set("W", V(post * pre)).Set("U", V(post * pre)).Set("A", V(post * pre)).Set("e_post", V(post)).Set("de", V(post))
             .Set("y_pre", V(pre)).Set("x_next", V(pre));
         foreach (var dx in dxs) args.Set(dx.Name, V(pre));
         var outs = products.Select(p => args.Allocate(p.Output.Name)).ToArray();
+        // The same update without row products runs over all rows at once: the same matrices, bit for bit
+        // (each block's row coefficients are those rows', wherever the block starts).
+        var whole = KernelCompiler.CompileUncached<double>(new KernelSpec("one pass", spec.Inputs, spec.Outputs), backend).Kernel!;
+        var wholeArgs = whole.CreateArgs().Size("post", post).Size("pre", pre);
+        wholeArgs.Set("theta", args.Scalar("theta"));
+        foreach (var sym in whole.Layout.ArraySymbols) wholeArgs.Set(sym.Name, (double[])args.Array(sym.Name).Clone());
+        whole.Step(wholeArgs);
         k.Step(args);
+        Assert.Equal(wholeArgs.Array("W"), args.Array("W"));
+        Assert.Equal(wholeArgs.Array("U"), args.Array("U"));
+        Assert.Equal(wholeArgs.Array("A"), args.Array("A"));
         double[] w = args.Array("W"), um = args.Array("U"), xv = args.Array("x_next");
         for (int i = 0; i < post; i++)
         {
