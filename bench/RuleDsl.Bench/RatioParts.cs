@@ -11,9 +11,11 @@ namespace RuleDsl.Bench;
 /// written once with one rank-one source (the least any step writing them moves), and with the sources
 /// the pool's rows have at the paper's θ (RowOps.Combine, the same loop and arithmetic as the kernel).
 /// Each figure is the fastest single step of rounds that alternate between them (the machine is shared).
-/// `ratio-parts RULE` runs that rule's step with ten tangents for five seconds (for a profiler); `ratio-parts ab`
-/// times the network's step with RowOps.CombineRows four rows at a time against row by row. `--precision float32`
-/// runs each of these in float32 (default float64).
+/// `ratio-parts RULE [dense]` runs that rule's step with ten tangents for five seconds (for a profiler; `dense`:
+/// every θ and direction component non-zero); `ratio-parts ab` times the network's step with RowOps.CombineRows
+/// four rows at a time against row by row; `ab512`, `abprefetch`, `abfused`, `spread`, `fused-pass` and
+/// `deferred-floor` are described at their methods. `--precision float32` runs the step modes in float32
+/// (default float64).
 /// </summary>
 public static class RatioParts
 {
@@ -63,23 +65,7 @@ public static class RatioParts
         if (args.Length > 0 && args[0] == "ab") return f32 ? AB<float>() : AB<double>();
         if (args.Length > 0 && args[0] is "ab512" or "abprefetch" or "abfused") return f32 ? AB512<float>(args) : AB512<double>(args);
         if (args.Length > 0 && args[0] == "spread") return Spread(f32);
-        if (args.Length > 0 && args[0] == "micro")
-        {
-            int R = 168, Cc = int.Parse(args[1]);
-            var rng = new Random(1);
-            double[] M = Enumerable.Range(0, R * Cc).Select(_ => rng.NextDouble()).ToArray();
-            double[] dx = Enumerable.Range(0, Cc).Select(_ => rng.NextDouble()).ToArray(), dy = new double[R];
-            double[] xa = Enumerable.Range(0, R).Select(_ => rng.NextDouble()).ToArray(), xb = Enumerable.Range(0, R).Select(_ => rng.NextDouble()).ToArray();
-            double[] ya = new double[Cc], yb = new double[Cc];
-            Action pass = () => { Array.Clear(ya); Array.Clear(yb); for (int i = 0; i < R; i += 4) RowOps<double>.DotAxpys4(M, i, Cc, dx, dy, ya, xa, yb, xb, null, null, null, null); };
-            for (int round = 0; round < 4; round++)
-                foreach (bool f in new[] { true, false })
-                {
-                    RowOps<double>.FusedPasses = f;
-                    Console.WriteLine($"{(f ? "fused" : "separate")} {Program.Time(pass):F2} us  {ya.Sum() + yb.Sum() + dy.Sum()}");
-                }
-            return 0;
-        }
+        if (args.Length > 1 && args[0] == "fused-pass") return FusedPass(int.Parse(args[1]));
         if (args.Length > 0 && args[0] == "deferred-floor") return DeferredFloor(args.Length > 1 ? int.Parse(args[1]) : 9);
         if (args.Length > 0)
         {
@@ -182,6 +168,37 @@ public static class RatioParts
         }
         double meanF0 = Program.Time(netF0Step), meanPool = Program.Time(netPoolStep);
         Console.WriteLine($"{"network",-10} {netF0,8:F1} {netPool,10:F1} {netPool / netF0,6:F1}   (fastest step; `ratio`'s mean: {meanF0:F1} and {meanPool:F1} µs, {meanPool / meanF0:F1}×)");
+    }
+
+    /// <summary>`ratio-parts fused-pass COLS`: Phase A's pass over a 168 × COLS matrix with one M x and two Mᵀx
+    /// (the pool's pass over W at the paper's θ), as one DotAxpys4 per four rows and as separate calls, in turn,
+    /// four rounds; the outputs of the two are checked equal bit for bit.</summary>
+    static int FusedPass(int cols)
+    {
+        const int rows = 168;
+        var rng = new Random(1);
+        double[] V(int n) => Enumerable.Range(0, n).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        double[] m = V(rows * cols), dx = V(cols), xa = V(rows), xb = V(rows);
+        var outs = new[] { true, false }.ToDictionary(f => f, _ => (Dy: new double[rows], Ya: new double[cols], Yb: new double[cols]));
+        Action Pass(bool fused) => () =>
+        {
+            RowOps<double>.FusedPasses = fused;
+            var (dy, ya, yb) = outs[fused];
+            Array.Clear(ya); Array.Clear(yb);
+            for (int i = 0; i < rows; i += 4) RowOps<double>.DotAxpys4(m, i, cols, dx, dy, ya, xa, yb, xb, null, null, null, null);
+        };
+        for (int round = 0; round < 4; round++)
+        {
+            double tf = Program.Time(Pass(true)), ts = Program.Time(Pass(false));
+            Console.WriteLine($"{rows} × {cols}: fused {tf:F2} µs, separate {ts:F2} µs, {ts / tf:F2}×");
+        }
+        RowOps<double>.FusedPasses = true;
+        if (!outs[true].Dy.SequenceEqual(outs[false].Dy) || !outs[true].Ya.SequenceEqual(outs[false].Ya) || !outs[true].Yb.SequenceEqual(outs[false].Yb))
+        {
+            Console.Error.WriteLine("fused-pass: the fused and separate passes computed different numbers");
+            return 1;
+        }
+        return 0;
     }
 
     /// <summary>`ratio-parts deferred-floor [ROUNDS]`: what a step of the pool with ten tangents could cost if each U_d
