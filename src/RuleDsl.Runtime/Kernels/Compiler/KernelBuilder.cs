@@ -39,7 +39,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
 
     static MethodInfo Op(string name) => typeof(RowOps<T>).GetMethod(name)!;
     static readonly MethodInfo Axpy = Op("Axpy"), AddRow = Op("Add"), CopyRow = Op("Copy"), FillRow = Op("Fill"),
-        ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatVecs4 = Op("MatVecs4"), DotAxpys4 = Op("DotAxpys4"), MatVecs4OrFewer = Op("MatVecs4OrFewer"), MatTVec = Op("MatTVec"),
+        ClearRow = Op("Clear"), DotRow = Op("Dot"), Dots = Op("Dots"), SumRow = Op("Sum"), MatVec = Op("MatVec"), MatVecs4 = Op("MatVecs4"), DotAxpys4 = Op("DotAxpys4"), MatVecs4OrFewer = Op("MatVecs4OrFewer"), AxpysColumns = Op("AxpysColumns"), MatTVec = Op("MatTVec"),
         MatMul = Op("MatMul"), CombineRow = Op("Combine"), CombineRows = Op("CombineRows"), Softmax = Op("Softmax"), LogSoftmax = Op("LogSoftmax");
     static readonly MethodInfo DeferRows = typeof(DeferredRows<T>).GetMethod(nameof(DeferredRows<T>.AddRows))!;
     // tanh of a whole vector at once (VectorMath: within 2 ulp of Math.Tanh, a sixth of Miconi's step saved).
@@ -438,6 +438,28 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
         for (int k = 0; k < members.Count; k++)
             if (members[k].MvTransposed)
                 code.Add(IfMaybe(needs[k], L.Call(ClearRow, members[k].Buf, L.Constant(0), C)));
+        // More than four Mᵀx needed at run time (W's pass with every pool term active): all of them in one
+        // AxpysColumns over all rows (by blocks of columns, the same sums), listed in rowSources (free in
+        // Phase A); then the row loops below leave them out. Four or fewer go with the rows, as below.
+        var active = needs.Select(n => (L?)n).ToList();
+        var allTransposed = Enumerable.Range(0, members.Count).Where(k => members[k].MvTransposed).ToList();
+        ParameterExpression? byColumns = null;
+        if (allTransposed.Count > 4)
+        {
+            byColumns = Local(typeof(bool), "bycols" + locals.Count);
+            var listed = Local(typeof(int), "listed" + locals.Count);
+            code.Add(L.Assign(listed, L.Constant(0)));
+            foreach (int k in allTransposed)
+                code.Add(IfMaybe(needs[k], L.Block(
+                    L.Assign(L.ArrayAccess(pRowSources, listed), members[k].Buf),
+                    L.Assign(L.ArrayAccess(pRowSources, L.Add(listed, L.Constant(1))), members[k].MvInput!.Buf),
+                    L.AddAssign(listed, L.Constant(2)))));
+            code.Add(L.Assign(byColumns, L.GreaterThan(listed, L.Constant(8))));
+            code.Add(L.IfThen(byColumns, L.Call(AxpysColumns, M, R, C, pRowSources, L.Divide(listed, L.Constant(2)))));
+            maxSources = Math.Max(maxSources, 2 * allTransposed.Count);
+            foreach (int k in allTransposed)
+                active[k] = needs[k] is null ? L.Not(byColumns) : L.AndAlso(needs[k]!, L.Not(byColumns));
+        }
         var i = Local(typeof(int), "mvrow" + locals.Count);
         var off = Local(typeof(int), "mvoff" + locals.Count);
         var row = new List<L> { L.Assign(off, L.Multiply(i, C)) };
@@ -452,7 +474,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
             if (plain.Contains(k)) continue;
             var v = members[k];
             var x = v.MvInput!.Buf;
-            row.Add(IfMaybe(needs[k], v.MvTransposed
+            row.Add(IfMaybe(active[k], v.MvTransposed
                 ? L.Call(Axpy, v.Buf, L.Constant(0), L.ArrayIndex(x, i), M, off, C)
                 : L.Assign(L.ArrayAccess(v.Buf, i), L.Call(DotRow, M, off, x, L.Constant(0), C))));
         }
@@ -475,7 +497,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
         // (each output as Axpy4 and Dots would make it); a member whose guard is off goes in as null.
         var transposed = Enumerable.Range(0, members.Count).Where(k => !tiled.Contains(k) && members[k].MvTransposed).ToList();
         var single = Enumerable.Range(0, members.Count).Where(k => !tiled.Contains(k) && !members[k].MvTransposed).ToList();
-        L IfNeeded(int k, L value) => needs[k] is null ? value : L.Condition(needs[k]!, value, L.Constant(null, typeof(T[])));
+        L IfNeeded(int k, L value) => active[k] is null ? value : L.Condition(active[k]!, value, L.Constant(null, typeof(T[])));
         for (int at = 0; at < transposed.Count; at += 4)
         {
             var args = new List<L> { M, i, C };
@@ -498,7 +520,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
                 }
                 else args.AddRange([L.Constant(null, typeof(T[])), L.Constant(null, typeof(T[]))]);
             // The call only when one of its members is needed (with none, the pass must not read the rows).
-            quad.Add(IfMaybe(group.Any(k => needs[k] is null) ? null : group.Select(k => (L)needs[k]!).Aggregate(L.OrElse), L.Call(DotAxpys4, args)));
+            quad.Add(IfMaybe(group.Any(k => active[k] is null) ? null : group.Select(k => active[k]!).Aggregate(L.OrElse), L.Call(DotAxpys4, args)));
         }
         // The other Mx, four per MatVecs4OrFewer call (a 4 × 4 tile of the ones whose guards are on).
         for (int at = 0; at < single.Count; at += 4)
@@ -513,7 +535,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
                     args.Add(members[k].Buf);
                 }
                 else args.AddRange([L.Constant(null, typeof(T[])), L.Constant(null, typeof(T[]))]);
-            quad.Add(IfMaybe(group.Any(k => needs[k] is null) ? null : group.Select(k => (L)needs[k]!).Aggregate(L.OrElse), L.Call(MatVecs4OrFewer, args)));
+            quad.Add(IfMaybe(group.Any(k => active[k] is null) ? null : group.Select(k => active[k]!).Aggregate(L.OrElse), L.Call(MatVecs4OrFewer, args)));
         }
         var brk = L.Label("end_quads");
         code.Add(L.Assign(i, L.Constant(0)));

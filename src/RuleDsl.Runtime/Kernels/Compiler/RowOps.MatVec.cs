@@ -213,6 +213,111 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
         MatVecs4(m, i, cols, a0!, a1 ?? a0!, a2 ?? a0!, a3 ?? a0!, count, b0!, b1 ?? b0!, b2 ?? b0!, b3 ?? b0!);
     }
 
+    /// <summary>
+    /// y_k += Mᵀ x_k for count outputs at once over all rows of M (yx[2k] = y_k, yx[2k + 1] = x_k): each element
+    /// y_k[j] summed over the rows in their order, y + x_k[0]·M[0, j] + x_k[1]·M[1, j] + …, exactly as
+    /// <see cref="Axpy4"/> over four rows at a time and <see cref="Axpy"/> for the last ones sum it, so the same
+    /// bits. By blocks of columns, two outputs at a time: their 32 columns stay in registers down all the rows and
+    /// the block of M stays in L1 for the next two, where four rows per call loaded and stored every output again
+    /// for each four rows (Phase A's pass over W with every pool term active has 22 such products).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AxpysColumns(T[] m, int rows, int cols, T[][] yx, int count)
+    {
+        Check(m, 0, rows * cols);
+        for (int k = 0; k < count; k++) { Check(yx[2 * k], 0, cols); Check(yx[2 * k + 1], 0, rows); }
+        if (!FusedPasses || !Vector512.IsHardwareAccelerated)
+        {
+            // As the pass does it without: four rows per Axpy4, the rest one Axpy each.
+            for (int k = 0; k < count; k++)
+            {
+                T[] y = yx[2 * k], x = yx[2 * k + 1];
+                int i = 0;
+                for (; i + 4 <= rows; i += 4)
+                    Axpy4(y, x[i], x[i + 1], x[i + 2], x[i + 3], m, i * cols, (i + 1) * cols, (i + 2) * cols, (i + 3) * cols, cols);
+                for (; i < rows; i++) Axpy(y, 0, x[i], m, i * cols, cols);
+            }
+            return;
+        }
+        for (int k = 0; k < count; k += 2)
+        {
+            if (k + 1 < count) ColumnsOf<Yes>(m, rows, cols, yx[2 * k], yx[2 * k + 1], yx[2 * k + 2], yx[2 * k + 3]);
+            else ColumnsOf<No>(m, rows, cols, yx[2 * k], yx[2 * k + 1], yx[2 * k], yx[2 * k + 1]);
+        }
+    }
+
+    /// <summary>One or two (TTwo) outputs of <see cref="AxpysColumns"/>: blocks of four 512-bit vectors of columns,
+    /// then single vectors, then single columns, each accumulated down all the rows in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ColumnsOf<TTwo>(T[] m, int rows, int cols, T[] ya, T[] xa, T[] yb, T[] xb) where TTwo : struct, IFlag
+    {
+        ref T mm = ref MemoryMarshal.GetArrayDataReference(m);
+        ref T pa = ref MemoryMarshal.GetArrayDataReference(ya);
+        ref T pb = ref MemoryMarshal.GetArrayDataReference(yb);
+        ref T ca = ref MemoryMarshal.GetArrayDataReference(xa);
+        ref T cb = ref MemoryMarshal.GetArrayDataReference(xb);
+        int w = Vector512<T>.Count, j = 0;
+        for (; j + 4 * w <= cols; j += 4 * w)
+        {
+            nuint u = (nuint)j;
+            var a0 = Vector512.LoadUnsafe(ref pa, u); var a1 = Vector512.LoadUnsafe(ref pa, u + (nuint)w);
+            var a2 = Vector512.LoadUnsafe(ref pa, u + (nuint)(2 * w)); var a3 = Vector512.LoadUnsafe(ref pa, u + (nuint)(3 * w));
+            Vector512<T> b0 = default, b1 = default, b2 = default, b3 = default;
+            if (TTwo.On)
+            {
+                b0 = Vector512.LoadUnsafe(ref pb, u); b1 = Vector512.LoadUnsafe(ref pb, u + (nuint)w);
+                b2 = Vector512.LoadUnsafe(ref pb, u + (nuint)(2 * w)); b3 = Vector512.LoadUnsafe(ref pb, u + (nuint)(3 * w));
+            }
+            ref T row = ref Unsafe.Add(ref mm, j);
+            for (int i = 0; i < rows; i++, row = ref Unsafe.Add(ref row, cols))
+            {
+                var r0 = Vector512.LoadUnsafe(ref row); var r1 = Vector512.LoadUnsafe(ref row, (nuint)w);
+                var r2 = Vector512.LoadUnsafe(ref row, (nuint)(2 * w)); var r3 = Vector512.LoadUnsafe(ref row, (nuint)(3 * w));
+                var c = Vector512.Create(Unsafe.Add(ref ca, i));
+                a0 += c * r0; a1 += c * r1; a2 += c * r2; a3 += c * r3;
+                if (TTwo.On)
+                {
+                    var e = Vector512.Create(Unsafe.Add(ref cb, i));
+                    b0 += e * r0; b1 += e * r1; b2 += e * r2; b3 += e * r3;
+                }
+            }
+            a0.StoreUnsafe(ref pa, u); a1.StoreUnsafe(ref pa, u + (nuint)w);
+            a2.StoreUnsafe(ref pa, u + (nuint)(2 * w)); a3.StoreUnsafe(ref pa, u + (nuint)(3 * w));
+            if (TTwo.On)
+            {
+                b0.StoreUnsafe(ref pb, u); b1.StoreUnsafe(ref pb, u + (nuint)w);
+                b2.StoreUnsafe(ref pb, u + (nuint)(2 * w)); b3.StoreUnsafe(ref pb, u + (nuint)(3 * w));
+            }
+        }
+        for (; j + w <= cols; j += w)
+        {
+            nuint u = (nuint)j;
+            var a = Vector512.LoadUnsafe(ref pa, u);
+            var b = TTwo.On ? Vector512.LoadUnsafe(ref pb, u) : default;
+            ref T row = ref Unsafe.Add(ref mm, j);
+            for (int i = 0; i < rows; i++, row = ref Unsafe.Add(ref row, cols))
+            {
+                var r = Vector512.LoadUnsafe(ref row);
+                a += Vector512.Create(Unsafe.Add(ref ca, i)) * r;
+                if (TTwo.On) b += Vector512.Create(Unsafe.Add(ref cb, i)) * r;
+            }
+            a.StoreUnsafe(ref pa, u);
+            if (TTwo.On) b.StoreUnsafe(ref pb, u);
+        }
+        for (; j < cols; j++)
+        {
+            T a = Unsafe.Add(ref pa, j), b = TTwo.On ? Unsafe.Add(ref pb, j) : T.Zero;
+            for (int i = 0; i < rows; i++)
+            {
+                T r = Unsafe.Add(ref mm, i * cols + j);
+                a += Unsafe.Add(ref ca, i) * r;
+                if (TTwo.On) b += Unsafe.Add(ref cb, i) * r;
+            }
+            Unsafe.Add(ref pa, j) = a;
+            if (TTwo.On) Unsafe.Add(ref pb, j) = b;
+        }
+    }
+
     [ThreadStatic] static T[]? DotsResult;
 
     /// <summary>Off: <see cref="DotAxpys4"/> and <see cref="MatVecs4OrFewer"/> make their separate calls (the same bits): an A/B switch for timing,

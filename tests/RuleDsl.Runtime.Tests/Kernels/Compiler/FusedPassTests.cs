@@ -78,6 +78,38 @@ public class FusedPassTests
         }
     }
 
+    /// More than four Mᵀx over all rows at once, by blocks of columns (two outputs at a time, an odd one alone):
+    /// each output equals Axpy4 over four rows at a time and Axpy over the last rows, bit for bit.
+    [Theory]
+    [InlineData(3, 6)]
+    [InlineData(13, 5)]
+    [InlineData(70, 9)]
+    [InlineData(170, 130)]
+    [InlineData(2003, 7)]
+    public void Many_transposed_products_by_columns_equal_Axpy4_and_Axpy(int cols, int rows)
+    {
+        var rng = new Random(cols + rows);
+        double[] V(int n) => Enumerable.Range(0, n).Select(_ => rng.NextDouble() - 0.5).ToArray();
+        var m = V(rows * cols);
+        foreach (int count in new[] { 5, 6 })
+        {
+            var xs = Enumerable.Range(0, count).Select(_ => V(rows)).ToArray();
+            var start = Enumerable.Range(0, count).Select(_ => V(cols)).ToArray();
+            var yx = new double[2 * count][];
+            for (int k = 0; k < count; k++) (yx[2 * k], yx[2 * k + 1]) = ((double[])start[k].Clone(), xs[k]);
+            RowOps<double>.AxpysColumns(m, rows, cols, yx, count);
+            for (int k = 0; k < count; k++)
+            {
+                var expect = (double[])start[k].Clone();
+                int i = 0;
+                for (; i + 4 <= rows; i += 4)
+                    RowOps<double>.Axpy4(expect, xs[k][i], xs[k][i + 1], xs[k][i + 2], xs[k][i + 3], m, i * cols, (i + 1) * cols, (i + 2) * cols, (i + 3) * cols, cols);
+                for (; i < rows; i++) RowOps<double>.Axpy(expect, 0, xs[k][i], m, i * cols, cols);
+                Assert.Equal(expect, yx[2 * k]);
+            }
+        }
+    }
+
     /// The pool with ten tangents, every θ and direction component non-zero (so each of the eleven matrices has a
     /// pass with M x and two Mᵀx): the step with the fused passes writes the same bits as with separate calls.
     [Fact]
