@@ -323,7 +323,7 @@ public static class MetaBench
         return p.ExitCode == 0 && lines.Length > 0 ? lines[^1] : null;
     }
 
-    static double Median(List<double> xs)
+    internal static double Median(List<double> xs)
     {
         var s = xs.Order().ToArray();
         return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;

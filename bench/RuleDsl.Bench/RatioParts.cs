@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Tracing;
 using System.Numerics;
 using RuleDsl.Runtime.Kernels.Compiler;
+using static RuleDsl.Bench.MetaBench;
 
 namespace RuleDsl.Bench;
 
@@ -235,12 +236,12 @@ public static class RatioParts
         var t = steps.Select(_ => new List<double>()).ToArray();
         for (int round = 0; round < rounds; round++)
             for (int k = 0; k < steps.Count; k++) t[k].Add(Program.Time(steps[k].Step));
-        double Median(List<double> x) => x.Order().ElementAt(x.Count / 2);
         double f0 = Median(t[0]), f0p = Median(t[1]);
         Console.WriteLine($"{"step",-28} {"µs",8} {"/ F0",6} {"/ F0 + W·y′",12}");
         for (int k = 0; k < steps.Count; k++)
             Console.WriteLine($"{steps[k].Name,-28} {Median(t[k]),8:F1} {Median(t[k]) / f0,6:F1} {Median(t[k]) / f0p,12:F1}");
-        Console.WriteLine($"load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {rounds} rounds in turn, medians of each step's mean time{(sink == 1 ? "" : "")}");
+        Console.WriteLine($"load {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, {rounds} rounds in turn, medians of each step's mean time");
+        GC.KeepAlive(sink); // the sums are read, so the loop reads the bytes
         return 0;
     }
 
@@ -337,7 +338,6 @@ public static class RatioParts
                 res[v, 4].Add(Fastest(f0L1)); res[v, 5].Add(Fastest(poolL1));
             }
         (RowOps<T>.Only256, RowOps<T>.Prefetch, RowOps<T>.FusedPasses) = (false, true, true);
-        static double Median(List<double> x) { var s = x.Order().ToArray(); return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2; }
         Console.WriteLine($"{"",-8} " + string.Join(" ", names.Select(n => $"{n,14}")) + "   net ratio (fastest, mean)");
         for (int v = 0; v < 2; v++)
         {

@@ -242,11 +242,7 @@ internal sealed partial class KernelBuilder<T>
         }
         var rest = new List<L> { L.Assign(off, L.Multiply(i, C)) };
         rest.AddRange(DotsCode(dots.Select(d => ((L)m, (L)off, (L)d.Vector)).ToList(), C, (k, value) => L.Assign(L.ArrayAccess(dots[k].Dst, i), value)));
-        var brk = L.Label("end_quads");
-        return L.Block(
-            L.Assign(i, first),
-            L.Loop(L.IfThenElse(L.LessThanOrEqual(L.Add(i, L.Constant(4)), end), L.Block(L.Block(quads), L.AddAssign(i, L.Constant(4))), L.Break(brk)), brk),
-            For(i, i, end, L.Block(rest)));
+        return InFours(i, first, end, L.Block(quads), L.Block(rest));
     }
 
     /// <summary>Matrix elements per block of rows in Phase B when rows are multiplied as written (128 KB of
@@ -576,7 +572,6 @@ internal sealed partial class KernelBuilder<T>
         sharedCalls = [];
         return lanes ? LaneLoop(k, Dim(dim), L.Block(laneValues.Concat(laneStores)), scalar) : For(k, L.Constant(0), Dim(dim), scalar);
     }
-
 
     L ScalarOutput(Output o)
     {

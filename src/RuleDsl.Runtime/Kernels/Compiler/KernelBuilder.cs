@@ -171,6 +171,16 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
             L.Loop(L.IfThenElse(L.LessThan(v, to), L.Block(body, L.PreIncrementAssign(v)), L.Break(brk)), brk));
     }
 
+    /// <summary>Rows [from, end) four at a time (quad, for rows i..i+4), then one at a time (row, for row i).</summary>
+    static L InFours(ParameterExpression i, L from, L end, L quad, L row)
+    {
+        var brk = L.Label("end_quads");
+        return L.Block(
+            L.Assign(i, from),
+            L.Loop(L.IfThenElse(L.LessThanOrEqual(L.Add(i, L.Constant(4)), end), L.Block(quad, L.AddAssign(i, L.Constant(4))), L.Break(brk)), brk),
+            For(i, i, end, row));
+    }
+
     ParameterExpression Dim(string d) =>
         dimLocal.TryGetValue(d, out var p) ? p : throw new KernelCompileError($"dimension {d} is not bound by any input (rule {spec.Name})");
 
@@ -478,11 +488,10 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
                 ? L.Call(Axpy, v.Buf, L.Constant(0), L.ArrayIndex(x, i), M, off, C)
                 : L.Assign(L.ArrayAccess(v.Buf, i), L.Call(DotRow, M, off, x, L.Constant(0), C))));
         }
-        // Four rows at a time first: Mx by Dots over the four rows (each Dot's order), Mᵀx as Axpy4 (the four
-        // Axpy in turn, x's output loaded once); the members write their own outputs, so running each over
-        // four rows before the next changes no sum. The last rows one at a time, as above.
-        var quad = new List<L> { L.Assign(off, L.Multiply(i, C)) };
-        var rowOff = Enumerable.Range(0, 4).Select(k => (L)L.Add(off, L.Multiply(L.Constant(k), C))).ToArray();
+        // Four rows at a time first (each Mx in Dot's order, each Mᵀx as Axpy4 sums it: the four rows in turn);
+        // the members write their own outputs, so running each over four rows before the next changes no sum.
+        // The last rows one at a time, as above.
+        var quad = new List<L>();
         // Unconditional Mx four at a time as a 4 × 4 tile of M X (MatVecs4: each element in Dot's order):
         // D state tangents W·δr_d share each load of W's rows.
         var tiled = Enumerable.Range(0, members.Count).Where(k => needs[k] is null && !members[k].MvTransposed).ToList();
@@ -497,7 +506,10 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
         // (each output as Axpy4 and Dots would make it); a member whose guard is off goes in as null.
         var transposed = Enumerable.Range(0, members.Count).Where(k => !tiled.Contains(k) && members[k].MvTransposed).ToList();
         var single = Enumerable.Range(0, members.Count).Where(k => !tiled.Contains(k) && !members[k].MvTransposed).ToList();
-        L IfNeeded(int k, L value) => active[k] is null ? value : L.Condition(active[k]!, value, L.Constant(null, typeof(T[])));
+        L none = L.Constant(null, typeof(T[]));
+        L IfNeeded(int k, L value) => active[k] is null ? value : L.Condition(active[k]!, value, none);
+        // A call runs when any of its members is needed (with none, the pass must not read the rows).
+        L? AnyNeeded(List<int> group) => group.Any(k => active[k] is null) ? null : group.Select(k => active[k]!).Aggregate(L.OrElse);
         for (int at = 0; at < transposed.Count; at += 4)
         {
             var args = new List<L> { M, i, C };
@@ -510,7 +522,7 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
                 args.Add(IfNeeded(k, members[k].MvInput!.Buf));
                 args.Add(IfNeeded(k, members[k].Buf));
             }
-            else args.AddRange([L.Constant(null, typeof(T[])), L.Constant(null, typeof(T[]))]);
+            else args.AddRange([none, none]);
             for (int slot = 0; slot < 4; slot++)
                 if (at + slot < transposed.Count)
                 {
@@ -518,9 +530,8 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
                     args.Add(IfNeeded(k, members[k].Buf));
                     args.Add(members[k].MvInput!.Buf);
                 }
-                else args.AddRange([L.Constant(null, typeof(T[])), L.Constant(null, typeof(T[]))]);
-            // The call only when one of its members is needed (with none, the pass must not read the rows).
-            quad.Add(IfMaybe(group.Any(k => active[k] is null) ? null : group.Select(k => active[k]!).Aggregate(L.OrElse), L.Call(DotAxpys4, args)));
+                else args.AddRange([none, none]);
+            quad.Add(IfMaybe(AnyNeeded(group), L.Call(DotAxpys4, args)));
         }
         // The other Mx, four per MatVecs4OrFewer call (a 4 × 4 tile of the ones whose guards are on).
         for (int at = 0; at < single.Count; at += 4)
@@ -534,14 +545,10 @@ internal sealed partial class KernelBuilder<T> where T : unmanaged, IFloatingPoi
                     args.Add(IfNeeded(k, members[k].MvInput!.Buf));
                     args.Add(members[k].Buf);
                 }
-                else args.AddRange([L.Constant(null, typeof(T[])), L.Constant(null, typeof(T[]))]);
-            quad.Add(IfMaybe(group.Any(k => active[k] is null) ? null : group.Select(k => active[k]!).Aggregate(L.OrElse), L.Call(MatVecs4OrFewer, args)));
+                else args.AddRange([none, none]);
+            quad.Add(IfMaybe(AnyNeeded(group), L.Call(MatVecs4OrFewer, args)));
         }
-        var brk = L.Label("end_quads");
-        code.Add(L.Assign(i, L.Constant(0)));
-        code.Add(L.Loop(L.IfThenElse(L.LessThanOrEqual(L.Add(i, L.Constant(4)), R),
-            L.Block(L.Block(quad), L.AddAssign(i, L.Constant(4))), L.Break(brk)), brk));
-        code.Add(For(i, i, R, L.Block(row)));
+        code.Add(InFours(i, L.Constant(0), R, L.Block(quad), L.Block(row)));
         return L.Block(code);
     }
 

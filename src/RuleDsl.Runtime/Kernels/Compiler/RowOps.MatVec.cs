@@ -112,16 +112,11 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
         if (dx is null && y0 is null && y1 is null && y2 is null && y3 is null) return;
         if (!FusedPasses || !(Vector512.IsHardwareAccelerated && Vector512<T>.Count == 2 * Vector<T>.Count) || cols < Vector512<T>.Count)
         {
-            if (dx is not null)
-            {
-                var res = DotsResult ??= new T[4];
-                Dots(m, o, dx, m, o + cols, dx, m, o + 2 * cols, dx, m, o + 3 * cols, dx, 4, cols, res);
-                for (int k = 0; k < 4; k++) dy![i + k] = res[k];
-            }
-            if (y0 is not null) Axpy4(y0, x0![i], x0[i + 1], x0[i + 2], x0[i + 3], m, o, o + cols, o + 2 * cols, o + 3 * cols, cols);
-            if (y1 is not null) Axpy4(y1, x1![i], x1[i + 1], x1[i + 2], x1[i + 3], m, o, o + cols, o + 2 * cols, o + 3 * cols, cols);
-            if (y2 is not null) Axpy4(y2, x2![i], x2[i + 1], x2[i + 2], x2[i + 3], m, o, o + cols, o + 2 * cols, o + 3 * cols, cols);
-            if (y3 is not null) Axpy4(y3, x3![i], x3[i + 1], x3[i + 2], x3[i + 3], m, o, o + cols, o + 2 * cols, o + 3 * cols, cols);
+            if (dx is not null) DotsOfFour(m, i, cols, dx, dy!);
+            if (y0 is not null) Axpy4Rows(y0, x0!, m, i, cols);
+            if (y1 is not null) Axpy4Rows(y1, x1!, m, i, cols);
+            if (y2 is not null) Axpy4Rows(y2, x2!, m, i, cols);
+            if (y3 is not null) Axpy4Rows(y3, x3!, m, i, cols);
             return;
         }
         Check(m, o, 4 * cols);
@@ -200,14 +195,10 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
         if (!FusedPasses)
         {
             // As before: Dots over the four rows, one product at a time.
-            var res = DotsResult ??= new T[4];
-            int o = i * cols;
-            for (int k = 0; k < count; k++)
-            {
-                var (x, y) = k switch { 0 => (a0!, b0!), 1 => (a1!, b1!), 2 => (a2!, b2!), _ => (a3!, b3!) };
-                Dots(m, o, x, m, o + cols, x, m, o + 2 * cols, x, m, o + 3 * cols, x, 4, cols, res);
-                for (int q = 0; q < 4; q++) y[i + q] = res[q];
-            }
+            DotsOfFour(m, i, cols, a0!, b0!);
+            if (count > 1) DotsOfFour(m, i, cols, a1!, b1!);
+            if (count > 2) DotsOfFour(m, i, cols, a2!, b2!);
+            if (count > 3) DotsOfFour(m, i, cols, a3!, b3!);
             return;
         }
         MatVecs4(m, i, cols, a0!, a1 ?? a0!, a2 ?? a0!, a3 ?? a0!, count, b0!, b1 ?? b0!, b2 ?? b0!, b3 ?? b0!);
@@ -233,8 +224,7 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
             {
                 T[] y = yx[2 * k], x = yx[2 * k + 1];
                 int i = 0;
-                for (; i + 4 <= rows; i += 4)
-                    Axpy4(y, x[i], x[i + 1], x[i + 2], x[i + 3], m, i * cols, (i + 1) * cols, (i + 2) * cols, (i + 3) * cols, cols);
+                for (; i + 4 <= rows; i += 4) Axpy4Rows(y, x, m, i, cols);
                 for (; i < rows; i++) Axpy(y, 0, x[i], m, i * cols, cols);
             }
             return;
@@ -316,6 +306,22 @@ public static partial class RowOps<T> where T : unmanaged, IFloatingPointIeee754
             Unsafe.Add(ref pa, j) = a;
             if (TTwo.On) Unsafe.Add(ref pb, j) = b;
         }
+    }
+
+    /// <summary>y[i..i+4) = rows i..i+4 of M · x by one <see cref="Dots"/> call (the separate calls' way).</summary>
+    static void DotsOfFour(T[] m, int i, int cols, T[] x, T[] y)
+    {
+        var res = DotsResult ??= new T[4];
+        int o = i * cols;
+        Dots(m, o, x, m, o + cols, x, m, o + 2 * cols, x, m, o + 3 * cols, x, 4, cols, res);
+        for (int q = 0; q < 4; q++) y[i + q] = res[q];
+    }
+
+    /// <summary>y += Σ_q x[i + q] · row i + q of M, by one <see cref="Axpy4"/> call.</summary>
+    static void Axpy4Rows(T[] y, T[] x, T[] m, int i, int cols)
+    {
+        int o = i * cols;
+        Axpy4(y, x[i], x[i + 1], x[i + 2], x[i + 3], m, o, o + cols, o + 2 * cols, o + 3 * cols, cols);
     }
 
     [ThreadStatic] static T[]? DotsResult;
