@@ -2,9 +2,11 @@
 # Regenerates the speed tables of README.md and bench/README.md in one command (issue 19), and the raw
 # outputs bench/results/meta.md and bench/results/rnn-peers.md:
 #   ./scripts/bench-tables.sh            `meta --pytorch`: feedforward and recurrent rows, the PyTorch and
-#                                        numpy peers, all in one run (~10 min on 2 idle cores)
+#                                        numpy peers, all in one run (~10 min on 2 idle cores), then --kernels
 #   ./scripts/bench-tables.sh --quick    the same at reduced sizes (~2 min)
 #   ./scripts/bench-tables.sh --peers    only `rnn-peers` (the recurrent peers table, ~2 min)
+#   ./scripts/bench-tables.sh --kernels  the BenchmarkDotNet run (`--filter '*'`): bench/README.md's tables of
+#                                        compiled kernels vs hand-written C# (~5 min), raw in bench/results/kernels.md
 #   ... --peers --repeat 3               further arguments go to the bench (meta: --episodes N; rnn-peers:
 #                                        --repeat R, --miconi-trials H, --grad-trials H)
 # Every table is a block the bench prints between `<!-- table:NAME -->` and `<!-- /table:NAME -->`; each
@@ -17,6 +19,7 @@ mode=full
 case "${1:-}" in
   --quick) mode=quick; shift ;;
   --peers) mode=peers; shift ;;
+  --kernels) mode=kernels; shift ;;
 esac
 # Anything else goes to the bench: `meta` options (--episodes N) or `rnn-peers` options (--repeat R, ...).
 extra=("$@")
@@ -28,6 +31,7 @@ case $mode in
   full)  args=(meta --pytorch "${extra[@]}") ;;
   quick) args=(meta --pytorch --quick "${extra[@]}") ;;
   peers) args=(rnn-peers "${extra[@]}") ;;
+  kernels) args=(--filter '*') ;;
 esac
 echo "bench-tables: ${args[*]} (writing as it goes to $out/bench.md)"
 if ! "${bench[@]}" "${args[@]}" | tee "$out/bench.md"; then
@@ -37,8 +41,15 @@ fi
 
 # The raw outputs: the meta part and the peers part, each headed by the command that made it.
 cmd="dotnet run -c Release --project bench/RuleDsl.Bench -- ${args[*]}"
+[ "$mode" = kernels ] && cmd="dotnet run -c Release --project bench/RuleDsl.Bench -- --filter '*'"
 peers_start=$(grep -n '^# RuleDsl recurrent peers' "$out/bench.md" | head -1 | cut -d: -f1 || true)
-if [ "$mode" != peers ]; then
+if [ "$mode" = kernels ]; then
+  # BenchmarkDotNet's log stays in BenchmarkDotNet.Artifacts/; the tables printed from its summaries are kept.
+  start=$(grep -n '^# RuleDsl compiled kernels' "$out/bench.md" | head -1 | cut -d: -f1)
+  { echo "<!-- Written by scripts/bench-tables.sh: \`$cmd\`, the tables it printed after BenchmarkDotNet's log. -->"; echo
+    tail -n +"$start" "$out/bench.md"
+  } > bench/results/kernels.md
+elif [ "$mode" != peers ]; then
   { echo "<!-- Written by scripts/bench-tables.sh: \`$cmd\`, its output verbatim. -->"; echo
     if [ -n "$peers_start" ]; then head -n $((peers_start - 1)) "$out/bench.md"; else cat "$out/bench.md"; fi
   } > bench/results/meta.md
@@ -66,3 +77,5 @@ splice() {
 }
 for doc in README.md bench/README.md; do splice "$doc"; done
 echo "bench-tables: rewrote the tables of README.md and bench/README.md, and bench/results/ (git diff shows what changed)"
+# The full run goes on with the BenchmarkDotNet tables, so one command regenerates every table.
+if [ "$mode" = full ]; then exec "$0" --kernels; fi

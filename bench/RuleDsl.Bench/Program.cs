@@ -65,8 +65,12 @@ public static class Program
                 return 0;
         }
         if (Verify() != 0) return 1;
-        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new ShortConfig());
-        return 0;
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new ShortConfig()).ToList();
+        // `--filter '*'` runs every class: then the docs' tables are printed from the run (bench-tables.sh --kernels).
+        if (!args.SequenceEqual(["--filter", "*"])) return 0;
+        var problems = KernelTables.Print(summaries, "dotnet run -c Release --project bench/RuleDsl.Bench -- --filter '*'");
+        foreach (var p in problems) Console.Error.WriteLine($"bench: {p}");
+        return problems.Count == 0 ? 0 : 1;
     }
 
     /// <summary>Few iterations, in process (no per-benchmark project build): the whole run stays under ~10 min.</summary>
