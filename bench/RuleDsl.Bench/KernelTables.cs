@@ -17,8 +17,9 @@ static class KernelTables
 
     sealed record Cell(string Class, string Method, string Rule, int D, double Scale, double MeanUs, double SdUs);
 
-    /// <summary>Prints every table; returns the problems (a missing or failed benchmark), none when all printed.</summary>
-    public static List<string> Print(IEnumerable<Summary> summaries, string command)
+    /// <summary>Prints every table (the run's start and its load at the start in the header); returns the problems
+    /// (a missing or failed benchmark), none when all printed.</summary>
+    public static List<string> Print(IEnumerable<Summary> summaries, string command, DateTime started, string startLoad)
     {
         var problems = new List<string>();
         var cells = new List<Cell>();
@@ -47,9 +48,9 @@ static class KernelTables
 
         Console.WriteLine("# RuleDsl compiled kernels vs hand-written C# (BenchmarkDotNet)");
         Console.WriteLine();
-        var load = MetaBench.LoadAverage().Split(' ');
+        var load = startLoad.Split(' ');
         Console.WriteLine("<!-- table:kernels-run -->");
-        Console.WriteLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `{command}` on {Machine.Cpu()}, load average "
+        Console.WriteLine($"Measured {started:yyyy-MM-dd HH:mm} UTC (the start) by `{command}` on {Machine.Cpu()}, load average "
             + $"{string.Join(" ", load.Take(3))} at the start; BenchmarkDotNet {typeof(Summary).Assembly.GetName().Version?.ToString(3)}, "
             + $".NET {Environment.Version}, {(Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : "no 256-bit SIMD")}, "
             + "double precision, in process (2 warm-up + 5 iterations of 150 ms; the mean of the 5).");

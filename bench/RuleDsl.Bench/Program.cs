@@ -65,10 +65,12 @@ public static class Program
                 return 0;
         }
         if (Verify() != 0) return 1;
+        // When and under what load the run started (the tables are printed after it).
+        var (started, startLoad) = (DateTime.UtcNow, MetaBench.LoadAverage());
         var summaries = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new ShortConfig()).ToList();
         // `--filter '*'` runs every class: then the docs' tables are printed from the run (bench-tables.sh --kernels).
         if (!args.SequenceEqual(["--filter", "*"])) return 0;
-        var problems = KernelTables.Print(summaries, "dotnet run -c Release --project bench/RuleDsl.Bench -- --filter '*'");
+        var problems = KernelTables.Print(summaries, "dotnet run -c Release --project bench/RuleDsl.Bench -- --filter '*'", started, startLoad);
         foreach (var p in problems) Console.Error.WriteLine($"bench: {p}");
         return problems.Count == 0 ? 0 : 1;
     }
