@@ -1,8 +1,6 @@
 using System.Globalization;
-using System.Numerics;
 using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Reports;
-using BenchmarkDotNet.Running;
 
 namespace RuleDsl.Bench;
 
@@ -15,7 +13,7 @@ static class KernelTables
 {
     static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    sealed record Cell(string Class, string Method, string Rule, int D, double Scale, double MeanUs, double SdUs);
+    sealed record Cell(string Class, string Method, string Rule, int D, double Scale, double MeanUs);
 
     /// <summary>Prints every table (the run's start and its load at the start in the header); returns the problems
     /// (a missing or failed benchmark), none when all printed.</summary>
@@ -32,13 +30,11 @@ static class KernelTables
                 object? Param(string p) => c.Parameters.Items.FirstOrDefault(i => i.Name == p)?.Value;
                 cells.Add(new Cell(c.Descriptor.Type.Name, c.Descriptor.WorkloadMethod.Name, (string)Param("Rule")!,
                     Param("D") is int d ? d : 0, Param("Scale") is double s ? s : 1.0,
-                    report.ResultStatistics.Mean / 1000, report.ResultStatistics.StandardDeviation / 1000));
+                    report.ResultStatistics.Mean / 1000));
             }
-        double? Find(string cls, string method, string rule, int d, double scale = 1.0) =>
-            cells.FirstOrDefault(c => c.Class == cls && c.Method == method && c.Rule == rule && c.D == d && Math.Abs(c.Scale - scale) < 1e-9)?.MeanUs;
         double Need(string cls, string method, string rule, int d, double scale = 1.0)
         {
-            var v = Find(cls, method, rule, d, scale);
+            var v = cells.FirstOrDefault(c => c.Class == cls && c.Method == method && c.Rule == rule && c.D == d && Math.Abs(c.Scale - scale) < 1e-9)?.MeanUs;
             if (v is null) { problems.Add($"{cls}.{method} {rule} D={d} scale {scale}: not run (run with --filter '*')"); return double.NaN; }
             return v.Value;
         }
@@ -48,13 +44,10 @@ static class KernelTables
 
         Console.WriteLine("# RuleDsl compiled kernels vs hand-written C# (BenchmarkDotNet)");
         Console.WriteLine();
-        var load = startLoad.Split(' ');
-        Console.WriteLine("<!-- table:kernels-run -->");
-        Console.WriteLine($"Measured {started:yyyy-MM-dd HH:mm} UTC (the start) by `{command}` on {Machine.Cpu()}, load average "
-            + $"{string.Join(" ", load.Take(3))} at the start; BenchmarkDotNet {typeof(Summary).Assembly.GetName().Version?.ToString(3)}, "
-            + $".NET {Environment.Version}, {(Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : "no 256-bit SIMD")}, "
-            + "double precision, in process (2 warm-up + 5 iterations of 150 ms; the mean of the 5).");
-        Console.WriteLine("<!-- /table:kernels-run -->");
+        Machine.PrintRun("kernels", command, started, startLoad,
+            $"BenchmarkDotNet {typeof(Summary).Assembly.GetName().Version?.ToString(3)}, .NET {Environment.Version}, "
+            + $"{(Vector512.IsHardwareAccelerated ? "AVX-512" : Vector256.IsHardwareAccelerated ? "AVX2" : "no 256-bit SIMD")}, double precision, "
+            + "in process (2 warm-up + 5 iterations of 150 ms; the mean of the 5)");
         Console.WriteLine();
 
         Console.WriteLine("<!-- table:kernels-vs-hand -->");

@@ -250,14 +250,16 @@ public static class Machine
     }
 
     /// <summary>The line the docs quote above a regenerated table (block NAME-run, see scripts/bench-tables.sh):
-    /// when, where, under what load, by which command.</summary>
-    public static void PrintRun(string name, string command)
+    /// when, where, under what load, by which command. A block printed after its run gives the run's start and
+    /// the load then (started, load); detail: what else the reader needs to know of the run.</summary>
+    public static void PrintRun(string name, string command, DateTime? started = null, string? load = null, string? detail = null)
     {
-        var load = MetaBench.LoadAverage().Split(' ');
-        bool loaded = double.TryParse(load[0], CultureInfo.InvariantCulture, out var one) && one > Environment.ProcessorCount - 0.5;
+        var avg = (load ?? MetaBench.LoadAverage()).Split(' ');
+        bool loaded = double.TryParse(avg[0], CultureInfo.InvariantCulture, out var one) && one > Environment.ProcessorCount - 0.5;
         Console.WriteLine($"<!-- table:{name}-run -->");
-        Console.WriteLine($"Measured {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `{command}` on {Cpu()}, "
-            + $"load average {string.Join(" ", load.Take(3))} at the start" + (loaded ? ": the machine was shared and loaded, so treat the figures as indicative." : "."));
+        Console.WriteLine($"Measured {started ?? DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC by `{command}` on {Cpu()}, "
+            + $"load average {string.Join(" ", avg.Take(3))} at the start" + (detail is null ? "" : $"; {detail}")
+            + (loaded ? ": the machine was shared and loaded, so treat the figures as indicative." : "."));
         Console.WriteLine($"<!-- /table:{name}-run -->");
     }
 }
